@@ -1,0 +1,12 @@
+module github.com/cassandraorm/cassandraorm-go
+
+go 1.26.0
+
+require (
+	github.com/apache/cassandra-gocql-driver/v2 v2.1.2 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
+	github.com/redis/go-redis/v9 v9.17.3 // indirect
+	github.com/twmb/franz-go v1.22.3 // indirect
+	gopkg.in/inf.v0 v0.9.1 // indirect
+)
