@@ -46,10 +46,21 @@ func (e *Env) Up(ctx context.Context, opt UpOptions) error {
 	if err := os.MkdirAll(e.Dir, 0o755); err != nil {
 		return err
 	}
+	var services []*service
 	for _, s := range e.services() {
-		if s.name == "kafka" && !opt.Kafka {
-			continue
+		if s.name != "kafka" || opt.Kafka {
+			services = append(services, s)
 		}
+	}
+	// Fail on a foreign port before starting anything.
+	for _, s := range services {
+		if _, ours := s.proc.pid(); !ours {
+			if err := checkFree(s.name, s.ports...); err != nil {
+				return err
+			}
+		}
+	}
+	for _, s := range services {
 		if err := e.up(ctx, s, t); err != nil {
 			return err
 		}
