@@ -1,0 +1,107 @@
+package orm
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Sentinel errors. Every error the package returns wraps one of these (or a driver error),
+// together with the table, key, column or statement it concerns, so callers test with
+// errors.Is and read the details from the message or with errors.As.
+var (
+	// ErrNotFound is returned by Get and FindOne when no row matches.
+	ErrNotFound = errors.New("orm: not found")
+	// ErrConflict is returned when a lightweight transaction was not applied: the row
+	// already exists, a condition did not hold, or a unique value is taken.
+	ErrConflict = errors.New("orm: conflict")
+	// ErrInvalidIdentifier is returned for a keyspace, table or column name that is not a
+	// plain Cassandra identifier.
+	ErrInvalidIdentifier = errors.New("orm: invalid identifier")
+	// ErrUnknownColumn is returned when a query names a column the model does not have.
+	ErrUnknownColumn = errors.New("orm: unknown column")
+	// ErrInvalidModel is returned when a Go struct cannot be mapped faithfully to a table.
+	ErrInvalidModel = errors.New("orm: invalid model")
+	// ErrInvalidQuery is returned when a query cannot be built: a predicate on a column
+	// that does not support it, an ORDER BY on a non-clustering column, and the like.
+	ErrInvalidQuery = errors.New("orm: invalid query")
+	// ErrFiltering is returned when a query has no efficient access path (it restricts
+	// neither the partition key nor an indexed column) and would need ALLOW FILTERING.
+	ErrFiltering = errors.New("orm: query needs ALLOW FILTERING")
+	// ErrInvalidValue is returned when a value cannot be written as given, such as a
+	// vector of the wrong dimension or a nil partition key.
+	ErrInvalidValue = errors.New("orm: invalid value")
+	// ErrValidation is returned when a model fails its field validation.
+	ErrValidation = errors.New("orm: validation failed")
+	// ErrUnsafeSchemaChange is returned by schema sync when a live table differs from
+	// its model in a way that cannot be changed in place (a type or key change).
+	ErrUnsafeSchemaChange = errors.New("orm: unsafe schema change")
+	// ErrBatchTooLarge is returned when a batch exceeds its guardrails.
+	ErrBatchTooLarge = errors.New("orm: batch too large")
+)
+
+// ConflictError reports a lightweight transaction that was not applied. It matches
+// ErrConflict with errors.Is.
+type ConflictError struct {
+	// Table is the table the statement was written against.
+	Table string
+	// Op is the operation: "insert", "update", "delete" or "unique".
+	Op string
+	// Key describes the primary key (or unique value) concerned, as column=value pairs.
+	Key string
+	// Constraint names the unique constraint that was violated, if any.
+	Constraint string
+	// Current holds the row as the server saw it when the condition failed: a *T for a
+	// Model[T], or nil when the server returned no row (for example, DELETE IF EXISTS on
+	// a missing row).
+	Current any
+}
+
+// Error implements error.
+func (e *ConflictError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "orm: conflict: %s %s", e.Op, e.Table)
+	if e.Key != "" {
+		fmt.Fprintf(&b, " (%s)", e.Key)
+	}
+	switch {
+	case e.Constraint != "":
+		fmt.Fprintf(&b, ": unique constraint %s already taken", e.Constraint)
+	case e.Op == "insert":
+		b.WriteString(": row already exists")
+	default:
+		b.WriteString(": condition not met")
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// ValidationError lists the fields of a model that failed validation. It matches
+// ErrValidation with errors.Is.
+type ValidationError struct {
+	// Table is the model's table.
+	Table string
+	// Fields maps a column name to what is wrong with it.
+	Fields []FieldError
+}
+
+// FieldError is one failed rule on one column.
+type FieldError struct {
+	Column string
+	Rule   string
+	Msg    string
+}
+
+// Error implements error.
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Column + ": " + f.Msg
+	}
+	return fmt.Sprintf("orm: validation failed for %s: %s", e.Table, strings.Join(parts, "; "))
+}
+
+// Is makes errors.Is(err, ErrValidation) true.
+func (e *ValidationError) Is(target error) bool { return target == ErrValidation }

@@ -1,0 +1,99 @@
+package orm
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+// cas runs a lightweight transaction and turns "not applied" into a *ConflictError
+// carrying the row the server returned. LWTs are never retried automatically.
+func (m *Model[T]) cas(ctx context.Context, op, stmt string, vals []any, o *queryOpts, keys []any) error {
+	start := time.Now()
+	it := m.query(ctx, stmt, vals, o, false).NoSkipMetadata().Iter()
+	cols := it.Columns()
+	var applied bool
+	var cur T
+	rv := reflect.ValueOf(&cur).Elem()
+	dest := make([]any, 0, len(cols))
+	hasRow := false
+	for _, c := range cols {
+		switch col := m.t.byName[c.Name]; {
+		case c.Name == "[applied]":
+			dest = append(dest, &applied)
+		case col != nil:
+			dest = scanDest(dest, rv, []*Column{col})
+			hasRow = true
+		default:
+			dest = appendDiscard(dest, c)
+		}
+	}
+	scanned := it.Scan(dest...)
+	err := it.Close()
+	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: "lwt " + op, Statement: stmt, Latency: time.Since(start), Rows: 1, Err: err})
+	if err != nil {
+		return fmt.Errorf("orm: %s %s (%s): %w", op, m.t.Name, m.keyString(keys), err)
+	}
+	if !scanned {
+		return fmt.Errorf("orm: %s %s (%s): lightweight transaction returned no result", op, m.t.Name, m.keyString(keys))
+	}
+	if applied {
+		return nil
+	}
+	ce := &ConflictError{Table: m.t.Name, Op: op, Key: m.keyString(keys)}
+	if hasRow {
+		ce.Current = &cur
+	}
+	return ce
+}
+
+// appendDiscard appends destinations that drop column c (one per element for a tuple).
+func appendDiscard(dest []any, c gocql.ColumnInfo) []any {
+	n := 1
+	if tt, ok := c.TypeInfo.(gocql.TupleTypeInfo); ok {
+		n = len(tt.Elems)
+	}
+	for range n {
+		dest = append(dest, new(any))
+	}
+	return dest
+}
+
+// writeConditions appends the IF clause of a lightweight transaction: IF EXISTS for no
+// conditions, else the conditions, which must be on non-key columns.
+func (m *Model[T]) writeConditions(b *strings.Builder, conds []Predicate) ([]any, error) {
+	if len(conds) == 0 {
+		b.WriteString(" IF EXISTS")
+		return nil, nil
+	}
+	var vals []any
+	for i, p := range conds {
+		c, err := m.t.column(p.col)
+		if err != nil {
+			return nil, err
+		}
+		if c.Kind == PartitionKey || c.Kind == ClusteringKey {
+			return nil, fmt.Errorf("%w: %s: a condition cannot be on key column %s", ErrInvalidQuery, m.t.Name, c.Name)
+		}
+		if p.op == "CONTAINS" || p.op == "CONTAINS KEY" {
+			return nil, fmt.Errorf("%w: %s: %s is not allowed in a condition", ErrInvalidQuery, m.t.Name, p.op)
+		}
+		if i == 0 {
+			b.WriteString(" IF ")
+		} else {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(quote(c.Name) + " " + p.op)
+		if p.op == "IN" {
+			b.WriteString(" (" + markers(len(p.vals)) + ")")
+		} else {
+			b.WriteString(" ?")
+		}
+		vals = append(vals, p.vals...)
+	}
+	return vals, nil
+}

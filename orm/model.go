@@ -1,0 +1,505 @@
+package orm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+var errNoRows = gocql.ErrNotFound
+
+// Model is the typed handle on one table, made from struct type T. It is safe for
+// concurrent use; make one per table at start-up and share it.
+type Model[T any] struct {
+	db    *DB
+	t     *Table
+	ks    string
+	cols  string // quoted column list in Columns order
+	from  string // qualified table name
+	hooks hookSet
+
+	nvals      int // values in a whole row, a tuple counting one per element
+
+	insertStmt string
+	getStmt    string
+	keyWhere   string // "pk1" = ? AND ... over the whole primary key
+}
+
+// ModelOption configures a model when it is made.
+type ModelOption func(*modelConfig)
+
+type modelConfig struct {
+	table, keyspace string
+	options         TableOptions
+}
+
+// TableName overrides the table name (default: TableNamer, else the struct name in
+// snake_case).
+func TableName(name string) ModelOption { return func(c *modelConfig) { c.table = name } }
+
+// InKeyspace puts the table in keyspace ks instead of the DB's keyspace.
+func InKeyspace(ks string) ModelOption { return func(c *modelConfig) { c.keyspace = ks } }
+
+// WithTableOptions sets table properties such as the default TTL and compaction.
+func WithTableOptions(o TableOptions) ModelOption { return func(c *modelConfig) { c.options = o } }
+
+// NewModel reads T's struct tags and returns its model. It fails with ErrInvalidModel
+// when a field has no faithful CQL type or the keys are malformed, naming the field.
+// It does not touch the database; call DB.Sync to create the table.
+func NewModel[T any](db *DB, opts ...ModelOption) (*Model[T], error) {
+	var cfg modelConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	t, err := parseTable(reflect.TypeFor[T](), cfg.table)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.keyspace != "" {
+		if err := CheckIdent("keyspace", cfg.keyspace); err != nil {
+			return nil, err
+		}
+		t.Keyspace = cfg.keyspace
+	}
+	t.Options = cfg.options
+	m := &Model[T]{db: db, t: t, ks: db.keyspaceOf(t), hooks: hooksOf(reflect.TypeFor[*T]())}
+	m.from = qualified(m.ks, t.Name)
+	for _, c := range t.Columns {
+		m.nvals++
+		if c.cql.name == "tuple" {
+			m.nvals += len(c.cql.elems) - 1
+		}
+	}
+	m.cols = quoteNames(t.Columns)
+	pk := t.primaryKey()
+	where := make([]string, len(pk))
+	for i, c := range pk {
+		where[i] = quote(c.Name) + " = ?"
+	}
+	m.keyWhere = strings.Join(where, " AND ")
+	ms := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		ms[i] = marker(c)
+	}
+	m.insertStmt = "INSERT INTO " + m.from + " (" + m.cols + ") VALUES (" + strings.Join(ms, ", ") + ")"
+	m.getStmt = "SELECT " + m.cols + " FROM " + m.from + " WHERE " + m.keyWhere
+	return m, nil
+}
+
+// MustModel is NewModel that panics on error, for package-level model variables whose
+// tags are fixed at compile time.
+func MustModel[T any](db *DB, opts ...ModelOption) *Model[T] {
+	m, err := NewModel[T](db, opts...)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// Table describes the model's table.
+func (m *Model[T]) Table() *Table { return m.t }
+
+// DB returns the handle the model runs on.
+func (m *Model[T]) DB() *DB { return m.db }
+
+func markers(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// fieldPtr returns a pointer to column c's field in struct value v (addressable).
+func fieldPtr(v reflect.Value, c *Column) any {
+	if len(c.index) == 1 {
+		return v.Field(c.index[0]).Addr().Interface()
+	}
+	return v.FieldByIndex(c.index).Addr().Interface()
+}
+
+// marker returns the bind marker text of column c. A top-level tuple is bound as a
+// tuple literal of one marker per element: the driver (v2.1.2) cannot bind a whole
+// tuple to a single marker of a prepared statement.
+func marker(c *Column) string {
+	if c.cql.name == "tuple" {
+		return "(" + markers(len(c.cql.elems)) + ")"
+	}
+	return "?"
+}
+
+// scanDest appends the scan destinations of cols in row v. The driver reads a
+// top-level tuple column into one destination per element, so a tuple's fields are
+// appended one by one.
+func scanDest(dest []any, v reflect.Value, cols []*Column) []any {
+	for _, c := range cols {
+		if c.cql.name == "tuple" {
+			tv := fieldValue(v, c)
+			for i := range tv.NumField() {
+				dest = append(dest, tv.Field(i).Addr().Interface())
+			}
+			continue
+		}
+		dest = append(dest, fieldPtr(v, c))
+	}
+	return dest
+}
+
+// tupleValues expands a tuple value into its elements, which is how the driver binds
+// a top-level tuple column.
+func tupleValues(vals []any, tv reflect.Value) []any {
+	for tv.Kind() == reflect.Pointer || tv.Kind() == reflect.Interface {
+		tv = tv.Elem()
+	}
+	for i := range tv.NumField() {
+		vals = append(vals, tv.Field(i).Addr().Interface())
+	}
+	return vals
+}
+
+func fieldValue(v reflect.Value, c *Column) reflect.Value {
+	if len(c.index) == 1 {
+		return v.Field(c.index[0])
+	}
+	return v.FieldByIndex(c.index)
+}
+
+// appendBind appends what to bind for column c of v: a pointer to the field, or
+// UnsetValue for a nil pointer, slice or map (and an empty non-frozen collection, which
+// Cassandra stores as null) unless nulls are asked for.
+func appendBind(vals []any, v reflect.Value, c *Column, nulls bool) ([]any, error) {
+	fv := fieldValue(v, c)
+	if c.cql.name == "tuple" {
+		return tupleValues(vals, fv), nil
+	}
+	if c.nilable {
+		empty := fv.IsNil() || (c.cql.isCollection() && fv.Len() == 0)
+		if empty {
+			if c.Kind == PartitionKey || c.Kind == ClusteringKey {
+				return nil, fmt.Errorf("%w: key column %s is nil", ErrInvalidValue, c.Name)
+			}
+			if nulls {
+				return append(vals, nil), nil
+			}
+			return append(vals, gocql.UnsetValue), nil
+		}
+	}
+	if (c.goType == typeUUID || c.goType == typeTime) && c.Kind != PartitionKey && c.Kind != ClusteringKey && fv.IsZero() {
+		// The zero UUID is no valid timeuuid and the zero time no valid date; in
+		// either column kind the zero value means "none".
+		if nulls {
+			return append(vals, nil), nil
+		}
+		return append(vals, gocql.UnsetValue), nil
+	}
+	if c.cql.name == "vector" {
+		if n := fv.Len(); n != c.cql.dim {
+			return nil, fmt.Errorf("%w: column %s is vector<float, %d> but the value has %d elements", ErrInvalidValue, c.Name, c.cql.dim, n)
+		}
+	}
+	return append(vals, fv.Addr().Interface()), nil
+}
+
+// keyValues checks keys against the first len(keys) primary key columns.
+func (m *Model[T]) keyValues(keys []any, min int) error {
+	pk := m.t.primaryKey()
+	if len(keys) < min || len(keys) > len(pk) {
+		names := make([]string, len(pk))
+		for i, c := range pk {
+			names[i] = c.Name
+		}
+		return fmt.Errorf("%w: table %s: got %d key values, want %d to %d (%s)", ErrInvalidQuery, m.t.Name, len(keys), min, len(pk), strings.Join(names, ", "))
+	}
+	for i, k := range keys {
+		if k == nil {
+			return fmt.Errorf("%w: table %s: key column %s is nil", ErrInvalidValue, m.t.Name, pk[i].Name)
+		}
+	}
+	return nil
+}
+
+// keyString renders the key values for error messages.
+func (m *Model[T]) keyString(keys []any) string {
+	pk := m.t.primaryKey()
+	parts := make([]string, 0, len(keys))
+	for i, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%v", pk[i].Name, k))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// keysOf returns the primary key values of row v.
+func (m *Model[T]) keysOf(v reflect.Value) []any {
+	pk := m.t.primaryKey()
+	keys := make([]any, len(pk))
+	for i, c := range pk {
+		keys[i] = fieldValue(v, c).Interface()
+	}
+	return keys
+}
+
+// query makes a driver query with the options applied.
+func (m *Model[T]) query(ctx context.Context, stmt string, vals []any, o *queryOpts, idempotent bool) *gocql.Query {
+	q := m.db.session.Query(stmt, vals...).WithContext(ctx).Idempotent(idempotent)
+	o.apply(q)
+	return q
+}
+
+func (m *Model[T]) exec(ctx context.Context, op, stmt string, vals []any, o *queryOpts, idempotent bool) error {
+	start := time.Now()
+	err := m.query(ctx, stmt, vals, o, idempotent).Exec()
+	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: op, Statement: stmt, Latency: time.Since(start), Err: err})
+	if err != nil {
+		return fmt.Errorf("orm: %s %s: %w", op, m.t.Name, err)
+	}
+	return nil
+}
+
+// prepareWrite runs the before hook and validation for a write of *v.
+func (m *Model[T]) prepareWrite(ctx context.Context, v *T, before func(any, context.Context) error) (reflect.Value, error) {
+	if v == nil {
+		return reflect.Value{}, fmt.Errorf("%w: %s: nil row", ErrInvalidValue, m.t.Name)
+	}
+	if before != nil {
+		if err := before(v, ctx); err != nil {
+			return reflect.Value{}, fmt.Errorf("orm: %s: before hook: %w", m.t.Name, err)
+		}
+	}
+	rv := reflect.ValueOf(v).Elem()
+	if err := m.t.validate(rv, v); err != nil {
+		return reflect.Value{}, err
+	}
+	return rv, nil
+}
+
+// Insert writes row v (INSERT, which in Cassandra creates or overwrites). Nil pointers,
+// slices and maps are left unset, writing no tombstone, unless WithNulls is given.
+// Hooks BeforeInsert and AfterInsert run around it, validation before it. On a model
+// with unique constraints, Insert first claims the row's unique values (see Unique).
+func (m *Model[T]) Insert(ctx context.Context, v *T, opts ...QueryOption) error {
+	return m.insert(ctx, v, false, opts)
+}
+
+// InsertIfNotExists writes row v only if no row has its primary key, as a lightweight
+// transaction. If one does, it returns a *ConflictError (errors.Is ErrConflict) whose
+// Current is the existing row as a *T.
+func (m *Model[T]) InsertIfNotExists(ctx context.Context, v *T, opts ...QueryOption) error {
+	return m.insert(ctx, v, true, opts)
+}
+
+func (m *Model[T]) insert(ctx context.Context, v *T, ifNotExists bool, opts []QueryOption) error {
+	if m.t.Counter {
+		return fmt.Errorf("%w: %s is a counter table: change it with Increment", ErrInvalidQuery, m.t.Name)
+	}
+	rv, err := m.prepareWrite(ctx, v, m.hooks.beforeInsert)
+	if err != nil {
+		return err
+	}
+	o := collectOpts(opts)
+	vals := make([]any, 0, m.nvals+2)
+	for _, c := range m.t.Columns {
+		if vals, err = appendBind(vals, rv, c, o.nulls); err != nil {
+			return fmt.Errorf("orm: insert %s: %w", m.t.Name, err)
+		}
+	}
+	if len(m.t.Uniques) > 0 {
+		release, err := m.claimUniques(ctx, rv)
+		if err != nil {
+			return err
+		}
+		defer func() { release(err) }()
+	}
+	stmt := m.insertStmt
+	if ifNotExists {
+		stmt += " IF NOT EXISTS"
+	}
+	if u, uv := o.using(); u != "" {
+		stmt += u
+		vals = append(vals, uv...)
+	}
+	if ifNotExists {
+		err = m.cas(ctx, "insert", stmt, vals, &o, m.keysOf(rv))
+	} else {
+		err = m.exec(ctx, "insert", stmt, vals, &o, true)
+	}
+	if err != nil {
+		return err
+	}
+	if m.hooks.afterInsert != nil {
+		if err = m.hooks.afterInsert(v, ctx); err != nil {
+			return fmt.Errorf("orm: %s: after insert hook: %w", m.t.Name, err)
+		}
+	}
+	return nil
+}
+
+// Get reads the row with the given primary key values (partition key columns, then
+// clustering columns, in key order). It returns an error matching ErrNotFound when
+// there is none.
+func (m *Model[T]) Get(ctx context.Context, keys ...any) (T, error) {
+	var row T
+	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {
+		return row, err
+	}
+	return m.getWith(ctx, keys, nil)
+}
+
+func (m *Model[T]) getWith(ctx context.Context, keys []any, opts []QueryOption) (T, error) {
+	var row T
+	o := collectOpts(opts)
+	rv := reflect.ValueOf(&row).Elem()
+	dest := scanDest(make([]any, 0, m.nvals), rv, m.t.Columns)
+	start := time.Now()
+	err := m.query(ctx, m.getStmt, keys, &o, true).Scan(dest...)
+	rows := 1
+	if err != nil {
+		rows = 0
+	}
+	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: "get", Statement: m.getStmt, Latency: time.Since(start), Rows: rows, Err: ignoreNotFound(err)})
+	if errors.Is(err, errNoRows) {
+		return row, fmt.Errorf("%w: %s (%s)", ErrNotFound, m.t.Name, m.keyString(keys))
+	}
+	if err != nil {
+		return row, fmt.Errorf("orm: get %s (%s): %w", m.t.Name, m.keyString(keys), err)
+	}
+	if m.hooks.afterLoad != nil {
+		if err := m.hooks.afterLoad(&row, ctx); err != nil {
+			return row, fmt.Errorf("orm: %s: after load hook: %w", m.t.Name, err)
+		}
+	}
+	return row, nil
+}
+
+func ignoreNotFound(err error) error {
+	if errors.Is(err, errNoRows) {
+		return nil
+	}
+	return err
+}
+
+// Delete removes the row with the given key. Given only a prefix of the primary key
+// (at least the whole partition key), it removes every row under that prefix. Hooks
+// BeforeDelete and AfterDelete run on a *T holding the key values.
+func (m *Model[T]) Delete(ctx context.Context, keys ...any) error {
+	return m.delete(ctx, keys, nil, false, nil)
+}
+
+// DeleteIf removes the row with the given full primary key only if conds hold (IF
+// EXISTS when conds is empty), as a lightweight transaction. When not applied it returns
+// a *ConflictError whose Current is the row as it is (nil when there is none).
+func (m *Model[T]) DeleteIf(ctx context.Context, keys []any, conds ...Predicate) error {
+	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {
+		return err
+	}
+	return m.delete(ctx, keys, conds, true, nil)
+}
+
+// DeleteColumns sets the given columns of the row with the given key to null.
+func (m *Model[T]) DeleteColumns(ctx context.Context, keys []any, columns ...string) error {
+	if len(columns) == 0 {
+		return fmt.Errorf("%w: %s: DeleteColumns needs at least one column", ErrInvalidQuery, m.t.Name)
+	}
+	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {
+		return err
+	}
+	for _, name := range columns {
+		c, err := m.t.column(name)
+		if err != nil {
+			return err
+		}
+		if c.Kind == PartitionKey || c.Kind == ClusteringKey {
+			return fmt.Errorf("%w: %s: cannot delete key column %s", ErrInvalidQuery, m.t.Name, name)
+		}
+		if c.unique != "" {
+			return fmt.Errorf("%w: %s: column %s is unique: change it with Update so its claim moves", ErrInvalidQuery, m.t.Name, name)
+		}
+	}
+	return m.delete(ctx, keys, nil, false, columns)
+}
+
+func (m *Model[T]) delete(ctx context.Context, keys []any, conds []Predicate, lwt bool, columns []string) error {
+	if err := m.keyValues(keys, len(m.t.PartitionKey)); err != nil {
+		return err
+	}
+	var row T
+	rv := reflect.ValueOf(&row).Elem()
+	pk := m.t.primaryKey()
+	for i, k := range keys {
+		kv := reflect.ValueOf(k)
+		f := fieldValue(rv, pk[i])
+		if !kv.Type().AssignableTo(f.Type()) {
+			return fmt.Errorf("%w: %s: key %s is %s, want %s", ErrInvalidValue, m.t.Name, pk[i].Name, kv.Type(), f.Type())
+		}
+		f.Set(kv)
+	}
+	if m.hooks.beforeDelete != nil {
+		if err := m.hooks.beforeDelete(&row, ctx); err != nil {
+			return fmt.Errorf("orm: %s: before delete hook: %w", m.t.Name, err)
+		}
+	}
+	fullKey := len(keys) == len(pk)
+	var old T
+	haveOld := false
+	if len(m.t.Uniques) > 0 && columns == nil {
+		if !fullKey {
+			return fmt.Errorf("%w: %s has unique constraints: delete rows one at a time so their claims are released", ErrInvalidQuery, m.t.Name)
+		}
+		var err error
+		old, err = m.Get(ctx, keys...)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			haveOld = true
+		}
+	}
+	var b strings.Builder
+	b.WriteString("DELETE ")
+	for i, name := range columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(name))
+	}
+	if columns != nil {
+		b.WriteString(" ")
+	}
+	b.WriteString("FROM " + m.from + " WHERE ")
+	for i := range keys {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(quote(pk[i].Name) + " = ?")
+	}
+	vals := keys
+	var err error
+	if lwt {
+		var cv []any
+		if cv, err = m.writeConditions(&b, conds); err != nil {
+			return err
+		}
+		vals = append(append([]any(nil), keys...), cv...)
+		o := queryOpts{}
+		err = m.cas(ctx, "delete", b.String(), vals, &o, keys)
+	} else {
+		o := queryOpts{}
+		err = m.exec(ctx, "delete", b.String(), vals, &o, true)
+	}
+	if err != nil {
+		return err
+	}
+	if haveOld {
+		m.releaseUniques(ctx, reflect.ValueOf(&old).Elem(), reflect.Value{})
+	}
+	if m.hooks.afterDelete != nil {
+		if err := m.hooks.afterDelete(&row, ctx); err != nil {
+			return fmt.Errorf("orm: %s: after delete hook: %w", m.t.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package orm
+
+import (
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+// QueryOption changes one statement: its TTL, write time, consistency, paging or
+// tracing. Options that do not apply to a statement (a TTL on a read) are ignored.
+type QueryOption func(*queryOpts)
+
+type queryOpts struct {
+	ttl       time.Duration
+	hasTTL    bool
+	ts        int64
+	hasTS     bool
+	cons      Consistency
+	serial    Consistency
+	pageSize  int
+	tracer    gocql.Tracer
+	nulls     bool
+	filtering bool
+}
+
+// WithTTL makes the written values expire after d (whole seconds; 0 means never,
+// overriding the table's default TTL).
+func WithTTL(d time.Duration) QueryOption {
+	return func(o *queryOpts) { o.ttl, o.hasTTL = d, true }
+}
+
+// WithTimestamp sets the write time of the statement (USING TIMESTAMP), in place of
+// the coordinator's clock.
+func WithTimestamp(t time.Time) QueryOption {
+	return func(o *queryOpts) { o.ts, o.hasTS = t.UnixMicro(), true }
+}
+
+// WithConsistency sets the consistency level of the statement.
+func WithConsistency(c Consistency) QueryOption { return func(o *queryOpts) { o.cons = c } }
+
+// WithSerialConsistency sets the serial consistency of a lightweight transaction
+// (Serial or LocalSerial).
+func WithSerialConsistency(c Consistency) QueryOption { return func(o *queryOpts) { o.serial = c } }
+
+// WithPageSize sets how many rows each page of a read fetches.
+func WithPageSize(n int) QueryOption { return func(o *queryOpts) { o.pageSize = n } }
+
+// WithTracing traces the statement on the server and hands the trace to t, e.g.
+// gocql.NewTraceWriter(session, os.Stderr).
+func WithTracing(t gocql.Tracer) QueryOption { return func(o *queryOpts) { o.tracer = t } }
+
+// WithNulls makes Insert and Update write nil pointers, slices and maps as nulls
+// (deleting what was there, with a tombstone) instead of leaving those columns unset.
+func WithNulls() QueryOption { return func(o *queryOpts) { o.nulls = true } }
+
+func collectOpts(opts []QueryOption) queryOpts {
+	var o queryOpts
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// apply sets the driver-level options on q.
+func (o *queryOpts) apply(q *gocql.Query) {
+	if o.cons != 0 {
+		q.Consistency(o.cons)
+	}
+	if o.serial != 0 {
+		q.SerialConsistency(o.serial)
+	}
+	if o.pageSize > 0 {
+		q.PageSize(o.pageSize)
+	}
+	if o.tracer != nil {
+		q.Trace(o.tracer)
+	}
+}
+
+// using returns the USING clause and its values for a write.
+func (o *queryOpts) using() (string, []any) {
+	switch {
+	case o.hasTTL && o.hasTS:
+		return " USING TTL ? AND TIMESTAMP ?", []any{int(o.ttl.Seconds()), o.ts}
+	case o.hasTTL:
+		return " USING TTL ?", []any{int(o.ttl.Seconds())}
+	case o.hasTS:
+		return " USING TIMESTAMP ?", []any{o.ts}
+	}
+	return "", nil
+}

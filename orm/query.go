@@ -1,0 +1,512 @@
+package orm
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"iter"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Order is a sort direction for OrderBy.
+type Order bool
+
+// Sort directions.
+const (
+	Asc  Order = false
+	Desc Order = true
+)
+
+// Query is a SELECT (or range DELETE) being built on a model. It is a small value:
+// each method returns a changed copy, so a Query can be shared and extended safely.
+// Nothing is checked or sent until a terminal method (All, One, Page, Count, Delete,
+// CQL) runs; then the columns are checked against the model and the access path is
+// checked, so a query that would need ALLOW FILTERING fails with ErrFiltering unless
+// AllowFiltering was called.
+type Query[T any] struct {
+	m         *Model[T]
+	where     []Predicate
+	cols      []string
+	limit     int
+	perPart   int
+	order     []orderBy
+	ann       *annOrder
+	filtering bool
+	opts      []QueryOption
+}
+
+type orderBy struct {
+	col  string
+	desc Order
+}
+
+type annOrder struct {
+	col string
+	vec []float32
+}
+
+// Query starts a query on the model's table.
+func (m *Model[T]) Query() Query[T] { return Query[T]{m: m} }
+
+// Where adds predicates, joined with AND.
+func (q Query[T]) Where(p ...Predicate) Query[T] {
+	q.where = append(slices.Clip(q.where), p...)
+	return q
+}
+
+// Columns reads only the named columns; the other fields of the results stay zero.
+func (q Query[T]) Columns(names ...string) Query[T] {
+	q.cols = append(slices.Clip(q.cols), names...)
+	return q
+}
+
+// Limit returns at most n rows.
+func (q Query[T]) Limit(n int) Query[T] { q.limit = n; return q }
+
+// PerPartitionLimit returns at most n rows from each partition.
+func (q Query[T]) PerPartitionLimit(n int) Query[T] { q.perPart = n; return q }
+
+// OrderBy sorts by a clustering column. The partition key must be restricted, and the
+// order must follow the table's clustering order or its exact reverse.
+func (q Query[T]) OrderBy(column string, dir Order) Query[T] {
+	q.order = append(slices.Clip(q.order), orderBy{column, dir})
+	return q
+}
+
+// NearestTo orders rows by similarity of the vector column to vec (ANN search on its
+// SAI index). It needs a Limit.
+func (q Query[T]) NearestTo(column string, vec []float32) Query[T] {
+	q.ann = &annOrder{column, vec}
+	return q
+}
+
+// AllowFiltering accepts a query that reads more rows than it returns: a full table
+// scan, or a predicate on a column that is neither a key nor indexed. Without it such a
+// query fails with ErrFiltering.
+func (q Query[T]) AllowFiltering() Query[T] { q.filtering = true; return q }
+
+// With adds statement options (consistency, page size, tracing).
+func (q Query[T]) With(opts ...QueryOption) Query[T] {
+	q.opts = append(slices.Clip(q.opts), opts...)
+	return q
+}
+
+// selected returns the columns to read.
+func (q Query[T]) selected() ([]*Column, error) {
+	if len(q.cols) == 0 {
+		return q.m.t.Columns, nil
+	}
+	cols := make([]*Column, len(q.cols))
+	for i, n := range q.cols {
+		c, err := q.m.t.column(n)
+		if err != nil {
+			return nil, err
+		}
+		cols[i] = c
+	}
+	return cols, nil
+}
+
+// CQL returns the SELECT statement and its bound values, after the same checks the
+// terminal methods make.
+func (q Query[T]) CQL() (string, []any, error) {
+	cols, err := q.selected()
+	if err != nil {
+		return "", nil, err
+	}
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	if len(q.cols) == 0 {
+		b.WriteString(q.m.cols)
+	} else {
+		b.WriteString(quoteNames(cols))
+	}
+	b.WriteString(" FROM " + q.m.from)
+	vals, err := q.whereClause(&b)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := q.orderClause(&b, &vals); err != nil {
+		return "", nil, err
+	}
+	if q.perPart > 0 {
+		b.WriteString(" PER PARTITION LIMIT " + strconv.Itoa(q.perPart))
+	}
+	if q.limit > 0 {
+		b.WriteString(" LIMIT " + strconv.Itoa(q.limit))
+	} else if q.ann != nil {
+		return "", nil, fmt.Errorf("%w: %s: NearestTo needs a Limit", ErrInvalidQuery, q.m.t.Name)
+	}
+	if q.filtering && len(q.where) > 0 {
+		b.WriteString(" ALLOW FILTERING")
+	}
+	return b.String(), vals, nil
+}
+
+// whereClause checks the predicates and the access path and writes WHERE.
+func (q Query[T]) whereClause(b *strings.Builder) ([]any, error) {
+	t := q.m.t
+	if err := q.checkAccess(); err != nil {
+		return nil, err
+	}
+	var vals []any
+	for i, p := range q.where {
+		if i == 0 {
+			b.WriteString(" WHERE ")
+		} else {
+			b.WriteString(" AND ")
+		}
+		c, _ := t.column(p.col) // checked by checkAccess
+		b.WriteString(quote(c.Name) + " " + p.op)
+		if p.op == "IN" {
+			if len(p.vals) == 0 {
+				return nil, fmt.Errorf("%w: %s: IN on %s with no values", ErrInvalidQuery, t.Name, c.Name)
+			}
+			b.WriteString(" (" + markers(len(p.vals)) + ")")
+		} else {
+			b.WriteString(" ?")
+		}
+		vals = append(vals, p.vals...)
+	}
+	return vals, nil
+}
+
+// checkAccess refuses predicates a column cannot take and queries with no efficient
+// access path.
+func (q Query[T]) checkAccess() error {
+	t := q.m.t
+	restricted := map[string]Predicate{}
+	var needs []string // why the query would filter
+	indexed := false
+	for _, p := range q.where {
+		c, err := t.column(p.col)
+		if err != nil {
+			return err
+		}
+		if _, dup := restricted[c.Name]; dup && !p.isRange() {
+			return fmt.Errorf("%w: %s: column %s restricted twice", ErrInvalidQuery, t.Name, c.Name)
+		}
+		restricted[c.Name] = p
+		switch p.op {
+		case "CONTAINS", "CONTAINS KEY":
+			if n := c.cql.name; n != "list" && n != "set" && n != "map" {
+				return fmt.Errorf("%w: %s: %s on %s, which is %s, not a collection", ErrInvalidQuery, t.Name, p.op, c.Name, c.Type)
+			}
+			if p.op == "CONTAINS KEY" && c.cql.name != "map" {
+				return fmt.Errorf("%w: %s: CONTAINS KEY on %s, which is %s, not a map", ErrInvalidQuery, t.Name, c.Name, c.Type)
+			}
+			want := "values"
+			if p.op == "CONTAINS KEY" {
+				want = "keys"
+			}
+			if c.Index == want || (c.Index == "default" && want == "values") {
+				indexed = true
+			} else {
+				needs = append(needs, fmt.Sprintf(`%s on %s needs orm:"index=%s"`, p.op, c.Name, want))
+			}
+		case "!=":
+			return fmt.Errorf("%w: %s: != is only allowed in lightweight transaction conditions", ErrInvalidQuery, t.Name)
+		default:
+			if c.cql.isCollection() {
+				return fmt.Errorf("%w: %s: %s on collection %s: use Contains or ContainsKey", ErrInvalidQuery, t.Name, p.op, c.Name)
+			}
+			if c.Index != "" && c.Kind != ClusteringKey {
+				indexed = true
+			}
+		}
+	}
+	pkDone := true
+	var missing []string
+	for _, c := range t.PartitionKey {
+		p, ok := restricted[c.Name]
+		if !ok || (p.op != "=" && p.op != "IN") {
+			pkDone = false
+			missing = append(missing, c.Name)
+		}
+		if ok && p.isRange() && c.Index == "" {
+			needs = append(needs, "range on partition key column "+c.Name)
+		}
+	}
+	if !pkDone && !indexed {
+		if len(q.where) == 0 {
+			needs = append(needs, "no WHERE clause: a full table scan")
+		} else {
+			needs = append(needs, "partition key ("+strings.Join(missing, ", ")+") not restricted and no indexed column used")
+		}
+	}
+	// Clustering columns: a prefix of equalities, then at most one range; a gap or a
+	// restriction after a range means filtering (unless an index serves it).
+	gap, ranged := false, false
+	for _, c := range t.Clustering {
+		p, ok := restricted[c.Name]
+		switch {
+		case !ok:
+			gap = true
+		case (gap || ranged) && c.Index == "":
+			needs = append(needs, "clustering column "+c.Name+" restricted after an unrestricted or range-restricted one")
+		case p.isRange():
+			ranged = true
+		}
+	}
+	for name, p := range restricted {
+		c := t.byName[name]
+		if (c.Kind == Regular || c.Kind == Static) && c.Index == "" && p.op != "CONTAINS" && p.op != "CONTAINS KEY" {
+			needs = append(needs, "column "+name+` is neither a key nor indexed (add orm:"index")`)
+		}
+	}
+	if len(needs) > 0 && !q.filtering {
+		slices.Sort(needs)
+		return fmt.Errorf("%w: table %s: %s; restrict the partition key (%s), query an indexed column, or call AllowFiltering()",
+			ErrFiltering, t.Name, strings.Join(needs, "; "), names(t.PartitionKey))
+	}
+	return nil
+}
+
+func names(cols []*Column) string {
+	n := make([]string, len(cols))
+	for i, c := range cols {
+		n[i] = c.Name
+	}
+	return strings.Join(n, ", ")
+}
+
+func (q Query[T]) orderClause(b *strings.Builder, vals *[]any) error {
+	t := q.m.t
+	if q.ann != nil {
+		if len(q.order) > 0 {
+			return fmt.Errorf("%w: %s: NearestTo cannot be combined with OrderBy", ErrInvalidQuery, t.Name)
+		}
+		c, err := t.column(q.ann.col)
+		if err != nil {
+			return err
+		}
+		if c.cql.name != "vector" || c.Index == "" {
+			return fmt.Errorf(`%w: %s: NearestTo needs a vector column with orm:"index"; %s is %s`, ErrInvalidQuery, t.Name, c.Name, c.Type)
+		}
+		if len(q.ann.vec) != c.cql.dim {
+			return fmt.Errorf("%w: %s: NearestTo on %s: vector has %d elements, want %d", ErrInvalidValue, t.Name, c.Name, len(q.ann.vec), c.cql.dim)
+		}
+		b.WriteString(" ORDER BY " + quote(c.Name) + " ANN OF ?")
+		*vals = append(*vals, q.ann.vec)
+		return nil
+	}
+	if len(q.order) == 0 {
+		return nil
+	}
+	if len(q.order) > len(t.Clustering) {
+		return fmt.Errorf("%w: %s: ORDER BY has more columns than the clustering key (%s)", ErrInvalidQuery, t.Name, names(t.Clustering))
+	}
+	var reversed bool
+	for i, o := range q.order {
+		c := t.Clustering[i]
+		if o.col != c.Name {
+			return fmt.Errorf("%w: %s: ORDER BY %s: must follow the clustering key order (%s)", ErrInvalidQuery, t.Name, o.col, names(t.Clustering))
+		}
+		rev := bool(o.desc) != c.Descending
+		if i == 0 {
+			reversed = rev
+		} else if rev != reversed {
+			return fmt.Errorf("%w: %s: ORDER BY must be the clustering order or its exact reverse", ErrInvalidQuery, t.Name)
+		}
+	}
+	for _, c := range t.PartitionKey {
+		if p, ok := findPred(q.where, c.Name); !ok || (p.op != "=" && p.op != "IN") {
+			return fmt.Errorf("%w: %s: ORDER BY needs the partition key (%s) restricted with Eq or In", ErrInvalidQuery, t.Name, names(t.PartitionKey))
+		}
+	}
+	b.WriteString(" ORDER BY ")
+	for i, o := range q.order {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(o.col))
+		if o.desc {
+			b.WriteString(" DESC")
+		} else {
+			b.WriteString(" ASC")
+		}
+	}
+	return nil
+}
+
+func findPred(ps []Predicate, col string) (Predicate, bool) {
+	for _, p := range ps {
+		if p.col == col {
+			return p, true
+		}
+	}
+	return Predicate{}, false
+}
+
+// All runs the query and yields its rows, fetching pages as it goes. Stop early by
+// breaking out of the loop. An error is yielded once, as the last element.
+func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		stmt, vals, err := q.CQL()
+		if err != nil {
+			yield(zero, err)
+			return
+		}
+		cols, _ := q.selected()
+		o := collectOpts(q.opts)
+		start := time.Now()
+		it := q.m.query(ctx, stmt, vals, &o, true).Iter()
+		dest := make([]any, 0, len(cols))
+		n := 0
+		stopped := false
+		for {
+			var row T
+			dest = scanDest(dest[:0], reflect.ValueOf(&row).Elem(), cols)
+			if !it.Scan(dest...) {
+				break
+			}
+			n++
+			if q.m.hooks.afterLoad != nil {
+				if err := q.m.hooks.afterLoad(&row, ctx); err != nil {
+					it.Close()
+					yield(zero, fmt.Errorf("orm: %s: after load hook: %w", q.m.t.Name, err))
+					return
+				}
+			}
+			if !yield(row, nil) {
+				stopped = true
+				break
+			}
+		}
+		err = it.Close()
+		q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "select", Statement: stmt, Latency: time.Since(start), Rows: n, Err: err})
+		if err != nil && !stopped {
+			yield(zero, fmt.Errorf("orm: select %s: %w", q.m.t.Name, err))
+		}
+	}
+}
+
+// One returns the first row, or an error matching ErrNotFound.
+func (q Query[T]) One(ctx context.Context) (T, error) {
+	for row, err := range q.Limit(1).All(ctx) {
+		return row, err
+	}
+	var zero T
+	return zero, fmt.Errorf("%w: %s: no row matches", ErrNotFound, q.m.t.Name)
+}
+
+// Page is one page of results and the cursor of the next.
+type Page[T any] struct {
+	// Items are the rows of this page.
+	Items []T
+	// Next is the opaque cursor for the following page, safe to put in a URL; empty
+	// on the last page.
+	Next string
+}
+
+// DefaultPageSize is the page size of Page when no WithPageSize option is given.
+const DefaultPageSize = 100
+
+// Page returns one page of results starting at cursor ("" for the first page). The
+// page size is WithPageSize's, or DefaultPageSize. A page can hold fewer rows than the
+// page size and still have a Next cursor; only an empty Next marks the end.
+func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
+	var page Page[T]
+	state, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return page, fmt.Errorf("%w: %s: malformed page cursor: %v", ErrInvalidQuery, q.m.t.Name, err)
+	}
+	stmt, vals, err := q.CQL()
+	if err != nil {
+		return page, err
+	}
+	cols, _ := q.selected()
+	o := collectOpts(q.opts)
+	if o.pageSize <= 0 {
+		o.pageSize = DefaultPageSize
+	}
+	start := time.Now()
+	it := q.m.query(ctx, stmt, vals, &o, true).PageState(state).Iter()
+	next := it.PageState()
+	dest := make([]any, 0, len(cols))
+	page.Items = make([]T, 0, it.NumRows())
+	for {
+		var row T
+		dest = scanDest(dest[:0], reflect.ValueOf(&row).Elem(), cols)
+		if !it.Scan(dest...) {
+			break
+		}
+		if q.m.hooks.afterLoad != nil {
+			if err := q.m.hooks.afterLoad(&row, ctx); err != nil {
+				it.Close()
+				return page, fmt.Errorf("orm: %s: after load hook: %w", q.m.t.Name, err)
+			}
+		}
+		page.Items = append(page.Items, row)
+	}
+	err = it.Close()
+	q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "select", Statement: stmt, Latency: time.Since(start), Rows: len(page.Items), Err: err})
+	if err != nil {
+		return page, fmt.Errorf("orm: select page of %s: %w", q.m.t.Name, err)
+	}
+	if len(next) > 0 {
+		page.Next = base64.RawURLEncoding.EncodeToString(next)
+	}
+	return page, nil
+}
+
+// Count returns the number of rows the query matches (SELECT COUNT(*)). It reads every
+// matching row on the server: keep it to a partition or an indexed predicate.
+func (q Query[T]) Count(ctx context.Context) (int64, error) {
+	var b strings.Builder
+	b.WriteString("SELECT COUNT(*) FROM " + q.m.from)
+	vals, err := q.whereClause(&b)
+	if err != nil {
+		return 0, err
+	}
+	if q.filtering && len(q.where) > 0 {
+		b.WriteString(" ALLOW FILTERING")
+	}
+	stmt := b.String()
+	o := collectOpts(q.opts)
+	var n int64
+	start := time.Now()
+	err = q.m.query(ctx, stmt, vals, &o, true).Scan(&n)
+	q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "count", Statement: stmt, Latency: time.Since(start), Rows: 1, Err: err})
+	if err != nil {
+		return 0, fmt.Errorf("orm: count %s: %w", q.m.t.Name, err)
+	}
+	return n, nil
+}
+
+// Delete removes the rows the query selects. The predicates must restrict the whole
+// partition key with Eq and may add equalities on leading clustering columns and a range
+// on the next one: one partition, or one slice of it.
+func (q Query[T]) Delete(ctx context.Context) error {
+	t := q.m.t
+	if len(t.Uniques) > 0 {
+		return fmt.Errorf("%w: %s has unique constraints: delete rows one at a time so their claims are released", ErrInvalidQuery, t.Name)
+	}
+	for _, p := range q.where {
+		c, err := t.column(p.col)
+		if err != nil {
+			return err
+		}
+		if c.Kind != PartitionKey && c.Kind != ClusteringKey {
+			return fmt.Errorf("%w: %s: a range delete takes only key columns, not %s", ErrInvalidQuery, t.Name, c.Name)
+		}
+	}
+	for _, c := range t.PartitionKey {
+		if p, ok := findPred(q.where, c.Name); !ok || p.op != "=" {
+			return fmt.Errorf("%w: %s: a range delete needs the partition key (%s) restricted with Eq", ErrInvalidQuery, t.Name, names(t.PartitionKey))
+		}
+	}
+	var b strings.Builder
+	b.WriteString("DELETE FROM " + q.m.from)
+	vals, err := q.whereClause(&b)
+	if err != nil {
+		return err
+	}
+	o := collectOpts(q.opts)
+	return q.m.exec(ctx, "delete", b.String(), vals, &o, true)
+}

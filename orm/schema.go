@@ -1,0 +1,302 @@
+package orm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// SchemaModel is what schema management needs of a model: its table description.
+// Every *Model[T] is one.
+type SchemaModel interface {
+	Table() *Table
+}
+
+// SchemaChange is one difference between a live schema and the models.
+type SchemaChange struct {
+	// Object is what the change concerns, e.g. `table shop.users` or `type shop.address`.
+	Object string
+	// What describes the difference in words.
+	What string
+	// Statement is the CQL that applies it; empty for unsafe changes.
+	Statement string
+	// Safe is true when the change can be applied in place without losing data:
+	// creating a missing object, adding a column, a UDT field or an index.
+	Safe bool
+}
+
+// Diff compares the live schema with the models and returns the changes that would
+// bring the schema in line, safe and unsafe, in the order they would be applied.
+func (db *DB) Diff(ctx context.Context, models ...SchemaModel) ([]SchemaChange, error) {
+	var changes []SchemaChange
+	seenTypes := map[string]bool{}
+	for _, m := range models {
+		t := m.Table()
+		ks := db.keyspaceOf(t)
+		if ks == "" {
+			return nil, fmt.Errorf("orm: table %s: no keyspace: set Config.Keyspace or the model's keyspace", t.Name)
+		}
+		for _, u := range t.udts {
+			if seenTypes[ks+"."+u.name] {
+				continue
+			}
+			seenTypes[ks+"."+u.name] = true
+			c, err := db.diffType(ctx, ks, u)
+			if err != nil {
+				return nil, err
+			}
+			changes = append(changes, c...)
+		}
+		c, err := db.diffTable(ctx, ks, t)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, c...)
+		for _, u := range t.Uniques {
+			c, err := db.diffTable(ctx, ks, u.lookupTable(t))
+			if err != nil {
+				return nil, err
+			}
+			changes = append(changes, c...)
+		}
+	}
+	return changes, nil
+}
+
+// Sync creates or updates the schema of the given models: UDTs, tables, SAI indexes
+// and unique lookup tables. It applies only safe changes, and if any change is unsafe
+// it applies none and returns an error wrapping ErrUnsafeSchemaChange that lists each
+// difference. It waits for schema agreement after each statement.
+func (db *DB) Sync(ctx context.Context, models ...SchemaModel) error {
+	changes, err := db.Diff(ctx, models...)
+	if err != nil {
+		return err
+	}
+	var unsafe []string
+	for _, c := range changes {
+		if !c.Safe {
+			unsafe = append(unsafe, c.Object+": "+c.What)
+		}
+	}
+	if len(unsafe) > 0 {
+		return fmt.Errorf("%w: %s", ErrUnsafeSchemaChange, strings.Join(unsafe, "; "))
+	}
+	for _, c := range changes {
+		if err := db.schemaExec(ctx, c.Statement); err != nil {
+			return fmt.Errorf("%s: %w", c.Object, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) keyspaceOf(t *Table) string {
+	if t.Keyspace != "" {
+		return t.Keyspace
+	}
+	return db.keyspace
+}
+
+// liveColumns reads a table's columns from system_schema: name -> (type, kind, order).
+type liveColumn struct {
+	typ, kind, order string
+}
+
+func (db *DB) liveColumns(ctx context.Context, ks, table string) (map[string]liveColumn, error) {
+	iter := db.session.Query(`SELECT column_name, type, kind, clustering_order FROM system_schema.columns
+		WHERE keyspace_name = ? AND table_name = ?`, ks, table).WithContext(ctx).Iter()
+	cols := map[string]liveColumn{}
+	var name string
+	var c liveColumn
+	for iter.Scan(&name, &c.typ, &c.kind, &c.order) {
+		cols[name] = c
+	}
+	if err := iter.Close(); err != nil {
+		return nil, fmt.Errorf("orm: reading columns of %s.%s: %w", ks, table, err)
+	}
+	return cols, nil
+}
+
+func (db *DB) liveIndexes(ctx context.Context, ks, table string) (map[string]bool, error) {
+	iter := db.session.Query(`SELECT index_name FROM system_schema.indexes WHERE keyspace_name = ? AND table_name = ?`,
+		ks, table).WithContext(ctx).Iter()
+	idx := map[string]bool{}
+	var name string
+	for iter.Scan(&name) {
+		idx[name] = true
+	}
+	if err := iter.Close(); err != nil {
+		return nil, fmt.Errorf("orm: reading indexes of %s.%s: %w", ks, table, err)
+	}
+	return idx, nil
+}
+
+func (db *DB) diffTable(ctx context.Context, ks string, t *Table) ([]SchemaChange, error) {
+	obj := "table " + ks + "." + t.Name
+	live, err := db.liveColumns(ctx, ks, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	var changes []SchemaChange
+	if len(live) == 0 {
+		changes = append(changes, SchemaChange{Object: obj, What: "create table", Statement: createTable(ks, t), Safe: true})
+	} else {
+		for _, c := range t.Columns {
+			lc, ok := live[c.Name]
+			want := normType(c.Type)
+			switch {
+			case !ok && (c.Kind == Regular || c.Kind == Static):
+				stmt := "ALTER TABLE " + qualified(ks, t.Name) + " ADD " + quote(c.Name) + " " + c.Type
+				if c.Kind == Static {
+					stmt += " STATIC"
+				}
+				changes = append(changes, SchemaChange{Object: obj, What: "add column " + c.Name + " " + c.Type, Statement: stmt, Safe: true})
+			case !ok:
+				changes = append(changes, SchemaChange{Object: obj, What: "key column " + c.Name + " is missing: the primary key cannot change"})
+			case normType(lc.typ) != want:
+				changes = append(changes, SchemaChange{Object: obj,
+					What: fmt.Sprintf("column %s is %s in the database but %s in the model", c.Name, lc.typ, c.Type)})
+			case lc.kind != c.Kind.String():
+				changes = append(changes, SchemaChange{Object: obj,
+					What: fmt.Sprintf("column %s is %s in the database but %s in the model", c.Name, lc.kind, c.Kind)})
+			case c.Kind == ClusteringKey && (lc.order == "desc") != c.Descending:
+				changes = append(changes, SchemaChange{Object: obj,
+					What: fmt.Sprintf("clustering column %s is ordered %s in the database", c.Name, lc.order)})
+			}
+		}
+		for name, lc := range live {
+			if (lc.kind == "partition_key" || lc.kind == "clustering") && t.byName[name] == nil {
+				changes = append(changes, SchemaChange{Object: obj, What: "key column " + name + " is not in the model: the primary key cannot change"})
+			}
+		}
+	}
+	idx, err := db.liveIndexes(ctx, ks, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range t.Columns {
+		if c.Index != "" && !idx[c.IndexName(t.Name)] {
+			changes = append(changes, SchemaChange{Object: obj, What: "add SAI index on " + c.Name,
+				Statement: createIndex(ks, t, c), Safe: true})
+		}
+	}
+	return changes, nil
+}
+
+func (db *DB) diffType(ctx context.Context, ks string, u *udtInfo) ([]SchemaChange, error) {
+	obj := "type " + ks + "." + u.name
+	var names, types []string
+	err := db.session.Query(`SELECT field_names, field_types FROM system_schema.types WHERE keyspace_name = ? AND type_name = ?`,
+		ks, u.name).WithContext(ctx).Scan(&names, &types)
+	if errors.Is(err, errNoRows) {
+		return []SchemaChange{{Object: obj, What: "create type", Statement: createType(ks, u), Safe: true}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("orm: reading type %s.%s: %w", ks, u.name, err)
+	}
+	live := map[string]string{}
+	for i, n := range names {
+		live[n] = types[i]
+	}
+	var changes []SchemaChange
+	for _, f := range u.fields {
+		lt, ok := live[f.name]
+		switch {
+		case !ok:
+			changes = append(changes, SchemaChange{Object: obj, What: "add field " + f.name,
+				Statement: "ALTER TYPE " + qualified(ks, u.name) + " ADD " + quote(f.name) + " " + f.typ.String(), Safe: true})
+		case normType(lt) != normType(f.typ.String()):
+			changes = append(changes, SchemaChange{Object: obj,
+				What: fmt.Sprintf("field %s is %s in the database but %s in the model", f.name, lt, f.typ)})
+		}
+	}
+	return changes, nil
+}
+
+// normType makes a CQL type text comparable with what system_schema shows.
+func normType(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, `"`, ""), " ", "")
+}
+
+func createType(ks string, u *udtInfo) string {
+	parts := make([]string, len(u.fields))
+	for i, f := range u.fields {
+		parts[i] = quote(f.name) + " " + f.typ.String()
+	}
+	return "CREATE TYPE IF NOT EXISTS " + qualified(ks, u.name) + " (" + strings.Join(parts, ", ") + ")"
+}
+
+func createTable(ks string, t *Table) string {
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + qualified(ks, t.Name) + " (")
+	for _, c := range t.Columns {
+		b.WriteString(quote(c.Name) + " " + c.Type)
+		if c.Kind == Static {
+			b.WriteString(" STATIC")
+		}
+		b.WriteString(", ")
+	}
+	b.WriteString("PRIMARY KEY ((" + quoteNames(t.PartitionKey) + ")")
+	if len(t.Clustering) > 0 {
+		b.WriteString(", " + quoteNames(t.Clustering))
+	}
+	b.WriteString("))")
+	var with []string
+	if len(t.Clustering) > 0 {
+		order := make([]string, len(t.Clustering))
+		for i, c := range t.Clustering {
+			order[i] = quote(c.Name) + " ASC"
+			if c.Descending {
+				order[i] = quote(c.Name) + " DESC"
+			}
+		}
+		with = append(with, "CLUSTERING ORDER BY ("+strings.Join(order, ", ")+")")
+	}
+	o := t.Options
+	if o.DefaultTTL > 0 {
+		with = append(with, "default_time_to_live = "+strconv.FormatInt(int64(o.DefaultTTL.Seconds()), 10))
+	}
+	if o.GCGrace > 0 {
+		with = append(with, "gc_grace_seconds = "+strconv.FormatInt(int64(o.GCGrace.Seconds()), 10))
+	}
+	if o.Comment != "" {
+		with = append(with, "comment = "+literal(o.Comment))
+	}
+	if o.Compaction != "" {
+		parts := []string{"'class': " + literal(o.Compaction)}
+		for _, k := range sortedKeys(o.CompactionOptions) {
+			parts = append(parts, literal(k)+": "+literal(o.CompactionOptions[k]))
+		}
+		with = append(with, "compaction = {"+strings.Join(parts, ", ")+"}")
+	}
+	if len(with) > 0 {
+		b.WriteString(" WITH " + strings.Join(with, " AND "))
+	}
+	return b.String()
+}
+
+func createIndex(ks string, t *Table, c *Column) string {
+	target := quote(c.Name)
+	switch c.Index {
+	case "keys", "values", "entries", "full":
+		target = c.Index + "(" + target + ")"
+	}
+	stmt := "CREATE INDEX IF NOT EXISTS " + quote(c.IndexName(t.Name)) + " ON " + qualified(ks, t.Name) + " (" + target + ") USING 'sai'"
+	if c.cql.name == "vector" {
+		stmt += " WITH OPTIONS = {'similarity_function': 'cosine'}"
+	}
+	return stmt
+}
+
+func quoteNames(cols []*Column) string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = quote(c.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// literal returns s as a CQL string literal. Used only for table options, never for
+// row values, which always go through bind markers.
+func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -1,0 +1,260 @@
+package orm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Unique constraints. A field tagged orm:"unique" (or several tagged
+// orm:"unique=group") may hold a value that no other row holds. Cassandra has no such
+// constraint, so each one has a lookup table keyed by the value, whose row names the
+// owner's primary key and is claimed with INSERT ... IF NOT EXISTS before the row is
+// written. Exactly one of any number of concurrent writers of one value wins; the
+// others get a *ConflictError with Constraint set. A claim moves on Update and is
+// released on Delete. A claim left by a process that died between claiming and
+// writing its row is taken over once it is older than StaleClaimAge and the owner row
+// does not hold the value.
+
+// StaleClaimAge is how old a unique claim must be before another writer may take it
+// over when the owning row does not hold the value (the owner died mid-write).
+const StaleClaimAge = time.Minute
+
+const claimedAtCol = "claimed_at"
+
+func ownerCol(c *Column) string { return "owner_" + c.Name }
+
+// lookupTable describes the lookup table of constraint u of table t.
+func (u UniqueConstraint) lookupTable(t *Table) *Table {
+	lt := &Table{Keyspace: t.Keyspace, Name: u.LookupTable, byName: map[string]*Column{}}
+	add := func(c *Column) {
+		lt.Columns = append(lt.Columns, c)
+		lt.byName[c.Name] = c
+	}
+	for _, c := range u.Columns {
+		k := &Column{Name: c.Name, Type: c.Type, Kind: PartitionKey, cql: c.cql}
+		add(k)
+		lt.PartitionKey = append(lt.PartitionKey, k)
+	}
+	for _, c := range t.primaryKey() {
+		add(&Column{Name: ownerCol(c), Type: c.Type, cql: c.cql})
+	}
+	add(&Column{Name: claimedAtCol, Type: "timestamp", cql: &cqlType{name: "timestamp"}})
+	return lt
+}
+
+type claim struct {
+	u    UniqueConstraint
+	vals []any
+}
+
+// uniqueValues returns the values of constraint u in row v, or nil when any is nil or
+// zero: an absent value is not claimed.
+func uniqueValues(v reflect.Value, u UniqueConstraint) []any {
+	vals := make([]any, len(u.Columns))
+	for i, c := range u.Columns {
+		fv := fieldValue(v, c)
+		if fv.IsZero() {
+			return nil
+		}
+		vals[i] = fv.Interface()
+	}
+	return vals
+}
+
+// claimUniques claims every unique value of row v for v's primary key. It returns a
+// function to call with the outcome of the write: on error it releases what it claimed.
+func (m *Model[T]) claimUniques(ctx context.Context, v reflect.Value) (func(error), error) {
+	owner := m.keysOf(v)
+	var claimed []claim
+	releaseAll := func() {
+		for _, c := range claimed {
+			// Best effort on a cleanup path: a claim left behind is taken over once
+			// stale, since its owner row will not hold the value.
+			_ = m.releaseClaim(context.WithoutCancel(ctx), c, owner)
+		}
+	}
+	for _, u := range m.t.Uniques {
+		vals := uniqueValues(v, u)
+		if vals == nil {
+			continue
+		}
+		ok, err := m.claim(ctx, u, vals, owner)
+		if err != nil {
+			releaseAll()
+			return nil, err
+		}
+		if ok {
+			claimed = append(claimed, claim{u, vals})
+		}
+	}
+	return func(err error) {
+		if err != nil {
+			releaseAll()
+		}
+	}, nil
+}
+
+// claim takes value vals of constraint u for owner. It reports whether it made a new
+// claim (false when owner already held it).
+func (m *Model[T]) claim(ctx context.Context, u UniqueConstraint, vals, owner []any) (bool, error) {
+	lt := qualified(m.ks, u.LookupTable)
+	pk := m.t.primaryKey()
+	cols := make([]string, 0, len(u.Columns)+len(pk)+1)
+	for _, c := range u.Columns {
+		cols = append(cols, quote(c.Name))
+	}
+	for _, c := range pk {
+		cols = append(cols, quote(ownerCol(c)))
+	}
+	cols = append(cols, quote(claimedAtCol))
+	stmt := "INSERT INTO " + lt + " (" + strings.Join(cols, ", ") + ") VALUES (" + markers(len(cols)) + ") IF NOT EXISTS"
+	args := append(append(append([]any{}, vals...), owner...), time.Now())
+	cur, applied, err := m.casOwner(ctx, stmt, args)
+	if err != nil {
+		return false, fmt.Errorf("orm: claim unique %s of %s: %w", u.Name, m.t.Name, err)
+	}
+	if applied {
+		return true, nil
+	}
+	if reflect.DeepEqual(cur.owner, owner) {
+		return false, nil
+	}
+	conflict := &ConflictError{Table: m.t.Name, Op: "unique", Constraint: u.Name, Key: uniqueKey(u, vals)}
+	if time.Since(cur.claimedAt) < StaleClaimAge {
+		return false, conflict
+	}
+	// An old claim: does its owner row still hold the value?
+	row, err := m.Get(ctx, cur.owner...)
+	if err == nil {
+		if reflect.DeepEqual(uniqueValues(reflect.ValueOf(&row).Elem(), u), vals) {
+			conflict.Current = &row
+			return false, conflict
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	// Stale: take it over, if nobody else did meanwhile.
+	var b strings.Builder
+	b.WriteString("UPDATE " + lt + " SET ")
+	for _, c := range pk {
+		b.WriteString(quote(ownerCol(c)) + " = ?, ")
+	}
+	b.WriteString(quote(claimedAtCol) + " = ? WHERE ")
+	for i, c := range u.Columns {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(quote(c.Name) + " = ?")
+	}
+	for i, c := range pk {
+		if i == 0 {
+			b.WriteString(" IF ")
+		} else {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(quote(ownerCol(c)) + " = ?")
+	}
+	stmt = b.String()
+	args = append(append(append(append([]any{}, owner...), time.Now()), vals...), cur.owner...)
+	_, applied, err = m.casOwner(ctx, stmt, args)
+	if err != nil {
+		return false, fmt.Errorf("orm: take over stale unique %s of %s: %w", u.Name, m.t.Name, err)
+	}
+	if !applied {
+		return false, conflict
+	}
+	return true, nil
+}
+
+type ownerRow struct {
+	owner     []any
+	claimedAt time.Time
+}
+
+// casOwner runs a lookup-table LWT and returns the current owner when not applied.
+func (m *Model[T]) casOwner(ctx context.Context, stmt string, args []any) (ownerRow, bool, error) {
+	start := time.Now()
+	it := m.db.session.Query(stmt, args...).WithContext(ctx).Idempotent(false).NoSkipMetadata().Iter()
+	var applied bool
+	var row T
+	rv := reflect.ValueOf(&row).Elem()
+	var cur ownerRow
+	cols := it.Columns()
+	dest := make([]any, 0, len(cols))
+	byOwner := map[string]*Column{}
+	for _, c := range m.t.primaryKey() {
+		byOwner[ownerCol(c)] = c
+	}
+	for _, c := range cols {
+		switch {
+		case c.Name == "[applied]":
+			dest = append(dest, &applied)
+		case c.Name == claimedAtCol:
+			dest = append(dest, &cur.claimedAt)
+		case byOwner[c.Name] != nil:
+			dest = scanDest(dest, rv, []*Column{byOwner[c.Name]})
+		default:
+			dest = appendDiscard(dest, c)
+		}
+	}
+	it.Scan(dest...)
+	err := it.Close()
+	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: "lwt unique", Statement: stmt, Latency: time.Since(start), Rows: 1, Err: err})
+	if err != nil {
+		return cur, false, err
+	}
+	if !applied {
+		cur.owner = m.keysOf(rv)
+	}
+	return cur, applied, nil
+}
+
+// releaseUniques releases the claims of row old whose values differ in row cur (all
+// of them when cur is invalid, on delete). Failures are left for stale take-over.
+func (m *Model[T]) releaseUniques(ctx context.Context, old, cur reflect.Value) {
+	owner := m.keysOf(old)
+	for _, u := range m.t.Uniques {
+		vals := uniqueValues(old, u)
+		if vals == nil {
+			continue
+		}
+		if cur.IsValid() && reflect.DeepEqual(uniqueValues(cur, u), vals) {
+			continue
+		}
+		_ = m.releaseClaim(ctx, claim{u, vals}, owner)
+	}
+}
+
+// releaseClaim deletes the lookup row of a claim if owner still holds it.
+func (m *Model[T]) releaseClaim(ctx context.Context, c claim, owner []any) error {
+	var b strings.Builder
+	b.WriteString("DELETE FROM " + qualified(m.ks, c.u.LookupTable) + " WHERE ")
+	for i, col := range c.u.Columns {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(quote(col.Name) + " = ?")
+	}
+	for i, col := range m.t.primaryKey() {
+		if i == 0 {
+			b.WriteString(" IF ")
+		} else {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(quote(ownerCol(col)) + " = ?")
+	}
+	_, _, err := m.casOwner(ctx, b.String(), append(append([]any{}, c.vals...), owner...))
+	return err
+}
+
+func uniqueKey(u UniqueConstraint, vals []any) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = fmt.Sprintf("%s=%v", u.Columns[i].Name, v)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,270 @@
+package orm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// Update writes the non-key columns of row v to the row with v's primary key
+// (UPDATE ... SET). Nil pointers, slices and maps are left unset unless WithNulls is
+// given; a non-nil collection replaces the stored one whole. Hooks BeforeUpdate and
+// AfterUpdate run around it, validation before it; unique values that changed are
+// claimed before and the old ones released after.
+func (m *Model[T]) Update(ctx context.Context, v *T, opts ...QueryOption) error {
+	return m.update(ctx, v, nil, false, opts)
+}
+
+// UpdateIf is Update as a lightweight transaction, applied only if conds hold (IF
+// EXISTS when conds is empty). When not applied it returns a *ConflictError whose
+// Current is the row as it is.
+func (m *Model[T]) UpdateIf(ctx context.Context, v *T, conds []Predicate, opts ...QueryOption) error {
+	return m.update(ctx, v, conds, true, opts)
+}
+
+func (m *Model[T]) update(ctx context.Context, v *T, conds []Predicate, lwt bool, opts []QueryOption) (err error) {
+	if m.t.Counter {
+		return fmt.Errorf("%w: %s is a counter table: change it with Patch and Increment", ErrInvalidQuery, m.t.Name)
+	}
+	rv, err := m.prepareWrite(ctx, v, m.hooks.beforeUpdate)
+	if err != nil {
+		return err
+	}
+	o := collectOpts(opts)
+	var b strings.Builder
+	b.WriteString("UPDATE " + m.from)
+	using, uvals := o.using()
+	b.WriteString(using)
+	b.WriteString(" SET ")
+	vals := uvals
+	n := 0
+	for _, c := range m.t.Columns {
+		if c.Kind == PartitionKey || c.Kind == ClusteringKey {
+			continue
+		}
+		vals, err = appendBind(vals, rv, c, o.nulls)
+		if err != nil {
+			return fmt.Errorf("orm: update %s: %w", m.t.Name, err)
+		}
+		if n > 0 {
+			b.WriteString(", ")
+		}
+		n++
+		b.WriteString(quote(c.Name) + " = " + marker(c))
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: %s has only key columns: nothing to update; use Insert", ErrInvalidQuery, m.t.Name)
+	}
+	keys := m.keysOf(rv)
+	b.WriteString(" WHERE " + m.keyWhere)
+	vals = append(vals, keys...)
+	if lwt {
+		cv, err := m.writeConditions(&b, conds)
+		if err != nil {
+			return err
+		}
+		vals = append(vals, cv...)
+	}
+	var old T
+	haveOld := false
+	if len(m.t.Uniques) > 0 {
+		old, err = m.Get(ctx, keys...)
+		switch {
+		case errors.Is(err, ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			haveOld = true
+		}
+		release, err := m.claimUniques(ctx, rv)
+		if err != nil {
+			return err
+		}
+		defer func() { release(err) }()
+	}
+	if lwt {
+		err = m.cas(ctx, "update", b.String(), vals, &o, keys)
+	} else {
+		err = m.exec(ctx, "update", b.String(), vals, &o, true)
+	}
+	if err != nil {
+		return err
+	}
+	if haveOld {
+		m.releaseUniques(ctx, reflect.ValueOf(&old).Elem(), rv)
+	}
+	if m.hooks.afterUpdate != nil {
+		if err = m.hooks.afterUpdate(v, ctx); err != nil {
+			return fmt.Errorf("orm: %s: after update hook: %w", m.t.Name, err)
+		}
+	}
+	return nil
+}
+
+// Change is one column change for Patch: build it with Set, Add, Remove, Append,
+// Prepend, Put or Increment.
+type Change struct {
+	col  string
+	op   string
+	vals []any
+}
+
+// Set replaces column's value with v (nil writes a null).
+func Set(column string, v any) Change { return Change{column, "set", []any{v}} }
+
+// Add adds elements to a set, or entries to a map (v is a slice or map of them).
+func Add(column string, v any) Change { return Change{column, "add", []any{v}} }
+
+// Remove removes elements from a set or list, or keys from a map (v is a slice of
+// elements, or a slice of keys for a map).
+func Remove(column string, v any) Change { return Change{column, "remove", []any{v}} }
+
+// Append appends the elements of slice v to a list. Not idempotent: never retried.
+func Append(column string, v any) Change { return Change{column, "append", []any{v}} }
+
+// Prepend puts the elements of slice v in front of a list. Not idempotent.
+func Prepend(column string, v any) Change { return Change{column, "prepend", []any{v}} }
+
+// Put sets one entry of a map column.
+func Put(column string, key, value any) Change { return Change{column, "put", []any{key, value}} }
+
+// Increment adds n (which may be negative) to a counter column. Not idempotent.
+func Increment(column string, n int64) Change { return Change{column, "incr", []any{n}} }
+
+// Patch changes some columns of the row with the given full primary key, in place:
+// single values, collection elements, counters. It runs no hooks and no struct
+// validation, since it has no whole row. Unique columns cannot be patched: use Update.
+func (m *Model[T]) Patch(ctx context.Context, keys []any, changes []Change, opts ...QueryOption) error {
+	return m.patch(ctx, keys, nil, false, changes, opts)
+}
+
+// PatchIf is Patch as a lightweight transaction, applied only if conds hold (IF
+// EXISTS when conds is empty). Counters cannot take part in a lightweight transaction.
+func (m *Model[T]) PatchIf(ctx context.Context, keys []any, conds []Predicate, changes []Change, opts ...QueryOption) error {
+	return m.patch(ctx, keys, conds, true, changes, opts)
+}
+
+func (m *Model[T]) patch(ctx context.Context, keys []any, conds []Predicate, lwt bool, changes []Change, opts []QueryOption) error {
+	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {
+		return err
+	}
+	if len(changes) == 0 {
+		return fmt.Errorf("%w: %s: Patch with no changes", ErrInvalidQuery, m.t.Name)
+	}
+	o := collectOpts(opts)
+	var b strings.Builder
+	b.WriteString("UPDATE " + m.from)
+	using, vals := o.using()
+	b.WriteString(using + " SET ")
+	idempotent := true
+	for i, ch := range changes {
+		c, err := m.t.column(ch.col)
+		if err != nil {
+			return err
+		}
+		chVals, err := m.checkChange(c, ch)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		q := quote(c.Name)
+		switch ch.op {
+		case "set":
+			b.WriteString(q + " = " + marker(c))
+		case "add", "append", "incr":
+			b.WriteString(q + " = " + q + " + ?")
+		case "remove":
+			b.WriteString(q + " = " + q + " - ?")
+		case "prepend":
+			b.WriteString(q + " = ? + " + q)
+		case "put":
+			b.WriteString(q + "[?] = ?")
+		}
+		if ch.op == "append" || ch.op == "prepend" || ch.op == "incr" {
+			idempotent = false
+		}
+		vals = append(vals, chVals...)
+	}
+	b.WriteString(" WHERE " + m.keyWhere)
+	vals = append(vals, keys...)
+	if lwt {
+		if m.t.Counter {
+			return fmt.Errorf("%w: %s: counters cannot be changed in a lightweight transaction", ErrInvalidQuery, m.t.Name)
+		}
+		cv, err := m.writeConditions(&b, conds)
+		if err != nil {
+			return err
+		}
+		return m.cas(ctx, "update", b.String(), append(vals, cv...), &o, keys)
+	}
+	return m.exec(ctx, "update", b.String(), vals, &o, idempotent)
+}
+
+// checkChange checks that ch fits column c and returns the values to bind.
+func (m *Model[T]) checkChange(c *Column, ch Change) ([]any, error) {
+	bad := func(why string) ([]any, error) {
+		return nil, fmt.Errorf("%w: %s: %s on column %s (%s): %s", ErrInvalidQuery, m.t.Name, ch.op, c.Name, c.Type, why)
+	}
+	if c.Kind == PartitionKey || c.Kind == ClusteringKey {
+		return bad("key columns cannot change")
+	}
+	if c.unique != "" {
+		return bad("column is unique: change it with Update so its claim moves")
+	}
+	kind := c.cql.name
+	if c.cql.frozen && ch.op != "set" {
+		return bad("a frozen value can only be Set whole")
+	}
+	switch ch.op {
+	case "set":
+		if kind == "counter" {
+			return bad("counters change only by Increment")
+		}
+		if kind == "vector" {
+			if v, ok := ch.vals[0].([]float32); ok && len(v) != c.cql.dim {
+				return nil, fmt.Errorf("%w: %s: column %s is vector<float, %d> but the value has %d elements", ErrInvalidValue, m.t.Name, c.Name, c.cql.dim, len(v))
+			}
+		}
+	case "add":
+		if kind != "set" && kind != "map" {
+			return bad("Add applies to sets and maps")
+		}
+	case "remove":
+		if kind != "set" && kind != "map" && kind != "list" {
+			return bad("Remove applies to collections")
+		}
+		if kind == "map" {
+			if rv := reflect.ValueOf(ch.vals[0]); rv.Kind() == reflect.Slice {
+				// A map's keys are removed as a set of keys.
+				set := reflect.MakeMapWithSize(reflect.MapOf(rv.Type().Elem(), reflect.TypeFor[struct{}]()), rv.Len())
+				for i := range rv.Len() {
+					set.SetMapIndex(rv.Index(i), reflect.ValueOf(struct{}{}))
+				}
+				return []any{set.Interface()}, nil
+			}
+		}
+	case "append", "prepend":
+		if kind != "list" {
+			return bad("Append and Prepend apply to lists")
+		}
+	case "put":
+		if kind != "map" {
+			return bad("Put applies to maps")
+		}
+	case "incr":
+		if kind != "counter" {
+			return bad("Increment applies to counters")
+		}
+	}
+	if m.t.Counter && ch.op != "incr" {
+		return bad("a counter table changes only by Increment")
+	}
+	if kind == "tuple" && ch.vals[0] != nil {
+		return tupleValues(nil, reflect.ValueOf(ch.vals[0])), nil
+	}
+	return ch.vals, nil
+}
