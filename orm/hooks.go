@@ -11,19 +11,33 @@ import (
 type (
 	// BeforeInserter runs before Insert and InsertIfNotExists, before validation; it
 	// may set defaults such as ids and timestamps.
-	BeforeInserter interface{ BeforeInsert(ctx context.Context) error }
+	BeforeInserter interface {
+		BeforeInsert(ctx context.Context) error
+	}
 	// AfterInserter runs after a successful insert.
-	AfterInserter interface{ AfterInsert(ctx context.Context) error }
+	AfterInserter interface {
+		AfterInsert(ctx context.Context) error
+	}
 	// BeforeUpdater runs before Update and UpdateIf, before validation.
-	BeforeUpdater interface{ BeforeUpdate(ctx context.Context) error }
+	BeforeUpdater interface {
+		BeforeUpdate(ctx context.Context) error
+	}
 	// AfterUpdater runs after a successful Update or UpdateIf.
-	AfterUpdater interface{ AfterUpdate(ctx context.Context) error }
+	AfterUpdater interface {
+		AfterUpdate(ctx context.Context) error
+	}
 	// BeforeDeleter runs before Delete and DeleteIf on a value holding only the key.
-	BeforeDeleter interface{ BeforeDelete(ctx context.Context) error }
+	BeforeDeleter interface {
+		BeforeDelete(ctx context.Context) error
+	}
 	// AfterDeleter runs after a successful delete on a value holding only the key.
-	AfterDeleter interface{ AfterDelete(ctx context.Context) error }
+	AfterDeleter interface {
+		AfterDelete(ctx context.Context) error
+	}
 	// AfterLoader runs on every row read, before it is returned.
-	AfterLoader interface{ AfterLoad(ctx context.Context) error }
+	AfterLoader interface {
+		AfterLoad(ctx context.Context) error
+	}
 )
 
 // hookSet holds the hooks a model's type has, found once when the model is made so

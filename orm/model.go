@@ -23,7 +23,7 @@ type Model[T any] struct {
 	from  string // qualified table name
 	hooks hookSet
 
-	nvals      int // values in a whole row, a tuple counting one per element
+	nvals int // values in a whole row, a tuple counting one per element
 
 	insertStmt string
 	getStmt    string
