@@ -181,7 +181,7 @@ func (q Query[T]) checkAccess() error {
 	t := q.m.t
 	restricted := map[string]Predicate{}
 	var needs []string // why the query would filter
-	indexed := false
+	indexed := q.ann != nil // an ANN search is served by the vector index
 	for _, p := range q.where {
 		c, err := t.column(p.col)
 		if err != nil {
