@@ -223,12 +223,18 @@ func (h *Hooked) BeforeInsert(context.Context) error {
 	}
 	return nil
 }
-func (h *Hooked) AfterInsert(context.Context) error { h.calls = append(h.calls, "after insert"); return nil }
+func (h *Hooked) AfterInsert(context.Context) error {
+	h.calls = append(h.calls, "after insert")
+	return nil
+}
 func (h *Hooked) BeforeUpdate(context.Context) error {
 	h.calls = append(h.calls, "before update")
 	return nil
 }
-func (h *Hooked) AfterLoad(context.Context) error { h.calls = append(h.calls, "after load"); return nil }
+func (h *Hooked) AfterLoad(context.Context) error {
+	h.calls = append(h.calls, "after load")
+	return nil
+}
 func (h *Hooked) BeforeDelete(context.Context) error {
 	if h.ID == 13 {
 		return errors.New("13 is kept")

@@ -180,7 +180,7 @@ func (q Query[T]) whereClause(b *strings.Builder) ([]any, error) {
 func (q Query[T]) checkAccess() error {
 	t := q.m.t
 	restricted := map[string]Predicate{}
-	var needs []string // why the query would filter
+	var needs []string      // why the query would filter
 	indexed := q.ann != nil // an ANN search is served by the vector index
 	for _, p := range q.where {
 		c, err := t.column(p.col)

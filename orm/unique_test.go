@@ -1,0 +1,145 @@
+package orm_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/cassandraorm/cassandraorm-go/orm"
+)
+
+type Member struct {
+	ID     orm.UUID `cql:"id" orm:"pk"`
+	Email  string   `cql:"email" orm:"unique"`
+	Org    string   `cql:"org" orm:"unique=org_handle"`
+	Handle string   `cql:"handle" orm:"unique=org_handle"`
+	Name   string   `cql:"name"`
+}
+
+// lookupRows counts the rows of a unique lookup table.
+func lookupRows(t *testing.T, table string) int {
+	t.Helper()
+	var n int
+	if err := env.Session(t).Query(`SELECT COUNT(*) FROM "` + table + `"`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestUniqueEmailRace(t *testing.T) {
+	db := openDB(t)
+	members := newModel[Member](t, db, orm.TableName("member_race"))
+	ctx := t.Context()
+	const racers = 100
+	var wg sync.WaitGroup
+	results := make(chan error, racers)
+	winners := make(chan orm.UUID, racers)
+	for i := range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := Member{ID: orm.NewUUID(), Email: "same@example.com", Name: fmt.Sprint("racer ", i)}
+			err := members.Insert(ctx, &m)
+			if err == nil {
+				winners <- m.ID
+			}
+			results <- err
+		}()
+	}
+	wg.Wait()
+	close(results)
+	close(winners)
+	won, lost := 0, 0
+	for err := range results {
+		var ce *orm.ConflictError
+		switch {
+		case err == nil:
+			won++
+		case errors.As(err, &ce) && ce.Constraint == "email":
+			lost++
+		default:
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if won != 1 || lost != racers-1 {
+		t.Fatalf("%d won, %d lost the email", won, lost)
+	}
+	// Exactly one row exists, and the lookup table holds exactly its claim.
+	n, err := members.Query().AllowFiltering().Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("%d member rows, want 1", n)
+	}
+	if got := lookupRows(t, "member_race_by_email"); got != 1 {
+		t.Fatalf("%d lookup rows, want 1 (orphans left)", got)
+	}
+	winner := <-winners
+	m, err := members.Get(ctx, winner)
+	if err != nil || m.Email != "same@example.com" {
+		t.Fatalf("winner row %+v, %v", m, err)
+	}
+}
+
+func TestUniqueMovesAndReleases(t *testing.T) {
+	db := openDB(t)
+	members := newModel[Member](t, db)
+	ctx := t.Context()
+	a := Member{ID: orm.NewUUID(), Email: "a@example.com", Org: "acme", Handle: "ann"}
+	b := Member{ID: orm.NewUUID(), Email: "b@example.com", Org: "acme", Handle: "bob"}
+	for _, m := range []*Member{&a, &b} {
+		if err := members.Insert(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Re-inserting a row with its own values is no conflict.
+	if err := members.Insert(ctx, &a); err != nil {
+		t.Fatalf("re-insert: %v", err)
+	}
+	// A composite constraint: same org, same handle.
+	c := Member{ID: orm.NewUUID(), Email: "c@example.com", Org: "acme", Handle: "ann"}
+	var ce *orm.ConflictError
+	if err := members.Insert(ctx, &c); !errors.As(err, &ce) || ce.Constraint != "org_handle" {
+		t.Fatalf("duplicate org+handle: %v", err)
+	}
+	// Its email claim was rolled back: c@example.com is free.
+	c.Handle = "cat"
+	if err := members.Insert(ctx, &c); err != nil {
+		t.Fatalf("after rollback: %v", err)
+	}
+	// Moving a's email frees the old one.
+	a.Email = "a2@example.com"
+	if err := members.Update(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	d := Member{ID: orm.NewUUID(), Email: "a@example.com"}
+	if err := members.Insert(ctx, &d); err != nil {
+		t.Fatalf("old email not released on update: %v", err)
+	}
+	// Taking b's email by update conflicts and leaves a as it was.
+	a.Email = "b@example.com"
+	if err := members.Update(ctx, &a); !errors.Is(err, orm.ErrConflict) {
+		t.Fatalf("update to a taken email: %v", err)
+	}
+	got, _ := members.Get(ctx, a.ID)
+	if got.Email != "a2@example.com" {
+		t.Fatalf("failed update changed the row: %+v", got)
+	}
+	// Deleting releases.
+	if err := members.Delete(ctx, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	e := Member{ID: orm.NewUUID(), Email: "b@example.com", Org: "acme", Handle: "bob"}
+	if err := members.Insert(ctx, &e); err != nil {
+		t.Fatalf("claims not released on delete: %v", err)
+	}
+	// Patching a unique column is refused.
+	if err := members.Patch(ctx, []any{e.ID}, []orm.Change{orm.Set("email", "z@example.com")}); !errors.Is(err, orm.ErrInvalidQuery) {
+		t.Fatalf("patch of a unique column: %v", err)
+	}
+	if got := lookupRows(t, "member_by_email"); got != 4 {
+		t.Fatalf("%d email claims for 4 members with emails", got)
+	}
+}
