@@ -1,6 +1,9 @@
 package orm_test
 
 import (
+	ctxpkg "context"
+	"time"
+
 	"testing"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
@@ -32,4 +35,9 @@ func newModel[T any](t testing.TB, db *orm.DB, opts ...orm.ModelOption) *orm.Mod
 		t.Fatal(err)
 	}
 	return m
+}
+
+// withTimeout returns a context that ends after d or with the test.
+func withTimeout(t testing.TB, d time.Duration) (ctxpkg.Context, ctxpkg.CancelFunc) {
+	return ctxpkg.WithTimeout(t.Context(), d)
 }

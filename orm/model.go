@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -291,42 +292,38 @@ func (m *Model[T]) InsertIfNotExists(ctx context.Context, v *T, opts ...QueryOpt
 	return m.insert(ctx, v, true, opts)
 }
 
-func (m *Model[T]) insert(ctx context.Context, v *T, ifNotExists bool, opts []QueryOption) error {
-	if m.t.Counter {
-		return fmt.Errorf("%w: %s is a counter table: change it with Increment", ErrInvalidQuery, m.t.Name)
+// writeStmt is one built write statement, ready to run alone or in a batch.
+type writeStmt struct {
+	op         string
+	cql        string
+	vals       []any
+	keys       []any
+	idempotent bool
+	lwt        bool
+}
+
+// run executes w, as a lightweight transaction when it is one.
+func (m *Model[T]) run(ctx context.Context, w writeStmt, o *queryOpts) error {
+	if w.lwt {
+		return m.cas(ctx, w.op, w.cql, w.vals, o, w.keys)
 	}
-	rv, err := m.prepareWrite(ctx, v, m.hooks.beforeInsert)
+	return m.exec(ctx, w.op, w.cql, w.vals, o, w.idempotent)
+}
+
+func (m *Model[T]) insert(ctx context.Context, v *T, ifNotExists bool, opts []QueryOption) (err error) {
+	o := collectOpts(opts)
+	w, rv, err := m.buildInsert(ctx, v, ifNotExists, &o)
 	if err != nil {
 		return err
 	}
-	o := collectOpts(opts)
-	vals := make([]any, 0, m.nvals+2)
-	for _, c := range m.t.Columns {
-		if vals, err = appendBind(vals, rv, c, o.nulls); err != nil {
-			return fmt.Errorf("orm: insert %s: %w", m.t.Name, err)
-		}
-	}
 	if len(m.t.Uniques) > 0 {
-		release, err := m.claimUniques(ctx, rv)
-		if err != nil {
+		var release func(error)
+		if release, err = m.claimUniques(ctx, rv); err != nil {
 			return err
 		}
 		defer func() { release(err) }()
 	}
-	stmt := m.insertStmt
-	if ifNotExists {
-		stmt += " IF NOT EXISTS"
-	}
-	if u, uv := o.using(); u != "" {
-		stmt += u
-		vals = append(vals, uv...)
-	}
-	if ifNotExists {
-		err = m.cas(ctx, "insert", stmt, vals, &o, m.keysOf(rv))
-	} else {
-		err = m.exec(ctx, "insert", stmt, vals, &o, true)
-	}
-	if err != nil {
+	if err = m.run(ctx, w, &o); err != nil {
 		return err
 	}
 	if m.hooks.afterInsert != nil {
@@ -335,6 +332,34 @@ func (m *Model[T]) insert(ctx context.Context, v *T, ifNotExists bool, opts []Qu
 		}
 	}
 	return nil
+}
+
+// buildInsert runs the before hook and validation and builds the INSERT for v.
+func (m *Model[T]) buildInsert(ctx context.Context, v *T, ifNotExists bool, o *queryOpts) (writeStmt, reflect.Value, error) {
+	if m.t.Counter {
+		return writeStmt{}, reflect.Value{}, fmt.Errorf("%w: %s is a counter table: change it with Patch and Increment", ErrInvalidQuery, m.t.Name)
+	}
+	rv, err := m.prepareWrite(ctx, v, m.hooks.beforeInsert)
+	if err != nil {
+		return writeStmt{}, rv, err
+	}
+	vals := make([]any, 0, m.nvals+2)
+	for _, c := range m.t.Columns {
+		if vals, err = appendBind(vals, rv, c, o.nulls); err != nil {
+			return writeStmt{}, rv, fmt.Errorf("orm: insert %s: %w", m.t.Name, err)
+		}
+	}
+	w := writeStmt{op: "insert", cql: m.insertStmt, idempotent: !ifNotExists, lwt: ifNotExists}
+	if ifNotExists {
+		w.cql += " IF NOT EXISTS"
+		w.keys = m.keysOf(rv)
+	}
+	if u, uv := o.using(); u != "" {
+		w.cql += u
+		vals = append(vals, uv...)
+	}
+	w.vals = vals
+	return w, rv, nil
 }
 
 // Get reads the row with the given primary key values (partition key columns, then
@@ -386,6 +411,40 @@ func ignoreNotFound(err error) error {
 // BeforeDelete and AfterDelete run on a *T holding the key values.
 func (m *Model[T]) Delete(ctx context.Context, keys ...any) error {
 	return m.delete(ctx, keys, nil, false, nil)
+}
+
+// buildDelete builds a DELETE of the rows under the key prefix keys (of the given
+// columns only, when columns is not nil).
+func (m *Model[T]) buildDelete(keys []any, conds []Predicate, lwt bool, columns []string) (writeStmt, error) {
+	pk := m.t.primaryKey()
+	var b strings.Builder
+	b.WriteString("DELETE ")
+	for i, name := range columns {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(quote(name))
+	}
+	if columns != nil {
+		b.WriteString(" ")
+	}
+	b.WriteString("FROM " + m.from + " WHERE ")
+	for i := range keys {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(quote(pk[i].Name) + " = ?")
+	}
+	w := writeStmt{op: "delete", vals: keys, keys: keys, idempotent: !lwt, lwt: lwt}
+	if lwt {
+		cv, err := m.writeConditions(&b, conds)
+		if err != nil {
+			return w, err
+		}
+		w.vals = append(slices.Clip(keys), cv...)
+	}
+	w.cql = b.String()
+	return w, nil
 }
 
 // DeleteIf removes the row with the given full primary key only if conds hold (IF
@@ -458,39 +517,12 @@ func (m *Model[T]) delete(ctx context.Context, keys []any, conds []Predicate, lw
 			haveOld = true
 		}
 	}
-	var b strings.Builder
-	b.WriteString("DELETE ")
-	for i, name := range columns {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(quote(name))
-	}
-	if columns != nil {
-		b.WriteString(" ")
-	}
-	b.WriteString("FROM " + m.from + " WHERE ")
-	for i := range keys {
-		if i > 0 {
-			b.WriteString(" AND ")
-		}
-		b.WriteString(quote(pk[i].Name) + " = ?")
-	}
-	vals := keys
-	var err error
-	if lwt {
-		var cv []any
-		if cv, err = m.writeConditions(&b, conds); err != nil {
-			return err
-		}
-		vals = append(append([]any(nil), keys...), cv...)
-		o := queryOpts{}
-		err = m.cas(ctx, "delete", b.String(), vals, &o, keys)
-	} else {
-		o := queryOpts{}
-		err = m.exec(ctx, "delete", b.String(), vals, &o, true)
-	}
+	w, err := m.buildDelete(keys, conds, lwt, columns)
 	if err != nil {
+		return err
+	}
+	o := queryOpts{}
+	if err := m.run(ctx, w, &o); err != nil {
 		return err
 	}
 	if haveOld {

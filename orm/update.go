@@ -25,52 +25,15 @@ func (m *Model[T]) UpdateIf(ctx context.Context, v *T, conds []Predicate, opts .
 }
 
 func (m *Model[T]) update(ctx context.Context, v *T, conds []Predicate, lwt bool, opts []QueryOption) (err error) {
-	if m.t.Counter {
-		return fmt.Errorf("%w: %s is a counter table: change it with Patch and Increment", ErrInvalidQuery, m.t.Name)
-	}
-	rv, err := m.prepareWrite(ctx, v, m.hooks.beforeUpdate)
+	o := collectOpts(opts)
+	w, rv, err := m.buildUpdate(ctx, v, conds, lwt, &o)
 	if err != nil {
 		return err
-	}
-	o := collectOpts(opts)
-	var b strings.Builder
-	b.WriteString("UPDATE " + m.from)
-	using, uvals := o.using()
-	b.WriteString(using)
-	b.WriteString(" SET ")
-	vals := uvals
-	n := 0
-	for _, c := range m.t.Columns {
-		if c.Kind == PartitionKey || c.Kind == ClusteringKey {
-			continue
-		}
-		vals, err = appendBind(vals, rv, c, o.nulls)
-		if err != nil {
-			return fmt.Errorf("orm: update %s: %w", m.t.Name, err)
-		}
-		if n > 0 {
-			b.WriteString(", ")
-		}
-		n++
-		b.WriteString(quote(c.Name) + " = " + marker(c))
-	}
-	if n == 0 {
-		return fmt.Errorf("%w: %s has only key columns: nothing to update; use Insert", ErrInvalidQuery, m.t.Name)
-	}
-	keys := m.keysOf(rv)
-	b.WriteString(" WHERE " + m.keyWhere)
-	vals = append(vals, keys...)
-	if lwt {
-		cv, err := m.writeConditions(&b, conds)
-		if err != nil {
-			return err
-		}
-		vals = append(vals, cv...)
 	}
 	var old T
 	haveOld := false
 	if len(m.t.Uniques) > 0 {
-		old, err = m.Get(ctx, keys...)
+		old, err = m.Get(ctx, w.keys...)
 		switch {
 		case errors.Is(err, ErrNotFound):
 		case err != nil:
@@ -78,18 +41,13 @@ func (m *Model[T]) update(ctx context.Context, v *T, conds []Predicate, lwt bool
 		default:
 			haveOld = true
 		}
-		release, err := m.claimUniques(ctx, rv)
-		if err != nil {
+		var release func(error)
+		if release, err = m.claimUniques(ctx, rv); err != nil {
 			return err
 		}
 		defer func() { release(err) }()
 	}
-	if lwt {
-		err = m.cas(ctx, "update", b.String(), vals, &o, keys)
-	} else {
-		err = m.exec(ctx, "update", b.String(), vals, &o, true)
-	}
-	if err != nil {
+	if err = m.run(ctx, w, &o); err != nil {
 		return err
 	}
 	if haveOld {
@@ -101,6 +59,49 @@ func (m *Model[T]) update(ctx context.Context, v *T, conds []Predicate, lwt bool
 		}
 	}
 	return nil
+}
+
+// buildUpdate runs the before hook and validation and builds the UPDATE for v.
+func (m *Model[T]) buildUpdate(ctx context.Context, v *T, conds []Predicate, lwt bool, o *queryOpts) (writeStmt, reflect.Value, error) {
+	if m.t.Counter {
+		return writeStmt{}, reflect.Value{}, fmt.Errorf("%w: %s is a counter table: change it with Patch and Increment", ErrInvalidQuery, m.t.Name)
+	}
+	rv, err := m.prepareWrite(ctx, v, m.hooks.beforeUpdate)
+	if err != nil {
+		return writeStmt{}, rv, err
+	}
+	var b strings.Builder
+	b.WriteString("UPDATE " + m.from)
+	using, vals := o.using()
+	b.WriteString(using + " SET ")
+	n := 0
+	for _, c := range m.t.Columns {
+		if c.Kind == PartitionKey || c.Kind == ClusteringKey {
+			continue
+		}
+		if vals, err = appendBind(vals, rv, c, o.nulls); err != nil {
+			return writeStmt{}, rv, fmt.Errorf("orm: update %s: %w", m.t.Name, err)
+		}
+		if n > 0 {
+			b.WriteString(", ")
+		}
+		n++
+		b.WriteString(quote(c.Name) + " = " + marker(c))
+	}
+	if n == 0 {
+		return writeStmt{}, rv, fmt.Errorf("%w: %s has only key columns: nothing to update; use Insert", ErrInvalidQuery, m.t.Name)
+	}
+	keys := m.keysOf(rv)
+	b.WriteString(" WHERE " + m.keyWhere)
+	vals = append(vals, keys...)
+	if lwt {
+		cv, err := m.writeConditions(&b, conds)
+		if err != nil {
+			return writeStmt{}, rv, err
+		}
+		vals = append(vals, cv...)
+	}
+	return writeStmt{op: "update", cql: b.String(), vals: vals, keys: keys, idempotent: !lwt, lwt: lwt}, rv, nil
 }
 
 // Change is one column change for Patch: build it with Set, Add, Remove, Append,
@@ -147,13 +148,22 @@ func (m *Model[T]) PatchIf(ctx context.Context, keys []any, conds []Predicate, c
 }
 
 func (m *Model[T]) patch(ctx context.Context, keys []any, conds []Predicate, lwt bool, changes []Change, opts []QueryOption) error {
-	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {
+	o := collectOpts(opts)
+	w, err := m.buildPatch(keys, conds, lwt, changes, &o)
+	if err != nil {
 		return err
 	}
-	if len(changes) == 0 {
-		return fmt.Errorf("%w: %s: Patch with no changes", ErrInvalidQuery, m.t.Name)
+	return m.run(ctx, w, &o)
+}
+
+// buildPatch checks the changes against the columns and builds their UPDATE.
+func (m *Model[T]) buildPatch(keys []any, conds []Predicate, lwt bool, changes []Change, o *queryOpts) (writeStmt, error) {
+	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {
+		return writeStmt{}, err
 	}
-	o := collectOpts(opts)
+	if len(changes) == 0 {
+		return writeStmt{}, fmt.Errorf("%w: %s: Patch with no changes", ErrInvalidQuery, m.t.Name)
+	}
 	var b strings.Builder
 	b.WriteString("UPDATE " + m.from)
 	using, vals := o.using()
@@ -162,11 +172,11 @@ func (m *Model[T]) patch(ctx context.Context, keys []any, conds []Predicate, lwt
 	for i, ch := range changes {
 		c, err := m.t.column(ch.col)
 		if err != nil {
-			return err
+			return writeStmt{}, err
 		}
 		chVals, err := m.checkChange(c, ch)
 		if err != nil {
-			return err
+			return writeStmt{}, err
 		}
 		if i > 0 {
 			b.WriteString(", ")
@@ -193,15 +203,15 @@ func (m *Model[T]) patch(ctx context.Context, keys []any, conds []Predicate, lwt
 	vals = append(vals, keys...)
 	if lwt {
 		if m.t.Counter {
-			return fmt.Errorf("%w: %s: counters cannot be changed in a lightweight transaction", ErrInvalidQuery, m.t.Name)
+			return writeStmt{}, fmt.Errorf("%w: %s: counters cannot be changed in a lightweight transaction", ErrInvalidQuery, m.t.Name)
 		}
 		cv, err := m.writeConditions(&b, conds)
 		if err != nil {
-			return err
+			return writeStmt{}, err
 		}
-		return m.cas(ctx, "update", b.String(), append(vals, cv...), &o, keys)
+		vals = append(vals, cv...)
 	}
-	return m.exec(ctx, "update", b.String(), vals, &o, idempotent)
+	return writeStmt{op: "update", cql: b.String(), vals: vals, keys: keys, idempotent: idempotent && !lwt, lwt: lwt}, nil
 }
 
 // checkChange checks that ch fits column c and returns the values to bind.

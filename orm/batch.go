@@ -1,0 +1,294 @@
+package orm
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+)
+
+// BatchKind is the kind of a batch.
+type BatchKind int
+
+// Batch kinds.
+const (
+	// LoggedBatch is atomic: once written to the batch log, every statement is
+	// eventually applied, across partitions and tables. Use it for writes that must
+	// be seen together, such as a row and its change-feed entry.
+	LoggedBatch BatchKind = iota
+	// UnloggedBatch skips the batch log: it is atomic only within one partition, where
+	// it is one write. Across partitions it only saves round trips, at the
+	// coordinator's expense.
+	UnloggedBatch
+	// CounterBatch holds counter increments only.
+	CounterBatch
+)
+
+func (k BatchKind) String() string { return [...]string{"logged", "unlogged", "counter"}[k] }
+
+// BatchLimits are a batch's guardrails. Execution fails with ErrBatchTooLarge before
+// anything is sent when a batch exceeds one. Zero fields take the defaults.
+type BatchLimits struct {
+	// MaxStatements bounds the number of statements (default 100).
+	MaxStatements int
+	// MaxPartitions bounds the partitions spanned, counted over (table, partition key)
+	// pairs (default 1 for unlogged batches, whose point is a single partition, and 16
+	// for the others).
+	MaxPartitions int
+	// MaxBytes bounds the approximate size of the bound values (default 50 KiB, the
+	// server's default batch_size_fail_threshold).
+	MaxBytes int
+}
+
+// Batch groups writes on one or more models into one request. Add to it with
+// Model.Batch(b); it is not safe for concurrent use.
+type Batch struct {
+	db         *DB
+	kind       BatchKind
+	limits     BatchLimits
+	entries    []gocql.BatchEntry
+	partitions map[string]struct{}
+	bytes      int
+	lwt        bool
+	tables     []string
+	opts       queryOpts
+}
+
+// NewBatch starts an empty batch of the given kind. Options set its consistency,
+// serial consistency and timestamp; TTLs go on each statement.
+func (db *DB) NewBatch(kind BatchKind, limits BatchLimits, opts ...QueryOption) *Batch {
+	if limits.MaxStatements == 0 {
+		limits.MaxStatements = 100
+	}
+	if limits.MaxPartitions == 0 {
+		limits.MaxPartitions = 16
+		if kind == UnloggedBatch {
+			limits.MaxPartitions = 1
+		}
+	}
+	if limits.MaxBytes == 0 {
+		limits.MaxBytes = 50 << 10
+	}
+	return &Batch{db: db, kind: kind, limits: limits, partitions: map[string]struct{}{}, opts: collectOpts(opts)}
+}
+
+// Len returns the number of statements in the batch.
+func (b *Batch) Len() int { return len(b.entries) }
+
+// Partitions returns the number of partitions the batch spans.
+func (b *Batch) Partitions() int { return len(b.partitions) }
+
+func (b *Batch) add(table string, w writeStmt, partitionKey []any) {
+	if w.lwt {
+		b.lwt = true
+	}
+	b.entries = append(b.entries, gocql.BatchEntry{Stmt: w.cql, Args: w.vals, Idempotent: w.idempotent && !w.lwt})
+	b.partitions[table+"\x00"+fmt.Sprint(partitionKey...)] = struct{}{}
+	for _, v := range w.vals {
+		b.bytes += approxSize(v)
+	}
+	b.tables = append(b.tables, table)
+}
+
+// approxSize estimates the serialized size of a bound value.
+func approxSize(v any) int {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+		if rv.IsNil() {
+			return 4
+		}
+		rv = rv.Elem()
+	}
+	switch rv.Kind() {
+	case reflect.String:
+		return 4 + rv.Len()
+	case reflect.Slice, reflect.Array:
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			return 4 + rv.Len()
+		}
+		n := 4
+		for i := range rv.Len() {
+			n += approxSize(rv.Index(i).Interface())
+		}
+		return n
+	case reflect.Map:
+		n := 4
+		it := rv.MapRange()
+		for it.Next() {
+			n += approxSize(it.Key().Interface()) + approxSize(it.Value().Interface())
+		}
+		return n
+	case reflect.Struct:
+		n := 4
+		for i := range rv.NumField() {
+			if rv.Type().Field(i).IsExported() {
+				n += approxSize(rv.Field(i).Interface())
+			}
+		}
+		return n
+	case reflect.Invalid:
+		return 4
+	}
+	return 4 + int(rv.Type().Size())
+}
+
+// Exec sends the batch. A batch holding a conditional statement (InsertIfNotExists,
+// UpdateIf, ...) is applied all or nothing, and when not applied Exec returns a
+// *ConflictError; such a batch must stay within one partition. Batches are not retried
+// automatically when they hold a lightweight transaction, a counter or a list append.
+func (b *Batch) Exec(ctx context.Context) error {
+	if len(b.entries) == 0 {
+		return nil
+	}
+	switch {
+	case len(b.entries) > b.limits.MaxStatements:
+		return fmt.Errorf("%w: %d statements, limit %d", ErrBatchTooLarge, len(b.entries), b.limits.MaxStatements)
+	case len(b.partitions) > b.limits.MaxPartitions:
+		return fmt.Errorf("%w: %s batch spans %d partitions, limit %d", ErrBatchTooLarge, b.kind, len(b.partitions), b.limits.MaxPartitions)
+	case b.bytes > b.limits.MaxBytes:
+		return fmt.Errorf("%w: about %d bytes of values, limit %d", ErrBatchTooLarge, b.bytes, b.limits.MaxBytes)
+	case b.lwt && len(b.partitions) > 1:
+		return fmt.Errorf("%w: a conditional batch must stay in one partition; this one spans %d", ErrInvalidQuery, len(b.partitions))
+	}
+	gb := b.db.session.Batch(gocql.BatchType(b.kind)).WithContext(ctx)
+	gb.Entries = b.entries
+	if b.opts.cons != 0 {
+		gb.SetConsistency(b.opts.cons)
+	}
+	if b.opts.serial != 0 {
+		gb.SerialConsistency(b.opts.serial)
+	}
+	if b.opts.hasTS {
+		gb.WithTimestamp(b.opts.ts)
+	}
+	stmt := fmt.Sprintf("BEGIN %s BATCH (%d statements on %s) APPLY BATCH", strings.ToUpper(b.kind.String()), len(b.entries), strings.Join(uniq(b.tables), ", "))
+	start := time.Now()
+	var err error
+	applied := true
+	if b.lwt {
+		var it *gocql.Iter
+		applied, it, err = gb.MapExecCASContext(ctx, map[string]any{})
+		if it != nil {
+			if cerr := it.Close(); err == nil {
+				err = cerr
+			}
+		}
+	} else {
+		err = gb.ExecContext(ctx)
+	}
+	b.db.observe(ctx, QueryEvent{Op: "batch", Statement: stmt, Latency: time.Since(start), Rows: len(b.entries), Err: err})
+	if err != nil {
+		return fmt.Errorf("orm: %s batch of %d statements: %w", b.kind, len(b.entries), err)
+	}
+	if !applied {
+		return &ConflictError{Table: strings.Join(uniq(b.tables), ", "), Op: "batch"}
+	}
+	return nil
+}
+
+func uniq(s []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, v := range s {
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// BatchWriter adds a model's writes to a batch. Get one with Model.Batch. Each method
+// runs the model's before hooks and validation and checks the statement at once,
+// returning any error then; after hooks do not run for batched writes.
+type BatchWriter[T any] struct {
+	m *Model[T]
+	b *Batch
+}
+
+// Batch returns a writer that adds this model's statements to b.
+func (m *Model[T]) Batch(b *Batch) BatchWriter[T] { return BatchWriter[T]{m, b} }
+
+func (w BatchWriter[T]) check(counter bool) error {
+	if len(w.m.t.Uniques) > 0 {
+		return fmt.Errorf("%w: %s has unique constraints, which need their own lightweight transactions: write it outside a batch", ErrInvalidQuery, w.m.t.Name)
+	}
+	if (w.b.kind == CounterBatch) != counter {
+		return fmt.Errorf("%w: %s: counter changes go in a CounterBatch, and nothing else does", ErrInvalidQuery, w.m.t.Name)
+	}
+	return nil
+}
+
+func (w BatchWriter[T]) partitionOf(keys []any) []any { return keys[:len(w.m.t.PartitionKey)] }
+
+// Insert adds an INSERT of v.
+func (w BatchWriter[T]) Insert(ctx context.Context, v *T, opts ...QueryOption) error {
+	return w.insert(ctx, v, false, opts)
+}
+
+// InsertIfNotExists adds a conditional INSERT of v; the batch is then applied only if
+// none of its conditional rows exist.
+func (w BatchWriter[T]) InsertIfNotExists(ctx context.Context, v *T, opts ...QueryOption) error {
+	return w.insert(ctx, v, true, opts)
+}
+
+func (w BatchWriter[T]) insert(ctx context.Context, v *T, lwt bool, opts []QueryOption) error {
+	if err := w.check(false); err != nil {
+		return err
+	}
+	o := collectOpts(opts)
+	ws, rv, err := w.m.buildInsert(ctx, v, lwt, &o)
+	if err != nil {
+		return err
+	}
+	w.b.add(w.m.t.Name, ws, w.partitionOf(w.m.keysOf(rv)))
+	return nil
+}
+
+// Update adds an UPDATE of v's non-key columns.
+func (w BatchWriter[T]) Update(ctx context.Context, v *T, opts ...QueryOption) error {
+	if err := w.check(false); err != nil {
+		return err
+	}
+	o := collectOpts(opts)
+	ws, _, err := w.m.buildUpdate(ctx, v, nil, false, &o)
+	if err != nil {
+		return err
+	}
+	w.b.add(w.m.t.Name, ws, w.partitionOf(ws.keys))
+	return nil
+}
+
+// Patch adds column changes to the row with the given key; counter increments go in
+// a CounterBatch.
+func (w BatchWriter[T]) Patch(keys []any, changes []Change, opts ...QueryOption) error {
+	if err := w.check(w.m.t.Counter); err != nil {
+		return err
+	}
+	o := collectOpts(opts)
+	ws, err := w.m.buildPatch(keys, nil, false, changes, &o)
+	if err != nil {
+		return err
+	}
+	w.b.add(w.m.t.Name, ws, w.partitionOf(keys))
+	return nil
+}
+
+// Delete adds a DELETE of the rows under the key prefix (at least the partition key).
+func (w BatchWriter[T]) Delete(keys ...any) error {
+	if err := w.check(false); err != nil {
+		return err
+	}
+	if err := w.m.keyValues(keys, len(w.m.t.PartitionKey)); err != nil {
+		return err
+	}
+	ws, err := w.m.buildDelete(keys, nil, false, nil)
+	if err != nil {
+		return err
+	}
+	w.b.add(w.m.t.Name, ws, w.partitionOf(keys))
+	return nil
+}
