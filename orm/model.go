@@ -391,6 +391,9 @@ func (m *Model[T]) getWith(ctx context.Context, keys []any, opts []QueryOption) 
 	if err != nil {
 		return row, fmt.Errorf("orm: get %s (%s): %w", m.t.Name, m.keyString(keys), err)
 	}
+	if m.deleted(rv) {
+		return row, fmt.Errorf("%w: %s (%s): deleted", ErrNotFound, m.t.Name, m.keyString(keys))
+	}
 	if m.hooks.afterLoad != nil {
 		if err := m.hooks.afterLoad(&row, ctx); err != nil {
 			return row, fmt.Errorf("orm: %s: after load hook: %w", m.t.Name, err)
@@ -409,8 +412,39 @@ func ignoreNotFound(err error) error {
 // Delete removes the row with the given key. Given only a prefix of the primary key
 // (at least the whole partition key), it removes every row under that prefix. Hooks
 // BeforeDelete and AfterDelete run on a *T holding the key values.
+//
+// On a model with a softdelete column, Delete takes the full key and sets that column
+// to the current time instead; reads then skip the row, and Restore brings it back.
+// Its unique values stay claimed until HardDelete.
 func (m *Model[T]) Delete(ctx context.Context, keys ...any) error {
 	return m.delete(ctx, keys, nil, false, nil)
+}
+
+// HardDelete removes rows like Delete does on a model without soft deletes, whether
+// or not this model has them.
+func (m *Model[T]) HardDelete(ctx context.Context, keys ...any) error {
+	return m.delete(ctx, keys, nil, false, []string{})
+}
+
+// Restore clears the softdelete column of the row with the given key.
+func (m *Model[T]) Restore(ctx context.Context, keys ...any) error {
+	if m.t.SoftDelete == nil {
+		return fmt.Errorf("%w: %s has no softdelete column", ErrInvalidQuery, m.t.Name)
+	}
+	o := queryOpts{}
+	w, err := m.buildPatch(keys, nil, false, []Change{Set(m.t.SoftDelete.Name, nil)}, &o)
+	if err != nil {
+		return err
+	}
+	return m.run(ctx, w, &o)
+}
+
+// deleted reports whether row v is soft-deleted.
+func (m *Model[T]) deleted(v reflect.Value) bool {
+	if m.t.SoftDelete == nil {
+		return false
+	}
+	return !fieldValue(v, m.t.SoftDelete).IsZero()
 }
 
 // buildDelete builds a DELETE of the rows under the key prefix keys (of the given
@@ -501,6 +535,28 @@ func (m *Model[T]) delete(ctx context.Context, keys []any, conds []Predicate, lw
 		}
 	}
 	fullKey := len(keys) == len(pk)
+	if m.t.SoftDelete != nil && columns == nil {
+		if !fullKey || lwt {
+			return fmt.Errorf("%w: %s soft-deletes rows one at a time by full key; use HardDelete to remove a range", ErrInvalidQuery, m.t.Name)
+		}
+		o := queryOpts{}
+		w, err := m.buildPatch(keys, nil, false, []Change{Set(m.t.SoftDelete.Name, time.Now())}, &o)
+		if err != nil {
+			return err
+		}
+		if err := m.run(ctx, w, &o); err != nil {
+			return err
+		}
+		if m.hooks.afterDelete != nil {
+			if err := m.hooks.afterDelete(&row, ctx); err != nil {
+				return fmt.Errorf("orm: %s: after delete hook: %w", m.t.Name, err)
+			}
+		}
+		return nil
+	}
+	if len(columns) == 0 {
+		columns = nil // HardDelete: the whole row
+	}
 	var old T
 	haveOld := false
 	if len(m.t.Uniques) > 0 && columns == nil {

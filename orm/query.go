@@ -36,6 +36,7 @@ type Query[T any] struct {
 	order     []orderBy
 	ann       *annOrder
 	filtering bool
+	deleted   bool
 	opts      []QueryOption
 }
 
@@ -89,6 +90,13 @@ func (q Query[T]) NearestTo(column string, vec []float32) Query[T] {
 // query fails with ErrFiltering.
 func (q Query[T]) AllowFiltering() Query[T] { q.filtering = true; return q }
 
+// IncludeDeleted makes a query on a soft-delete model return deleted rows too.
+func (q Query[T]) IncludeDeleted() Query[T] { q.deleted = true; return q }
+
+// skip reports whether row v is soft-deleted and the query hides such rows. The
+// softdelete column is always read so the check works with Columns too.
+func (q Query[T]) skip(v reflect.Value) bool { return !q.deleted && q.m.deleted(v) }
+
 // With adds statement options (consistency, page size, tracing).
 func (q Query[T]) With(opts ...QueryOption) Query[T] {
 	q.opts = append(slices.Clip(q.opts), opts...)
@@ -100,13 +108,16 @@ func (q Query[T]) selected() ([]*Column, error) {
 	if len(q.cols) == 0 {
 		return q.m.t.Columns, nil
 	}
-	cols := make([]*Column, len(q.cols))
+	cols := make([]*Column, len(q.cols), len(q.cols)+1)
 	for i, n := range q.cols {
 		c, err := q.m.t.column(n)
 		if err != nil {
 			return nil, err
 		}
 		cols[i] = c
+	}
+	if sd := q.m.t.SoftDelete; sd != nil && !q.deleted && !slices.Contains(cols, sd) {
+		cols = append(cols, sd)
 	}
 	return cols, nil
 }
@@ -120,7 +131,7 @@ func (q Query[T]) CQL() (string, []any, error) {
 	}
 	var b strings.Builder
 	b.WriteString("SELECT ")
-	if len(q.cols) == 0 {
+	if len(cols) == len(q.m.t.Columns) && len(q.cols) == 0 {
 		b.WriteString(q.m.cols)
 	} else {
 		b.WriteString(quoteNames(cols))
@@ -366,6 +377,9 @@ func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
 				break
 			}
 			n++
+			if q.skip(reflect.ValueOf(&row).Elem()) {
+				continue
+			}
 			if q.m.hooks.afterLoad != nil {
 				if err := q.m.hooks.afterLoad(&row, ctx); err != nil {
 					it.Close()
@@ -436,6 +450,9 @@ func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 		if !it.Scan(dest...) {
 			break
 		}
+		if q.skip(reflect.ValueOf(&row).Elem()) {
+			continue
+		}
 		if q.m.hooks.afterLoad != nil {
 			if err := q.m.hooks.afterLoad(&row, ctx); err != nil {
 				it.Close()
@@ -456,7 +473,8 @@ func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 }
 
 // Count returns the number of rows the query matches (SELECT COUNT(*)). It reads every
-// matching row on the server: keep it to a partition or an indexed predicate.
+// matching row on the server: keep it to a partition or an indexed predicate. It
+// counts soft-deleted rows too: the server cannot tell them apart.
 func (q Query[T]) Count(ctx context.Context) (int64, error) {
 	var b strings.Builder
 	b.WriteString("SELECT COUNT(*) FROM " + q.m.from)

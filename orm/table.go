@@ -85,6 +85,10 @@ type Table struct {
 	Counter bool
 	// Uniques lists the unique constraints, each a list of column names.
 	Uniques []UniqueConstraint
+	// SoftDelete is the column tagged orm:"softdelete", or nil. On such a model
+	// Delete sets it to the current time instead of removing the row, and reads skip
+	// rows where it is set.
+	SoftDelete *Column
 
 	byName map[string]*Column
 	udts   []*udtInfo
@@ -138,6 +142,7 @@ type TableNamer interface {
 //	orm:"static"    static column
 //	orm:"index"     SAI index; on collections "index=keys|values|entries|full"
 //	orm:"unique"    unique value; "unique=group" makes one constraint of several fields
+//	orm:"softdelete" on a time.Time or *time.Time: Delete marks rows instead of removing them
 //	orm:"set", "frozen", "ascii", "timeuuid", "date", "time", "tuple", "vector=N": the CQL type
 //	validate:"..."  validation rules, see Validate
 func parseTable(rt reflect.Type, name string) (*Table, error) {
@@ -259,6 +264,14 @@ func parseColumn(m *typeMapper, t *Table, f reflect.StructField, idx []int) (*Co
 			if v != "" {
 				col.unique = v
 			}
+		case "softdelete":
+			if t.SoftDelete != nil {
+				return nil, fmt.Errorf("%w: %s: two softdelete fields", ErrInvalidModel, where)
+			}
+			if f.Type != typeTime && f.Type != reflect.PointerTo(typeTime) {
+				return nil, fmt.Errorf("%w: %s: a softdelete field is a time.Time or *time.Time", ErrInvalidModel, where)
+			}
+			t.SoftDelete = col
 		case "ascii", "timeuuid", "date", "time", "set", "frozen", "tuple", "vector":
 			// Type options, read by parseTypeOpts.
 		default:
