@@ -136,8 +136,9 @@ func approxSize(v any) int {
 }
 
 // Exec sends the batch. A batch holding a conditional statement (InsertIfNotExists,
-// UpdateIf, ...) is applied all or nothing, and when not applied Exec returns a
-// *ConflictError; such a batch must stay within one partition. Batches are not retried
+// PatchIf) is applied all or nothing, and when not applied Exec returns a
+// *ConflictError whose Current is a map[string]any of the first row the server
+// returned (column name to value); such a batch must stay within one partition. Batches are not retried
 // automatically when they hold a lightweight transaction, a counter or a list append.
 func (b *Batch) Exec(ctx context.Context) error {
 	if len(b.entries) == 0 {
@@ -168,9 +169,10 @@ func (b *Batch) Exec(ctx context.Context) error {
 	start := time.Now()
 	var err error
 	applied := true
+	current := map[string]any{}
 	if b.lwt {
 		var it *gocql.Iter
-		applied, it, err = gb.MapExecCASContext(ctx, map[string]any{})
+		applied, it, err = gb.MapExecCASContext(ctx, current)
 		if it != nil {
 			if cerr := it.Close(); err == nil {
 				err = cerr
@@ -184,7 +186,7 @@ func (b *Batch) Exec(ctx context.Context) error {
 		return fmt.Errorf("orm: %s batch of %d statements: %w", b.kind, len(b.entries), err)
 	}
 	if !applied {
-		return &ConflictError{Table: strings.Join(uniq(b.tables), ", "), Op: "batch"}
+		return &ConflictError{Table: strings.Join(uniq(b.tables), ", "), Op: "batch", Current: current}
 	}
 	return nil
 }
@@ -270,6 +272,23 @@ func (w BatchWriter[T]) Patch(keys []any, changes []Change, opts ...QueryOption)
 	}
 	o := collectOpts(opts)
 	ws, err := w.m.buildPatch(keys, nil, false, changes, &o)
+	if err != nil {
+		return err
+	}
+	w.b.add(w.m.t.Name, ws, w.partitionOf(keys))
+	return nil
+}
+
+// PatchIf adds conditional column changes: the batch is then applied only if conds
+// hold (IF EXISTS when conds is empty). With changes and conditions on static columns
+// only, keys is the partition key: the way to guard a whole partition with one value,
+// such as a stream's head version.
+func (w BatchWriter[T]) PatchIf(keys []any, conds []Predicate, changes []Change, opts ...QueryOption) error {
+	if err := w.check(false); err != nil {
+		return err
+	}
+	o := collectOpts(opts)
+	ws, err := w.m.buildPatch(keys, conds, true, changes, &o)
 	if err != nil {
 		return err
 	}

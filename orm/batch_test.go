@@ -190,3 +190,66 @@ func TestBulkInsert(t *testing.T) {
 		t.Fatalf("cancelled bulk insert: %+v %v", report.Written, err)
 	}
 }
+
+// Stream guards a partition with a static head version, as an event store does.
+type StreamRow struct {
+	Stream  string `cql:"stream" orm:"pk"`
+	Version int64  `cql:"version" orm:"ck"`
+	Head    *int64 `cql:"head" orm:"static"`
+	Data    string `cql:"data"`
+}
+
+func TestConditionalBatchOnStaticColumn(t *testing.T) {
+	db := openDB(t)
+	rows := newModel[StreamRow](t, db)
+	ctx := t.Context()
+	appendRows := func(expected *int64, n int) error {
+		b := db.NewBatch(orm.LoggedBatch, orm.BatchLimits{})
+		from := int64(0)
+		if expected != nil {
+			from = *expected
+		}
+		head := from + int64(n)
+		var cond any = expected
+		if expected == nil {
+			cond = nil
+		}
+		if err := rows.Batch(b).PatchIf([]any{"s"}, []orm.Predicate{orm.Eq("head", cond)}, []orm.Change{orm.Set("head", head)}); err != nil {
+			return err
+		}
+		for i := range n {
+			if err := rows.Batch(b).Insert(ctx, &StreamRow{Stream: "s", Version: from + int64(i) + 1, Data: "d"}); err != nil {
+				return err
+			}
+		}
+		return b.Exec(ctx)
+	}
+	if err := appendRows(nil, 2); err != nil {
+		t.Fatal(err)
+	}
+	err := appendRows(nil, 2)
+	var ce *orm.ConflictError
+	if !errors.As(err, &ce) {
+		t.Fatalf("second create: %v", err)
+	}
+	if cur := ce.Current.(map[string]any); cur["head"] != int64(2) {
+		t.Fatalf("current %v", cur)
+	}
+	if err := appendRows(ptr(int64(2)), 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendRows(ptr(int64(2)), 1); !errors.Is(err, orm.ErrConflict) {
+		t.Fatalf("stale expected version: %v", err)
+	}
+	n, _ := rows.Query().Where(orm.Eq("stream", "s")).Count(ctx)
+	if n != 5 {
+		t.Fatalf("%d rows", n)
+	}
+	// A static-only patch takes the partition key alone.
+	if err := rows.Patch(ctx, []any{"s"}, []orm.Change{orm.Set("head", int64(5))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rows.Patch(ctx, []any{"s"}, []orm.Change{orm.Set("data", "x")}); !errors.Is(err, orm.ErrInvalidQuery) {
+		t.Fatalf("regular column by partition key: %v", err)
+	}
+}

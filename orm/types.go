@@ -38,6 +38,13 @@ func NewUUID() UUID {
 // NewTimeUUID returns a version 1 UUID for the current time, for timeuuid columns.
 func NewTimeUUID() UUID { return gocql.TimeUUID() }
 
+// MinTimeUUID returns the smallest timeuuid of instant t, for range bounds on
+// timeuuid clustering columns.
+func MinTimeUUID(t time.Time) UUID { return gocql.MinTimeUUID(t) }
+
+// MaxTimeUUID returns the largest timeuuid of instant t.
+func MaxTimeUUID(t time.Time) UUID { return gocql.MaxTimeUUID(t) }
+
 // ParseUUID parses the textual form of a UUID.
 func ParseUUID(s string) (UUID, error) { return gocql.ParseUUID(s) }
 

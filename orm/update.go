@@ -135,8 +135,10 @@ func Put(column string, key, value any) Change { return Change{column, "put", []
 func Increment(column string, n int64) Change { return Change{column, "incr", []any{n}} }
 
 // Patch changes some columns of the row with the given full primary key, in place:
-// single values, collection elements, counters. It runs no hooks and no struct
-// validation, since it has no whole row. Unique columns cannot be patched: use Update.
+// single values, collection elements, counters. When every change (and condition) is
+// on a static column, the partition key alone is enough. It runs no hooks and no
+// struct validation, since it has no whole row. Unique columns cannot be patched: use
+// Update.
 func (m *Model[T]) Patch(ctx context.Context, keys []any, changes []Change, opts ...QueryOption) error {
 	return m.patch(ctx, keys, nil, false, changes, opts)
 }
@@ -158,8 +160,15 @@ func (m *Model[T]) patch(ctx context.Context, keys []any, conds []Predicate, lwt
 
 // buildPatch checks the changes against the columns and builds their UPDATE.
 func (m *Model[T]) buildPatch(keys []any, conds []Predicate, lwt bool, changes []Change, o *queryOpts) (writeStmt, error) {
-	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {
+	need := len(m.t.PartitionKey) + len(m.t.Clustering)
+	if m.staticOnly(changes, conds) {
+		need = len(m.t.PartitionKey)
+	}
+	if err := m.keyValues(keys, need); err != nil {
 		return writeStmt{}, err
+	}
+	if len(keys) != need {
+		return writeStmt{}, fmt.Errorf("%w: %s: a patch of static columns takes the partition key only", ErrInvalidQuery, m.t.Name)
 	}
 	if len(changes) == 0 {
 		return writeStmt{}, fmt.Errorf("%w: %s: Patch with no changes", ErrInvalidQuery, m.t.Name)
@@ -199,7 +208,13 @@ func (m *Model[T]) buildPatch(keys []any, conds []Predicate, lwt bool, changes [
 		}
 		vals = append(vals, chVals...)
 	}
-	b.WriteString(" WHERE " + m.keyWhere)
+	b.WriteString(" WHERE ")
+	for i, c := range m.t.primaryKey()[:len(keys)] {
+		if i > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(quote(c.Name) + " = ?")
+	}
 	vals = append(vals, keys...)
 	if lwt {
 		if m.t.Counter {
@@ -212,6 +227,21 @@ func (m *Model[T]) buildPatch(keys []any, conds []Predicate, lwt bool, changes [
 		vals = append(vals, cv...)
 	}
 	return writeStmt{op: "update", cql: b.String(), vals: vals, keys: keys, idempotent: idempotent && !lwt, lwt: lwt}, nil
+}
+
+// staticOnly reports whether all changes and conditions are on static columns.
+func (m *Model[T]) staticOnly(changes []Change, conds []Predicate) bool {
+	for _, ch := range changes {
+		if c := m.t.byName[ch.col]; c == nil || c.Kind != Static {
+			return false
+		}
+	}
+	for _, p := range conds {
+		if c := m.t.byName[p.col]; c == nil || c.Kind != Static {
+			return false
+		}
+	}
+	return len(m.t.Clustering) > 0
 }
 
 // checkChange checks that ch fits column c and returns the values to bind.
