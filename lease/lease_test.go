@@ -2,8 +2,8 @@ package lease_test
 
 import (
 	"errors"
-	"sync"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"

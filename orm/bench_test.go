@@ -43,6 +43,9 @@ type benchEvent struct {
 	Score   float64   `cql:"score"`
 }
 
+// benchKeyspace holds the benchmark tables.
+const benchKeyspace = "orm_bench"
+
 // benchRows is how many rows the select benchmarks read from one partition.
 const benchRows = 100
 
@@ -74,16 +77,30 @@ func benchSetup(b *testing.B) *benchFixture {
 	if benchFix != nil {
 		return benchFix
 	}
-	ctx := b.Context()
-	s := env.Session(b)
+	// The fixture outlives the benchmark that makes it, so it does not use that
+	// benchmark's context.
+	ctx := context.Background()
 
-	// A DB with an observer records the statements; the measured models run on a DB
-	// without one, the default.
+	// The benchmarks keep their tables in their own keyspace, which they create and
+	// never drop, on a DB made by Open: a concurrent go test ./orm/ drops orm_test when
+	// it exits, and a benchmark-only run then neither loses its tables midway nor
+	// drops orm_test under another run's tests.
+	db, err := orm.Open(ctx, orm.Config{Hosts: env.Hosts(), Keyspace: benchKeyspace})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.CreateKeyspace(ctx, benchKeyspace, orm.SimpleStrategy(1)); err != nil {
+		b.Fatal(err)
+	}
+	s := db.Session()
+
+	// A DB with an observer on the same session records the statements; the measured
+	// models run on db, which has none (the default).
 	var (
 		mu   sync.Mutex
 		seen = map[string]string{}
 	)
-	rec, err := orm.New(s, env.Keyspace(), orm.ObserverFunc(func(_ context.Context, e orm.QueryEvent) {
+	rec, err := orm.New(s, benchKeyspace, orm.ObserverFunc(func(_ context.Context, e orm.QueryEvent) {
 		mu.Lock()
 		defer mu.Unlock()
 		seen[e.Table+"/"+e.Op] = e.Statement
@@ -95,7 +112,6 @@ func benchSetup(b *testing.B) *benchFixture {
 	recEvents := newModel[benchEvent](b, rec, orm.TableName("bench_event"))
 
 	f := &benchFixture{session: s}
-	db := openDB(b)
 	if f.users, err = orm.NewModel[benchUser](db, orm.TableName("bench_user")); err != nil {
 		b.Fatal(err)
 	}
