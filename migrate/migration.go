@@ -15,9 +15,11 @@ import (
 )
 
 // Func is a migration step written in Go. It runs with the Migrator's DB while the
-// migration lock is held; ctx is cancelled if the lock is lost. A Func that changes the
-// schema through the driver session should wait for schema agreement itself
-// (db.Sync and db.CreateKeyspace do).
+// migration lock is held; ctx is cancelled if the lock is lost. Models resolve their
+// tables in db.Keyspace(); raw statements on db.Session() do not (a session from
+// orm.Open has no keyspace): qualify the names or call SetKeyspace(db.Keyspace()) on
+// the query. A Func that changes the schema through the session waits for schema
+// agreement itself (db.Sync and db.CreateKeyspace do).
 type Func func(ctx context.Context, db *orm.DB) error
 
 // Migration is one versioned change written in Go. Add it to a Migrator with Add.

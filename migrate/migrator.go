@@ -229,13 +229,16 @@ const (
 
 // Result is one migration a run applied or rolled back.
 type Result struct {
-	Version  int64
-	Name     string
+	// Version and Name identify the migration.
+	Version int64
+	Name    string
+	// Duration is how long its step took.
 	Duration time.Duration
 }
 
 // Event is what Options.Progress is told.
 type Event struct {
+	// Kind says what happened.
 	Kind EventKind
 	// Result is the migration, for EventApplied and EventRolledBack.
 	Result Result
@@ -325,7 +328,7 @@ func (m *Migrator) up(ctx context.Context, pick func(pending []*migration) []*mi
 			d := time.Since(start)
 			row := appliedRow{Version: x.version, Name: x.name, Kind: x.kind(), Checksum: x.sum,
 				AppliedAt: time.Now().UTC().Truncate(time.Millisecond), Duration: orm.Duration{Nanoseconds: d.Nanoseconds()}}
-			if err := m.applied.InsertIfNotExists(ctx, &row); err != nil {
+			if err := retryLWT(ctx, func() error { return m.applied.InsertIfNotExists(ctx, &row) }); err != nil {
 				return done, m.stepError(ctx, x, "up", 0, Statement{}, "", fmt.Errorf("recording it: %w", err))
 			}
 			r := Result{Version: x.version, Name: x.name, Duration: d}
@@ -375,7 +378,7 @@ func (m *Migrator) Down(ctx context.Context, steps int) ([]Result, error) {
 			if err := m.runStep(ctx, x, "down"); err != nil {
 				return done, err
 			}
-			if err := m.applied.DeleteIf(ctx, []any{x.version}); err != nil {
+			if err := retryLWT(ctx, func() error { return m.applied.DeleteIf(ctx, []any{x.version}) }); err != nil {
 				return done, m.stepError(ctx, x, "down", 0, Statement{}, "", fmt.Errorf("deleting its record: %w", err))
 			}
 			r := Result{Version: x.version, Name: x.name, Duration: time.Since(start)}
@@ -384,6 +387,29 @@ func (m *Migrator) Down(ctx context.Context, steps int) ([]Result, error) {
 		}
 		return done, nil
 	})
+}
+
+// retryLWT runs lwt, a write to the migrations table made while holding the lock,
+// up to three times while it fails otherwise than by a conflict: a lightweight
+// transaction that times out may or may not have applied, and since nobody else writes
+// while we hold the lock, a conflict on a later attempt means an earlier one did.
+func retryLWT(ctx context.Context, lwt func() error) error {
+	var err error
+	for attempt := range 3 {
+		err = lwt()
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, orm.ErrConflict):
+			if attempt > 0 {
+				return nil
+			}
+			return err
+		case ctx.Err() != nil:
+			return err
+		}
+	}
+	return err
 }
 
 // locked runs f while holding the migration lock, with the applied migrations read

@@ -42,12 +42,14 @@ func (s State) String() string {
 
 // MigrationStatus is one line of Status.
 type MigrationStatus struct {
+	// Version and Name identify the migration.
 	Version int64
 	Name    string
 	// Source is the up file of a .cql migration, or where a Go migration was added;
 	// empty for a StateUnknown one.
 	Source string
-	State  State
+	// State is where the migration stands.
+	State State
 	// AppliedAt and Duration say when and how long the migration ran; zero if StatePending.
 	AppliedAt time.Time
 	Duration  time.Duration
