@@ -1,0 +1,135 @@
+package eventsourcing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/orm"
+)
+
+// Event is a domain event: a Go value that says what happened. EventType names it in
+// the store; the name must stay stable for as long as events of the type are stored.
+type Event interface {
+	EventType() string
+}
+
+// Metadata travels with every event: who did it, on whose behalf, and why.
+type Metadata struct {
+	// CorrelationID ties together everything caused by one request.
+	CorrelationID string
+	// CausationID is the id of the command or event that caused this one.
+	CausationID string
+	// Tenant is the tenant the event belongs to, if any.
+	Tenant string
+	// Actor is the user or service that caused it.
+	Actor string
+	// Extra holds anything else; keys must not clash with the fields above.
+	Extra map[string]string
+}
+
+func (m Metadata) toMap() map[string]string {
+	out := make(map[string]string, len(m.Extra)+4)
+	for k, v := range m.Extra {
+		out[k] = v
+	}
+	set := func(k, v string) {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	set("correlation_id", m.CorrelationID)
+	set("causation_id", m.CausationID)
+	set("tenant", m.Tenant)
+	set("actor", m.Actor)
+	return out
+}
+
+func metadataFrom(in map[string]string) Metadata {
+	m := Metadata{
+		CorrelationID: in["correlation_id"], CausationID: in["causation_id"],
+		Tenant: in["tenant"], Actor: in["actor"],
+	}
+	for k, v := range in {
+		switch k {
+		case "correlation_id", "causation_id", "tenant", "actor":
+		default:
+			if m.Extra == nil {
+				m.Extra = map[string]string{}
+			}
+			m.Extra[k] = v
+		}
+	}
+	return m
+}
+
+type metadataKey struct{}
+
+// WithMetadata returns a context carrying m; Repository.Save stamps it on the events
+// it appends, so a request handler sets it once.
+func WithMetadata(ctx context.Context, m Metadata) context.Context {
+	return context.WithValue(ctx, metadataKey{}, m)
+}
+
+// MetadataFrom returns the metadata carried by ctx (zero if none).
+func MetadataFrom(ctx context.Context) Metadata {
+	m, _ := ctx.Value(metadataKey{}).(Metadata)
+	return m
+}
+
+// EventData is an event ready to append: encoded, with its id and metadata.
+type EventData struct {
+	// ID identifies the event; appends are idempotent by it. Zero means a new
+	// random id.
+	ID orm.UUID
+	// Type is the event type name.
+	Type string
+	// SchemaVersion is the version of the payload's shape.
+	SchemaVersion int
+	// Data is the encoded payload.
+	Data []byte
+	// Metadata is stored with the event.
+	Metadata Metadata
+}
+
+// Record is a stored event.
+type Record struct {
+	ID            orm.UUID
+	Stream        string
+	Version       int64
+	Type          string
+	SchemaVersion int
+	Data          []byte
+	Metadata      Metadata
+	RecordedAt    time.Time
+}
+
+// Errors.
+var (
+	// ErrConcurrency is returned when an append's expected version is not the
+	// stream's current version: another writer got there first.
+	ErrConcurrency = errors.New("eventsourcing: concurrency conflict")
+	// ErrUnknownEventType is returned when a stored event's type is not registered.
+	ErrUnknownEventType = errors.New("eventsourcing: unknown event type")
+	// ErrCorruptEvent is returned when a stored event's payload cannot be decoded.
+	ErrCorruptEvent = errors.New("eventsourcing: corrupt event")
+	// ErrStreamNotFound is returned when loading an aggregate whose stream is empty.
+	ErrStreamNotFound = errors.New("eventsourcing: stream not found")
+)
+
+// ConcurrencyError reports a lost race on a stream. It matches ErrConcurrency.
+type ConcurrencyError struct {
+	Stream   string
+	Expected int64
+	// Current is the stream's version when the append was refused.
+	Current int64
+}
+
+// Error implements error.
+func (e *ConcurrencyError) Error() string {
+	return fmt.Sprintf("eventsourcing: concurrency conflict on stream %s: expected version %d, current is %d", e.Stream, e.Expected, e.Current)
+}
+
+// Is makes errors.Is(err, ErrConcurrency) true.
+func (e *ConcurrencyError) Is(target error) bool { return target == ErrConcurrency }

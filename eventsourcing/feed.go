@@ -1,0 +1,161 @@
+package eventsourcing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/orm"
+)
+
+// feedRow is one entry of the global feed: every event of every stream, in time
+// order, bucketed by time. Entries are written before their events (write-ahead), so a
+// committed event is never missing from the feed; an entry whose event never made it
+// (the append lost its race, or the writer died) is recognised by reading the stream
+// and skipped.
+type feedRow struct {
+	Bucket        int64             `cql:"bucket" orm:"pk"`
+	Seq           orm.UUID          `cql:"seq" orm:"ck,timeuuid"`
+	EventID       orm.UUID          `cql:"event_id"`
+	Stream        string            `cql:"stream"`
+	StreamBucket  int64             `cql:"stream_bucket"`
+	Version       int64             `cql:"version"`
+	Type          string            `cql:"type"`
+	SchemaVersion int32             `cql:"schema_version"`
+	Data          []byte            `cql:"data"`
+	Metadata      map[string]string `cql:"metadata"`
+	RecordedAt    time.Time         `cql:"recorded_at"`
+	Committed     bool              `cql:"committed"`
+}
+
+// feedBucketRow lists the feed buckets that hold entries, so readers skip empty time.
+type feedBucketRow struct {
+	Shard  int32 `cql:"shard" orm:"pk"`
+	Bucket int64 `cql:"bucket" orm:"ck"`
+}
+
+// Position is a place in the global feed. The zero Position is its beginning.
+type Position struct {
+	Bucket int64
+	Seq    orm.UUID
+}
+
+// Entry is a feed entry handed to readers: the event and where it sits in the feed.
+type Entry struct {
+	Record
+	Position Position
+}
+
+func (s *Store) feedBucketOf(t time.Time) int64 {
+	return t.Truncate(s.opts.FeedBucket).Unix()
+}
+
+// writeAhead writes the feed entries of rows before the append.
+func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, error) {
+	feed := make([]feedRow, len(rows))
+	b := s.db.NewBatch(orm.LoggedBatch, orm.BatchLimits{MaxStatements: 2*len(rows) + 1, MaxBytes: s.opts.MaxAppendBytes + 64<<10})
+	var buckets []int64
+	for i, r := range rows {
+		seq := orm.NewTimeUUID()
+		f := feedRow{Bucket: s.feedBucketOf(seq.Time()), Seq: seq, EventID: r.EventID, Stream: r.Stream,
+			StreamBucket: r.Bucket, Version: r.Version, Type: r.Type, SchemaVersion: r.SchemaVersion,
+			Data: r.Data, Metadata: r.Metadata, RecordedAt: r.RecordedAt}
+		feed[i] = f
+		if err := s.feed.Batch(b).Insert(ctx, &feed[i]); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(buckets, f.Bucket) {
+			buckets = append(buckets, f.Bucket)
+			if err := s.buckets.Batch(b).Insert(ctx, &feedBucketRow{Bucket: f.Bucket}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := b.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("eventsourcing: writing feed entries for %s: %w", rows[0].Stream, err)
+	}
+	return feed, nil
+}
+
+// commit marks feed entries as backed by their events, sparing readers a check. It is
+// an optimisation: if it fails, readers check the stream instead.
+func (s *Store) commit(ctx context.Context, feed []feedRow) {
+	b := s.db.NewBatch(orm.UnloggedBatch, orm.BatchLimits{MaxPartitions: 4, MaxStatements: len(feed)})
+	for _, f := range feed {
+		_ = s.feed.Batch(b).Patch([]any{f.Bucket, f.Seq}, []orm.Change{orm.Set("committed", true)})
+	}
+	_ = b.Exec(context.WithoutCancel(ctx))
+}
+
+// abandon deletes the feed entries of a refused append. Best effort: readers skip
+// entries whose events are not in their stream.
+func (s *Store) abandon(ctx context.Context, feed []feedRow) {
+	b := s.db.NewBatch(orm.UnloggedBatch, orm.BatchLimits{MaxPartitions: 4, MaxStatements: len(feed)})
+	for _, f := range feed {
+		_ = s.feed.Batch(b).Delete(f.Bucket, f.Seq)
+	}
+	_ = b.Exec(context.WithoutCancel(ctx))
+}
+
+// ReadFeed returns up to limit entries after position from, in feed order, and the
+// position readers may record as done. It stops early at an entry whose append is
+// still in flight, and never reads closer to the present than FeedLag.
+func (s *Store) ReadFeed(ctx context.Context, from Position, limit int) ([]Entry, Position, error) {
+	upTo := time.Now().Add(-s.opts.FeedLag)
+	last := s.feedBucketOf(upTo)
+	var out []Entry
+	pos := from
+	bq := s.buckets.Query().Where(orm.Eq("shard", int32(0)), orm.Gte("bucket", from.Bucket), orm.Lte("bucket", last))
+	for br, err := range bq.All(ctx) {
+		if err != nil {
+			return out, pos, fmt.Errorf("eventsourcing: reading feed buckets: %w", err)
+		}
+		q := s.feed.Query().Where(orm.Eq("bucket", br.Bucket), orm.Lte("seq", orm.MaxTimeUUID(upTo)))
+		if br.Bucket == from.Bucket && from.Seq != (orm.UUID{}) {
+			q = q.Where(orm.Gt("seq", from.Seq))
+		}
+		for f, err := range q.Limit(limit - len(out)).All(ctx) {
+			if err != nil {
+				return out, pos, fmt.Errorf("eventsourcing: reading feed bucket %d: %w", br.Bucket, err)
+			}
+			ok, wait, err := s.verify(ctx, &f)
+			if err != nil {
+				return out, pos, err
+			}
+			if wait {
+				return out, pos, nil
+			}
+			pos = Position{Bucket: f.Bucket, Seq: f.Seq}
+			if ok {
+				out = append(out, Entry{Record: Record{ID: f.EventID, Stream: f.Stream, Version: f.Version, Type: f.Type,
+					SchemaVersion: int(f.SchemaVersion), Data: f.Data, Metadata: metadataFrom(f.Metadata), RecordedAt: f.RecordedAt},
+					Position: pos})
+			}
+			if len(out) >= limit {
+				return out, pos, nil
+			}
+		}
+	}
+	return out, pos, nil
+}
+
+// verify says whether feed entry f stands for a stored event (ok), or must be waited
+// for (its append may still be in flight), or else skipped.
+func (s *Store) verify(ctx context.Context, f *feedRow) (ok, wait bool, err error) {
+	if f.Committed {
+		return true, false, nil
+	}
+	ev, err := s.events.Get(ctx, f.Stream, f.StreamBucket, f.Version)
+	switch {
+	case errors.Is(err, orm.ErrNotFound):
+		if time.Since(f.Seq.Time()) < s.opts.AbandonAfter {
+			return false, true, nil
+		}
+		return false, false, nil
+	case err != nil:
+		return false, false, fmt.Errorf("eventsourcing: checking feed entry of %s version %d: %w", f.Stream, f.Version, err)
+	}
+	return ev.EventID == f.EventID, false, nil
+}

@@ -1,0 +1,99 @@
+package eventsourcing_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/cassandraorm/cassandraorm-go/eventsourcing"
+	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/testenv"
+)
+
+var env = testenv.New("eventsourcing_test")
+
+func TestMain(m *testing.M) { env.Main(m) }
+
+// Counter events: a tiny aggregate for tests.
+type CounterEvent interface {
+	eventsourcing.Event
+	isCounterEvent()
+}
+
+type Added struct {
+	N int `json:"n"`
+}
+
+type Reset struct{}
+
+func (Added) EventType() string { return "Added" }
+func (Reset) EventType() string { return "Reset" }
+func (Added) isCounterEvent()   {}
+func (Reset) isCounterEvent()   {}
+
+type Counter struct {
+	eventsourcing.Root[CounterEvent]
+	Total int
+	Adds  int
+}
+
+func (c *Counter) Apply(e CounterEvent) {
+	switch e := e.(type) {
+	case Added:
+		c.Total += e.N
+		c.Adds++
+	case Reset:
+		c.Total = 0
+	}
+}
+
+func (c *Counter) MarshalSnapshot() ([]byte, error) {
+	return json.Marshal([2]int{c.Total, c.Adds})
+}
+
+func (c *Counter) UnmarshalSnapshot(data []byte) error {
+	var s [2]int
+	if err := json.Unmarshal(data, &s); err != nil {
+		return err
+	}
+	c.Total, c.Adds = s[0], s[1]
+	return nil
+}
+
+func registry(t testing.TB) *eventsourcing.Registry {
+	t.Helper()
+	reg := eventsourcing.NewRegistry(nil)
+	if err := eventsourcing.Register[Added](reg, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := eventsourcing.Register[Reset](reg, 1); err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+// newStore returns a store with its own table prefix, synced.
+func newStore(t testing.TB, prefix string, opts eventsourcing.StoreOptions) *eventsourcing.Store {
+	t.Helper()
+	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Prefix = prefix
+	s, err := eventsourcing.NewStore(db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func added(t testing.TB, reg *eventsourcing.Registry, n int) eventsourcing.EventData {
+	t.Helper()
+	d, err := reg.Encode(Added{N: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

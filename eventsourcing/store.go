@@ -1,0 +1,317 @@
+package eventsourcing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/orm"
+)
+
+// eventRow is one stored event. A stream is split into buckets of about BucketSize
+// events so no partition grows without bound; the static head column holds the
+// stream's version as of the bucket and guards appends.
+type eventRow struct {
+	Stream        string            `cql:"stream" orm:"pk"`
+	Bucket        int64             `cql:"bucket" orm:"pk"`
+	Version       int64             `cql:"version" orm:"ck"`
+	Head          *int64            `cql:"head" orm:"static"`
+	EventID       orm.UUID          `cql:"event_id"`
+	Type          string            `cql:"type"`
+	SchemaVersion int32             `cql:"schema_version"`
+	Data          []byte            `cql:"data"`
+	Metadata      map[string]string `cql:"metadata"`
+	RecordedAt    time.Time         `cql:"recorded_at"`
+}
+
+// StoreOptions configure a Store. Zero fields take the defaults.
+type StoreOptions struct {
+	// Prefix starts every table name (default "es": es_events, es_feed, ...).
+	Prefix string
+	// BucketSize is the number of events per stream partition (default 1000). It
+	// also bounds the events of one append. Fixed for the life of the data.
+	BucketSize int64
+	// FeedBucket is the time span of one global feed partition (default one hour).
+	// Fixed for the life of the data.
+	FeedBucket time.Duration
+	// FeedLag is how far behind the present feed readers stay, so that entries
+	// written with a slightly slow clock or a slow write are not passed over
+	// (default 3s). It must exceed the clock skew between writers plus the
+	// slowest write.
+	FeedLag time.Duration
+	// AbandonAfter is how long a feed entry whose event never reached its stream
+	// (the writer died mid-append) holds readers back before they skip it
+	// (default 30s).
+	AbandonAfter time.Duration
+	// MaxAppendBytes bounds the payload of one append (default 48 KiB), below
+	// Cassandra's batch size limit.
+	MaxAppendBytes int
+}
+
+// Store is an event store on Cassandra: streams with optimistic concurrency by
+// lightweight transaction, and a global feed in time order for projections. It is safe
+// for concurrent use.
+type Store struct {
+	db      *orm.DB
+	opts    StoreOptions
+	events  *orm.Model[eventRow]
+	feed    *orm.Model[feedRow]
+	buckets *orm.Model[feedBucketRow]
+	snaps   *orm.Model[snapshotRow]
+	checks  *orm.Model[checkpointRow]
+}
+
+// NewStore returns a store on db's keyspace. Call Sync once to create its tables.
+func NewStore(db *orm.DB, opts StoreOptions) (*Store, error) {
+	if opts.Prefix == "" {
+		opts.Prefix = "es"
+	}
+	if opts.BucketSize <= 0 {
+		opts.BucketSize = 1000
+	}
+	if opts.FeedBucket <= 0 {
+		opts.FeedBucket = time.Hour
+	}
+	if opts.FeedLag <= 0 {
+		opts.FeedLag = 3 * time.Second
+	}
+	if opts.AbandonAfter <= 0 {
+		opts.AbandonAfter = 30 * time.Second
+	}
+	if opts.MaxAppendBytes <= 0 {
+		opts.MaxAppendBytes = 48 << 10
+	}
+	s := &Store{db: db, opts: opts}
+	var err error
+	if s.events, err = orm.NewModel[eventRow](db, orm.TableName(opts.Prefix+"_events")); err != nil {
+		return nil, err
+	}
+	if s.feed, err = orm.NewModel[feedRow](db, orm.TableName(opts.Prefix+"_feed")); err != nil {
+		return nil, err
+	}
+	if s.buckets, err = orm.NewModel[feedBucketRow](db, orm.TableName(opts.Prefix+"_feed_buckets")); err != nil {
+		return nil, err
+	}
+	if s.snaps, err = orm.NewModel[snapshotRow](db, orm.TableName(opts.Prefix+"_snapshots")); err != nil {
+		return nil, err
+	}
+	if s.checks, err = orm.NewModel[checkpointRow](db, orm.TableName(opts.Prefix+"_checkpoints")); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Sync creates the store's tables.
+func (s *Store) Sync(ctx context.Context) error {
+	return s.db.Sync(ctx, s.events, s.feed, s.buckets, s.snaps, s.checks)
+}
+
+// Options returns the store's options with defaults filled in.
+func (s *Store) Options() StoreOptions { return s.opts }
+
+// Append adds events to stream if its current version is expected (0 for a new
+// stream), all or none, and returns the new version. If another writer moved the
+// stream first it returns a *ConcurrencyError carrying the current version; exactly one
+// of any number of concurrent appends at one version wins. Appending the same events
+// (by ID) again after an uncertain outcome, such as a timeout, succeeds without
+// writing them twice.
+func (s *Store) Append(ctx context.Context, stream string, expected int64, events []EventData) (int64, error) {
+	n := int64(len(events))
+	switch {
+	case stream == "":
+		return 0, fmt.Errorf("eventsourcing: append: empty stream name")
+	case expected < 0:
+		return 0, fmt.Errorf("eventsourcing: append to %s: expected version %d", stream, expected)
+	case n == 0:
+		return expected, nil
+	case n > s.opts.BucketSize:
+		return 0, fmt.Errorf("eventsourcing: append to %s: %d events, at most %d per append", stream, n, s.opts.BucketSize)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	size := 0
+	rows := make([]eventRow, n)
+	bucket := expected / s.opts.BucketSize
+	for i, e := range events {
+		if e.ID == (orm.UUID{}) {
+			e.ID = orm.NewUUID()
+		}
+		size += len(e.Data)
+		rows[i] = eventRow{Stream: stream, Bucket: bucket, Version: expected + int64(i) + 1, EventID: e.ID,
+			Type: e.Type, SchemaVersion: int32(e.SchemaVersion), Data: e.Data, Metadata: e.Metadata.toMap(), RecordedAt: now}
+	}
+	if size > s.opts.MaxAppendBytes {
+		return 0, fmt.Errorf("eventsourcing: append to %s: %d bytes of payload, at most %d per append", stream, size, s.opts.MaxAppendBytes)
+	}
+	// Write ahead to the feed, so no committed event can be missing from it.
+	feed, err := s.writeAhead(ctx, rows)
+	if err != nil {
+		return 0, err
+	}
+	err = s.appendRows(ctx, rows, expected, expected)
+	var ce *orm.ConflictError
+	if errors.As(err, &ce) && headOf(ce) == nil && expected > 0 {
+		// The bucket has no head yet: the stream moves to a new bucket if the
+		// previous one ends at the expected version.
+		err = s.rollover(ctx, stream, bucket, expected, rows)
+	}
+	if err != nil {
+		if errors.As(err, &ce) {
+			err = s.conflict(ctx, stream, bucket, expected, rows, ce)
+		}
+		if err != nil {
+			s.abandon(ctx, feed)
+			return 0, err
+		}
+	}
+	s.commit(ctx, feed)
+	return expected + n, nil
+}
+
+// appendRows writes rows in one conditional batch guarded by the bucket's head.
+func (s *Store) appendRows(ctx context.Context, rows []eventRow, expected int64, cond any) error {
+	first := rows[0]
+	head := expected + int64(len(rows))
+	b := s.db.NewBatch(orm.LoggedBatch, orm.BatchLimits{MaxStatements: int(s.opts.BucketSize) + 1, MaxBytes: s.opts.MaxAppendBytes + 64<<10})
+	if expected == 0 || cond == nil {
+		cond = nil
+	}
+	err := s.events.Batch(b).PatchIf([]any{first.Stream, first.Bucket}, []orm.Predicate{orm.Eq("head", cond)},
+		[]orm.Change{orm.Set("head", head)})
+	if err != nil {
+		return err
+	}
+	for i := range rows {
+		if err := s.events.Batch(b).Insert(ctx, &rows[i]); err != nil {
+			return err
+		}
+	}
+	if err := b.Exec(ctx); err != nil {
+		return fmt.Errorf("eventsourcing: append to %s at version %d: %w", first.Stream, expected, err)
+	}
+	return nil
+}
+
+// rollover opens bucket for rows when the previous bucket's head is expected.
+func (s *Store) rollover(ctx context.Context, stream string, bucket, expected int64, rows []eventRow) error {
+	prev, err := s.head(ctx, stream, bucket-1)
+	if err != nil {
+		return err
+	}
+	if prev == nil || *prev != expected {
+		cur, err := s.Version(ctx, stream)
+		if err != nil {
+			return err
+		}
+		return &ConcurrencyError{Stream: stream, Expected: expected, Current: cur}
+	}
+	return s.appendRows(ctx, rows, expected, nil)
+}
+
+// head reads a bucket's head with serial consistency, so it sees every applied
+// lightweight transaction.
+func (s *Store) head(ctx context.Context, stream string, bucket int64) (*int64, error) {
+	if bucket < 0 {
+		return nil, nil
+	}
+	row, err := s.events.Query().Where(orm.Eq("stream", stream), orm.Eq("bucket", bucket)).Columns("head").
+		With(orm.WithConsistency(orm.Serial)).One(ctx)
+	if errors.Is(err, orm.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("eventsourcing: reading the head of %s: %w", stream, err)
+	}
+	return row.Head, nil
+}
+
+func headOf(ce *orm.ConflictError) *int64 {
+	cur, _ := ce.Current.(map[string]any)
+	if h, ok := cur["head"].(int64); ok {
+		return &h
+	}
+	return nil
+}
+
+// conflict turns a refused append into a ConcurrencyError, unless the stream already
+// holds these very events (a retried append that had applied): then it returns nil.
+func (s *Store) conflict(ctx context.Context, stream string, bucket, expected int64, rows []eventRow, ce *orm.ConflictError) error {
+	cur := int64(0)
+	if h := headOf(ce); h != nil && *h/s.opts.BucketSize <= bucket {
+		// The head is in this bucket, so it is the stream's current version.
+		cur = *h
+	} else if h, err := s.Version(ctx, stream); err == nil {
+		cur = h
+	}
+	if cur >= expected+int64(len(rows)) {
+		same := true
+		i := 0
+		q := s.events.Query().Where(orm.Eq("stream", stream), orm.Eq("bucket", bucket),
+			orm.Gt("version", expected), orm.Lte("version", expected+int64(len(rows)))).Columns("version", "event_id")
+		for r, err := range q.All(ctx) {
+			if err != nil {
+				return err
+			}
+			if i >= len(rows) || r.EventID != rows[i].EventID {
+				same = false
+				break
+			}
+			i++
+		}
+		if same && i == len(rows) {
+			return nil
+		}
+	}
+	return &ConcurrencyError{Stream: stream, Expected: expected, Current: cur}
+}
+
+// Version returns the stream's current version (0 for a stream with no events).
+func (s *Store) Version(ctx context.Context, stream string) (int64, error) {
+	var v int64
+	for b := int64(0); ; b++ {
+		h, err := s.head(ctx, stream, b)
+		if err != nil {
+			return 0, err
+		}
+		if h == nil {
+			return v, nil
+		}
+		v = *h
+	}
+}
+
+// Load yields the events of stream from version from (1 for all), in order.
+func (s *Store) Load(ctx context.Context, stream string, from int64) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		if from < 1 {
+			from = 1
+		}
+		// An event lives in the bucket of the append that wrote it, which began at
+		// most BucketSize versions earlier.
+		first := (from - 1) / s.opts.BucketSize
+		for b := max(0, first-1); ; b++ {
+			found := false
+			q := s.events.Query().Where(orm.Eq("stream", stream), orm.Eq("bucket", b), orm.Gte("version", from))
+			for r, err := range q.All(ctx) {
+				if err != nil {
+					yield(Record{}, fmt.Errorf("eventsourcing: loading %s: %w", stream, err))
+					return
+				}
+				found = true
+				if !yield(r.record(), nil) {
+					return
+				}
+				from = r.Version + 1
+			}
+			if !found && b >= first {
+				return
+			}
+		}
+	}
+}
+
+func (r *eventRow) record() Record {
+	return Record{ID: r.EventID, Stream: r.Stream, Version: r.Version, Type: r.Type, SchemaVersion: int(r.SchemaVersion),
+		Data: r.Data, Metadata: metadataFrom(r.Metadata), RecordedAt: r.RecordedAt}
+}
