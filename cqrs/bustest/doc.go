@@ -1,0 +1,24 @@
+// Package bustest is the conformance suite of cqrs.EventBus transports:
+// every transport runs it from its own tests, and a transport that passes
+// keeps the contract the rest of the toolkit relies on.
+//
+// The suite checks that every field of a message survives the trip; that
+// messages of one key arrive in order and are never handled two at a time;
+// that every consumer group receives every message and that the members of
+// a group share them with none lost; that a handler error redelivers the
+// message, holding back the later messages of its key; that closing a
+// member with a handler in flight hands the unacknowledged messages to the
+// next member, which starts right after the acknowledged ones; that Close
+// stops delivery and is idempotent, and that a closed bus refuses work;
+// and that Publish with a cancelled context publishes nothing.
+//
+//	func TestConformance(t *testing.T) {
+//		bustest.Run(t, func(t *testing.T) cqrs.EventBus {
+//			return mybus.New(...)
+//		})
+//	}
+//
+// Configure the transport for speed in tests: a short redelivery backoff
+// (the suite makes handlers fail on purpose) and, for a broker, short
+// fetch waits and heartbeats so that members join and leave quickly.
+package bustest

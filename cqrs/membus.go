@@ -1,0 +1,291 @@
+package cqrs
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/cqrs/internal/deliver"
+)
+
+// MemoryOption configures a MemoryBus.
+type MemoryOption func(*memoryConfig)
+
+type memoryConfig struct {
+	partitions int
+	backoff    Backoff
+	logger     *slog.Logger
+}
+
+// MemoryPartitions sets how many partitions each topic has, by default 8:
+// the number of messages a group handles at once, one per partition.
+// Values below 1 are taken as 1.
+func MemoryPartitions(n int) MemoryOption {
+	return func(c *memoryConfig) { c.partitions = max(n, 1) }
+}
+
+// MemoryBackoff sets the wait before a failed message is delivered again,
+// by default 100 ms doubling up to 5 s.
+func MemoryBackoff(b Backoff) MemoryOption {
+	return func(c *memoryConfig) { c.backoff = b }
+}
+
+// MemoryLogger sets the logger of handler errors, by default
+// slog.Default().
+func MemoryLogger(l *slog.Logger) MemoryOption {
+	return func(c *memoryConfig) { c.logger = l }
+}
+
+// MemoryBus is the in-process EventBus: the default when no broker is
+// configured, and a fast stand-in for one in tests. It keeps the contract
+// of a broker: topics split into partitions by key hash, consumer groups
+// with committed offsets that outlive their subscriptions, per-key order,
+// redelivery with backoff until a handler acknowledges.
+//
+// Messages live in memory only: they are lost when the process exits, and
+// a topic keeps each message until every group that exists has
+// acknowledged it (all of them, if no group exists yet).
+type MemoryBus struct {
+	cfg  memoryConfig
+	seed maphash.Seed
+
+	mu     sync.Mutex
+	cond   *sync.Cond // signalled on publish, subscribe, close and commit
+	closed bool
+	topics map[string]*memTopic
+	subs   map[*memSubscription]struct{}
+	rr     int // spreads messages without a key over the partitions
+
+	wg sync.WaitGroup // dispatchers
+}
+
+type memTopic struct {
+	parts  []memPartition
+	groups map[string]*memGroup
+}
+
+// memPartition is an append-only log; messages before base were
+// acknowledged by every group and dropped.
+type memPartition struct {
+	base int
+	msgs []Message
+}
+
+func (p *memPartition) end() int { return p.base + len(p.msgs) }
+
+type memGroup struct {
+	members []*memSubscription // in join order; partition i goes to members[i%len]
+	next    []int              // per partition, the offset after the last acknowledged message
+}
+
+// NewMemoryBus returns an empty in-process bus. Close it to stop its
+// goroutines.
+func NewMemoryBus(opts ...MemoryOption) *MemoryBus {
+	cfg := memoryConfig{
+		partitions: 8,
+		backoff:    Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second},
+		logger:     slog.Default(),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	b := &MemoryBus{
+		cfg:    cfg,
+		seed:   maphash.MakeSeed(),
+		topics: make(map[string]*memTopic),
+		subs:   make(map[*memSubscription]struct{}),
+	}
+	b.cond = sync.NewCond(&b.mu)
+	return b
+}
+
+// topic returns the named topic, created on first use. b.mu is held.
+func (b *MemoryBus) topic(name string) *memTopic {
+	t := b.topics[name]
+	if t == nil {
+		t = &memTopic{parts: make([]memPartition, b.cfg.partitions), groups: make(map[string]*memGroup)}
+		b.topics[name] = t
+	}
+	return t
+}
+
+// Publish appends msgs to topic; it returns once they are in the bus's
+// memory. See Publisher.
+func (b *MemoryBus) Publish(ctx context.Context, topic string, msgs ...Message) error {
+	if topic == "" {
+		return errors.New("cqrs: publish: empty topic")
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return ErrClosed
+	}
+	t := b.topic(topic)
+	for _, m := range msgs {
+		var p int
+		if m.Key != "" {
+			p = int(maphash.String(b.seed, m.Key) % uint64(len(t.parts)))
+		} else {
+			p = b.rr % len(t.parts)
+			b.rr++
+		}
+		t.parts[p].msgs = append(t.parts[p].msgs, Stamp(topic, m))
+	}
+	b.cond.Broadcast()
+	return nil
+}
+
+// Subscribe adds a member to group on topic. See Subscriber.
+func (b *MemoryBus) Subscribe(ctx context.Context, topic, group string, h Handler) (Subscription, error) {
+	switch {
+	case topic == "":
+		return nil, errors.New("cqrs: subscribe: empty topic")
+	case group == "":
+		return nil, errors.New("cqrs: subscribe: empty group")
+	case h == nil:
+		return nil, errors.New("cqrs: subscribe: nil handler")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, ErrClosed
+	}
+	t := b.topic(topic)
+	g := t.groups[group]
+	if g == nil {
+		g = &memGroup{next: make([]int, len(t.parts))}
+		for i := range t.parts {
+			g.next[i] = t.parts[i].base
+		}
+		t.groups[group] = g
+		for p := range t.parts {
+			b.wg.Go(func() { b.dispatch(t, g, p) })
+		}
+	}
+	s := &memSubscription{bus: b, group: g}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.stop = context.AfterFunc(ctx, func() { _ = s.Close() })
+	s.handler = h
+	g.members = append(g.members, s)
+	b.subs[s] = struct{}{}
+	b.cond.Broadcast()
+	return s, nil
+}
+
+// dispatch delivers partition p of t to group g, one message at a time,
+// until the bus closes.
+func (b *MemoryBus) dispatch(t *memTopic, g *memGroup, p int) {
+	part := &t.parts[p]
+	for {
+		b.mu.Lock()
+		// A member whose context is done is on its way out: its Close
+		// removes it and signals.
+		for !b.closed && (len(g.members) == 0 || g.next[p] >= part.end() ||
+			g.members[p%len(g.members)].ctx.Err() != nil) {
+			b.cond.Wait()
+		}
+		if b.closed {
+			b.mu.Unlock()
+			return
+		}
+		off := g.next[p]
+		m := part.msgs[off-part.base].Clone()
+		s := g.members[p%len(g.members)]
+		s.inflight.Add(1) // under b.mu, before Close can mark s closed and wait
+		b.mu.Unlock()
+
+		acked := deliver.Until(s.ctx, func(ctx context.Context) error { return s.handler(ctx, m) },
+			b.cfg.backoff.Delay, func(n int, err error) {
+				b.cfg.logger.Warn("cqrs: handler failed, will redeliver", "topic", m.Topic, "key", m.Key, "id", m.ID, "failures", n, "err", err)
+			})
+		s.inflight.Done()
+		if acked {
+			b.mu.Lock()
+			g.next[p] = off + 1
+			b.trim(t, p)
+			b.mu.Unlock()
+		}
+	}
+}
+
+// trim drops the messages of partition p that every group acknowledged.
+// b.mu is held.
+func (b *MemoryBus) trim(t *memTopic, p int) {
+	part := &t.parts[p]
+	low := part.end()
+	for _, g := range t.groups {
+		low = min(low, g.next[p])
+	}
+	if n := low - part.base; n > 0 {
+		clear(part.msgs[:n]) // let the payloads go
+		part.msgs = part.msgs[n:]
+		part.base = low
+	}
+}
+
+// Close closes every subscription and stops the bus. See EventBus.
+func (b *MemoryBus) Close() error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		b.wg.Wait()
+		return nil
+	}
+	b.closed = true
+	subs := make([]*memSubscription, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.cond.Broadcast()
+	b.mu.Unlock()
+	for _, s := range subs {
+		_ = s.Close()
+	}
+	b.wg.Wait()
+	return nil
+}
+
+type memSubscription struct {
+	bus     *MemoryBus
+	group   *memGroup
+	handler Handler
+	ctx     context.Context
+	cancel  context.CancelFunc
+	stop    func() bool // unregisters the AfterFunc on ctx
+
+	inflight sync.WaitGroup
+	once     sync.Once
+}
+
+// Close leaves the group; the messages this member did not acknowledge go
+// to the other members. See Subscription.
+func (s *memSubscription) Close() error {
+	s.once.Do(func() {
+		s.stop()
+		b := s.bus
+		b.mu.Lock()
+		g := s.group
+		for i, m := range g.members {
+			if m == s {
+				g.members = append(g.members[:i:i], g.members[i+1:]...)
+				break
+			}
+		}
+		delete(b.subs, s)
+		// Cancelled under b.mu, where dispatchers pick members.
+		s.cancel()
+		b.cond.Broadcast()
+		b.mu.Unlock()
+		s.inflight.Wait()
+	})
+	return nil
+}
