@@ -2,6 +2,8 @@ package eventsourcing_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/cassandraorm/cassandraorm-go/eventsourcing"
@@ -11,7 +13,28 @@ import (
 
 var env = testenv.New("eventsourcing_test")
 
-func TestMain(m *testing.M) { env.Main(m) }
+// childEnv, when set, makes the test binary run as a helper process of a test
+// (a process that test kills) instead of running tests.
+const childEnv = "ES_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv(childEnv); role != "" {
+		if err := runChild(role); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	env.Main(m)
+}
+
+func runChild(role string) error {
+	switch role {
+	case "projection":
+		return projectionChild()
+	}
+	return fmt.Errorf("unknown child role %q", role)
+}
 
 // Counter events: a tiny aggregate for tests.
 type CounterEvent interface {

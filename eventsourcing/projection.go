@@ -1,0 +1,168 @@
+package eventsourcing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/lease"
+)
+
+// Envelope is what a projection handles: a stored event, its place in the global
+// feed, and the decoded event when its type is registered (nil otherwise).
+type Envelope struct {
+	Entry
+	Event Event
+}
+
+// Projection turns the global feed into a read model. Delivery is at least once: after
+// a crash, events since the last checkpoint are handled again, so Handle must be
+// idempotent, for example by keying writes on the event ID or by recording the
+// versions it applied.
+type Projection struct {
+	// Name identifies the projection's checkpoint and lease.
+	Name string
+	// Handle applies one event. An error stops the projection (its checkpoint stays
+	// before the event) and is returned by Run.
+	Handle func(ctx context.Context, e Envelope) error
+	// Reset clears the read model; Rebuild calls it before replaying from the start.
+	Reset func(ctx context.Context) error
+}
+
+// ProjectorOptions tune a Projector.
+type ProjectorOptions struct {
+	// Batch is how many feed entries are read and handled between checkpoints
+	// (default 100).
+	Batch int
+	// Poll is how long to wait when the feed has nothing new (default 250ms).
+	Poll time.Duration
+}
+
+// Projector runs projections over a store's global feed, each under a lease so that
+// one process at a time runs a given projection, with checkpoints in Cassandra so a
+// restarted process resumes where the last one stopped.
+type Projector struct {
+	store  *Store
+	leases *lease.Manager
+	reg    *Registry
+	opts   ProjectorOptions
+}
+
+// ErrLeaseLost is returned by Run when the projection's lease was taken by another
+// process (this one paused for longer than the lease's TTL).
+var ErrLeaseLost = errors.New("eventsourcing: projection lease lost")
+
+// NewProjector returns a projector. reg decodes events for handlers; it may be nil.
+func NewProjector(store *Store, leases *lease.Manager, reg *Registry, opts ProjectorOptions) *Projector {
+	if opts.Batch <= 0 {
+		opts.Batch = 100
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 250 * time.Millisecond
+	}
+	return &Projector{store: store, leases: leases, reg: reg, opts: opts}
+}
+
+// Run takes the projection's lease (waiting while another process holds it) and
+// handles the feed from the projection's checkpoint on, following new events until
+// ctx ends (it then returns ctx's error), a handler fails, or the lease is lost.
+func (p *Projector) Run(ctx context.Context, proj Projection) error {
+	return p.run(ctx, proj, false, false)
+}
+
+// CatchUp is Run that returns nil once the projection has handled every event it can
+// read now: events younger than StoreOptions.FeedLag, and those after an append still
+// in flight, wait for a later call.
+func (p *Projector) CatchUp(ctx context.Context, proj Projection) error {
+	return p.run(ctx, proj, true, false)
+}
+
+// Rebuild resets the projection's read model and checkpoint and replays the whole
+// feed, returning once it has caught up. It holds the lease throughout, so it waits
+// for a running instance to stop.
+func (p *Projector) Rebuild(ctx context.Context, proj Projection) error {
+	return p.run(ctx, proj, true, true)
+}
+
+func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild bool) (err error) {
+	held, err := p.leases.Acquire(ctx, "projection/"+proj.Name)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if rerr := held.Release(context.WithoutCancel(ctx)); err == nil {
+			err = rerr
+		}
+	}()
+	ckpt := "projection/" + proj.Name
+	if rebuild {
+		if proj.Reset != nil {
+			if err := proj.Reset(ctx); err != nil {
+				return fmt.Errorf("eventsourcing: resetting projection %s: %w", proj.Name, err)
+			}
+		}
+		if err := p.store.SaveCheckpoint(ctx, ckpt, Position{}); err != nil {
+			return err
+		}
+	}
+	pos, err := p.store.Checkpoint(ctx, ckpt)
+	if err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-held.Lost():
+			return fmt.Errorf("%w: %s", ErrLeaseLost, proj.Name)
+		default:
+		}
+		start := pos
+		entries, next, err := p.store.ReadFeed(ctx, pos, p.opts.Batch)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			env := Envelope{Entry: e}
+			if p.reg != nil {
+				if ev, err := p.reg.Decode(e.Record); err == nil {
+					env.Event = ev
+				} else if !errors.Is(err, ErrUnknownEventType) {
+					p.saveQuiet(ctx, ckpt, pos)
+					return fmt.Errorf("eventsourcing: projection %s: %w", proj.Name, err)
+				}
+			}
+			if err := proj.Handle(ctx, env); err != nil {
+				p.saveQuiet(ctx, ckpt, pos)
+				return fmt.Errorf("eventsourcing: projection %s at %s version %d: %w", proj.Name, e.Stream, e.Version, err)
+			}
+			pos = e.Position
+		}
+		// next may lie past the last entry handled: entries of lost appends are
+		// skipped.
+		pos = next
+		if pos != start {
+			if err := p.store.SaveCheckpoint(ctx, ckpt, pos); err != nil {
+				return err
+			}
+		}
+		if len(entries) > 0 {
+			continue
+		}
+		if catchUp {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-held.Lost():
+			return fmt.Errorf("%w: %s", ErrLeaseLost, proj.Name)
+		case <-time.After(p.opts.Poll):
+		}
+	}
+}
+
+// saveQuiet records progress made before a failure; the failure is what the caller
+// sees.
+func (p *Projector) saveQuiet(ctx context.Context, name string, pos Position) {
+	_ = p.store.SaveCheckpoint(context.WithoutCancel(ctx), name, pos)
+}

@@ -1,0 +1,276 @@
+package eventsourcing_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/eventsourcing"
+	"github.com/cassandraorm/cassandraorm-go/lease"
+	"github.com/cassandraorm/cassandraorm-go/orm"
+)
+
+const fastLag = 200 * time.Millisecond
+
+func leases(t testing.TB) *lease.Manager {
+	t.Helper()
+	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := lease.New(db, lease.Options{TTL: 2 * time.Second, Poll: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// seenRow is a read model that records each event once, by id.
+type seenRow struct {
+	Projection string   `cql:"projection" orm:"pk"`
+	EventID    orm.UUID `cql:"event_id" orm:"ck"`
+	Stream     string   `cql:"stream"`
+	Version    int64    `cql:"version"`
+}
+
+func seenModel(t testing.TB) *orm.Model[seenRow] {
+	t.Helper()
+	db, _ := orm.New(env.Session(t), env.Keyspace(), nil)
+	m, err := orm.NewModel[seenRow](db, orm.TableName("seen"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Sync(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func seenProjection(seen *orm.Model[seenRow], name string, handled *int) eventsourcing.Projection {
+	var mu sync.Mutex
+	return eventsourcing.Projection{
+		Name: name,
+		Handle: func(ctx context.Context, e eventsourcing.Envelope) error {
+			mu.Lock()
+			*handled++
+			mu.Unlock()
+			return seen.Insert(ctx, &seenRow{Projection: name, EventID: e.ID, Stream: e.Stream, Version: e.Version})
+		},
+		Reset: func(ctx context.Context) error { return seen.Delete(ctx, name) },
+	}
+}
+
+func seenIDs(t testing.TB, seen *orm.Model[seenRow], name string) map[orm.UUID]seenRow {
+	t.Helper()
+	out := map[orm.UUID]seenRow{}
+	for r, err := range seen.Query().Where(orm.Eq("projection", name)).All(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[r.EventID] = r
+	}
+	return out
+}
+
+func TestFeedOrderAndLostAppends(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "feed", eventsourcing.StoreOptions{FeedLag: fastLag, AbandonAfter: time.Second})
+	ctx := t.Context()
+	var want []orm.UUID
+	for i := range 5 {
+		stream := fmt.Sprint("feed-", i%2)
+		v, _ := s.Version(ctx, stream)
+		d := added(t, reg, i)
+		d.ID = orm.NewUUID()
+		if _, err := s.Append(ctx, stream, v, []eventsourcing.EventData{d}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, d.ID)
+		// A losing append leaves nothing in the feed that readers would take.
+		if _, err := s.Append(ctx, stream, v, []eventsourcing.EventData{added(t, reg, -1)}); !errors.Is(err, eventsourcing.ErrConcurrency) {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * fastLag)
+	entries, pos, err := s.ReadFeed(ctx, eventsourcing.Position{}, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != len(want) {
+		t.Fatalf("%d feed entries, want %d", len(entries), len(want))
+	}
+	for i, e := range entries {
+		if e.ID != want[i] {
+			t.Fatalf("entry %d is %s, want %s", i, e.ID, want[i])
+		}
+	}
+	if pos != entries[len(entries)-1].Position {
+		t.Fatalf("position %+v after the last entry %+v", pos, entries[len(entries)-1].Position)
+	}
+	more, _, err := s.ReadFeed(ctx, pos, 100)
+	if err != nil || len(more) != 0 {
+		t.Fatalf("read past the end: %d %v", len(more), err)
+	}
+}
+
+func TestProjectionCatchUpRebuildAndSingleRunner(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "proj", eventsourcing.StoreOptions{FeedLag: fastLag})
+	seen := seenModel(t)
+	ctx := t.Context()
+	for i := range 30 {
+		stream := fmt.Sprint("p-", i%3)
+		v, _ := s.Version(ctx, stream)
+		if _, err := s.Append(ctx, stream, v, []eventsourcing.EventData{added(t, reg, i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * fastLag)
+	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{Batch: 7})
+	handled := 0
+	proj := seenProjection(seen, "counts", &handled)
+	if err := p.CatchUp(ctx, proj); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(seenIDs(t, seen, "counts")); got != 30 || handled != 30 {
+		t.Fatalf("read model has %d events, handled %d", got, handled)
+	}
+	// Nothing new: nothing handled again.
+	if err := p.CatchUp(ctx, proj); err != nil || handled != 30 {
+		t.Fatalf("second catch-up handled %d (%v)", handled, err)
+	}
+	// Rebuild replays everything into a reset read model.
+	if err := p.Rebuild(ctx, proj); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(seenIDs(t, seen, "counts")); got != 30 || handled != 60 {
+		t.Fatalf("after rebuild: %d events, handled %d", got, handled)
+	}
+	// While one runner holds the lease, another waits.
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Run(runCtx, proj) }()
+	time.Sleep(300 * time.Millisecond)
+	other := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+	waitCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	err := other.CatchUp(waitCtx, proj)
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second runner did not wait for the lease: %v", err)
+	}
+	// The running projection follows new events.
+	if _, err := s.Append(ctx, "p-new", 0, []eventsourcing.EventData{added(t, reg, 99)}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(seenIDs(t, seen, "counts")) != 31 {
+		if time.Now().After(deadline) {
+			t.Fatal("running projection did not pick up a new event")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("run ended with %v", err)
+	}
+}
+
+// A projection process killed mid-way (SIGKILL, no clean-up) is resumed by another
+// process with no event lost.
+func TestProjectionKilledMidwayResumes(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "kill", eventsourcing.StoreOptions{FeedLag: fastLag})
+	seen := seenModel(t)
+	ctx := t.Context()
+	const total = 400
+	for i := range total {
+		stream := fmt.Sprint("k-", i%10)
+		v, _ := s.Version(ctx, stream)
+		if _, err := s.Append(ctx, stream, v, []eventsourcing.EventData{added(t, reg, i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * fastLag)
+
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), childEnv+"=projection", "CHILD_KEYSPACE="+env.Keyspace())
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once it has handled some but not all events.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n := len(seenIDs(t, seen, "killed"))
+		if n >= 50 && n < total {
+			break
+		}
+		if n >= total || time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("child handled %d of %d events before it could be killed", n, total)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	before := len(seenIDs(t, seen, "killed"))
+
+	// The survivor waits out the dead process's lease, then resumes.
+	handled := 0
+	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{Batch: 25})
+	if err := p.CatchUp(ctx, seenProjection(seen, "killed", &handled)); err != nil {
+		t.Fatal(err)
+	}
+	got := seenIDs(t, seen, "killed")
+	if len(got) != total {
+		t.Fatalf("after resume the read model has %d of %d events (%d before the kill)", len(got), total, before)
+	}
+	if handled >= total {
+		t.Fatalf("the resumed run handled %d events: it did not start from the checkpoint", handled)
+	}
+	t.Logf("killed after %d events; the resumed run handled %d (at-least-once redelivery: %d)", before, handled, handled-(total-before))
+}
+
+// projectionChild is the process TestProjectionKilledMidwayResumes kills: it runs the
+// "killed" projection slowly until it is killed.
+func projectionChild() error {
+	ctx := context.Background()
+	db, err := orm.Open(ctx, orm.Config{Hosts: env.Hosts(), Keyspace: os.Getenv("CHILD_KEYSPACE")})
+	if err != nil {
+		return err
+	}
+	reg := eventsourcing.NewRegistry(nil)
+	if err := eventsourcing.Register[Added](reg, 1); err != nil {
+		return err
+	}
+	s, err := eventsourcing.NewStore(db, eventsourcing.StoreOptions{Prefix: "kill", FeedLag: fastLag})
+	if err != nil {
+		return err
+	}
+	seen, err := orm.NewModel[seenRow](db, orm.TableName("seen"))
+	if err != nil {
+		return err
+	}
+	lm, err := lease.New(db, lease.Options{TTL: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	handled := 0
+	proj := seenProjection(seen, "killed", &handled)
+	inner := proj.Handle
+	proj.Handle = func(ctx context.Context, e eventsourcing.Envelope) error {
+		time.Sleep(5 * time.Millisecond) // slow enough to be killed mid-way
+		return inner(ctx, e)
+	}
+	return eventsourcing.NewProjector(s, lm, reg, eventsourcing.ProjectorOptions{Batch: 10}).Run(ctx, proj)
+}
