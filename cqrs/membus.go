@@ -198,12 +198,12 @@ func (b *MemoryBus) dispatch(t *memTopic, g *memGroup, p int) {
 			return
 		}
 		off := g.next[p]
-		m := part.msgs[off-part.base].Clone()
+		m := part.msgs[off-part.base]
 		s := g.members[p%len(g.members)]
 		s.inflight.Add(1) // under b.mu, before Close can mark s closed and wait
 		b.mu.Unlock()
 
-		acked := deliver.Until(s.ctx, func(ctx context.Context) error { return s.handler(ctx, m) },
+		acked := deliver.Until(s.ctx, func(ctx context.Context) error { return s.handler(ctx, m.Clone()) },
 			b.cfg.backoff.Delay, func(n int, err error) {
 				b.cfg.logger.Warn("cqrs: handler failed, will redeliver", "topic", m.Topic, "key", m.Key, "id", m.ID, "failures", n, "err", err)
 			})

@@ -1,0 +1,166 @@
+package kafka_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/cassandraorm/cassandraorm-go/cqrs"
+	"github.com/cassandraorm/cassandraorm-go/cqrs/bustest"
+	"github.com/cassandraorm/cassandraorm-go/cqrs/kafka"
+	"github.com/cassandraorm/cassandraorm-go/testenv"
+)
+
+var env = testenv.New("cqrs_kafka_test")
+
+func TestMain(m *testing.M) { env.Main(m) }
+
+// testConfig is tuned for a test run on a small machine: members join,
+// notice each other and redeliver within a fraction of a second.
+func testConfig(t *testing.T) kafka.Config {
+	return kafka.Config{
+		Brokers:           env.KafkaBrokers(t),
+		ClientID:          "cqrs-kafka-test",
+		Partitions:        4,
+		Backoff:           cqrs.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+		FetchMaxWait:      100 * time.Millisecond,
+		SessionTimeout:    6 * time.Second,
+		HeartbeatInterval: 200 * time.Millisecond,
+		RebalanceTimeout:  10 * time.Second,
+		Logger:            slog.New(slog.DiscardHandler),
+		ClientOptions:     []kgo.Opt{kgo.MetadataMinAge(250 * time.Millisecond)},
+	}
+}
+
+func newBus(t *testing.T, cfg kafka.Config) *kafka.Bus {
+	t.Helper()
+	bus, err := kafka.New(cfg)
+	if err != nil {
+		t.Fatalf("kafka.New: %v", err)
+	}
+	return bus
+}
+
+func TestConformance(t *testing.T) {
+	bustest.Run(t, func(t *testing.T) cqrs.EventBus { return newBus(t, testConfig(t)) })
+}
+
+func uniqueTopic(prefix string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return prefix + "." + hex.EncodeToString(b[:])
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  kafka.Config
+		want string // substring of the error; "" for valid
+	}{
+		{"minimal", kafka.Config{Brokers: []string{"127.0.0.1:9092"}}, ""},
+		{"no brokers", kafka.Config{}, "no Brokers"},
+		{"negative partitions", kafka.Config{Brokers: []string{"b:9092"}, Partitions: -2}, "Partitions -2"},
+		{"replication factor", kafka.Config{Brokers: []string{"b:9092"}, ReplicationFactor: -3}, "ReplicationFactor -3"},
+		{"negative wait", kafka.Config{Brokers: []string{"b:9092"}, FetchMaxWait: -time.Second}, "FetchMaxWait"},
+		{"heartbeat too slow", kafka.Config{Brokers: []string{"b:9092"}, SessionTimeout: 6 * time.Second, HeartbeatInterval: 3 * time.Second}, "HeartbeatInterval"},
+		{"heartbeat default against short session", kafka.Config{Brokers: []string{"b:9092"}, SessionTimeout: 6 * time.Second}, "HeartbeatInterval 3s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Validate() = %v, want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tc.want)
+			}
+			if _, err := kafka.New(tc.cfg); (err == nil) != (tc.want == "") {
+				t.Fatalf("New() error = %v, want error %v", err, tc.want != "")
+			}
+		})
+	}
+}
+
+func TestEnsureTopic(t *testing.T) {
+	cfg := testConfig(t)
+	bus := newBus(t, cfg)
+	defer bus.Close()
+	topic := uniqueTopic("cqrs-kafka-test.ensure")
+	for range 2 { // the second call finds it
+		if err := bus.EnsureTopic(t.Context(), topic, 3); err != nil {
+			t.Fatalf("EnsureTopic: %v", err)
+		}
+	}
+	adm, err := kadm.NewOptClient(kgo.SeedBrokers(cfg.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close()
+	details, err := adm.ListTopics(t.Context(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(details[topic].Partitions); n != 3 {
+		t.Fatalf("topic %s has %d partitions, want 3", topic, n)
+	}
+}
+
+func TestReservedMetadataKey(t *testing.T) {
+	bus := newBus(t, testConfig(t))
+	defer bus.Close()
+	err := bus.Publish(t.Context(), uniqueTopic("cqrs-kafka-test.reserved"),
+		cqrs.Message{Metadata: map[string]string{"cqrs-id": "x"}})
+	if err == nil || !strings.Contains(err.Error(), "reserved") {
+		t.Fatalf("Publish with metadata key cqrs-id = %v, want an error naming the reserved prefix", err)
+	}
+}
+
+// TestForeignRecord: a record another producer wrote, without the cqrs
+// headers, arrives with an id stable across redeliveries, its timestamp,
+// and its headers as metadata.
+func TestForeignRecord(t *testing.T) {
+	cfg := testConfig(t)
+	bus := newBus(t, cfg)
+	defer bus.Close()
+	topic := uniqueTopic("cqrs-kafka-test.foreign")
+	if err := bus.EnsureTopic(t.Context(), topic, 1); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ts := time.UnixMilli(1700000000123)
+	rec := &kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte("v"), Timestamp: ts,
+		Headers: []kgo.RecordHeader{{Key: "trace", Value: []byte("t-1")}}}
+	if err := cl.ProduceSync(t.Context(), rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan cqrs.Message, 1)
+	sub, err := bus.Subscribe(t.Context(), topic, "g", func(_ context.Context, m cqrs.Message) error {
+		got <- m
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	select {
+	case m := <-got:
+		if want := topic + "/0/0"; m.ID != want {
+			t.Errorf("ID = %q, want %q", m.ID, want)
+		}
+		if m.Key != "k" || string(m.Payload) != "v" || !m.Time.Equal(ts) || m.Metadata["trace"] != "t-1" {
+			t.Errorf("got %+v, want key k, payload v, time %v, metadata trace=t-1", m, ts)
+		}
+	case <-time.After(bustest.Timeout):
+		t.Fatal("no delivery")
+	}
+}
