@@ -32,6 +32,8 @@ func runChild(role string) error {
 	switch role {
 	case "projection":
 		return projectionChild()
+	case "writer":
+		return writerChild()
 	}
 	return fmt.Errorf("unknown child role %q", role)
 }

@@ -190,6 +190,7 @@ func TestProjectionKilledMidwayResumes(t *testing.T) {
 	s := newStore(t, "kill", eventsourcing.StoreOptions{FeedLag: fastLag})
 	seen := seenModel(t)
 	ctx := t.Context()
+	lm := leases(t) // creates the lease table the child uses
 	const total = 400
 	for i := range total {
 		stream := fmt.Sprint("k-", i%10)
@@ -227,7 +228,7 @@ func TestProjectionKilledMidwayResumes(t *testing.T) {
 
 	// The survivor waits out the dead process's lease, then resumes.
 	handled := 0
-	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{Batch: 25})
+	p := eventsourcing.NewProjector(s, lm, reg, eventsourcing.ProjectorOptions{Batch: 25})
 	if err := p.CatchUp(ctx, seenProjection(seen, "killed", &handled)); err != nil {
 		t.Fatal(err)
 	}
