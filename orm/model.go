@@ -202,7 +202,8 @@ func appendBind(vals []any, v reflect.Value, c *Column, nulls bool) ([]any, erro
 			return nil, fmt.Errorf("%w: column %s is vector<float, %d> but the value has %d elements", ErrInvalidValue, c.Name, c.cql.dim, n)
 		}
 	}
-	return append(vals, fv.Addr().Interface()), nil
+	// A value, not a pointer: the driver would box the pointee again.
+	return append(vals, fv.Interface()), nil
 }
 
 // keyValues checks keys against the first len(keys) primary key columns.

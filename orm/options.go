@@ -54,11 +54,14 @@ func WithTracing(t gocql.Tracer) QueryOption { return func(o *queryOpts) { o.tra
 func WithNulls() QueryOption { return func(o *queryOpts) { o.nulls = true } }
 
 func collectOpts(opts []QueryOption) queryOpts {
-	var o queryOpts
-	for _, f := range opts {
-		f(&o)
+	if len(opts) == 0 {
+		return queryOpts{}
 	}
-	return o
+	o := new(queryOpts)
+	for _, f := range opts {
+		f(o)
+	}
+	return *o
 }
 
 // apply sets the driver-level options on q.

@@ -130,13 +130,15 @@ func (q Query[T]) CQL() (string, []any, error) {
 		return "", nil, err
 	}
 	var b strings.Builder
+	b.Grow(64 + len(q.m.cols) + len(q.m.from) + 24*len(q.where))
 	b.WriteString("SELECT ")
 	if len(cols) == len(q.m.t.Columns) && len(q.cols) == 0 {
 		b.WriteString(q.m.cols)
 	} else {
 		b.WriteString(quoteNames(cols))
 	}
-	b.WriteString(" FROM " + q.m.from)
+	b.WriteString(" FROM ")
+	b.WriteString(q.m.from)
 	vals, err := q.whereClause(&b)
 	if err != nil {
 		return "", nil, err
@@ -367,12 +369,15 @@ func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
 		o := collectOpts(q.opts)
 		start := time.Now()
 		it := q.m.query(ctx, stmt, vals, &o, true).Iter()
-		dest := make([]any, 0, len(cols))
+		// One row value and one destination list for the whole scan; the row is
+		// zeroed before each Scan so no slice the driver fills is shared with a row
+		// already yielded.
+		var row T
+		dest := scanDest(make([]any, 0, len(cols)), reflect.ValueOf(&row).Elem(), cols)
 		n := 0
 		stopped := false
 		for {
-			var row T
-			dest = scanDest(dest[:0], reflect.ValueOf(&row).Elem(), cols)
+			row = zero
 			if !it.Scan(dest...) {
 				break
 			}
@@ -442,11 +447,11 @@ func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 	start := time.Now()
 	it := q.m.query(ctx, stmt, vals, &o, true).PageState(state).Iter()
 	next := it.PageState()
-	dest := make([]any, 0, len(cols))
+	var row, zero T
+	dest := scanDest(make([]any, 0, len(cols)), reflect.ValueOf(&row).Elem(), cols)
 	page.Items = make([]T, 0, it.NumRows())
 	for {
-		var row T
-		dest = scanDest(dest[:0], reflect.ValueOf(&row).Elem(), cols)
+		row = zero
 		if !it.Scan(dest...) {
 			break
 		}

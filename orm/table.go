@@ -93,6 +93,7 @@ type Table struct {
 	byName map[string]*Column
 	udts   []*udtInfo
 	goType reflect.Type
+	pk     []*Column // partition then clustering columns
 }
 
 // UniqueConstraint is a set of columns whose combined value no two rows may share.
@@ -108,8 +109,9 @@ type UniqueConstraint struct {
 // Column returns the column called name, or nil.
 func (t *Table) Column(name string) *Column { return t.byName[name] }
 
-// primaryKey returns partition and clustering columns, in key order.
-func (t *Table) primaryKey() []*Column { return slices.Concat(t.PartitionKey, t.Clustering) }
+// primaryKey returns partition and clustering columns, in key order. Callers must
+// not change the slice.
+func (t *Table) primaryKey() []*Column { return t.pk }
 
 // column returns the column called name or an error naming the table and the column.
 func (t *Table) column(name string) (*Column, error) {
@@ -210,6 +212,7 @@ func parseTable(rt reflect.Type, name string) (*Table, error) {
 		return nil, fmt.Errorf(`%w: %s (table %s) has no partition key: tag a field orm:"pk"`, ErrInvalidModel, rt, name)
 	}
 	t.udts = m.udts
+	t.pk = slices.Concat(t.PartitionKey, t.Clustering)
 	if err := t.checkCounter(); err != nil {
 		return nil, err
 	}

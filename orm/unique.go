@@ -43,6 +43,7 @@ func (u UniqueConstraint) lookupTable(t *Table) *Table {
 		add(&Column{Name: ownerCol(c), Type: c.Type, cql: c.cql})
 	}
 	add(&Column{Name: claimedAtCol, Type: "timestamp", cql: &cqlType{name: "timestamp"}})
+	lt.pk = lt.PartitionKey
 	return lt
 }
 
