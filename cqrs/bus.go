@@ -64,9 +64,11 @@ type Subscription interface {
 	// Close stops consuming: it cancels the context of handler calls in
 	// flight and waits for them to return, records the offsets of the
 	// acknowledged messages so that the group resumes after them, and
-	// leaves the group so that other members take over. No handler call
-	// starts after Close begins. Close is safe to call more than once and
-	// concurrently; later calls return the first call's result.
+	// leaves the group so that other members take over. Once Close
+	// returns, no handler call of the subscription runs. Close is safe to
+	// call more than once and concurrently; later calls return the first
+	// call's result. An error means the acknowledgements may be lost: the
+	// messages they concern will be delivered again.
 	Close() error
 }
 

@@ -1,0 +1,94 @@
+package cqrs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cassandraorm/cassandraorm-go/cqrs"
+)
+
+type PlaceOrder struct {
+	OrderID string
+	Items   int
+}
+
+func (c PlaceOrder) Validate() error {
+	if c.Items == 0 {
+		return errors.New("an order needs items")
+	}
+	return nil
+}
+
+func ExampleCommandBus() {
+	bus := cqrs.NewCommandBus(cqrs.Validation())
+	err := cqrs.Handle(bus, func(ctx context.Context, c PlaceOrder) error {
+		fmt.Printf("placing %s with %d items\n", c.OrderID, c.Items)
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	fmt.Println(bus.Dispatch(ctx, PlaceOrder{OrderID: "o-1", Items: 2}))
+	fmt.Println(bus.Dispatch(ctx, PlaceOrder{OrderID: "o-2"}))
+	fmt.Println(bus.Dispatch(ctx, "not a command"))
+	// Output:
+	// placing o-1 with 2 items
+	// <nil>
+	// cqrs: invalid command cqrs_test.PlaceOrder: an order needs items
+	// cqrs: no handler for command string
+}
+
+// ErrConcurrency stands for the event store's conflict error.
+var ErrConcurrency = errors.New("concurrency conflict")
+
+func ExampleRetry() {
+	bus := cqrs.NewCommandBus(cqrs.Retry(cqrs.RetryPolicy{If: cqrs.IsError(ErrConcurrency), MaxAttempts: 5}))
+	attempts := 0
+	_ = cqrs.Handle(bus, func(ctx context.Context, c PlaceOrder) error {
+		// Load the order, decide, append: another writer wins the first
+		// two appends.
+		attempts++
+		if attempts < 3 {
+			return fmt.Errorf("append to order %s: %w", c.OrderID, ErrConcurrency)
+		}
+		return nil
+	})
+	err := bus.Dispatch(context.Background(), PlaceOrder{OrderID: "o-1", Items: 1})
+	fmt.Println(attempts, err)
+	// Output: 3 <nil>
+}
+
+func ExampleMemoryBus() {
+	ctx := context.Background()
+	bus := cqrs.NewMemoryBus()
+	defer bus.Close()
+
+	var wg sync.WaitGroup
+	wg.Add(3)
+	sub, err := bus.Subscribe(ctx, "orders", "billing", func(ctx context.Context, m cqrs.Message) error {
+		defer wg.Done()
+		fmt.Println(m.Key, m.Type, string(m.Payload))
+		return nil // acknowledged
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer sub.Close()
+
+	err = bus.Publish(ctx, "orders",
+		cqrs.Message{Key: "o-1", Type: "order.placed", Payload: []byte(`{"items":2}`)},
+		cqrs.Message{Key: "o-1", Type: "order.paid", Payload: []byte(`{"amount":12}`)},
+		cqrs.Message{Key: "o-1", Type: "order.shipped", Payload: []byte(`{}`)},
+	)
+	if err != nil {
+		panic(err)
+	}
+	wg.Wait()
+	// Output:
+	// o-1 order.placed {"items":2}
+	// o-1 order.paid {"amount":12}
+	// o-1 order.shipped {}
+}
