@@ -1,0 +1,184 @@
+package user
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/cqrs"
+	"github.com/cassandraorm/cassandraorm-go/eventsourcing"
+	"github.com/cassandraorm/cassandraorm-go/lease"
+	"github.com/cassandraorm/cassandraorm-go/orm"
+)
+
+// CreateUser asks for a new account.
+type CreateUser struct {
+	UserID string
+	Email  string
+	Name   string
+}
+
+// Validate implements cqrs.Validator.
+func (c CreateUser) Validate() error {
+	if c.UserID == "" {
+		return fmt.Errorf("%w: empty user id", ErrInvalid)
+	}
+	return nil
+}
+
+// UpdateUserProfile asks to change a user's name and bio.
+type UpdateUserProfile struct {
+	UserID string
+	Name   string
+	Bio    string
+}
+
+// Profile is the read model: one row per user, kept by the projection.
+type Profile struct {
+	UserID    string    `cql:"user_id" orm:"pk"`
+	Email     string    `cql:"email"`
+	Name      string    `cql:"name"`
+	Bio       string    `cql:"bio"`
+	Version   int64     `cql:"version"`
+	UpdatedAt time.Time `cql:"updated_at"`
+}
+
+// Service wires the user service: command bus, repository, relay and projection.
+type Service struct {
+	Commands *cqrs.CommandBus
+	Profiles *orm.Model[Profile]
+
+	store     *eventsourcing.Store
+	repo      *eventsourcing.Repository[*User, Event]
+	projector *eventsourcing.Projector
+	pub       cqrs.Publisher
+}
+
+// New builds the service on db (its keyspace holds the event store and the read
+// model) publishing to pub. Call Sync once, then Run to relay and project.
+func New(db *orm.DB, pub cqrs.Publisher, leases *lease.Manager, opts eventsourcing.StoreOptions, log *slog.Logger) (*Service, error) {
+	reg, err := Registry()
+	if err != nil {
+		return nil, err
+	}
+	store, err := eventsourcing.NewStore(db, opts)
+	if err != nil {
+		return nil, err
+	}
+	profiles, err := orm.NewModel[Profile](db, orm.TableName("user_profiles"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		Profiles:  profiles,
+		store:     store,
+		repo:      eventsourcing.NewRepository[*User, Event](store, reg, func() *User { return &User{} }, eventsourcing.RepositoryOptions{}),
+		projector: eventsourcing.NewProjector(store, leases, reg, eventsourcing.ProjectorOptions{}),
+		pub:       pub,
+	}
+	s.Commands = cqrs.NewCommandBus(
+		cqrs.Logging(log),
+		cqrs.Validation(),
+		cqrs.Retry(cqrs.RetryPolicy{If: cqrs.IsError(eventsourcing.ErrConcurrency), MaxAttempts: 5}),
+	)
+	if err := cqrs.Handle(s.Commands, s.createUser); err != nil {
+		return nil, err
+	}
+	if err := cqrs.Handle(s.Commands, s.updateProfile); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Sync creates the service's tables.
+func (s *Service) Sync(ctx context.Context) error {
+	if err := s.store.Sync(ctx); err != nil {
+		return err
+	}
+	return s.Profiles.DB().Sync(ctx, s.Profiles)
+}
+
+func (s *Service) createUser(ctx context.Context, c CreateUser) error {
+	u := s.repo.New(c.UserID)
+	if err := u.Create(c.Email, c.Name); err != nil {
+		return err
+	}
+	err := s.repo.Save(ctx, u)
+	if errors.Is(err, eventsourcing.ErrConcurrency) {
+		return fmt.Errorf("%w: %s", ErrAlreadyExists, c.UserID)
+	}
+	return err
+}
+
+func (s *Service) updateProfile(ctx context.Context, c UpdateUserProfile) error {
+	u, err := s.repo.Load(ctx, c.UserID)
+	if err != nil {
+		return err
+	}
+	if err := u.UpdateProfile(c.Name, c.Bio); err != nil {
+		return err
+	}
+	return s.repo.Save(ctx, u) // a conflict is retried by the command bus
+}
+
+// Relay returns the projection that publishes the service's events to Topic.
+func (s *Service) Relay() eventsourcing.Projection {
+	return eventsourcing.Relay("user-relay", s.pub, func(r eventsourcing.Record) string {
+		if r.Type == "UserCreated" || r.Type == "UserProfileUpdated" {
+			return Topic
+		}
+		return ""
+	})
+}
+
+// ProfileProjection returns the projection that keeps user_profiles. It is
+// idempotent: an event older than the row's version is ignored.
+func (s *Service) ProfileProjection() eventsourcing.Projection {
+	return eventsourcing.Projection{
+		Name: "user-profiles",
+		Handle: func(ctx context.Context, e eventsourcing.Envelope) error {
+			p, err := s.Profiles.Get(ctx, e.Stream)
+			switch {
+			case errors.Is(err, orm.ErrNotFound):
+				p = Profile{UserID: e.Stream}
+			case err != nil:
+				return err
+			}
+			if e.Version <= p.Version {
+				return nil // seen already: at-least-once delivery
+			}
+			switch ev := e.Event.(type) {
+			case UserCreated:
+				p.Email, p.Name = ev.Email, ev.Name
+			case UserProfileUpdated:
+				p.Name, p.Bio = ev.Name, ev.Bio
+			default:
+				return nil
+			}
+			p.Version, p.UpdatedAt = e.Version, e.RecordedAt
+			return s.Profiles.Insert(ctx, &p)
+		},
+	}
+}
+
+// Run relays events to the bus and keeps the read model until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	errs := make(chan error, 2)
+	go func() { errs <- s.projector.Run(ctx, s.Relay()) }()
+	go func() { errs <- s.projector.Run(ctx, s.ProfileProjection()) }()
+	err := <-errs
+	if err2 := <-errs; err == nil || errors.Is(err, context.Canceled) {
+		err = err2
+	}
+	return err
+}
+
+// CatchUp relays and projects everything readable now, then returns.
+func (s *Service) CatchUp(ctx context.Context) error {
+	if err := s.projector.CatchUp(ctx, s.Relay()); err != nil {
+		return err
+	}
+	return s.projector.CatchUp(ctx, s.ProfileProjection())
+}

@@ -1,0 +1,142 @@
+package user_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/cqrs"
+	"github.com/cassandraorm/cassandraorm-go/cqrs/kafka"
+	"github.com/cassandraorm/cassandraorm-go/eventsourcing"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/user"
+	"github.com/cassandraorm/cassandraorm-go/lease"
+	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/testenv"
+)
+
+var env = testenv.New("user_service_test")
+
+func TestMain(m *testing.M) { env.Main(m) }
+
+// The user service end to end on Cassandra and Kafka: commands, the aggregate, the
+// event store, the relay to the user.events topic and the profile projection.
+func TestUserServiceEndToEnd(t *testing.T) {
+	ctx := t.Context()
+	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus, err := kafka.New(kafka.Config{Brokers: env.KafkaBrokers(t), FetchMaxWait: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	leases, err := lease.New(db, lease.Options{TTL: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := leases.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	svc, err := user.New(db, bus, leases, eventsourcing.StoreOptions{FeedLag: 200 * time.Millisecond}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	run := orm.NewUUID().String()[:8] // this run's users, on a topic that outlives runs
+	id := func(n int) string { return fmt.Sprintf("user-%s-%d", run, n) }
+
+	// Consume user.events from Kafka as another service would.
+	var mu sync.Mutex
+	got := map[string][]string{} // stream -> event types in delivery order
+	seen := map[string]bool{}
+	sub, err := bus.Subscribe(ctx, user.Topic, "e2e-"+run, func(_ context.Context, m cqrs.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[m.ID] { // at-least-once: dedupe by event id
+			return nil
+		}
+		seen[m.ID] = true
+		got[m.Key] = append(got[m.Key], m.Type)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+
+	ctx = eventsourcing.WithMetadata(ctx, eventsourcing.Metadata{CorrelationID: "req-" + run, Actor: "admin"})
+	for n := range 3 {
+		if err := svc.Commands.Dispatch(ctx, user.CreateUser{UserID: id(n), Email: fmt.Sprintf("u%d@example.com", n), Name: "User"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.Commands.Dispatch(ctx, user.CreateUser{UserID: id(0), Email: "x@example.com", Name: "Again"}); !errors.Is(err, user.ErrAlreadyExists) {
+		t.Fatalf("duplicate create: %v", err)
+	}
+	if err := svc.Commands.Dispatch(ctx, user.CreateUser{UserID: id(9), Email: "not-an-email", Name: "X"}); !errors.Is(err, user.ErrInvalid) {
+		t.Fatalf("invalid email: %v", err)
+	}
+	if err := svc.Commands.Dispatch(ctx, user.CreateUser{Email: "a@example.com", Name: "X"}); !errors.Is(err, user.ErrInvalid) {
+		t.Fatalf("missing id: %v", err)
+	}
+	// Concurrent profile updates on one user: conflicts are retried by the bus.
+	var wg sync.WaitGroup
+	for k := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := svc.Commands.Dispatch(ctx, user.UpdateUserProfile{UserID: id(1), Name: fmt.Sprint("Name ", k), Bio: "bio"}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+
+	time.Sleep(300 * time.Millisecond) // past the feed lag
+	if err := svc.CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The read model.
+	p, err := svc.Profiles.Get(ctx, id(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Email != "u1@example.com" || p.Bio != "bio" || p.Version != 6 {
+		t.Fatalf("profile %+v", p)
+	}
+	// Kafka: every event, in order per user.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		done := len(got[id(0)]) == 1 && len(got[id(1)]) == 6 && len(got[id(2)]) == 1
+		mu.Unlock()
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			mu.Lock()
+			t.Fatalf("events on Kafka after 30s: %v", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if got[id(1)][0] != "UserCreated" {
+		t.Fatalf("order on %s: %v", id(1), got[id(1)])
+	}
+	for _, typ := range got[id(1)][1:] {
+		if typ != "UserProfileUpdated" {
+			t.Fatalf("order on %s: %v", id(1), got[id(1)])
+		}
+	}
+}
