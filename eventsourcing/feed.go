@@ -14,7 +14,8 @@ import (
 // order, bucketed by time. Entries are written before their events (write-ahead), so a
 // committed event is never missing from the feed; an entry whose event never made it
 // (the append lost its race, or the writer died) is recognised by reading the stream
-// and skipped.
+// and skipped. The first reader to find an entry's event marks it committed, so later
+// readers skip the check; appends do not pay for the mark.
 type feedRow struct {
 	Bucket        int64             `cql:"bucket" orm:"pk"`
 	Seq           orm.UUID          `cql:"seq" orm:"ck,timeuuid"`
@@ -55,38 +56,44 @@ func (s *Store) feedBucketOf(t time.Time) int64 {
 // writeAhead writes the feed entries of rows before the append.
 func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, error) {
 	feed := make([]feedRow, len(rows))
-	b := s.db.NewBatch(orm.LoggedBatch, orm.BatchLimits{MaxStatements: 2*len(rows) + 1, MaxBytes: s.opts.MaxAppendBytes + 64<<10})
-	var buckets []int64
+	var buckets, listed []int64
 	for i, r := range rows {
 		seq := orm.NewTimeUUID()
-		f := feedRow{Bucket: s.feedBucketOf(seq.Time()), Seq: seq, EventID: r.EventID, Stream: r.Stream,
+		feed[i] = feedRow{Bucket: s.feedBucketOf(seq.Time()), Seq: seq, EventID: r.EventID, Stream: r.Stream,
 			StreamBucket: r.Bucket, Version: r.Version, Type: r.Type, SchemaVersion: r.SchemaVersion,
 			Data: r.Data, Metadata: r.Metadata, RecordedAt: r.RecordedAt}
-		feed[i] = f
+		if !slices.Contains(buckets, feed[i].Bucket) {
+			buckets = append(buckets, feed[i].Bucket)
+			if _, ok := s.knownBuckets.Load(feed[i].Bucket); !ok {
+				listed = append(listed, feed[i].Bucket)
+			}
+		}
+	}
+	// One partition (the usual case: one feed bucket, already listed) needs no
+	// batch log: an unlogged batch is atomic within a partition.
+	kind := orm.UnloggedBatch
+	if len(buckets)+len(listed) > 1 {
+		kind = orm.LoggedBatch
+	}
+	b := s.db.NewBatch(kind, orm.BatchLimits{MaxStatements: len(rows) + len(listed), MaxPartitions: 4,
+		MaxBytes: s.opts.MaxAppendBytes + 64<<10})
+	for i := range feed {
 		if err := s.feed.Batch(b).Insert(ctx, &feed[i]); err != nil {
 			return nil, err
 		}
-		if !slices.Contains(buckets, f.Bucket) {
-			buckets = append(buckets, f.Bucket)
-			if err := s.buckets.Batch(b).Insert(ctx, &feedBucketRow{Bucket: f.Bucket}); err != nil {
-				return nil, err
-			}
+	}
+	for _, bucket := range listed {
+		if err := s.buckets.Batch(b).Insert(ctx, &feedBucketRow{Bucket: bucket}); err != nil {
+			return nil, err
 		}
 	}
 	if err := b.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("eventsourcing: writing feed entries for %s: %w", rows[0].Stream, err)
 	}
-	return feed, nil
-}
-
-// commit marks feed entries as backed by their events, sparing readers a check. It is
-// an optimisation: if it fails, readers check the stream instead.
-func (s *Store) commit(ctx context.Context, feed []feedRow) {
-	b := s.db.NewBatch(orm.UnloggedBatch, orm.BatchLimits{MaxPartitions: 4, MaxStatements: len(feed)})
-	for _, f := range feed {
-		_ = s.feed.Batch(b).Patch([]any{f.Bucket, f.Seq}, []orm.Change{orm.Set("committed", true)})
+	for _, bucket := range listed {
+		s.knownBuckets.Store(bucket, true)
 	}
-	_ = b.Exec(context.WithoutCancel(ctx))
+	return feed, nil
 }
 
 // abandon deletes the feed entries of a refused append. Best effort: readers skip
@@ -157,5 +164,11 @@ func (s *Store) verify(ctx context.Context, f *feedRow) (ok, wait bool, err erro
 	case err != nil:
 		return false, false, fmt.Errorf("eventsourcing: checking feed entry of %s version %d: %w", f.Stream, f.Version, err)
 	}
-	return ev.EventID == f.EventID, false, nil
+	if ev.EventID != f.EventID {
+		return false, false, nil
+	}
+	// Mark it, sparing the next reader this check. Best effort: a reader that
+	// finds it unmarked checks again.
+	_ = s.feed.Patch(ctx, []any{f.Bucket, f.Seq}, []orm.Change{orm.Set("committed", true)})
+	return true, false, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"sync"
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
@@ -61,6 +62,10 @@ type Store struct {
 	buckets *orm.Model[feedBucketRow]
 	snaps   *orm.Model[snapshotRow]
 	checks  *orm.Model[checkpointRow]
+
+	// knownBuckets holds the feed buckets this store has listed already, so an
+	// append writes the listing row once per bucket, not once per append.
+	knownBuckets sync.Map
 }
 
 // NewStore returns a store on db's keyspace. Call Sync once to create its tables.
@@ -165,7 +170,6 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 			return 0, err
 		}
 	}
-	s.commit(ctx, feed)
 	return expected + n, nil
 }
 

@@ -87,7 +87,7 @@ var ErrHeld = errors.New("lease: held by another owner")
 // that names the holder.
 func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
 	r := row{Name: name, Owner: m.opts.Owner, AcquiredAt: time.Now().UTC()}
-	err := m.rows.InsertIfNotExists(ctx, &r, orm.WithTTL(m.opts.TTL))
+	err := m.rows.InsertIfNotExists(ctx, &r, orm.WithTTL(m.cellTTL()))
 	var ce *orm.ConflictError
 	if errors.As(err, &ce) {
 		if cur, ok := ce.Current.(*row); ok && cur.Owner == m.opts.Owner {
@@ -106,12 +106,27 @@ func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
 	return m.hold(name), nil
 }
 
-// Acquire takes lease name, waiting while another owner holds it, until ctx ends.
+// cellTTL is the TTL written: a second more than the lease's, because Cassandra
+// counts TTLs from the start of the current second.
+func (m *Manager) cellTTL() time.Duration { return m.opts.TTL + time.Second }
+
+// Acquire takes lease name, waiting while another owner holds it, until ctx ends. A
+// failed attempt (a timeout, say) is retried; three failures in a row end the wait.
 func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
+	failures := 0
 	for {
 		h, err := m.TryAcquire(ctx, name)
-		if !errors.Is(err, ErrHeld) {
-			return h, err
+		switch {
+		case err == nil:
+			return h, nil
+		case errors.Is(err, ErrHeld):
+			failures = 0
+		case ctx.Err() != nil:
+			return nil, err
+		default:
+			if failures++; failures >= 3 {
+				return nil, err
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -128,9 +143,10 @@ func (m *Manager) hold(name string) *Held {
 	return h
 }
 
-// Held is a lease this process holds. It renews itself until Release, or until a
-// renewal finds the lease taken (it expired, say after a long pause), which closes
-// Lost.
+// Held is a lease this process holds. It renews itself until Release. Lost is closed
+// when a renewal finds the lease taken (it expired, say after a long pause), or when
+// renewals have failed for so long that the lease may expire before the next one:
+// the holder then stops before another process can start.
 type Held struct {
 	m        *Manager
 	name     string
@@ -148,8 +164,10 @@ func (h *Held) Lost() <-chan struct{} { return h.lost }
 
 func (h *Held) renew(ctx context.Context) {
 	defer close(h.done)
-	t := time.NewTicker(h.m.opts.TTL / 4)
+	every := h.m.opts.TTL / 4
+	t := time.NewTicker(every)
 	defer t.Stop()
+	renewed := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -157,15 +175,20 @@ func (h *Held) renew(ctx context.Context) {
 		case <-t.C:
 		}
 		err := h.m.rows.PatchIf(ctx, []any{h.name}, []orm.Predicate{orm.Eq("owner", h.m.opts.Owner)},
-			[]orm.Change{orm.Set("owner", h.m.opts.Owner)}, orm.WithTTL(h.m.opts.TTL))
+			[]orm.Change{orm.Set("owner", h.m.opts.Owner)}, orm.WithTTL(h.m.cellTTL()))
 		switch {
+		case err == nil:
+			renewed = time.Now()
 		case errors.Is(err, orm.ErrConflict):
 			h.lostOnce.Do(func() { close(h.lost) })
 			return
-		case err != nil && ctx.Err() == nil:
-			// A failed renewal is retried at the next tick; the lease survives
-			// while the TTL lasts.
-			continue
+		case ctx.Err() != nil:
+			return
+		case time.Since(renewed)+every >= h.m.opts.TTL:
+			// Renewals keep failing and the next tick may come after expiry: give
+			// the lease up rather than risk two holders.
+			h.lostOnce.Do(func() { close(h.lost) })
+			return
 		}
 	}
 }
