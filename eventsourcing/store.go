@@ -296,19 +296,25 @@ func (s *Store) Load(ctx context.Context, stream string, from int64) iter.Seq2[R
 		first := (from - 1) / s.opts.BucketSize
 		for b := max(0, first-1); ; b++ {
 			found := false
+			var head *int64
 			q := s.events.Query().Where(orm.Eq("stream", stream), orm.Eq("bucket", b), orm.Gte("version", from))
 			for r, err := range q.All(ctx) {
 				if err != nil {
 					yield(Record{}, fmt.Errorf("eventsourcing: loading %s: %w", stream, err))
 					return
 				}
-				found = true
+				found, head = true, r.Head
 				if !yield(r.record(), nil) {
 					return
 				}
 				from = r.Version + 1
 			}
-			if !found && b >= first {
+			switch {
+			case !found && b >= first:
+				return
+			case head != nil && *head/s.opts.BucketSize <= b:
+				// The next append after this head goes to this bucket: there is
+				// no later one to read.
 				return
 			}
 		}

@@ -1,13 +1,3 @@
-// Package lease gives one process at a time ownership of a named job — a projection,
-// a saga recovery loop, a relay — through a Cassandra row claimed with a lightweight
-// transaction and kept alive by renewal. A lease whose holder dies expires after its
-// TTL and can be taken by another process.
-//
-//	leases, _ := lease.New(db, lease.Options{TTL: 10 * time.Second})
-//	_ = leases.Sync(ctx)
-//	held, err := leases.Acquire(ctx, "projection/user-profiles") // waits while someone else holds it
-//	defer held.Release(context.Background())
-//	select { case <-held.Lost(): /* stop working */ case <-done: }
 package lease
 
 import (
