@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
 )
@@ -453,18 +452,10 @@ func (m *Migrator) runStep(ctx context.Context, x *migration, dir string) error 
 	if dir == "down" {
 		stmts, file = x.cqlDown, x.downSrc
 	}
-	s := m.db.Session()
 	for i, st := range stmts {
-		// The keyspace flag (protocol v5) makes unqualified names in the file resolve
-		// to the DB's keyspace whatever the session's own keyspace is.
-		err := s.Query(st.Text).SetKeyspace(m.db.Keyspace()).WithContext(ctx).Exec()
-		if err == nil && isSchemaChange(st.Text) {
-			err = s.AwaitSchemaAgreement(ctx)
-			if err != nil {
-				err = fmt.Errorf("waiting for schema agreement: %w", err)
-			}
-		}
-		if err != nil {
+		// ExecCQL runs the statement in the DB's keyspace (the protocol v5 keyspace
+		// flag), tells the observer, and waits for schema agreement and index builds.
+		if err := m.db.ExecCQL(ctx, st.Text); err != nil {
 			return m.stepError(ctx, x, dir, i+1, st, file, err)
 		}
 	}
@@ -479,18 +470,4 @@ func (m *Migrator) stepError(ctx context.Context, x *migration, dir string, n in
 	}
 	return &MigrationError{Version: x.version, Name: x.name, Direction: dir, File: file,
 		Statement: n, Line: st.Line, Text: st.FirstLine(), Err: err}
-}
-
-// isSchemaChange reports whether a statement changes the schema (CREATE, ALTER, DROP),
-// after which the nodes must agree on the schema before the next statement.
-func isSchemaChange(stmt string) bool {
-	end := strings.IndexFunc(stmt, func(r rune) bool { return !unicode.IsLetter(r) })
-	if end < 0 {
-		end = len(stmt)
-	}
-	switch strings.ToUpper(stmt[:end]) {
-	case "CREATE", "ALTER", "DROP":
-		return true
-	}
-	return false
 }

@@ -207,3 +207,63 @@ func firstWords(s string, n int) string {
 	}
 	return strings.Join(f, " ")
 }
+
+// ExecCQL runs a statement written by hand, such as a migration step, with its values
+// bound to its markers, in the DB's keyspace (unqualified names resolve to it), and
+// reports it to the observer. After a schema change (CREATE, ALTER, DROP) it waits
+// until the nodes agree on the schema, and after CREATE INDEX until the keyspace's SAI
+// indexes have finished building, so the next statement can use them. It is the one
+// way to run CQL the ORM did not build; prefer models wherever they fit.
+func (db *DB) ExecCQL(ctx context.Context, stmt string, values ...any) error {
+	start := time.Now()
+	q := db.session.Query(stmt, values...).WithContext(ctx)
+	if db.keyspace != "" {
+		q.SetKeyspace(db.keyspace)
+	}
+	err := q.Exec()
+	db.observe(ctx, QueryEvent{Op: "cql", Statement: stmt, Latency: time.Since(start), Err: err})
+	if err != nil {
+		return fmt.Errorf("orm: %s: %w", firstWords(stmt, 6), err)
+	}
+	words := strings.Fields(strings.ToUpper(stmt))
+	if len(words) == 0 {
+		return nil
+	}
+	switch words[0] {
+	case "CREATE", "ALTER", "DROP":
+		if err := db.session.AwaitSchemaAgreement(ctx); err != nil {
+			return fmt.Errorf("orm: waiting for schema agreement after %s: %w", firstWords(stmt, 6), err)
+		}
+	}
+	if len(words) > 1 && words[0] == "CREATE" && (words[1] == "INDEX" || words[1] == "CUSTOM") && db.keyspace != "" {
+		return db.awaitIndexes(ctx, db.keyspace)
+	}
+	return nil
+}
+
+// awaitIndexes waits until every SAI index of keyspace ks answers queries.
+func (db *DB) awaitIndexes(ctx context.Context, ks string) error {
+	for {
+		building := ""
+		iter := db.session.Query(`SELECT index_name, is_queryable FROM system_views.sai_column_indexes WHERE keyspace_name = ?`, ks).
+			WithContext(ctx).Iter()
+		var name string
+		var ok bool
+		for iter.Scan(&name, &ok) {
+			if !ok {
+				building = name
+			}
+		}
+		if err := iter.Close(); err != nil {
+			return fmt.Errorf("orm: waiting for the indexes of %s: %w", ks, err)
+		}
+		if building == "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("orm: waiting for index %s.%s to build: %w", ks, building, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // SchemaModel is what schema management needs of a model: its table description.
@@ -27,7 +26,8 @@ type SchemaChange struct {
 	// creating a missing object, adding a column, a UDT field or an index.
 	Safe bool
 
-	keyspace, index string // for an index creation: where to wait for the build
+	keyspace string // for an index creation: where to wait for the build
+	index    bool
 }
 
 // Diff compares the live schema with the models and returns the changes that would
@@ -90,35 +90,15 @@ func (db *DB) Sync(ctx context.Context, models ...SchemaModel) error {
 		if err := db.schemaExec(ctx, c.Statement); err != nil {
 			return fmt.Errorf("%s: %w", c.Object, err)
 		}
-		if c.index != "" {
-			if err := db.awaitIndex(ctx, c.keyspace, c.index); err != nil {
+		if c.index {
+			// A new index is built over the existing rows in the background; a
+			// query before it is done fails with INDEX_NOT_AVAILABLE.
+			if err := db.awaitIndexes(ctx, c.keyspace); err != nil {
 				return fmt.Errorf("%s: %w", c.Object, err)
 			}
 		}
 	}
 	return nil
-}
-
-// awaitIndex waits until a new SAI index has been built over the existing data and
-// answers queries (a query before that fails with INDEX_NOT_AVAILABLE). It asks the
-// node it reaches; on a cluster each node builds on its own.
-func (db *DB) awaitIndex(ctx context.Context, ks, index string) error {
-	for {
-		var queryable bool
-		err := db.session.Query(`SELECT is_queryable FROM system_views.sai_column_indexes WHERE keyspace_name = ? AND index_name = ?`,
-			ks, index).WithContext(ctx).Scan(&queryable)
-		if err != nil && !errors.Is(err, errNoRows) {
-			return fmt.Errorf("orm: waiting for index %s.%s: %w", ks, index, err)
-		}
-		if queryable {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("orm: waiting for index %s.%s to build: %w", ks, index, ctx.Err())
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
 }
 
 func (db *DB) keyspaceOf(t *Table) string {
@@ -208,7 +188,7 @@ func (db *DB) diffTable(ctx context.Context, ks string, t *Table) ([]SchemaChang
 	for _, c := range t.Columns {
 		if c.Index != "" && !idx[c.IndexName(t.Name)] {
 			changes = append(changes, SchemaChange{Object: obj, What: "add SAI index on " + c.Name,
-				Statement: createIndex(ks, t, c), Safe: true, keyspace: ks, index: c.IndexName(t.Name)})
+				Statement: createIndex(ks, t, c), Safe: true, keyspace: ks, index: true})
 		}
 	}
 	return changes, nil

@@ -1,7 +1,9 @@
 package orm_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +147,43 @@ func TestTableOptionsAndKeyspaces(t *testing.T) {
 	}
 	if err := db.CreateKeyspace(ctx, "ok_name", orm.NetworkTopology(map[string]int{"dc'1": 1})); !errors.Is(err, orm.ErrInvalidIdentifier) {
 		t.Errorf("data center with a quote: %v", err)
+	}
+}
+
+func TestExecCQLWaitsForIndexes(t *testing.T) {
+	var seen []string
+	db, err := orm.New(env.Session(t), env.Keyspace(), orm.ObserverFunc(func(_ context.Context, e orm.QueryEvent) {
+		seen = append(seen, e.Op)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	steps := []string{
+		`CREATE TABLE IF NOT EXISTS handmade (id int PRIMARY KEY, tag text)`,
+	}
+	for _, s := range steps {
+		if err := db.ExecCQL(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 200 {
+		if err := db.ExecCQL(ctx, `INSERT INTO handmade (id, tag) VALUES (?, ?)`, i, fmt.Sprint("t", i%5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.ExecCQL(ctx, `CREATE INDEX IF NOT EXISTS handmade_tag ON handmade (tag) USING 'sai'`); err != nil {
+		t.Fatal(err)
+	}
+	// Usable at once: ExecCQL waited for the build.
+	var n int
+	if err := env.Session(t).Query(`SELECT COUNT(*) FROM handmade WHERE tag = 't3'`).Scan(&n); err != nil || n != 40 {
+		t.Fatalf("count by the new index: %d %v", n, err)
+	}
+	if err := db.ExecCQL(ctx, `SELEC nonsense`); err == nil || !strings.Contains(err.Error(), "SELEC nonsense") {
+		t.Fatalf("bad statement: %v", err)
+	}
+	if len(seen) < 203 || seen[0] != "cql" {
+		t.Fatalf("observer saw %d statements", len(seen))
 	}
 }
