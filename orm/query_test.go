@@ -288,3 +288,41 @@ func TestValuesHoldingCQLStoredVerbatim(t *testing.T) {
 		}
 	}
 }
+
+type Item struct {
+	ID        int32     `cql:"id" orm:"pk"`
+	Name      string    `cql:"name"`
+	Embedding []float32 `cql:"embedding" orm:"vector=3,index"`
+}
+
+func TestNearestToANN(t *testing.T) {
+	db := openDB(t)
+	items := newModel[Item](t, db)
+	ctx := t.Context()
+	vecs := map[string][]float32{
+		"north": {0, 1, 0}, "east": {1, 0, 0}, "up": {0, 0, 1}, "north-east": {0.7, 0.7, 0},
+	}
+	i := int32(0)
+	for name, v := range vecs {
+		i++
+		if err := items.Insert(ctx, &Item{ID: i, Name: name, Embedding: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names []string
+	for it, err := range items.Query().NearestTo("embedding", []float32{0.1, 0.9, 0}).Limit(2).All(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, it.Name)
+	}
+	if len(names) != 2 || names[0] != "north" || names[1] != "north-east" {
+		t.Fatalf("nearest to (0.1, 0.9, 0): %v", names)
+	}
+	if _, _, err := items.Query().NearestTo("embedding", []float32{1, 2}).Limit(1).CQL(); !errors.Is(err, orm.ErrInvalidValue) {
+		t.Fatalf("wrong dimension: %v", err)
+	}
+	if _, _, err := items.Query().NearestTo("embedding", []float32{1, 2, 3}).CQL(); !errors.Is(err, orm.ErrInvalidQuery) {
+		t.Fatalf("no limit: %v", err)
+	}
+}
