@@ -38,6 +38,11 @@ type Config struct {
 	Consistency Consistency
 	// Timeout bounds each request; zero means 10 seconds.
 	Timeout time.Duration
+	// Retries is how often an idempotent statement is retried after a timeout or an
+	// unavailable replica, with exponential backoff: zero means 3, negative means
+	// never. Lightweight transactions, counter increments and list appends are never
+	// retried: they are not idempotent.
+	Retries int
 	// Username and Password, when set, authenticate with PasswordAuthenticator.
 	Username, Password string
 	// Observer, when set, sees every statement the ORM runs.
@@ -78,6 +83,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		cc.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(cfg.LocalDC))
 	} else {
 		cc.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
+	}
+	switch {
+	case cfg.Retries == 0:
+		cc.RetryPolicy = &gocql.ExponentialBackoffRetryPolicy{NumRetries: 3, Min: 50 * time.Millisecond, Max: time.Second}
+	case cfg.Retries > 0:
+		cc.RetryPolicy = &gocql.ExponentialBackoffRetryPolicy{NumRetries: cfg.Retries, Min: 50 * time.Millisecond, Max: time.Second}
 	}
 	if cfg.Username != "" {
 		cc.Authenticator = gocql.PasswordAuthenticator{Username: cfg.Username, Password: cfg.Password}
