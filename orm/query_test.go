@@ -35,11 +35,11 @@ func TestQueryAccessPaths(t *testing.T) {
 		want string
 	}{
 		{"full key", events.Query().Where(orm.Eq("stream", "s"), orm.Eq("bucket", 1), orm.Gt("seq", 5)).Limit(10).CQL,
-			`SELECT "stream", "bucket", "seq", "kind", "note" FROM "orm_test"."event" WHERE "stream" = ? AND "bucket" = ? AND "seq" > ? LIMIT 10`},
+			`SELECT "stream", "bucket", "seq", "kind", "note" FROM "` + env.Keyspace() + `"."event" WHERE "stream" = ? AND "bucket" = ? AND "seq" > ? LIMIT 10`},
 		{"in", events.Query().Where(orm.Eq("stream", "s"), orm.In("bucket", 1, 2)).Columns("seq").PerPartitionLimit(1).CQL,
-			`SELECT "seq" FROM "orm_test"."event" WHERE "stream" = ? AND "bucket" IN (?, ?) PER PARTITION LIMIT 1`},
+			`SELECT "seq" FROM "` + env.Keyspace() + `"."event" WHERE "stream" = ? AND "bucket" IN (?, ?) PER PARTITION LIMIT 1`},
 		{"indexed", events.Query().Where(orm.Eq("kind", "x")).CQL,
-			`SELECT "stream", "bucket", "seq", "kind", "note" FROM "orm_test"."event" WHERE "kind" = ?`},
+			`SELECT "stream", "bucket", "seq", "kind", "note" FROM "` + env.Keyspace() + `"."event" WHERE "kind" = ?`},
 		{"order", posts.Query().Where(orm.Eq("author", "a")).OrderBy("created", orm.Asc).CQL,
 			`WHERE "author" = ? ORDER BY "created" ASC`},
 		{"contains", posts.Query().Where(orm.Contains("tags", "go")).CQL, `WHERE "tags" CONTAINS ?`},

@@ -1,6 +1,6 @@
 // Package testenv connects the integration tests of every package to the
 // real servers of the development environment (Cassandra, Redis, Kafka),
-// each test package in its own keyspace.
+// each test package run in its own keyspace, dropped at the end.
 //
 // A server that does not answer fails the test with the address, the cause
 // and the command that starts it; tests are never skipped, so a green run

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"regexp"
@@ -31,18 +32,24 @@ type Env struct {
 	kafkaOK   bool
 }
 
-var validKeyspace = regexp.MustCompile(`^[a-z][a-z0-9_]{0,47}$`)
+var validKeyspace = regexp.MustCompile(`^[a-z][a-z0-9_]{0,40}$`)
 
-// New returns the environment of a test package that keeps its tables in
-// keyspace. It reads CASSANDRA_HOSTS, REDIS_ADDR and KAFKA_BROKERS; it
-// connects to nothing until a test asks. It panics if keyspace is not a
-// valid unquoted Cassandra name (lower case, at most 48 characters).
-func New(keyspace string) *Env {
-	if !validKeyspace.MatchString(keyspace) {
-		panic(fmt.Sprintf("testenv.New: %q is not a keyspace name (want [a-z][a-z0-9_]{0,47})", keyspace))
+// New returns the environment of a test package that keeps its tables in a
+// keyspace named after name with a random suffix (name_3f9a1c), so two runs
+// of one package against one cluster, by two people or two processes, never
+// share or drop each other's tables. It reads CASSANDRA_HOSTS, REDIS_ADDR
+// and KAFKA_BROKERS; it connects to nothing until a test asks. It panics if
+// name is not a valid unquoted Cassandra name of at most 41 characters.
+func New(name string) *Env {
+	if !validKeyspace.MatchString(name) {
+		panic(fmt.Sprintf("testenv.New: %q is not a keyspace name (want [a-z][a-z0-9_]{0,40})", name))
+	}
+	var suffix [3]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		panic(fmt.Sprintf("testenv.New: %v", err))
 	}
 	return &Env{
-		keyspace:  keyspace,
+		keyspace:  fmt.Sprintf("%s_%x", name, suffix),
 		hosts:     list(os.Getenv("CASSANDRA_HOSTS"), devenv.CassandraAddr),
 		redisAddr: first(os.Getenv("REDIS_ADDR"), devenv.RedisAddr),
 		brokers:   list(os.Getenv("KAFKA_BROKERS"), devenv.KafkaAddr),
