@@ -1,7 +1,9 @@
 // Package lease gives one process at a time ownership of a named job — a projection,
 // a saga recovery loop, a relay — through a Cassandra row claimed with a lightweight
 // transaction and kept alive by renewal. A lease whose holder dies expires after its
-// TTL and can be taken by another process.
+// TTL and can be taken by another process. A holder that cannot renew gives its
+// lease up (Held.Lost, Held.Err) before it can expire. TryAcquire's *HeldError names
+// the holder; Options.Waiting tells Acquire's caller whom it waits for.
 //
 //	leases, _ := lease.New(db, lease.Options{TTL: 10 * time.Second})
 //	_ = leases.Sync(ctx)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
@@ -22,15 +21,19 @@ type row struct {
 type Options struct {
 	// Table is the lease table's name (default "leases").
 	Table string
-	// TTL is how long a lease lives without renewal (default 15s, at least 2s).
-	// Cassandra counts TTLs in whole seconds from the current second, so a lease can
-	// expire up to a second early; the holder renews it every TTL/4.
+	// TTL is how long a lease lives without renewal (default 15s, at least 1s). The
+	// row is written with a TTL one second longer, since Cassandra counts TTLs in
+	// whole seconds from the start of the current one, so it lives at least TTL. The
+	// holder renews it every TTL/4 and gives it up when it could not for 3/4 of TTL.
 	TTL time.Duration
 	// Owner identifies this process (default host name, pid and a random suffix).
 	Owner string
 	// Poll is how often Acquire retries while another process holds the lease
 	// (default TTL/5).
 	Poll time.Duration
+	// Waiting, when set, is called by Acquire on its goroutine when it finds the lease
+	// held by another owner: once per holder, not at every poll.
+	Waiting func(*HeldError)
 }
 
 // Manager acquires and renews leases. It is safe for concurrent use.
@@ -47,8 +50,8 @@ func New(db *orm.DB, opts Options) (*Manager, error) {
 	if opts.TTL <= 0 {
 		opts.TTL = 15 * time.Second
 	}
-	if opts.TTL < 2*time.Second {
-		return nil, fmt.Errorf("lease: TTL %v: want at least 2s (Cassandra TTLs are whole seconds)", opts.TTL)
+	if opts.TTL < time.Second {
+		return nil, fmt.Errorf("lease: TTL %v: want at least 1s (Cassandra TTLs are whole seconds)", opts.TTL)
 	}
 	if opts.Owner == "" {
 		host, _ := os.Hostname()
@@ -73,27 +76,49 @@ func (m *Manager) Owner() string { return m.opts.Owner }
 // ErrHeld is returned by TryAcquire when another owner holds the lease.
 var ErrHeld = errors.New("lease: held by another owner")
 
-// TryAcquire takes lease name if nobody holds it, or returns an error wrapping ErrHeld
-// that names the holder.
+// HeldError says who holds a lease. It wraps ErrHeld.
+type HeldError struct {
+	// Name is the lease's name.
+	Name string
+	// Owner is the holder's owner id ("?" if the row vanished meanwhile).
+	Owner string
+	// Since is when the holder acquired the lease (zero if unknown).
+	Since time.Time
+}
+
+// Error implements error.
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("%v: %s is held by %s", ErrHeld, e.Name, e.Owner)
+}
+
+// Unwrap returns ErrHeld.
+func (e *HeldError) Unwrap() error { return ErrHeld }
+
+// heldError describes the holder of lease name from a conflict's current row.
+func heldError(name string, current any) *HeldError {
+	if cur, ok := current.(*row); ok && cur != nil {
+		return &HeldError{Name: name, Owner: cur.Owner, Since: cur.AcquiredAt}
+	}
+	return &HeldError{Name: name, Owner: "?"}
+}
+
+// TryAcquire takes lease name if nobody holds it, or returns a *HeldError (wrapping
+// ErrHeld) that names the holder.
 func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
-	r := row{Name: name, Owner: m.opts.Owner, AcquiredAt: time.Now().UTC()}
+	r := row{Name: name, Owner: m.opts.Owner, AcquiredAt: time.Now().UTC().Truncate(time.Millisecond)}
 	err := m.rows.InsertIfNotExists(ctx, &r, orm.WithTTL(m.cellTTL()))
 	var ce *orm.ConflictError
 	if errors.As(err, &ce) {
-		if cur, ok := ce.Current.(*row); ok && cur.Owner == m.opts.Owner {
+		if cur, ok := ce.Current.(*row); ok && cur != nil && cur.Owner == m.opts.Owner {
 			// We hold it already (a retry after a timeout that did apply).
-			return m.hold(name), nil
+			return m.hold(name, cur.AcquiredAt), nil
 		}
-		holder := "?"
-		if cur, ok := ce.Current.(*row); ok {
-			holder = cur.Owner
-		}
-		return nil, fmt.Errorf("%w: %s is held by %s", ErrHeld, name, holder)
+		return nil, heldError(name, ce.Current)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lease: acquiring %s: %w", name, err)
 	}
-	return m.hold(name), nil
+	return m.hold(name, r.AcquiredAt), nil
 }
 
 // cellTTL is the TTL written: a second more than the lease's, because Cassandra
@@ -102,15 +127,22 @@ func (m *Manager) cellTTL() time.Duration { return m.opts.TTL + time.Second }
 
 // Acquire takes lease name, waiting while another owner holds it, until ctx ends. A
 // failed attempt (a timeout, say) is retried; three failures in a row end the wait.
+// Options.Waiting hears of each holder met; an error because ctx ended names the last.
 func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 	failures := 0
+	var holder *HeldError
 	for {
 		h, err := m.TryAcquire(ctx, name)
+		var he *HeldError
 		switch {
 		case err == nil:
 			return h, nil
-		case errors.Is(err, ErrHeld):
+		case errors.As(err, &he):
 			failures = 0
+			if m.opts.Waiting != nil && (holder == nil || holder.Owner != he.Owner) {
+				m.opts.Waiting(he)
+			}
+			holder = he
 		case ctx.Err() != nil:
 			return nil, err
 		default:
@@ -120,15 +152,18 @@ func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 		}
 		select {
 		case <-ctx.Done():
+			if holder != nil {
+				return nil, fmt.Errorf("lease: waiting for %s held by %s: %w", name, holder.Owner, ctx.Err())
+			}
 			return nil, fmt.Errorf("lease: waiting for %s: %w", name, ctx.Err())
 		case <-time.After(m.opts.Poll):
 		}
 	}
 }
 
-func (m *Manager) hold(name string) *Held {
+func (m *Manager) hold(name string, since time.Time) *Held {
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &Held{m: m, name: name, lost: make(chan struct{}), stop: cancel, done: make(chan struct{})}
+	h := &Held{m: m, name: name, since: since, lost: make(chan struct{}), stop: cancel, done: make(chan struct{})}
 	go h.renew(ctx)
 	return h
 }
@@ -138,12 +173,13 @@ func (m *Manager) hold(name string) *Held {
 // renewals have failed for so long that the lease may expire before the next one:
 // the holder then stops before another process can start.
 type Held struct {
-	m        *Manager
-	name     string
-	lost     chan struct{}
-	lostOnce sync.Once
-	stop     context.CancelFunc
-	done     chan struct{}
+	m     *Manager
+	name  string
+	since time.Time
+	lost  chan struct{}
+	err   error // why the lease was lost; written before lost is closed
+	stop  context.CancelFunc
+	done  chan struct{}
 }
 
 // Name returns the lease's name.
@@ -151,6 +187,18 @@ func (h *Held) Name() string { return h.name }
 
 // Lost is closed when the lease is lost: stop the work it guards.
 func (h *Held) Lost() <-chan struct{} { return h.lost }
+
+// Err returns nil until Lost is closed, then why the lease was lost: a *HeldError
+// naming the new holder when another owner took it, or else an error saying that
+// the lease expired, or how long renewals failed (wrapping the last failure).
+func (h *Held) Err() error {
+	select {
+	case <-h.lost:
+		return h.err
+	default:
+		return nil
+	}
+}
 
 func (h *Held) renew(ctx context.Context) {
 	defer close(h.done)
@@ -164,20 +212,33 @@ func (h *Held) renew(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		err := h.m.rows.PatchIf(ctx, []any{h.name}, []orm.Predicate{orm.Eq("owner", h.m.opts.Owner)},
-			[]orm.Change{orm.Set("owner", h.m.opts.Owner)}, orm.WithTTL(h.m.cellTTL()))
+		// The lease lasts TTL from the write, which comes after start: counting from
+		// start errs on the safe side. An attempt may not outlast a tick, so a hung
+		// one cannot keep the holder working past expiry.
+		start := time.Now()
+		actx, cancel := context.WithTimeout(ctx, every)
+		// Setting every column renews every cell's TTL, so the whole row lives on.
+		err := h.m.rows.PatchIf(actx, []any{h.name}, []orm.Predicate{orm.Eq("owner", h.m.opts.Owner)},
+			[]orm.Change{orm.Set("owner", h.m.opts.Owner), orm.Set("acquired_at", h.since)}, orm.WithTTL(h.m.cellTTL()))
+		cancel()
+		var ce *orm.ConflictError
 		switch {
 		case err == nil:
-			renewed = time.Now()
-		case errors.Is(err, orm.ErrConflict):
-			h.lostOnce.Do(func() { close(h.lost) })
+			renewed = start
+		case errors.As(err, &ce):
+			h.err = fmt.Errorf("lease: %s expired before it was renewed", h.name)
+			if cur, ok := ce.Current.(*row); ok && cur != nil {
+				h.err = heldError(h.name, cur)
+			}
+			close(h.lost)
 			return
 		case ctx.Err() != nil:
 			return
 		case time.Since(renewed)+every >= h.m.opts.TTL:
 			// Renewals keep failing and the next tick may come after expiry: give
 			// the lease up rather than risk two holders.
-			h.lostOnce.Do(func() { close(h.lost) })
+			h.err = fmt.Errorf("lease: %s not renewed for %s: %w", h.name, time.Since(renewed).Round(time.Millisecond), err)
+			close(h.lost)
 			return
 		}
 	}

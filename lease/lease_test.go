@@ -1,6 +1,7 @@
 package lease_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -124,4 +125,70 @@ func TestExpiryAndRenewal(t *testing.T) {
 		t.Fatalf("took %v to take over an expired lease", waited)
 	}
 	_ = hc.Release(ctx)
+}
+
+// TestWaitingAndLoss checks what a process learns about another holder: while
+// waiting (Options.Waiting, once per holder; the error when ctx ends), and when its
+// own lease is taken (Held.Err).
+func TestWaitingAndLoss(t *testing.T) {
+	ctx := t.Context()
+	a := manager(t, "wa", time.Second) // the shortest TTL allowed
+	h, err := a.TryAcquire(ctx, "watched")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Err() != nil {
+		t.Fatalf("Err of a held lease: %v", h.Err())
+	}
+	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []*lease.HeldError
+	b, err := lease.New(db, lease.Options{Owner: "wb", TTL: time.Second, Poll: 100 * time.Millisecond,
+		Waiting: func(he *lease.HeldError) { seen = append(seen, he) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = b.TryAcquire(ctx, "watched")
+	var he *lease.HeldError
+	if !errors.As(err, &he) || !errors.Is(err, lease.ErrHeld) || he.Owner != "wa" || time.Since(he.Since) > time.Minute {
+		t.Fatalf("TryAcquire of a held lease: %v (%+v)", err, he)
+	}
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	_, err = b.Acquire(short, "watched")
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "held by wa") {
+		t.Fatalf("Acquire that timed out: %v", err)
+	}
+	if len(seen) != 1 || seen[0].Owner != "wa" || seen[0].Name != "watched" {
+		t.Fatalf("Waiting heard %v, want wa once", seen)
+	}
+
+	err = env.Session(t).Query(`UPDATE leases USING TTL 10 SET owner = 'thief' WHERE name = 'watched'`).Exec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.Lost():
+	case <-time.After(2 * time.Second):
+		t.Fatal("lost lease not reported")
+	}
+	if err := h.Err(); !errors.As(err, &he) || he.Owner != "thief" {
+		t.Fatalf("Err of a taken lease: %v", err)
+	}
+	if err := h.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestTTLTooShort(t *testing.T) {
+	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lease.New(db, lease.Options{TTL: 900 * time.Millisecond}); err == nil {
+		t.Fatal("New accepted a TTL under 1s")
+	}
 }

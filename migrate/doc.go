@@ -9,8 +9,8 @@
 // Applied migrations are recorded in a table of the keyspace (schema_migrations:
 // version, name, kind, checksum of the .cql up file, applied_at, duration). Up, UpTo,
 // UpN and Down first take a lock: a row of a second table inserted with a lightweight
-// transaction (INSERT ... IF NOT EXISTS USING TTL), renewed while the run lasts and
-// deleted at its end. A second process waits for it, then reads the applied
+// transaction (INSERT ... IF NOT EXISTS USING TTL: a lease of package lease),
+// renewed while the run lasts and deleted at its end. A second process waits for it, then reads the applied
 // migrations and runs only what is still pending, usually nothing. A process that
 // dies leaves a lock that expires with its lease (Options.LockLease).
 //

@@ -6,40 +6,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"os"
-	"sync"
 	"time"
 
-	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/lease"
 )
 
-// lockRow is the one row of the lock table. It lives for a lease (USING TTL) unless
-// its owner renews it, so a crashed process cannot hold the lock for long.
-type lockRow struct {
-	Name       string    `cql:"name" orm:"pk"`
-	Owner      string    `cql:"owner"`
-	AcquiredAt time.Time `cql:"acquired_at"`
-	RenewedAt  time.Time `cql:"renewed_at"`
-}
-
-// lockName is the lock table's key: one lock per migrations table.
+// lockName is the lease's name in the lock table: one lock per migrations table.
 const lockName = "migrate"
 
-// lease is a held migration lock.
-type lease struct {
-	m     *Migrator
-	owner string
-	since time.Time
-
-	stop chan struct{}
-	done chan struct{}
-	mu   sync.Mutex
-	lost error // set when renewal failed for good
-}
-
-// newOwner returns a lock owner id unique to one acquisition: host and pid for people
-// reading the lock table, and random bytes so two runs in one process differ.
+// newOwner returns a lock owner id unique to one run: host and pid for people reading
+// the lock table, and random bytes so that two runs in one process differ (a lease
+// row with a Manager's own owner counts as held by that Manager already).
 func newOwner() string {
 	host, _ := os.Hostname()
 	b := make([]byte, 6)
@@ -47,142 +25,60 @@ func newOwner() string {
 	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
-// maxLockErrors is how many failed attempts in a row (timeouts, not conflicts) acquire
-// tolerates. A lightweight transaction that times out may or may not have applied; the
-// next attempt finds out, since a row with our own owner means we hold the lock.
-const maxLockErrors = 5
+// leases returns a lease Manager on the lock table for owner. While waiting it polls
+// every fifth of the lease, and at least every 2s, so waiting processes start soon
+// after the holder is done.
+func (m *Migrator) leases(owner string, waiting func(*lease.HeldError)) (*lease.Manager, error) {
+	return lease.New(m.db, lease.Options{Table: m.opts.LockTable, TTL: m.opts.LockLease, Owner: owner,
+		Poll: min(m.opts.LockLease/5, 2*time.Second), Waiting: waiting})
+}
 
-// acquire takes the migration lock, waiting with backoff while another process holds
-// it, until ctx ends.
-func (m *Migrator) acquire(ctx context.Context) (*lease, error) {
-	owner := newOwner()
-	backoff := 100 * time.Millisecond
-	var lastHolder string
-	errs := 0
-	for {
-		now := time.Now().UTC().Truncate(time.Millisecond)
-		row := lockRow{Name: lockName, Owner: owner, AcquiredAt: now, RenewedAt: now}
-		err := m.locks.InsertIfNotExists(ctx, &row, orm.WithTTL(m.lockTTL()))
-		var ce *orm.ConflictError
-		switch {
-		case err == nil:
-			return m.startLease(owner, now), nil
-		case errors.As(err, &ce):
-			errs = 0
-			cur, _ := ce.Current.(*lockRow)
-			if cur != nil && cur.Owner == owner {
-				// An earlier attempt that timed out had in fact applied.
-				return m.startLease(owner, cur.AcquiredAt), nil
-			}
-			if cur != nil && cur.Owner != lastHolder {
-				lastHolder = cur.Owner
-				m.emit(Event{Kind: EventWaiting, Holder: cur.Owner, HeldSince: cur.AcquiredAt})
-			}
-		case ctx.Err() != nil:
-			return nil, fmt.Errorf("migrate: acquiring the migration lock: %w", ctx.Err())
-		default:
-			if errs++; errs >= maxLockErrors {
-				return nil, fmt.Errorf("migrate: acquiring the migration lock: %w", err)
-			}
-		}
-		wait := time.Duration(float64(backoff) * (0.8 + 0.4*mrand.Float64()))
-		select {
-		case <-ctx.Done():
-			if lastHolder != "" {
-				return nil, fmt.Errorf("migrate: waiting for the migration lock held by %s: %w", lastHolder, ctx.Err())
-			}
-			return nil, fmt.Errorf("migrate: acquiring the migration lock: %w", ctx.Err())
-		case <-time.After(wait):
-		}
-		backoff = min(2*backoff, 2*time.Second)
+// acquire takes the migration lock, waiting while another process holds it, until ctx
+// ends. Progress hears of each holder it waits for.
+func (m *Migrator) acquire(ctx context.Context) (*lease.Held, error) {
+	var holder string
+	leases, err := m.leases(newOwner(), func(he *lease.HeldError) {
+		holder = he.Owner
+		m.emit(Event{Kind: EventWaiting, Holder: he.Owner, HeldSince: he.Since})
+	})
+	if err != nil {
+		return nil, err
 	}
+	h, err := leases.Acquire(ctx, lockName)
+	switch {
+	case err == nil:
+		return h, nil
+	case ctx.Err() != nil && holder != "":
+		return nil, fmt.Errorf("migrate: waiting for the migration lock held by %s: %w", holder, ctx.Err())
+	}
+	return nil, fmt.Errorf("migrate: acquiring the migration lock: %w", err)
 }
 
-func (m *Migrator) startLease(owner string, since time.Time) *lease {
-	return &lease{m: m, owner: owner, since: since, stop: make(chan struct{}), done: make(chan struct{})}
-}
-
-// keepAlive renews the lease every third of its length until release. If the row
-// changed owner, or no renewal succeeded for two thirds of the lease, it calls cancel
-// with ErrLockLost so the run stops before another process can take over.
-func (l *lease) keepAlive(cancel context.CancelCauseFunc) {
+// watch cancels ctx with ErrLockLost if h is lost before ctx ends.
+func watch(ctx context.Context, cancel context.CancelCauseFunc, h *lease.Held) {
 	go func() {
-		defer close(l.done)
-		period := l.m.opts.LockLease / 3
-		t := time.NewTicker(period)
-		defer t.Stop()
-		lastOK := time.Now()
-		for {
-			select {
-			case <-l.stop:
-				return
-			case <-t.C:
-			}
-			err := l.renew(period)
-			var ce *orm.ConflictError
-			switch {
-			case err == nil:
-				lastOK = time.Now()
-				continue
-			case errors.As(err, &ce):
-				holder := "nobody"
-				if cur, ok := ce.Current.(*lockRow); ok && cur != nil {
-					holder = cur.Owner
-				}
-				err = fmt.Errorf("%w: it is now held by %s", ErrLockLost, holder)
-			case time.Since(lastOK) < 2*period:
-				continue // try again on the next tick: the lease has time left
-			default:
-				err = fmt.Errorf("%w: not renewed for %s: %w", ErrLockLost, time.Since(lastOK).Round(time.Millisecond), err)
-			}
-			l.mu.Lock()
-			l.lost = err
-			l.mu.Unlock()
-			cancel(err)
+		select {
+		case <-h.Lost():
+		case <-ctx.Done():
 			return
+		}
+		var he *lease.HeldError
+		if err := h.Err(); errors.As(err, &he) {
+			cancel(fmt.Errorf("%w: it is now held by %s", ErrLockLost, he.Owner))
+		} else {
+			cancel(fmt.Errorf("%w: %w", ErrLockLost, err))
 		}
 	}()
 }
 
-// renew extends the lease if we still own it (UPDATE ... USING TTL ... IF owner = ?).
-// Setting every column renews every cell's TTL, so the row lives on as a whole.
-func (l *lease) renew(timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return l.m.locks.PatchIf(ctx, []any{lockName}, []orm.Predicate{orm.Eq("owner", l.owner)},
-		[]orm.Change{orm.Set("owner", l.owner), orm.Set("acquired_at", l.since), orm.Set("renewed_at", time.Now().UTC())},
-		orm.WithTTL(l.m.lockTTL()))
-}
-
-// lockTTL is the TTL of the lock row's cells. Cassandra counts a TTL from the start of
-// the current second, so a TTL of n seconds lasts between n-1 and n seconds: one more
-// second makes the lease last at least LockLease.
-func (m *Migrator) lockTTL() time.Duration { return m.opts.LockLease + time.Second }
-
-// release stops the renewals and deletes the lock row if we still own it
-// (DELETE ... IF owner = ?). It runs even when ctx is done, within its own timeout; if
-// it fails the row still expires at the end of the lease.
-func (l *lease) release(ctx context.Context) error {
-	close(l.stop)
-	<-l.done
-	l.mu.Lock()
-	lost := l.lost
-	l.mu.Unlock()
-	if lost != nil {
-		return nil
-	}
+// release gives the lock up (its lease stops renewing and its row is deleted if still
+// ours). It runs even when ctx is done, within its own timeout; if it fails the row
+// still expires at the end of the lease.
+func (m *Migrator) release(ctx context.Context, h *lease.Held) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	var err error
-	for range 3 {
-		err = l.m.locks.DeleteIf(ctx, []any{lockName}, orm.Eq("owner", l.owner))
-		if err == nil || errors.Is(err, orm.ErrConflict) {
-			// A conflict here means the row is gone or has another owner: not ours to delete.
-			return nil
-		}
-		if ctx.Err() != nil {
-			break
-		}
+	if err := h.Release(ctx); err != nil {
+		return fmt.Errorf("migrate: releasing the migration lock (it expires within %s): %w", m.opts.LockLease+time.Second, err)
 	}
-	return fmt.Errorf("migrate: releasing the migration lock (it expires within %s): %w", l.m.lockTTL(), err)
+	return nil
 }

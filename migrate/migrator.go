@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/lease"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 )
 
@@ -23,11 +24,12 @@ type Options struct {
 	// LockTable holds the lock row, in the DB's keyspace. Default
 	// "schema_migrations_lock".
 	LockTable string
-	// LockLease is how long the lock outlives its holder: the lock row is written with
-	// a TTL of LockLease plus one second (TTLs count whole seconds) and renewed every
-	// third of LockLease while migrations run; a run that cannot renew for two thirds
-	// of it stops with ErrLockLost. A crashed process blocks the others for at most
-	// LockLease plus one second. Whole seconds, at least one. Default 30s.
+	// LockLease is how long the lock outlives its holder: it is a lease (package
+	// lease) of this TTL, whose row is written with a TTL of LockLease plus one second
+	// (TTLs count whole seconds) and renewed every quarter of LockLease while
+	// migrations run; a run that cannot renew for three quarters of it stops with
+	// ErrLockLost. A crashed process blocks the others for at most LockLease plus one
+	// second. Whole seconds, at least one. Default 30s.
 	LockLease time.Duration
 	// Progress, when set, is called on the calling goroutine as a run goes: when it
 	// waits for another process's lock, and after each migration applied or rolled back.
@@ -81,7 +83,9 @@ type Migrator struct {
 	db      *orm.DB
 	opts    Options
 	applied *orm.Model[appliedRow]
-	locks   *orm.Model[lockRow]
+	// locks creates the lock table; each run takes the lock through a Manager of its own
+	// (see newOwner).
+	locks *lease.Manager
 
 	mu     sync.Mutex
 	ms     map[int64]*migration
@@ -105,11 +109,11 @@ func New(db *orm.DB, opts Options) (*Migrator, error) {
 	if err != nil {
 		return nil, err
 	}
-	locks, err := orm.NewModel[lockRow](db, orm.TableName(opts.LockTable))
-	if err != nil {
+	m := &Migrator{db: db, opts: opts, applied: applied, ms: map[int64]*migration{}}
+	if m.locks, err = m.leases(newOwner(), nil); err != nil {
 		return nil, err
 	}
-	return &Migrator{db: db, opts: opts, applied: applied, locks: locks, ms: map[int64]*migration{}}, nil
+	return m, nil
 }
 
 // Add adds Go migrations. It fails with ErrInvalidMigration for a version below 1, an
@@ -191,7 +195,10 @@ func (m *Migrator) ensureTables(ctx context.Context) error {
 	if synced {
 		return nil
 	}
-	if err := m.db.Sync(ctx, m.applied, m.locks); err != nil {
+	if err := m.db.Sync(ctx, m.applied); err != nil {
+		return fmt.Errorf("migrate: creating the migration tables: %w", err)
+	}
+	if err := m.locks.Sync(ctx); err != nil {
 		return fmt.Errorf("migrate: creating the migration tables: %w", err)
 	}
 	m.mu.Lock()
@@ -417,18 +424,18 @@ func (m *Migrator) locked(ctx context.Context, f func(context.Context, map[int64
 	if err := m.ensureTables(ctx); err != nil {
 		return nil, err
 	}
-	l, err := m.acquire(ctx)
+	h, err := m.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	l.keepAlive(cancel)
 	defer func() {
-		if rerr := l.release(ctx); rerr != nil {
+		if rerr := m.release(ctx, h); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 	}()
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watch(runCtx, cancel, h)
 	applied, err := m.readApplied(runCtx)
 	if err != nil {
 		return nil, err
