@@ -1,5 +1,7 @@
 package eventsourcing
 
+import "github.com/cassandraorm/cassandraorm-go/orm"
+
 // Root is embedded in an aggregate to track its identity, version and the events
 // raised since it was loaded. E is the aggregate's event type, usually an interface
 // its events implement.
@@ -7,6 +9,7 @@ type Root[E Event] struct {
 	id      string
 	version int64
 	pending []E
+	ids     []orm.UUID // the pending events' ids, fixed when raised so a retried save is idempotent
 }
 
 // ID returns the aggregate's id, which is also its stream name.
@@ -38,6 +41,7 @@ func Raise[E Event](a Aggregate[E], e E) {
 	a.Apply(e)
 	r := a.AggregateRoot()
 	r.pending = append(r.pending, e)
+	r.ids = append(r.ids, orm.NewUUID())
 	r.version++
 }
 

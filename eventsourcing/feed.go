@@ -119,29 +119,43 @@ func (s *Store) ReadFeed(ctx context.Context, from Position, limit int) ([]Entry
 		if err != nil {
 			return out, pos, fmt.Errorf("eventsourcing: reading feed buckets: %w", err)
 		}
-		q := s.feed.Query().Where(orm.Eq("bucket", br.Bucket), orm.Lte("seq", orm.MaxTimeUUID(upTo)))
-		if br.Bucket == from.Bucket && from.Seq != (orm.UUID{}) {
-			q = q.Where(orm.Gt("seq", from.Seq))
+		var after orm.UUID
+		if br.Bucket == from.Bucket {
+			after = from.Seq
 		}
-		for f, err := range q.Limit(limit - len(out)).All(ctx) {
-			if err != nil {
-				return out, pos, fmt.Errorf("eventsourcing: reading feed bucket %d: %w", br.Bucket, err)
+		// Page through the bucket: skipped entries count against a query's limit
+		// but not against the caller's, so one query may not reach the end.
+		for {
+			want := limit - len(out)
+			q := s.feed.Query().Where(orm.Eq("bucket", br.Bucket), orm.Lte("seq", orm.MaxTimeUUID(upTo)))
+			if after != (orm.UUID{}) {
+				q = q.Where(orm.Gt("seq", after))
 			}
-			ok, wait, err := s.verify(ctx, &f)
-			if err != nil {
-				return out, pos, err
+			read := 0
+			for f, err := range q.Limit(want).All(ctx) {
+				if err != nil {
+					return out, pos, fmt.Errorf("eventsourcing: reading feed bucket %d: %w", br.Bucket, err)
+				}
+				read++
+				ok, wait, err := s.verify(ctx, &f)
+				if err != nil {
+					return out, pos, err
+				}
+				if wait {
+					return out, pos, nil
+				}
+				pos, after = Position{Bucket: f.Bucket, Seq: f.Seq}, f.Seq
+				if ok {
+					out = append(out, Entry{Record: Record{ID: f.EventID, Stream: f.Stream, Version: f.Version, Type: f.Type,
+						SchemaVersion: int(f.SchemaVersion), Data: f.Data, Metadata: metadataFrom(f.Metadata), RecordedAt: f.RecordedAt},
+						Position: pos})
+				}
+				if len(out) >= limit {
+					return out, pos, nil
+				}
 			}
-			if wait {
-				return out, pos, nil
-			}
-			pos = Position{Bucket: f.Bucket, Seq: f.Seq}
-			if ok {
-				out = append(out, Entry{Record: Record{ID: f.EventID, Stream: f.Stream, Version: f.Version, Type: f.Type,
-					SchemaVersion: int(f.SchemaVersion), Data: f.Data, Metadata: metadataFrom(f.Metadata), RecordedAt: f.RecordedAt},
-					Position: pos})
-			}
-			if len(out) >= limit {
-				return out, pos, nil
+			if read < want {
+				break // the bucket holds nothing more that is readable now
 			}
 		}
 	}

@@ -102,7 +102,9 @@ func (r *Repository[A, E]) decode(rec Record) (E, error) {
 
 // Save appends a's pending events at its stored version, stamped with the metadata
 // of ctx (see WithMetadata), and clears them. It returns a *ConcurrencyError if the
-// stream moved since a was loaded; then a is stale and must be loaded again.
+// stream moved since a was loaded; then a is stale and must be loaded again. After any
+// other error the outcome is unknown and Save may be called again: the events keep
+// the ids they got when raised, so a save that did apply is not repeated.
 func (r *Repository[A, E]) Save(ctx context.Context, a A) error {
 	return r.save(ctx, a, loadInfo{took: -1, snapshotAt: -1})
 }
@@ -119,13 +121,16 @@ func (r *Repository[A, E]) save(ctx context.Context, a A, info loadInfo) error {
 		if err != nil {
 			return fmt.Errorf("eventsourcing: saving %s: %w", root.id, err)
 		}
-		d.Metadata = meta
+		d.ID, d.Metadata = root.ids[i], meta
 		data[i] = d
 	}
+	// On an error other than a conflict (a timeout, say) the events may be stored;
+	// saving a again appends the same event ids, which succeeds without doubling
+	// them if the first attempt did apply.
 	if _, err := r.store.Append(ctx, root.id, root.StoredVersion(), data); err != nil {
 		return err
 	}
-	root.pending = nil
+	root.pending, root.ids = nil, nil
 	r.maybeSnapshot(ctx, a, info)
 	return nil
 }

@@ -154,6 +154,14 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 	if err != nil {
 		return 0, err
 	}
+	if late := time.Since(feed[0].Seq.Time()); late > s.opts.FeedLag/2 {
+		// Readers may already be past these entries' place in the feed: writing
+		// the events now could hide them from projections. Nothing is written
+		// to the stream; the caller may retry.
+		s.abandon(ctx, feed)
+		return 0, fmt.Errorf("eventsourcing: append to %s: the feed write took %v, more than half the feed lag (%v); nothing was appended",
+			stream, late.Round(time.Millisecond), s.opts.FeedLag)
+	}
 	err = s.appendRows(ctx, rows, expected, expected)
 	var ce *orm.ConflictError
 	if errors.As(err, &ce) && headOf(ce) == nil && expected > 0 {
@@ -161,14 +169,18 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 		// previous one ends at the expected version.
 		err = s.rollover(ctx, stream, bucket, expected, rows)
 	}
+	var conc *ConcurrencyError
+	if errors.As(err, &ce) {
+		err = s.conflict(ctx, stream, bucket, expected, rows, ce)
+	}
+	if errors.As(err, &conc) {
+		// A definite refusal: these events are not in the stream, so their
+		// feed entries can go. After any other error (a timeout, say) the
+		// events may be stored; the entries stay, and readers check them.
+		s.abandon(ctx, feed)
+	}
 	if err != nil {
-		if errors.As(err, &ce) {
-			err = s.conflict(ctx, stream, bucket, expected, rows, ce)
-		}
-		if err != nil {
-			s.abandon(ctx, feed)
-			return 0, err
-		}
+		return 0, err
 	}
 	return expected + n, nil
 }
