@@ -9,30 +9,55 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/orm"
 )
 
-// checkpointRow is how far a feed reader has got.
+// checkpointRow is how far a feed reader has got, and which lease holder wrote it.
 type checkpointRow struct {
 	Name      string    `cql:"name" orm:"pk"`
 	Bucket    int64     `cql:"bucket"`
 	Seq       orm.UUID  `cql:"seq" orm:"timeuuid"`
+	Owner     string    `cql:"owner"`
 	UpdatedAt time.Time `cql:"updated_at"`
 }
 
 // Checkpoint returns the position saved under name (zero if none).
 func (s *Store) Checkpoint(ctx context.Context, name string) (Position, error) {
-	r, err := s.checks.Get(ctx, name)
-	if errors.Is(err, orm.ErrNotFound) {
-		return Position{}, nil
-	}
-	if err != nil {
-		return Position{}, fmt.Errorf("eventsourcing: reading checkpoint %s: %w", name, err)
-	}
-	return Position{Bucket: r.Bucket, Seq: r.Seq}, nil
+	pos, _, err := s.checkpoint(ctx, name)
+	return pos, err
 }
 
-// SaveCheckpoint records pos under name.
-func (s *Store) SaveCheckpoint(ctx context.Context, name string, pos Position) error {
-	r := checkpointRow{Name: name, Bucket: pos.Bucket, Seq: pos.Seq, UpdatedAt: time.Now().UTC()}
-	if err := s.checks.Insert(ctx, &r, orm.WithNulls()); err != nil {
+func (s *Store) checkpoint(ctx context.Context, name string) (Position, string, error) {
+	r, err := s.checks.Get(ctx, name)
+	if errors.Is(err, orm.ErrNotFound) {
+		return Position{}, "", nil
+	}
+	if err != nil {
+		return Position{}, "", fmt.Errorf("eventsourcing: reading checkpoint %s: %w", name, err)
+	}
+	return Position{Bucket: r.Bucket, Seq: r.Seq}, r.Owner, nil
+}
+
+// errFenced is returned when a checkpoint was written by another lease holder since
+// this one read it: this holder lost its lease and must stop.
+var errFenced = errors.New("checkpoint written by another holder")
+
+// saveCheckpoint records pos under name on behalf of lease holder owner, if the
+// checkpoint's owner is still prev (the owner seen when the holder started, or owner
+// itself after its first save). The condition fences out a holder that lost its lease
+// while paused: once its successor has saved, its own saves fail.
+func (s *Store) saveCheckpoint(ctx context.Context, name string, pos Position, owner, prev string) error {
+	var seq, prevOwner any
+	if pos.Seq != (orm.UUID{}) {
+		seq = pos.Seq
+	}
+	if prev != "" {
+		prevOwner = prev
+	}
+	err := s.checks.PatchIf(ctx, []any{name}, []orm.Predicate{orm.Eq("owner", prevOwner)}, []orm.Change{
+		orm.Set("bucket", pos.Bucket), orm.Set("seq", seq), orm.Set("owner", owner), orm.Set("updated_at", time.Now().UTC()),
+	})
+	if errors.Is(err, orm.ErrConflict) {
+		return fmt.Errorf("eventsourcing: saving checkpoint %s: %w", name, errFenced)
+	}
+	if err != nil {
 		return fmt.Errorf("eventsourcing: saving checkpoint %s: %w", name, err)
 	}
 	return nil

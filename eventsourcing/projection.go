@@ -96,19 +96,31 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 		}
 	}()
 	ckpt := "projection/" + proj.Name
+	pos, prev, err := p.store.checkpoint(ctx, ckpt)
+	if err != nil {
+		return err
+	}
+	// Checkpoints are fenced by the lease token: see saveCheckpoint.
+	save := func(ctx context.Context, at Position) error {
+		err := p.store.saveCheckpoint(ctx, ckpt, at, held.Token(), prev)
+		if err == nil {
+			prev = held.Token()
+		}
+		if errors.Is(err, errFenced) {
+			return fmt.Errorf("%w: %s: %w", ErrLeaseLost, proj.Name, err)
+		}
+		return err
+	}
 	if rebuild {
 		if proj.Reset != nil {
 			if err := proj.Reset(ctx); err != nil {
 				return fmt.Errorf("eventsourcing: resetting projection %s: %w", proj.Name, err)
 			}
 		}
-		if err := p.store.SaveCheckpoint(ctx, ckpt, Position{}); err != nil {
+		pos = Position{}
+		if err := save(ctx, pos); err != nil {
 			return err
 		}
-	}
-	pos, err := p.store.Checkpoint(ctx, ckpt)
-	if err != nil {
-		return err
 	}
 	for {
 		select {
@@ -127,12 +139,12 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 				if ev, err := p.reg.Decode(e.Record); err == nil {
 					env.Event = ev
 				} else if !errors.Is(err, ErrUnknownEventType) {
-					p.saveQuiet(ctx, ckpt, pos)
+					_ = save(context.WithoutCancel(ctx), pos) // keep the progress made; the failure is what the caller sees
 					return fmt.Errorf("eventsourcing: projection %s: %w", proj.Name, err)
 				}
 			}
 			if err := proj.Handle(ctx, env); err != nil {
-				p.saveQuiet(ctx, ckpt, pos)
+				_ = save(context.WithoutCancel(ctx), pos)
 				return fmt.Errorf("eventsourcing: projection %s at %s version %d: %w", proj.Name, e.Stream, e.Version, err)
 			}
 			pos = e.Position
@@ -141,7 +153,7 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 		// skipped.
 		pos = next
 		if pos != start {
-			if err := p.store.SaveCheckpoint(ctx, ckpt, pos); err != nil {
+			if err := save(ctx, pos); err != nil {
 				return err
 			}
 		}
@@ -159,10 +171,4 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 		case <-time.After(p.opts.Poll):
 		}
 	}
-}
-
-// saveQuiet records progress made before a failure; the failure is what the caller
-// sees.
-func (p *Projector) saveQuiet(ctx context.Context, name string, pos Position) {
-	_ = p.store.SaveCheckpoint(context.WithoutCancel(ctx), name, pos)
 }

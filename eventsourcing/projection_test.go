@@ -275,3 +275,44 @@ func projectionChild() error {
 	}
 	return eventsourcing.NewProjector(s, lm, reg, eventsourcing.ProjectorOptions{Batch: 10}).Run(ctx, proj)
 }
+
+// A runner whose checkpoint was taken over by another holder (it lost its lease
+// while paused) stops at its next save instead of overwriting the successor's.
+func TestProjectionFencedByCheckpointOwner(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "fence", eventsourcing.StoreOptions{FeedLag: fastLag})
+	seen := seenModel(t)
+	ctx := t.Context()
+	if _, err := s.Append(ctx, "f", 0, []eventsourcing.EventData{added(t, reg, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	handled := 0
+	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{Poll: 50 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx, seenProjection(seen, "fenced", &handled)) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(seenIDs(t, seen, "fenced")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the projection handled nothing")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := env.Session(t).Query(`UPDATE fence_checkpoints SET owner = 'successor' WHERE name = 'projection/fenced'`).Exec(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "f", 1, []eventsourcing.EventData{added(t, reg, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, eventsourcing.ErrLeaseLost) {
+			t.Fatalf("run ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fenced runner kept running")
+	}
+	var owner string
+	if err := env.Session(t).Query(`SELECT owner FROM fence_checkpoints WHERE name = 'projection/fenced'`).Scan(&owner); err != nil || owner != "successor" {
+		t.Fatalf("checkpoint owner %q %v", owner, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
@@ -27,6 +28,7 @@ type Options struct {
 	// holder renews it every TTL/4 and gives it up when it could not for 3/4 of TTL.
 	TTL time.Duration
 	// Owner identifies this process (default host name, pid and a random suffix).
+	// A lease row names the owner followed by "#" and a token of the acquisition.
 	Owner string
 	// Poll is how often Acquire retries while another process holds the lease
 	// (default TTL/5).
@@ -80,7 +82,8 @@ var ErrHeld = errors.New("lease: held by another owner")
 type HeldError struct {
 	// Name is the lease's name.
 	Name string
-	// Owner is the holder's owner id ("?" if the row vanished meanwhile).
+	// Owner is the holder's owner id, as its Options.Owner ("?" if the row vanished
+	// meanwhile).
 	Owner string
 	// Since is when the holder acquired the lease (zero if unknown).
 	Since time.Time
@@ -97,7 +100,11 @@ func (e *HeldError) Unwrap() error { return ErrHeld }
 // heldError describes the holder of lease name from a conflict's current row.
 func heldError(name string, current any) *HeldError {
 	if cur, ok := current.(*row); ok && cur != nil {
-		return &HeldError{Name: name, Owner: cur.Owner, Since: cur.AcquiredAt}
+		owner := cur.Owner
+		if i := strings.LastIndexByte(owner, '#'); i >= 0 {
+			owner = owner[:i] // the acquisition's token is not for people
+		}
+		return &HeldError{Name: name, Owner: owner, Since: cur.AcquiredAt}
 	}
 	return &HeldError{Name: name, Owner: "?"}
 }
@@ -105,20 +112,20 @@ func heldError(name string, current any) *HeldError {
 // TryAcquire takes lease name if nobody holds it, or returns a *HeldError (wrapping
 // ErrHeld) that names the holder.
 func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
-	r := row{Name: name, Owner: m.opts.Owner, AcquiredAt: time.Now().UTC().Truncate(time.Millisecond)}
+	// Each acquisition has its own token, so two acquisitions through one Manager
+	// (two goroutines running the same job) exclude each other like two processes.
+	token := m.opts.Owner + "#" + orm.NewUUID().String()[:8]
+	r := row{Name: name, Owner: token, AcquiredAt: time.Now().UTC().Truncate(time.Millisecond)}
 	err := m.rows.InsertIfNotExists(ctx, &r, orm.WithTTL(m.cellTTL()))
 	var ce *orm.ConflictError
 	if errors.As(err, &ce) {
-		if cur, ok := ce.Current.(*row); ok && cur != nil && cur.Owner == m.opts.Owner {
-			// We hold it already (a retry after a timeout that did apply).
-			return m.hold(name, cur.AcquiredAt), nil
-		}
 		return nil, heldError(name, ce.Current)
 	}
 	if err != nil {
+		// The insert may have applied; if so the row expires after the TTL.
 		return nil, fmt.Errorf("lease: acquiring %s: %w", name, err)
 	}
-	return m.hold(name, r.AcquiredAt), nil
+	return m.hold(name, token, r.AcquiredAt), nil
 }
 
 // cellTTL is the TTL written: a second more than the lease's, because Cassandra
@@ -161,9 +168,9 @@ func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 	}
 }
 
-func (m *Manager) hold(name string, since time.Time) *Held {
+func (m *Manager) hold(name, token string, since time.Time) *Held {
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &Held{m: m, name: name, since: since, lost: make(chan struct{}), stop: cancel, done: make(chan struct{})}
+	h := &Held{m: m, name: name, token: token, since: since, lost: make(chan struct{}), stop: cancel, done: make(chan struct{})}
 	go h.renew(ctx)
 	return h
 }
@@ -175,6 +182,7 @@ func (m *Manager) hold(name string, since time.Time) *Held {
 type Held struct {
 	m     *Manager
 	name  string
+	token string
 	since time.Time
 	lost  chan struct{}
 	err   error // why the lease was lost; written before lost is closed
@@ -184,6 +192,12 @@ type Held struct {
 
 // Name returns the lease's name.
 func (h *Held) Name() string { return h.name }
+
+// Token identifies this acquisition: the Manager's owner id and a suffix of its own.
+// Work guarded by the lease can be fenced with it, by writing it beside the work's
+// state and conditioning later writes on it, so a holder that lost the lease while
+// paused cannot overwrite a successor's state.
+func (h *Held) Token() string { return h.token }
 
 // Lost is closed when the lease is lost: stop the work it guards.
 func (h *Held) Lost() <-chan struct{} { return h.lost }
@@ -218,8 +232,8 @@ func (h *Held) renew(ctx context.Context) {
 		start := time.Now()
 		actx, cancel := context.WithTimeout(ctx, every)
 		// Setting every column renews every cell's TTL, so the whole row lives on.
-		err := h.m.rows.PatchIf(actx, []any{h.name}, []orm.Predicate{orm.Eq("owner", h.m.opts.Owner)},
-			[]orm.Change{orm.Set("owner", h.m.opts.Owner), orm.Set("acquired_at", h.since)}, orm.WithTTL(h.m.cellTTL()))
+		err := h.m.rows.PatchIf(actx, []any{h.name}, []orm.Predicate{orm.Eq("owner", h.token)},
+			[]orm.Change{orm.Set("owner", h.token), orm.Set("acquired_at", h.since)}, orm.WithTTL(h.m.cellTTL()))
 		cancel()
 		var ce *orm.ConflictError
 		switch {
@@ -248,7 +262,7 @@ func (h *Held) renew(ctx context.Context) {
 func (h *Held) Release(ctx context.Context) error {
 	h.stop()
 	<-h.done
-	err := h.m.rows.DeleteIf(ctx, []any{h.name}, orm.Eq("owner", h.m.opts.Owner))
+	err := h.m.rows.DeleteIf(ctx, []any{h.name}, orm.Eq("owner", h.token))
 	if err != nil && !errors.Is(err, orm.ErrConflict) {
 		return fmt.Errorf("lease: releasing %s: %w", h.name, err)
 	}

@@ -192,3 +192,31 @@ func TestTTLTooShort(t *testing.T) {
 		t.Fatal("New accepted a TTL under 1s")
 	}
 }
+
+// Two acquisitions through one Manager exclude each other like two processes.
+func TestNotReentrant(t *testing.T) {
+	ctx := t.Context()
+	m := manager(t, "same", 3*time.Second)
+	h, err := m.TryAcquire(ctx, "once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var he *lease.HeldError
+	if _, err := m.TryAcquire(ctx, "once"); !errors.As(err, &he) || he.Owner != "same" {
+		t.Fatalf("second acquisition through one manager: %v", err)
+	}
+	if !strings.HasPrefix(h.Token(), "same#") {
+		t.Fatalf("token %q", h.Token())
+	}
+	if err := h.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h2, err := m.TryAcquire(ctx, "once")
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	if h2.Token() == h.Token() {
+		t.Fatal("two acquisitions share a token")
+	}
+	_ = h2.Release(ctx)
+}
