@@ -135,13 +135,9 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 		}
 		for _, e := range entries {
 			env := Envelope{Entry: e}
-			if p.reg != nil {
-				if ev, err := p.reg.Decode(e.Record); err == nil {
-					env.Event = ev
-				} else if !errors.Is(err, ErrUnknownEventType) {
-					_ = save(context.WithoutCancel(ctx), pos) // keep the progress made; the failure is what the caller sees
-					return fmt.Errorf("eventsourcing: projection %s: %w", proj.Name, err)
-				}
+			if env.Event, err = p.decode(e.Record); err != nil {
+				_ = save(context.WithoutCancel(ctx), pos) // keep the progress made; the failure is what the caller sees
+				return fmt.Errorf("eventsourcing: projection %s: %w", proj.Name, err)
 			}
 			if err := proj.Handle(ctx, env); err != nil {
 				_ = save(context.WithoutCancel(ctx), pos)

@@ -316,3 +316,40 @@ func TestProjectionFencedByCheckpointOwner(t *testing.T) {
 		t.Fatalf("checkpoint owner %q %v", owner, err)
 	}
 }
+
+// Events that reach a projection out of version order (writers' clocks disagree) are
+// handed over in order: a gap is filled from the stream, and late ones are skipped.
+func TestInStreamOrder(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "order", eventsourcing.StoreOptions{})
+	ctx := t.Context()
+	for i := range 4 {
+		if _, err := s.Append(ctx, "o", int64(i), []eventsourcing.EventData{added(t, reg, i+1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var recs []eventsourcing.Record
+	for r, err := range s.Load(ctx, "o", 1) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	var got []int64
+	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+	proj := p.InStreamOrder(eventsourcing.Projection{Name: "ordered", Handle: func(_ context.Context, e eventsourcing.Envelope) error {
+		if e.Event.(Added).N != int(e.Version) {
+			return fmt.Errorf("version %d carries %+v", e.Version, e.Event)
+		}
+		got = append(got, e.Version)
+		return nil
+	}})
+	for _, v := range []int{1, 3, 2, 4, 4, 1} { // as a skewed feed might deliver them
+		if err := proj.Handle(ctx, eventsourcing.Envelope{Entry: eventsourcing.Entry{Record: recs[v-1]}, Event: Added{N: v}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fmt.Sprint(got) != "[1 2 3 4]" {
+		t.Fatalf("handled versions %v, want [1 2 3 4]", got)
+	}
+}

@@ -12,9 +12,10 @@ import (
 // is written ahead of each append, so it is the outbox: an event saved by a process
 // that dies before publishing is published when the relay next runs. Delivery is at
 // least once; the message ID is the event ID, for consumers to dedupe, and the key is
-// the stream, so one stream's events keep their order.
-func Relay(name string, pub cqrs.Publisher, topicOf func(Record) string) Projection {
-	return Projection{
+// the stream. The relay runs InStreamOrder, so each stream's events are published in
+// version order whatever the writers' clocks.
+func (p *Projector) Relay(name string, pub cqrs.Publisher, topicOf func(Record) string) Projection {
+	return p.InStreamOrder(Projection{
 		Name: name,
 		Handle: func(ctx context.Context, e Envelope) error {
 			topic := topicOf(e.Record)
@@ -23,7 +24,7 @@ func Relay(name string, pub cqrs.Publisher, topicOf func(Record) string) Project
 			}
 			return pub.Publish(ctx, topic, Message(e.Record))
 		},
-	}
+	})
 }
 
 // Message turns a stored event into a bus message: ID is the event ID, Key the stream,

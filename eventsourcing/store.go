@@ -62,6 +62,8 @@ type Store struct {
 	buckets *orm.Model[feedBucketRow]
 	snaps   *orm.Model[snapshotRow]
 	checks  *orm.Model[checkpointRow]
+	// positions serves Projector.InStreamOrder.
+	positions *orm.Model[streamPosRow]
 
 	// knownBuckets holds the feed buckets this store has listed already, so an
 	// append writes the listing row once per bucket, not once per append.
@@ -105,12 +107,15 @@ func NewStore(db *orm.DB, opts StoreOptions) (*Store, error) {
 	if s.checks, err = orm.NewModel[checkpointRow](db, orm.TableName(opts.Prefix+"_checkpoints")); err != nil {
 		return nil, err
 	}
+	if s.positions, err = orm.NewModel[streamPosRow](db, orm.TableName(opts.Prefix+"_stream_positions")); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // Sync creates the store's tables.
 func (s *Store) Sync(ctx context.Context) error {
-	return s.db.Sync(ctx, s.events, s.feed, s.buckets, s.snaps, s.checks)
+	return s.db.Sync(ctx, s.events, s.feed, s.buckets, s.snaps, s.checks, s.positions)
 }
 
 // Options returns the store's options with defaults filled in.

@@ -125,7 +125,7 @@ func (s *Service) updateProfile(ctx context.Context, c UpdateUserProfile) error 
 
 // Relay returns the projection that publishes the service's events to Topic.
 func (s *Service) Relay() eventsourcing.Projection {
-	return eventsourcing.Relay("user-relay", s.pub, func(r eventsourcing.Record) string {
+	return s.projector.Relay("user-relay", s.pub, func(r eventsourcing.Record) string {
 		if r.Type == "UserCreated" || r.Type == "UserProfileUpdated" {
 			return Topic
 		}
@@ -133,10 +133,11 @@ func (s *Service) Relay() eventsourcing.Projection {
 	})
 }
 
-// ProfileProjection returns the projection that keeps user_profiles. It is
-// idempotent: an event older than the row's version is ignored.
+// ProfileProjection returns the projection that keeps user_profiles. It sees each
+// user's events in order (InStreamOrder), and is idempotent besides: an event older
+// than the row's version is ignored.
 func (s *Service) ProfileProjection() eventsourcing.Projection {
-	return eventsourcing.Projection{
+	return s.projector.InStreamOrder(eventsourcing.Projection{
 		Name: "user-profiles",
 		Handle: func(ctx context.Context, e eventsourcing.Envelope) error {
 			p, err := s.Profiles.Get(ctx, e.Stream)
@@ -160,7 +161,7 @@ func (s *Service) ProfileProjection() eventsourcing.Projection {
 			p.Version, p.UpdatedAt = e.Version, e.RecordedAt
 			return s.Profiles.Insert(ctx, &p)
 		},
-	}
+	})
 }
 
 // Run relays events to the bus and keeps the read model until ctx ends.
