@@ -86,7 +86,8 @@ func (b *Batch) add(table string, w writeStmt, partitionKey []any) {
 		b.lwt = true
 	}
 	b.entries = append(b.entries, gocql.BatchEntry{Stmt: w.cql, Args: w.vals, Idempotent: w.idempotent && !w.lwt})
-	b.partitions[table+"\x00"+fmt.Sprint(partitionKey...)] = struct{}{}
+	// %#v keeps the key parts apart: ("ab", "c") and ("a", "bc") are two partitions.
+	b.partitions[table+"\x00"+fmt.Sprintf("%#v", partitionKey)] = struct{}{}
 	for _, v := range w.vals {
 		b.bytes += approxSize(v)
 	}

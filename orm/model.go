@@ -311,24 +311,17 @@ func (m *Model[T]) run(ctx context.Context, w writeStmt, o *queryOpts) error {
 	return m.exec(ctx, w.op, w.cql, w.vals, o, w.idempotent)
 }
 
-func (m *Model[T]) insert(ctx context.Context, v *T, ifNotExists bool, opts []QueryOption) (err error) {
+func (m *Model[T]) insert(ctx context.Context, v *T, ifNotExists bool, opts []QueryOption) error {
 	o := collectOpts(opts)
 	w, rv, err := m.buildInsert(ctx, v, ifNotExists, &o)
 	if err != nil {
 		return err
 	}
-	if len(m.t.Uniques) > 0 {
-		var release func(error)
-		if release, err = m.claimUniques(ctx, rv); err != nil {
-			return err
-		}
-		defer func() { release(err) }()
-	}
-	if err = m.run(ctx, w, &o); err != nil {
+	if err := m.writeClaimed(ctx, rv, func() error { return m.run(ctx, w, &o) }); err != nil {
 		return err
 	}
 	if m.hooks.afterInsert != nil {
-		if err = m.hooks.afterInsert(v, ctx); err != nil {
+		if err := m.hooks.afterInsert(v, ctx); err != nil {
 			return fmt.Errorf("orm: %s: after insert hook: %w", m.t.Name, err)
 		}
 	}

@@ -66,18 +66,41 @@ func uniqueValues(v reflect.Value, u UniqueConstraint) []any {
 	return vals
 }
 
-// claimUniques claims every unique value of row v for v's primary key. It returns a
-// function to call with the outcome of the write: on error it releases what it claimed.
-func (m *Model[T]) claimUniques(ctx context.Context, v reflect.Value) (func(error), error) {
-	owner := m.keysOf(v)
-	var claimed []claim
-	releaseAll := func() {
-		for _, c := range claimed {
-			// Best effort on a cleanup path: a claim left behind is taken over once
-			// stale, since its owner row will not hold the value.
-			_ = m.releaseClaim(context.WithoutCancel(ctx), c, owner)
-		}
+// writeClaimed claims the unique values of row v, runs write, and then releases the
+// values the row held before and no longer holds. The claims are given back when the
+// write is refused for certain (a conflict); after a failure whose outcome is unknown
+// (a timeout) they stay, since the row may hold them, and are taken over once stale if
+// it does not.
+func (m *Model[T]) writeClaimed(ctx context.Context, v reflect.Value, write func() error) error {
+	if len(m.t.Uniques) == 0 {
+		return write()
 	}
+	owner := m.keysOf(v)
+	old, err := m.Get(ctx, owner...)
+	haveOld := err == nil
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	claimed, err := m.claimUniques(ctx, v, owner)
+	if err != nil {
+		return err
+	}
+	if err := write(); err != nil {
+		if errors.Is(err, ErrConflict) {
+			m.releaseClaims(ctx, claimed, owner)
+		}
+		return err
+	}
+	if haveOld {
+		m.releaseUniques(ctx, reflect.ValueOf(&old).Elem(), v)
+	}
+	return nil
+}
+
+// claimUniques claims every unique value of row v for owner and returns the claims it
+// made (not those owner held already). If one fails it gives back the others.
+func (m *Model[T]) claimUniques(ctx context.Context, v reflect.Value, owner []any) ([]claim, error) {
+	var claimed []claim
 	for _, u := range m.t.Uniques {
 		vals := uniqueValues(v, u)
 		if vals == nil {
@@ -85,18 +108,22 @@ func (m *Model[T]) claimUniques(ctx context.Context, v reflect.Value) (func(erro
 		}
 		ok, err := m.claim(ctx, u, vals, owner)
 		if err != nil {
-			releaseAll()
+			m.releaseClaims(ctx, claimed, owner)
 			return nil, err
 		}
 		if ok {
 			claimed = append(claimed, claim{u, vals})
 		}
 	}
-	return func(err error) {
-		if err != nil {
-			releaseAll()
-		}
-	}, nil
+	return claimed, nil
+}
+
+// releaseClaims gives back claims. Best effort on a cleanup path: a claim left behind
+// is taken over once stale, since its owner row does not hold the value.
+func (m *Model[T]) releaseClaims(ctx context.Context, claims []claim, owner []any) {
+	for _, c := range claims {
+		_ = m.releaseClaim(context.WithoutCancel(ctx), c, owner)
+	}
 }
 
 // claim takes value vals of constraint u for owner. It reports whether it made a new

@@ -143,3 +143,26 @@ func TestUniqueMovesAndReleases(t *testing.T) {
 		t.Fatalf("%d email claims for 4 members with emails", got)
 	}
 }
+
+// Inserting over an existing row with a new unique value moves the claim: the old
+// value is free at once, and no orphan lookup row is left.
+func TestUniqueMovesOnInsertOverExistingRow(t *testing.T) {
+	db := openDB(t)
+	members := newModel[Member](t, db, orm.TableName("member_reinsert"))
+	ctx := t.Context()
+	a := Member{ID: orm.NewUUID(), Email: "old@example.com"}
+	if err := members.Insert(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	a.Email = "new@example.com"
+	if err := members.Insert(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	if got := lookupRows(t, "member_reinsert_by_email"); got != 1 {
+		t.Fatalf("%d email claims for one member", got)
+	}
+	b := Member{ID: orm.NewUUID(), Email: "old@example.com"}
+	if err := members.Insert(ctx, &b); err != nil {
+		t.Fatalf("the old email was not freed: %v", err)
+	}
+}

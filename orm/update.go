@@ -2,7 +2,6 @@ package orm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -24,37 +23,17 @@ func (m *Model[T]) UpdateIf(ctx context.Context, v *T, conds []Predicate, opts .
 	return m.update(ctx, v, conds, true, opts)
 }
 
-func (m *Model[T]) update(ctx context.Context, v *T, conds []Predicate, lwt bool, opts []QueryOption) (err error) {
+func (m *Model[T]) update(ctx context.Context, v *T, conds []Predicate, lwt bool, opts []QueryOption) error {
 	o := collectOpts(opts)
 	w, rv, err := m.buildUpdate(ctx, v, conds, lwt, &o)
 	if err != nil {
 		return err
 	}
-	var old T
-	haveOld := false
-	if len(m.t.Uniques) > 0 {
-		old, err = m.Get(ctx, w.keys...)
-		switch {
-		case errors.Is(err, ErrNotFound):
-		case err != nil:
-			return err
-		default:
-			haveOld = true
-		}
-		var release func(error)
-		if release, err = m.claimUniques(ctx, rv); err != nil {
-			return err
-		}
-		defer func() { release(err) }()
-	}
-	if err = m.run(ctx, w, &o); err != nil {
+	if err := m.writeClaimed(ctx, rv, func() error { return m.run(ctx, w, &o) }); err != nil {
 		return err
 	}
-	if haveOld {
-		m.releaseUniques(ctx, reflect.ValueOf(&old).Elem(), rv)
-	}
 	if m.hooks.afterUpdate != nil {
-		if err = m.hooks.afterUpdate(v, ctx); err != nil {
+		if err := m.hooks.afterUpdate(v, ctx); err != nil {
 			return fmt.Errorf("orm: %s: after update hook: %w", m.t.Name, err)
 		}
 	}
