@@ -111,15 +111,16 @@ func (db *DB) keyspaceOf(t *Table) string {
 // liveColumns reads a table's columns from system_schema: name -> (type, kind, order).
 type liveColumn struct {
 	typ, kind, order string
+	position         int
 }
 
 func (db *DB) liveColumns(ctx context.Context, ks, table string) (map[string]liveColumn, error) {
-	iter := db.session.Query(`SELECT column_name, type, kind, clustering_order FROM system_schema.columns
+	iter := db.session.Query(`SELECT column_name, type, kind, clustering_order, position FROM system_schema.columns
 		WHERE keyspace_name = ? AND table_name = ?`, ks, table).WithContext(ctx).Iter()
 	cols := map[string]liveColumn{}
 	var name string
 	var c liveColumn
-	for iter.Scan(&name, &c.typ, &c.kind, &c.order) {
+	for iter.Scan(&name, &c.typ, &c.kind, &c.order, &c.position) {
 		cols[name] = c
 	}
 	if err := iter.Close(); err != nil {
@@ -173,8 +174,17 @@ func (db *DB) diffTable(ctx context.Context, ks string, t *Table) ([]SchemaChang
 			case c.Kind == ClusteringKey && (lc.order == "desc") != c.Descending:
 				changes = append(changes, SchemaChange{Object: obj,
 					What: fmt.Sprintf("clustering column %s is ordered %s in the database", c.Name, lc.order)})
+			case (c.Kind == PartitionKey || c.Kind == ClusteringKey) && lc.position != keyPosition(t, c):
+				changes = append(changes, SchemaChange{Object: obj,
+					What: fmt.Sprintf("key column %s is at position %d in the database but %d in the model: the primary key cannot change",
+						c.Name, lc.position, keyPosition(t, c))})
 			}
 		}
+		opts, err := db.diffOptions(ctx, ks, t)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, opts...)
 		for name, lc := range live {
 			if (lc.kind == "partition_key" || lc.kind == "clustering") && t.byName[name] == nil {
 				changes = append(changes, SchemaChange{Object: obj, What: "key column " + name + " is not in the model: the primary key cannot change"})
@@ -192,6 +202,57 @@ func (db *DB) diffTable(ctx context.Context, ks string, t *Table) ([]SchemaChang
 		}
 	}
 	return changes, nil
+}
+
+// keyPosition returns c's position in its part of the primary key, as system_schema
+// counts it.
+func keyPosition(t *Table, c *Column) int {
+	keys := t.PartitionKey
+	if c.Kind == ClusteringKey {
+		keys = t.Clustering
+	}
+	for i, k := range keys {
+		if k == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// diffOptions compares the table properties the model sets with the live ones; a
+// difference is a safe ALTER TABLE ... WITH.
+func (db *DB) diffOptions(ctx context.Context, ks string, t *Table) ([]SchemaChange, error) {
+	var ttl, grace int
+	var comment string
+	var compaction map[string]string
+	err := db.session.Query(`SELECT default_time_to_live, gc_grace_seconds, comment, compaction FROM system_schema.tables
+		WHERE keyspace_name = ? AND table_name = ?`, ks, t.Name).WithContext(ctx).Scan(&ttl, &grace, &comment, &compaction)
+	if errors.Is(err, errNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("orm: reading the options of %s.%s: %w", ks, t.Name, err)
+	}
+	o := t.Options
+	var what []string
+	if want := int(o.DefaultTTL.Seconds()); want != ttl && (o.DefaultTTL > 0 || ttl != 0) {
+		what = append(what, fmt.Sprintf("default_time_to_live %d -> %d", ttl, want))
+	}
+	if want := int(o.GCGrace.Seconds()); o.GCGrace > 0 && want != grace {
+		what = append(what, fmt.Sprintf("gc_grace_seconds %d -> %d", grace, want))
+	}
+	if o.Comment != "" && o.Comment != comment {
+		what = append(what, "comment")
+	}
+	if o.Compaction != "" && !strings.HasSuffix(compaction["class"], o.Compaction) {
+		what = append(what, fmt.Sprintf("compaction %s -> %s", compaction["class"], o.Compaction))
+	}
+	if len(what) == 0 {
+		return nil, nil
+	}
+	with := tableOptions(t)
+	return []SchemaChange{{Object: "table " + ks + "." + t.Name, What: "change options: " + strings.Join(what, ", "),
+		Statement: "ALTER TABLE " + qualified(ks, t.Name) + " WITH " + strings.Join(with, " AND "), Safe: true}}, nil
 }
 
 func (db *DB) diffType(ctx context.Context, ks string, u *udtInfo) ([]SchemaChange, error) {
@@ -263,10 +324,18 @@ func createTable(ks string, t *Table) string {
 		}
 		with = append(with, "CLUSTERING ORDER BY ("+strings.Join(order, ", ")+")")
 	}
-	o := t.Options
-	if o.DefaultTTL > 0 {
-		with = append(with, "default_time_to_live = "+strconv.FormatInt(int64(o.DefaultTTL.Seconds()), 10))
+	with = append(with, tableOptions(t)...)
+	if len(with) > 0 {
+		b.WriteString(" WITH " + strings.Join(with, " AND "))
 	}
+	return b.String()
+}
+
+// tableOptions returns the WITH clauses of the properties the model sets. The default
+// TTL is always stated, so that removing it from the model resets it.
+func tableOptions(t *Table) []string {
+	o := t.Options
+	with := []string{"default_time_to_live = " + strconv.FormatInt(int64(o.DefaultTTL.Seconds()), 10)}
 	if o.GCGrace > 0 {
 		with = append(with, "gc_grace_seconds = "+strconv.FormatInt(int64(o.GCGrace.Seconds()), 10))
 	}
@@ -280,10 +349,7 @@ func createTable(ks string, t *Table) string {
 		}
 		with = append(with, "compaction = {"+strings.Join(parts, ", ")+"}")
 	}
-	if len(with) > 0 {
-		b.WriteString(" WITH " + strings.Join(with, " AND "))
-	}
-	return b.String()
+	return with
 }
 
 func createIndex(ks string, t *Table, c *Column) string {

@@ -187,3 +187,59 @@ func TestExecCQLWaitsForIndexes(t *testing.T) {
 		t.Fatalf("observer saw %d statements", len(seen))
 	}
 }
+
+type PairKeyAB struct {
+	A string `cql:"a" orm:"pk"`
+	B string `cql:"b" orm:"pk"`
+	C int32  `cql:"c" orm:"ck"`
+	D int32  `cql:"d" orm:"ck"`
+	V string `cql:"v"`
+}
+
+type PairKeyBA struct {
+	B string `cql:"b" orm:"pk"`
+	A string `cql:"a" orm:"pk"`
+	C int32  `cql:"c" orm:"ck"`
+	D int32  `cql:"d" orm:"ck"`
+	V string `cql:"v"`
+}
+
+type PairKeyDC struct {
+	A string `cql:"a" orm:"pk"`
+	B string `cql:"b" orm:"pk"`
+	D int32  `cql:"d" orm:"ck"`
+	C int32  `cql:"c" orm:"ck"`
+	V string `cql:"v"`
+}
+
+func TestSchemaDiffKeyOrderAndOptions(t *testing.T) {
+	db := openDB(t)
+	ctx := t.Context()
+	newModel[PairKeyAB](t, db, orm.TableName("pairkey"))
+	for name, m := range map[string]orm.SchemaModel{
+		"partition": orm.MustModel[PairKeyBA](db, orm.TableName("pairkey")),
+		"clustering": orm.MustModel[PairKeyDC](db, orm.TableName("pairkey")),
+	} {
+		err := db.Sync(ctx, m)
+		if !errors.Is(err, orm.ErrUnsafeSchemaChange) || !strings.Contains(err.Error(), "at position 0 in the database but 1 in the model") {
+			t.Errorf("%s key order swapped: %v", name, err)
+		}
+	}
+	withTTL := orm.MustModel[PairKeyAB](db, orm.TableName("pairkey"),
+		orm.WithTableOptions(orm.TableOptions{DefaultTTL: time.Hour, Comment: "pairs"}))
+	changes, err := db.Diff(ctx, withTTL)
+	if err != nil || len(changes) != 1 || !changes[0].Safe || !strings.Contains(changes[0].What, "default_time_to_live 0 -> 3600") {
+		t.Fatalf("option change: %+v %v", changes, err)
+	}
+	if err := db.Sync(ctx, withTTL); err != nil {
+		t.Fatal(err)
+	}
+	if changes, _ := db.Diff(ctx, withTTL); len(changes) != 0 {
+		t.Fatalf("after sync: %+v", changes)
+	}
+	// Dropping the TTL from the model resets it.
+	plain := orm.MustModel[PairKeyAB](db, orm.TableName("pairkey"))
+	if changes, _ := db.Diff(ctx, plain); len(changes) != 1 || !strings.Contains(changes[0].What, "default_time_to_live 3600 -> 0") {
+		t.Fatalf("TTL removed: %+v", changes)
+	}
+}
