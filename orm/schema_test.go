@@ -217,7 +217,7 @@ func TestSchemaDiffKeyOrderAndOptions(t *testing.T) {
 	ctx := t.Context()
 	newModel[PairKeyAB](t, db, orm.TableName("pairkey"))
 	for name, m := range map[string]orm.SchemaModel{
-		"partition": orm.MustModel[PairKeyBA](db, orm.TableName("pairkey")),
+		"partition":  orm.MustModel[PairKeyBA](db, orm.TableName("pairkey")),
 		"clustering": orm.MustModel[PairKeyDC](db, orm.TableName("pairkey")),
 	} {
 		err := db.Sync(ctx, m)
