@@ -95,14 +95,21 @@ type EventData struct {
 
 // Record is a stored event.
 type Record struct {
-	ID            orm.UUID
-	Stream        string
-	Version       int64
+	// ID identifies the event; consumers dedupe by it.
+	ID orm.UUID
+	// Stream is the stream (aggregate id) the event belongs to.
+	Stream string
+	// Version is the event's place in its stream, from 1, without gaps.
+	Version int64
+	// Type is the event type name; SchemaVersion the version of Data's shape.
 	Type          string
 	SchemaVersion int
-	Data          []byte
-	Metadata      Metadata
-	RecordedAt    time.Time
+	// Data is the encoded payload; decode it with Registry.Decode.
+	Data []byte
+	// Metadata is what the writer stamped on the event.
+	Metadata Metadata
+	// RecordedAt is when the event was appended (the writer's clock).
+	RecordedAt time.Time
 }
 
 // Errors.
@@ -120,7 +127,9 @@ var (
 
 // ConcurrencyError reports a lost race on a stream. It matches ErrConcurrency.
 type ConcurrencyError struct {
-	Stream   string
+	// Stream is the stream appended to.
+	Stream string
+	// Expected is the version the append expected.
 	Expected int64
 	// Current is the stream's version when the append was refused.
 	Current int64

@@ -39,13 +39,17 @@ type feedBucketRow struct {
 
 // Position is a place in the global feed. The zero Position is its beginning.
 type Position struct {
+	// Bucket is the feed partition: the start of its time span, in Unix seconds.
 	Bucket int64
-	Seq    orm.UUID
+	// Seq is the entry's timeuuid within the bucket.
+	Seq orm.UUID
 }
 
 // Entry is a feed entry handed to readers: the event and where it sits in the feed.
 type Entry struct {
 	Record
+	// Position is the entry's place in the feed; a reader that has handled the
+	// entry records it as its checkpoint.
 	Position Position
 }
 

@@ -34,8 +34,10 @@ type StoreOptions struct {
 	// BucketSize is the number of events per stream partition (default 1000). It
 	// also bounds the events of one append. Fixed for the life of the data.
 	BucketSize int64
-	// FeedBucket is the time span of one global feed partition (default one hour).
-	// Fixed for the life of the data.
+	// FeedBucket is the time span of one global feed partition (default one
+	// minute, which bounds a partition at about 60,000 entries at 1,000 events a
+	// second). Every append of that span writes to that one partition; readers
+	// skip spans with no events. Fixed for the life of the data.
 	FeedBucket time.Duration
 	// FeedLag is how far behind the present feed readers stay, so that entries
 	// written with a slightly slow clock or a slow write are not passed over
@@ -79,7 +81,7 @@ func NewStore(db *orm.DB, opts StoreOptions) (*Store, error) {
 		opts.BucketSize = 1000
 	}
 	if opts.FeedBucket <= 0 {
-		opts.FeedBucket = time.Hour
+		opts.FeedBucket = time.Minute
 	}
 	if opts.FeedLag <= 0 {
 		opts.FeedLag = 3 * time.Second

@@ -80,7 +80,7 @@ func TestUncertainAppendsLoseNothing(t *testing.T) {
 // more entries than one read returns does not hide the entries after it.
 func TestFeedSkipsOrphansWithoutLosingTheRest(t *testing.T) {
 	reg := registry(t)
-	opts := eventsourcing.StoreOptions{FeedLag: 200 * time.Millisecond, AbandonAfter: 500 * time.Millisecond}
+	opts := eventsourcing.StoreOptions{FeedLag: 200 * time.Millisecond, AbandonAfter: 500 * time.Millisecond, FeedBucket: time.Hour}
 	s := newStore(t, "orphan", opts)
 	seq := orm.NewTimeUUID()
 	bucket := seq.Time().Truncate(time.Hour).Unix()

@@ -65,3 +65,19 @@ func TestObserverAndSlog(t *testing.T) {
 		t.Fatalf("slog output:\n%s", out)
 	}
 }
+
+type traceRecorder struct{ ids [][]byte }
+
+func (r *traceRecorder) Trace(id []byte) { r.ids = append(r.ids, id) }
+
+func TestWithTracing(t *testing.T) {
+	db := openDB(t)
+	accounts := newModel[Account](t, db)
+	rec := &traceRecorder{}
+	if err := accounts.Insert(t.Context(), &Account{ID: "traced"}, orm.WithTracing(rec)); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.ids) == 0 || len(rec.ids[0]) != 16 { // a trace session id per request the statement made
+		t.Fatalf("trace ids %v", rec.ids)
+	}
+}

@@ -45,9 +45,12 @@ func WithSerialConsistency(c Consistency) QueryOption { return func(o *queryOpts
 // WithPageSize sets how many rows each page of a read fetches.
 func WithPageSize(n int) QueryOption { return func(o *queryOpts) { o.pageSize = n } }
 
-// WithTracing traces the statement on the server and hands the trace to t, e.g.
-// gocql.NewTraceWriter(session, os.Stderr).
-func WithTracing(t gocql.Tracer) QueryOption { return func(o *queryOpts) { o.tracer = t } }
+// Tracer receives the server-side trace of a statement: the driver's tracer, such as
+// gocql.NewTraceWriter(db.Session(), os.Stderr).
+type Tracer = gocql.Tracer
+
+// WithTracing traces the statement on the server and hands the trace to t.
+func WithTracing(t Tracer) QueryOption { return func(o *queryOpts) { o.tracer = t } }
 
 // WithNulls makes Insert and Update write nil pointers, slices and maps as nulls
 // (deleting what was there, with a tombstone) instead of leaving those columns unset.
