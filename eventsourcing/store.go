@@ -169,12 +169,18 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 		return 0, fmt.Errorf("eventsourcing: append to %s: the feed write took %v, more than half the feed lag (%v); nothing was appended",
 			stream, late.Round(time.Millisecond), s.opts.FeedLag)
 	}
-	err = s.appendRows(ctx, rows, expected, expected)
+	// Readers skip an unresolved entry once it is AbandonAfter old: the events must
+	// reach the stream well before then. Bound the stream write accordingly (a
+	// server applies a write within its write timeout of receiving it, or not at
+	// all).
+	wctx, cancel := context.WithDeadline(ctx, feed[0].Seq.Time().Add(s.opts.AbandonAfter/2))
+	defer cancel()
+	err = s.appendRows(wctx, rows, expected, expected)
 	var ce *orm.ConflictError
 	if errors.As(err, &ce) && headOf(ce) == nil && expected > 0 {
 		// The bucket has no head yet: the stream moves to a new bucket if the
 		// previous one ends at the expected version.
-		err = s.rollover(ctx, stream, bucket, expected, rows)
+		err = s.rollover(wctx, stream, bucket, expected, rows)
 	}
 	var conc *ConcurrencyError
 	if errors.As(err, &ce) {
