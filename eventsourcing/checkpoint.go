@@ -15,24 +15,34 @@ type checkpointRow struct {
 	Bucket    int64     `cql:"bucket"`
 	Seq       orm.UUID  `cql:"seq" orm:"timeuuid"`
 	Owner     string    `cql:"owner"`
-	UpdatedAt time.Time `cql:"updated_at"`
+	// Generation counts rebuilds: state kept per projection beside the checkpoint
+	// (InStreamOrder's stream positions) is valid only for its generation.
+	Generation int64     `cql:"generation"`
+	UpdatedAt  time.Time `cql:"updated_at"`
+}
+
+// checkpointState is a checkpoint as a runner reads it.
+type checkpointState struct {
+	pos        Position
+	owner      string
+	generation int64
 }
 
 // Checkpoint returns the position saved under name (zero if none).
 func (s *Store) Checkpoint(ctx context.Context, name string) (Position, error) {
-	pos, _, err := s.checkpoint(ctx, name)
-	return pos, err
+	c, err := s.checkpoint(ctx, name)
+	return c.pos, err
 }
 
-func (s *Store) checkpoint(ctx context.Context, name string) (Position, string, error) {
+func (s *Store) checkpoint(ctx context.Context, name string) (checkpointState, error) {
 	r, err := s.checks.Get(ctx, name)
 	if errors.Is(err, orm.ErrNotFound) {
-		return Position{}, "", nil
+		return checkpointState{}, nil
 	}
 	if err != nil {
-		return Position{}, "", fmt.Errorf("eventsourcing: reading checkpoint %s: %w", name, err)
+		return checkpointState{}, fmt.Errorf("eventsourcing: reading checkpoint %s: %w", name, err)
 	}
-	return Position{Bucket: r.Bucket, Seq: r.Seq}, r.Owner, nil
+	return checkpointState{pos: Position{Bucket: r.Bucket, Seq: r.Seq}, owner: r.Owner, generation: r.Generation}, nil
 }
 
 // errFenced is returned when a checkpoint was written by another lease holder since
@@ -43,7 +53,7 @@ var errFenced = errors.New("checkpoint written by another holder")
 // checkpoint's owner is still prev (the owner seen when the holder started, or owner
 // itself after its first save). The condition fences out a holder that lost its lease
 // while paused: once its successor has saved, its own saves fail.
-func (s *Store) saveCheckpoint(ctx context.Context, name string, pos Position, owner, prev string) error {
+func (s *Store) saveCheckpoint(ctx context.Context, name string, pos Position, generation int64, owner, prev string) error {
 	var seq, prevOwner any
 	if pos.Seq != (orm.UUID{}) {
 		seq = pos.Seq
@@ -52,7 +62,8 @@ func (s *Store) saveCheckpoint(ctx context.Context, name string, pos Position, o
 		prevOwner = prev
 	}
 	err := s.checks.PatchIf(ctx, []any{name}, []orm.Predicate{orm.Eq("owner", prevOwner)}, []orm.Change{
-		orm.Set("bucket", pos.Bucket), orm.Set("seq", seq), orm.Set("owner", owner), orm.Set("updated_at", time.Now().UTC()),
+		orm.Set("bucket", pos.Bucket), orm.Set("seq", seq), orm.Set("owner", owner), orm.Set("generation", generation),
+		orm.Set("updated_at", time.Now().UTC()),
 	})
 	if errors.Is(err, orm.ErrConflict) {
 		return fmt.Errorf("eventsourcing: saving checkpoint %s: %w", name, errFenced)

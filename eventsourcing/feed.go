@@ -169,17 +169,28 @@ func (s *Store) ReadFeed(ctx context.Context, from Position, limit int) ([]Entry
 // verify says whether feed entry f stands for a stored event (ok), or must be waited
 // for (its append may still be in flight), or else skipped.
 func (s *Store) verify(ctx context.Context, f *feedRow) (ok, wait bool, err error) {
+	if f.Stream == "" {
+		// A partial row: a commit mark that landed after the entry was deleted.
+		return false, false, nil
+	}
 	if f.Committed {
 		return true, false, nil
 	}
 	ev, err := s.events.Get(ctx, f.Stream, f.StreamBucket, f.Version)
-	switch {
-	case errors.Is(err, orm.ErrNotFound):
+	if errors.Is(err, orm.ErrNotFound) {
 		if time.Since(f.Seq.Time()) < s.opts.AbandonAfter {
 			return false, true, nil
 		}
-		return false, false, nil
-	case err != nil:
+		// Before giving the entry up, read at SERIAL: that finishes a Paxos round
+		// whose commit was lost (its events would otherwise appear later, behind
+		// this reader) and makes any older unfinished proposal fail.
+		ev, err = s.events.Query().Where(orm.Eq("stream", f.Stream), orm.Eq("bucket", f.StreamBucket), orm.Eq("version", f.Version)).
+			With(orm.WithConsistency(orm.Serial)).One(ctx)
+		if errors.Is(err, orm.ErrNotFound) {
+			return false, false, nil
+		}
+	}
+	if err != nil {
 		return false, false, fmt.Errorf("eventsourcing: checking feed entry of %s version %d: %w", f.Stream, f.Version, err)
 	}
 	if ev.EventID != f.EventID {

@@ -13,6 +13,9 @@ type streamPosRow struct {
 	Projection string `cql:"projection" orm:"pk"`
 	Stream     string `cql:"stream" orm:"pk"`
 	Version    int64  `cql:"version"`
+	// Generation is the projection generation the version belongs to: after a
+	// rebuild, positions of older generations count as zero.
+	Generation int64 `cql:"generation"`
 }
 
 // InStreamOrder wraps proj so that its handler sees the events of each stream in
@@ -33,7 +36,11 @@ func (p *Projector) InStreamOrder(proj Projection) Projection {
 		if err != nil && !errors.Is(err, orm.ErrNotFound) {
 			return fmt.Errorf("eventsourcing: reading the position of %s in %s: %w", e.Stream, proj.Name, err)
 		}
+		gen, _ := ctx.Value(generationKey{}).(int64)
 		last := row.Version
+		if row.Generation != gen {
+			last = 0 // recorded before the last rebuild
+		}
 		if e.Version <= last {
 			return nil
 		}
@@ -57,7 +64,7 @@ func (p *Projector) InStreamOrder(proj Projection) Projection {
 		if err := inner(ctx, e); err != nil {
 			return err
 		}
-		r := streamPosRow{Projection: proj.Name, Stream: e.Stream, Version: e.Version}
+		r := streamPosRow{Projection: proj.Name, Stream: e.Stream, Version: e.Version, Generation: gen}
 		if err := s.positions.Insert(ctx, &r); err != nil {
 			return fmt.Errorf("eventsourcing: recording the position of %s in %s: %w", e.Stream, proj.Name, err)
 		}

@@ -49,6 +49,10 @@ type Projector struct {
 	opts   ProjectorOptions
 }
 
+// generationKey carries the projection's generation (its count of rebuilds) to the
+// handlers, for state kept per generation.
+type generationKey struct{}
+
 // ErrLeaseLost is returned by Run when the projection's lease was taken by another
 // process (this one paused for longer than the lease's TTL).
 var ErrLeaseLost = errors.New("eventsourcing: projection lease lost")
@@ -96,13 +100,14 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 		}
 	}()
 	ckpt := "projection/" + proj.Name
-	pos, prev, err := p.store.checkpoint(ctx, ckpt)
+	state, err := p.store.checkpoint(ctx, ckpt)
 	if err != nil {
 		return err
 	}
+	pos, prev, gen := state.pos, state.owner, state.generation
 	// Checkpoints are fenced by the lease token: see saveCheckpoint.
 	save := func(ctx context.Context, at Position) error {
-		err := p.store.saveCheckpoint(ctx, ckpt, at, held.Token(), prev)
+		err := p.store.saveCheckpoint(ctx, ckpt, at, gen, held.Token(), prev)
 		if err == nil {
 			prev = held.Token()
 		}
@@ -117,16 +122,33 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 				return fmt.Errorf("eventsourcing: resetting projection %s: %w", proj.Name, err)
 			}
 		}
-		pos = Position{}
+		pos, gen = Position{}, gen+1
 		if err := save(ctx, pos); err != nil {
 			return err
 		}
 	}
-	for {
+	// Handlers run on a context that ends with the lease, so a holder that lost it
+	// stops at once rather than after its batch.
+	hctx, stop := context.WithCancel(context.WithValue(ctx, generationKey{}, gen))
+	defer stop()
+	go func() {
+		select {
+		case <-held.Lost():
+			stop()
+		case <-hctx.Done():
+		}
+	}()
+	lost := func() error {
 		select {
 		case <-held.Lost():
 			return fmt.Errorf("%w: %s", ErrLeaseLost, proj.Name)
 		default:
+			return nil
+		}
+	}
+	for {
+		if err := lost(); err != nil {
+			return err
 		}
 		start := pos
 		entries, next, err := p.store.ReadFeed(ctx, pos, p.opts.Batch)
@@ -134,13 +156,20 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 			return err
 		}
 		for _, e := range entries {
+			if err := lost(); err != nil {
+				_ = save(context.WithoutCancel(ctx), pos)
+				return err
+			}
 			env := Envelope{Entry: e}
 			if env.Event, err = p.decode(e.Record); err != nil {
 				_ = save(context.WithoutCancel(ctx), pos) // keep the progress made; the failure is what the caller sees
 				return fmt.Errorf("eventsourcing: projection %s: %w", proj.Name, err)
 			}
-			if err := proj.Handle(ctx, env); err != nil {
+			if err := proj.Handle(hctx, env); err != nil {
 				_ = save(context.WithoutCancel(ctx), pos)
+				if lerr := lost(); lerr != nil {
+					return lerr
+				}
 				return fmt.Errorf("eventsourcing: projection %s at %s version %d: %w", proj.Name, e.Stream, e.Version, err)
 			}
 			pos = e.Position
@@ -163,7 +192,7 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-held.Lost():
-			return fmt.Errorf("%w: %s", ErrLeaseLost, proj.Name)
+			return lost()
 		case <-time.After(p.opts.Poll):
 		}
 	}

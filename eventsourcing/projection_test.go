@@ -353,3 +353,32 @@ func TestInStreamOrder(t *testing.T) {
 		t.Fatalf("handled versions %v, want [1 2 3 4]", got)
 	}
 }
+
+// Rebuilding a projection in stream order replays every event: positions recorded
+// before the rebuild do not count.
+func TestRebuildInStreamOrder(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "rebuild", eventsourcing.StoreOptions{FeedLag: fastLag})
+	ctx := t.Context()
+	for i := range 3 {
+		if _, err := s.Append(ctx, "r", int64(i), []eventsourcing.EventData{added(t, reg, i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * fastLag)
+	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+	handled := 0
+	proj := p.InStreamOrder(eventsourcing.Projection{Name: "rebuilt",
+		Handle: func(context.Context, eventsourcing.Envelope) error { handled++; return nil }})
+	if err := p.CatchUp(ctx, proj); err != nil || handled != 3 {
+		t.Fatalf("catch-up handled %d: %v", handled, err)
+	}
+	for round := 1; round <= 2; round++ {
+		if err := p.Rebuild(ctx, proj); err != nil {
+			t.Fatal(err)
+		}
+		if handled != 3+3*round {
+			t.Fatalf("rebuild %d: %d events handled in all, want %d", round, handled, 3+3*round)
+		}
+	}
+}

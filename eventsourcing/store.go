@@ -169,10 +169,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 		return 0, fmt.Errorf("eventsourcing: append to %s: the feed write took %v, more than half the feed lag (%v); nothing was appended",
 			stream, late.Round(time.Millisecond), s.opts.FeedLag)
 	}
-	// Readers skip an unresolved entry once it is AbandonAfter old: the events must
-	// reach the stream well before then. Bound the stream write accordingly (a
-	// server applies a write within its write timeout of receiving it, or not at
-	// all).
+	// Readers give up an unresolved entry once it is AbandonAfter old (after a
+	// SERIAL read, which settles a Paxos round left half done): bound the stream
+	// write well within that.
 	wctx, cancel := context.WithDeadline(ctx, feed[0].Seq.Time().Add(s.opts.AbandonAfter/2))
 	defer cancel()
 	err = s.appendRows(wctx, rows, expected, expected)
