@@ -11,10 +11,10 @@ import (
 
 // checkpointRow is how far a feed reader has got, and which lease holder wrote it.
 type checkpointRow struct {
-	Name      string    `cql:"name" orm:"pk"`
-	Bucket    int64     `cql:"bucket"`
-	Seq       orm.UUID  `cql:"seq" orm:"timeuuid"`
-	Owner     string    `cql:"owner"`
+	Name   string   `cql:"name" orm:"pk"`
+	Bucket int64    `cql:"bucket"`
+	Seq    orm.UUID `cql:"seq" orm:"timeuuid"`
+	Owner  string   `cql:"owner"`
 	// Generation counts rebuilds: state kept per projection beside the checkpoint
 	// (InStreamOrder's stream positions) is valid only for its generation.
 	Generation int64     `cql:"generation"`
