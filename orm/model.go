@@ -317,7 +317,7 @@ func (m *Model[T]) insert(ctx context.Context, v *T, ifNotExists bool, opts []Qu
 	if err != nil {
 		return err
 	}
-	if err := m.writeClaimed(ctx, rv, func() error { return m.run(ctx, w, &o) }); err != nil {
+	if err := m.writeClaimed(ctx, rv, o.nulls, func(ctx context.Context) error { return m.run(ctx, w, &o) }); err != nil {
 		return err
 	}
 	if m.hooks.afterInsert != nil {
@@ -576,7 +576,7 @@ func (m *Model[T]) delete(ctx context.Context, keys []any, conds []Predicate, lw
 		return err
 	}
 	if haveOld {
-		m.releaseUniques(ctx, reflect.ValueOf(&old).Elem(), reflect.Value{})
+		m.releaseUniques(ctx, reflect.ValueOf(&old).Elem(), reflect.Value{}, false)
 	}
 	if m.hooks.afterDelete != nil {
 		if err := m.hooks.afterDelete(&row, ctx); err != nil {

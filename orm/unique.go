@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -70,10 +71,12 @@ func uniqueValues(v reflect.Value, u UniqueConstraint) []any {
 // values the row held before and no longer holds. The claims are given back when the
 // write is refused for certain (a conflict); after a failure whose outcome is unknown
 // (a timeout) they stay, since the row may hold them, and are taken over once stale if
-// it does not.
-func (m *Model[T]) writeClaimed(ctx context.Context, v reflect.Value, write func() error) error {
+// it does not. The write must start within StaleClaimAge/2 of the claims, so that it
+// cannot land after another writer took a claim over as stale. nulls says whether the
+// write sets nil fields to null (else they are left as stored).
+func (m *Model[T]) writeClaimed(ctx context.Context, v reflect.Value, nulls bool, write func(context.Context) error) error {
 	if len(m.t.Uniques) == 0 {
-		return write()
+		return write(ctx)
 	}
 	owner := m.keysOf(v)
 	old, err := m.Get(ctx, owner...)
@@ -85,14 +88,16 @@ func (m *Model[T]) writeClaimed(ctx context.Context, v reflect.Value, write func
 	if err != nil {
 		return err
 	}
-	if err := write(); err != nil {
+	wctx, cancel := context.WithTimeout(ctx, StaleClaimAge/2)
+	defer cancel()
+	if err := write(wctx); err != nil {
 		if errors.Is(err, ErrConflict) {
 			m.releaseClaims(ctx, claimed, owner)
 		}
 		return err
 	}
 	if haveOld {
-		m.releaseUniques(ctx, reflect.ValueOf(&old).Elem(), v)
+		m.releaseUniques(ctx, reflect.ValueOf(&old).Elem(), v, nulls)
 	}
 	return nil
 }
@@ -241,20 +246,49 @@ func (m *Model[T]) casOwner(ctx context.Context, stmt string, args []any) (owner
 	return cur, applied, nil
 }
 
-// releaseUniques releases the claims of row old whose values differ in row cur (all
-// of them when cur is invalid, on delete). Failures are left for stale take-over.
-func (m *Model[T]) releaseUniques(ctx context.Context, old, cur reflect.Value) {
+// releaseUniques releases the claims of row old whose values the row no longer holds
+// after it was written as cur (all of them when cur is invalid, after a delete). A
+// constraint with a nil field in cur was left as stored, unless nulls. Each value is
+// released only if the row, read again now, does not hold it: a concurrent write of
+// the same row may have put it back. Failures are left for stale take-over.
+func (m *Model[T]) releaseUniques(ctx context.Context, old, cur reflect.Value, nulls bool) {
 	owner := m.keysOf(old)
+	var release []claim
 	for _, u := range m.t.Uniques {
 		vals := uniqueValues(old, u)
 		if vals == nil {
 			continue
 		}
-		if cur.IsValid() && reflect.DeepEqual(uniqueValues(cur, u), vals) {
+		if cur.IsValid() && (reflect.DeepEqual(uniqueValues(cur, u), vals) || (!nulls && hasNil(cur, u))) {
 			continue
 		}
-		_ = m.releaseClaim(ctx, claim{u, vals}, owner)
+		release = append(release, claim{u, vals})
 	}
+	if len(release) == 0 {
+		return
+	}
+	now, err := m.Get(ctx, owner...)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return
+	default:
+		nv := reflect.ValueOf(&now).Elem()
+		release = slices.DeleteFunc(release, func(c claim) bool { return reflect.DeepEqual(uniqueValues(nv, c.u), c.vals) })
+	}
+	for _, c := range release {
+		_ = m.releaseClaim(ctx, c, owner)
+	}
+}
+
+// hasNil reports whether a field of constraint u is a nil pointer, slice or map in v.
+func hasNil(v reflect.Value, u UniqueConstraint) bool {
+	for _, c := range u.Columns {
+		if c.nilable && fieldValue(v, c).IsNil() {
+			return true
+		}
+	}
+	return false
 }
 
 // releaseClaim deletes the lookup row of a claim if owner still holds it.

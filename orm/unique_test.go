@@ -166,3 +166,39 @@ func TestUniqueMovesOnInsertOverExistingRow(t *testing.T) {
 		t.Fatalf("the old email was not freed: %v", err)
 	}
 }
+
+type Handle struct {
+	ID     orm.UUID `cql:"id" orm:"pk"`
+	Handle *string  `cql:"handle" orm:"unique"`
+	Name   string   `cql:"name"`
+}
+
+// An update that leaves a unique pointer field nil leaves the stored value, and its
+// claim, in place; with WithNulls the value is cleared and the claim released.
+func TestUniqueNilPointerLeftAsStored(t *testing.T) {
+	db := openDB(t)
+	handles := newModel[Handle](t, db)
+	ctx := t.Context()
+	x := "ada"
+	a := Handle{ID: orm.NewUUID(), Handle: &x, Name: "Ada"}
+	if err := handles.Insert(ctx, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := handles.Update(ctx, &Handle{ID: a.ID, Name: "Ada L."}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := handles.Get(ctx, a.ID)
+	if got.Handle == nil || *got.Handle != "ada" {
+		t.Fatalf("row after a nil-pointer update: %+v", got)
+	}
+	b := Handle{ID: orm.NewUUID(), Handle: &x}
+	if err := handles.Insert(ctx, &b); !errors.Is(err, orm.ErrConflict) {
+		t.Fatalf("a second row took a held handle: %v", err)
+	}
+	if err := handles.Update(ctx, &Handle{ID: a.ID, Name: "Ada L."}, orm.WithNulls()); err != nil {
+		t.Fatal(err)
+	}
+	if err := handles.Insert(ctx, &b); err != nil {
+		t.Fatalf("the handle cleared with WithNulls was not released: %v", err)
+	}
+}

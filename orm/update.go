@@ -29,7 +29,7 @@ func (m *Model[T]) update(ctx context.Context, v *T, conds []Predicate, lwt bool
 	if err != nil {
 		return err
 	}
-	if err := m.writeClaimed(ctx, rv, func() error { return m.run(ctx, w, &o) }); err != nil {
+	if err := m.writeClaimed(ctx, rv, o.nulls, func(ctx context.Context) error { return m.run(ctx, w, &o) }); err != nil {
 		return err
 	}
 	if m.hooks.afterUpdate != nil {
