@@ -2,9 +2,9 @@ package orm
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"sync"
-	"sync/atomic"
 )
 
 // BulkOptions tune Model.BulkInsert.
@@ -12,8 +12,9 @@ type BulkOptions struct {
 	// Concurrency is how many inserts run at once (default 16).
 	Concurrency int
 	// Progress, when set, is called after every ProgressEvery rows (default 1000)
-	// and once at the end, with the rows written and failed so far. Calls are
-	// serialized.
+	// and at the end if rows came after the last call, with the rows written and
+	// failed so far. Calls are serialized; a slow one delays the next call, not
+	// the writes.
 	Progress func(written, failed int)
 	// ProgressEvery is the number of rows between Progress calls.
 	ProgressEvery int
@@ -49,17 +50,35 @@ func (m *Model[T]) BulkInsert(ctx context.Context, rows iter.Seq[T], opts BulkOp
 		opts.ProgressEvery = 1000
 	}
 	var (
-		mu      sync.Mutex
-		report  BulkReport
-		done    atomic.Int64
-		wg      sync.WaitGroup
-		sem     = make(chan struct{}, opts.Concurrency)
-		written atomic.Int64
+		mu       sync.Mutex // guards report, reported
+		report   BulkReport
+		reported int        // rows counted at the last Progress call
+		progMu   sync.Mutex // serializes Progress calls
+		progDone int        // rows counted at the last Progress call made
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, opts.Concurrency)
 	)
-	progress := func() {
-		if opts.Progress != nil {
-			opts.Progress(int(written.Load()), len(report.Failed))
+	// progress reports the counts taken under mu; calls are serialized by progMu,
+	// outside mu, so a slow callback does not hold up the workers.
+	progress := func(written, failed int) {
+		if opts.Progress == nil {
+			return
 		}
+		progMu.Lock()
+		defer progMu.Unlock()
+		if written+failed <= progDone {
+			return // a later count was reported already
+		}
+		progDone = written + failed
+		opts.Progress(written, failed)
+	}
+	insert := func(row *T) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("orm: bulk insert into %s: panic: %v", m.t.Name, r)
+			}
+		}()
+		return m.Insert(ctx, row, opts.Options...)
 	}
 	i := 0
 	for row := range rows {
@@ -73,24 +92,32 @@ func (m *Model[T]) BulkInsert(ctx context.Context, rows iter.Seq[T], opts BulkOp
 		wg.Add(1)
 		go func(idx int, row T) {
 			defer func() { <-sem; wg.Done() }()
-			err := m.Insert(ctx, &row, opts.Options...)
+			err := insert(&row)
 			mu.Lock()
-			defer mu.Unlock()
 			if err != nil {
 				report.Failed = append(report.Failed, RowError{Index: idx, Err: err})
 			} else {
-				written.Add(1)
+				report.Written++
 			}
-			if n := done.Add(1); n%int64(opts.ProgressEvery) == 0 {
-				progress()
+			done := report.Written + len(report.Failed)
+			due := done%opts.ProgressEvery == 0
+			w, f := report.Written, len(report.Failed)
+			if due {
+				reported = done
+			}
+			mu.Unlock()
+			if due {
+				progress(w, f)
 			}
 		}(i, row)
 		i++
 	}
 	wg.Wait()
-	report.Written = int(written.Load())
 	mu.Lock()
-	progress()
+	w, f, last := report.Written, len(report.Failed), reported
 	mu.Unlock()
+	if w+f != last {
+		progress(w, f)
+	}
 	return report, ctx.Err()
 }

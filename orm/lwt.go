@@ -88,12 +88,19 @@ func (m *Model[T]) writeConditions(b *strings.Builder, conds []Predicate) ([]any
 			b.WriteString(" AND ")
 		}
 		b.WriteString(quote(c.Name) + " " + p.op)
-		if p.op == "IN" {
+		switch {
+		case p.op == "IN" && len(p.vals) == 0:
+			return nil, fmt.Errorf("%w: %s: IN on %s with no values", ErrInvalidQuery, m.t.Name, c.Name)
+		case p.op == "IN":
 			b.WriteString(" (" + markers(len(p.vals)) + ")")
-		} else {
+			vals = append(vals, p.vals...)
+		case c.cql.name == "tuple" && p.vals[0] != nil:
+			b.WriteString(" " + marker(c))
+			vals = tupleValues(vals, reflect.ValueOf(p.vals[0]))
+		default:
 			b.WriteString(" ?")
+			vals = append(vals, p.vals...)
 		}
-		vals = append(vals, p.vals...)
 	}
 	return vals, nil
 }

@@ -154,14 +154,22 @@ func scanDest(dest []any, v reflect.Value, cols []*Column) []any {
 // a top-level tuple column.
 func tupleValues(vals []any, tv reflect.Value) []any {
 	for tv.Kind() == reflect.Pointer || tv.Kind() == reflect.Interface {
+		if tv.IsNil() {
+			// A null tuple: every element null.
+			for range tv.Type().Elem().NumField() {
+				vals = append(vals, nil)
+			}
+			return vals
+		}
 		tv = tv.Elem()
 	}
+	// Copies, not pointers: a batch keeps its values until it runs, and the caller
+	// may reuse the struct meanwhile.
 	for i := range tv.NumField() {
-		vals = append(vals, tv.Field(i).Addr().Interface())
+		vals = append(vals, tv.Field(i).Interface())
 	}
 	return vals
 }
-
 func fieldValue(v reflect.Value, c *Column) reflect.Value {
 	if len(c.index) == 1 {
 		return v.Field(c.index[0])
@@ -172,18 +180,32 @@ func fieldValue(v reflect.Value, c *Column) reflect.Value {
 // appendBind appends what to bind for column c of v: a pointer to the field, or
 // UnsetValue for a nil pointer, slice or map (and an empty non-frozen collection, which
 // Cassandra stores as null) unless nulls are asked for.
-func appendBind(vals []any, v reflect.Value, c *Column, nulls bool) ([]any, error) {
+// bindMode says how appendBind treats fields that hold nothing.
+type bindMode struct {
+	// nulls writes nil pointers, slices and maps as nulls instead of leaving
+	// them unset.
+	nulls bool
+	// clearEmpty writes a non-nil empty collection as null, emptying the stored
+	// one (Update replaces collections whole); otherwise it is left unset, as an
+	// INSERT of an empty collection would only write a tombstone.
+	clearEmpty bool
+}
+
+// appendBind appends what to bind for column c of v: the field's value, or
+// UnsetValue for a nil pointer, slice or map (and an empty non-frozen collection,
+// which Cassandra stores as null) unless the mode says otherwise.
+func appendBind(vals []any, v reflect.Value, c *Column, mode bindMode) ([]any, error) {
 	fv := fieldValue(v, c)
 	if c.cql.name == "tuple" {
 		return tupleValues(vals, fv), nil
 	}
 	if c.nilable {
-		empty := fv.IsNil() || (c.cql.isCollection() && fv.Len() == 0)
-		if empty {
+		isNil := fv.IsNil()
+		if isNil || (c.cql.isCollection() && fv.Len() == 0) {
 			if c.Kind == PartitionKey || c.Kind == ClusteringKey {
 				return nil, fmt.Errorf("%w: key column %s is nil", ErrInvalidValue, c.Name)
 			}
-			if nulls {
+			if mode.nulls || (!isNil && mode.clearEmpty) {
 				return append(vals, nil), nil
 			}
 			return append(vals, gocql.UnsetValue), nil
@@ -192,20 +214,36 @@ func appendBind(vals []any, v reflect.Value, c *Column, nulls bool) ([]any, erro
 	if (c.goType == typeUUID || c.goType == typeTime) && c.Kind != PartitionKey && c.Kind != ClusteringKey && fv.IsZero() {
 		// The zero UUID is no valid timeuuid and the zero time no valid date; in
 		// either column kind the zero value means "none".
-		if nulls {
+		if mode.nulls {
 			return append(vals, nil), nil
 		}
 		return append(vals, gocql.UnsetValue), nil
 	}
-	if c.cql.name == "vector" {
+	switch c.cql.name {
+	case "vector":
 		if n := fv.Len(); n != c.cql.dim {
 			return nil, fmt.Errorf("%w: column %s is vector<float, %d> but the value has %d elements", ErrInvalidValue, c.Name, c.cql.dim, n)
 		}
+	case "date":
+		return append(vals, dateOf(fv)), nil
 	}
 	// A value, not a pointer: the driver would box the pointee again.
 	return append(vals, fv.Interface()), nil
 }
 
+// dateOf returns the calendar day of a time.Time (or *time.Time) field as midnight
+// UTC, which is what the driver converts to a CQL date without shifting the day: it
+// goes through UTC and rounds toward zero.
+func dateOf(fv reflect.Value) any {
+	if fv.Kind() == reflect.Pointer {
+		if fv.IsNil() {
+			return nil
+		}
+		fv = fv.Elem()
+	}
+	t := fv.Interface().(time.Time)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
 // keyValues checks keys against the first len(keys) primary key columns.
 func (m *Model[T]) keyValues(keys []any, min int) error {
 	pk := m.t.primaryKey()
@@ -339,7 +377,7 @@ func (m *Model[T]) buildInsert(ctx context.Context, v *T, ifNotExists bool, o *q
 	}
 	vals := make([]any, 0, m.nvals+2)
 	for _, c := range m.t.Columns {
-		if vals, err = appendBind(vals, rv, c, o.nulls); err != nil {
+		if vals, err = appendBind(vals, rv, c, bindMode{nulls: o.nulls}); err != nil {
 			return writeStmt{}, rv, fmt.Errorf("orm: insert %s: %w", m.t.Name, err)
 		}
 	}
@@ -364,12 +402,14 @@ func (m *Model[T]) Get(ctx context.Context, keys ...any) (T, error) {
 	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {
 		return row, err
 	}
-	return m.getWith(ctx, keys, nil)
+	return m.get(ctx, keys, false)
 }
 
-func (m *Model[T]) getWith(ctx context.Context, keys []any, opts []QueryOption) (T, error) {
+// get reads a row by its full key; with includeDeleted it returns soft-deleted rows
+// too, as unique-constraint bookkeeping must.
+func (m *Model[T]) get(ctx context.Context, keys []any, includeDeleted bool) (T, error) {
 	var row T
-	o := collectOpts(opts)
+	o := queryOpts{}
 	rv := reflect.ValueOf(&row).Elem()
 	dest := scanDest(make([]any, 0, m.nvals), rv, m.t.Columns)
 	start := time.Now()
@@ -385,7 +425,7 @@ func (m *Model[T]) getWith(ctx context.Context, keys []any, opts []QueryOption) 
 	if err != nil {
 		return row, fmt.Errorf("orm: get %s (%s): %w", m.t.Name, m.keyString(keys), err)
 	}
-	if m.deleted(rv) {
+	if !includeDeleted && m.deleted(rv) {
 		return row, fmt.Errorf("%w: %s (%s): deleted", ErrNotFound, m.t.Name, m.keyString(keys))
 	}
 	if m.hooks.afterLoad != nil {
@@ -558,7 +598,7 @@ func (m *Model[T]) delete(ctx context.Context, keys []any, conds []Predicate, lw
 			return fmt.Errorf("%w: %s has unique constraints: delete rows one at a time so their claims are released", ErrInvalidQuery, m.t.Name)
 		}
 		var err error
-		old, err = m.Get(ctx, keys...)
+		old, err = m.get(ctx, keys, true)
 		switch {
 		case errors.Is(err, ErrNotFound):
 		case err != nil:

@@ -1,5 +1,7 @@
 package orm
 
+import "reflect"
+
 // Predicate restricts a query (WHERE) or conditions a lightweight transaction (IF).
 // Build one with Eq, In, Gt, Gte, Lt, Lte, Contains or ContainsKey; the column name is
 // checked against the model when the statement is built, and the values are bound.
@@ -18,8 +20,19 @@ func (p Predicate) Op() string { return p.op }
 // Eq is column = v.
 func Eq(column string, v any) Predicate { return Predicate{column, "=", []any{v}} }
 
-// In is column IN (vs...).
-func In(column string, vs ...any) Predicate { return Predicate{column, "IN", vs} }
+// In is column IN (vs...). A single slice argument (other than []byte) is taken as
+// the list of values: In("id", ids) is In("id", ids[0], ids[1], ...).
+func In(column string, vs ...any) Predicate {
+	if len(vs) == 1 {
+		if rv := reflect.ValueOf(vs[0]); rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() != reflect.Uint8 {
+			vs = make([]any, rv.Len())
+			for i := range vs {
+				vs[i] = rv.Index(i).Interface()
+			}
+		}
+	}
+	return Predicate{column, "IN", vs}
+}
 
 // Gt is column > v.
 func Gt(column string, v any) Predicate { return Predicate{column, ">", []any{v}} }

@@ -1,9 +1,11 @@
 package orm
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
+	"hash/fnv"
 	"iter"
 	"reflect"
 	"slices"
@@ -93,6 +95,10 @@ func (q Query[T]) AllowFiltering() Query[T] { q.filtering = true; return q }
 // IncludeDeleted makes a query on a soft-delete model return deleted rows too.
 func (q Query[T]) IncludeDeleted() Query[T] { q.deleted = true; return q }
 
+// hidesDeleted reports whether the query skips soft-deleted rows on the client. Its
+// Limit then applies on the client too: the server cannot tell which rows count.
+func (q Query[T]) hidesDeleted() bool { return q.m.t.SoftDelete != nil && !q.deleted }
+
 // skip reports whether row v is soft-deleted and the query hides such rows. The
 // softdelete column is always read so the check works with Columns too.
 func (q Query[T]) skip(v reflect.Value) bool { return !q.deleted && q.m.deleted(v) }
@@ -149,9 +155,9 @@ func (q Query[T]) CQL() (string, []any, error) {
 	if q.perPart > 0 {
 		b.WriteString(" PER PARTITION LIMIT " + strconv.Itoa(q.perPart))
 	}
-	if q.limit > 0 {
+	if q.limit > 0 && !q.hidesDeleted() {
 		b.WriteString(" LIMIT " + strconv.Itoa(q.limit))
-	} else if q.ann != nil {
+	} else if q.ann != nil && q.limit == 0 {
 		return "", nil, fmt.Errorf("%w: %s: NearestTo needs a Limit", ErrInvalidQuery, q.m.t.Name)
 	}
 	if q.filtering && len(q.where) > 0 {
@@ -227,7 +233,7 @@ func (q Query[T]) checkAccess() error {
 			if c.cql.isCollection() {
 				return fmt.Errorf("%w: %s: %s on collection %s: use Contains or ContainsKey", ErrInvalidQuery, t.Name, p.op, c.Name)
 			}
-			if c.Index != "" && c.Kind != ClusteringKey {
+			if c.Index != "" && (!p.isRange() || rangeIndexable(c)) {
 				indexed = true
 			}
 		}
@@ -253,13 +259,18 @@ func (q Query[T]) checkAccess() error {
 	}
 	// Clustering columns: a prefix of equalities, then at most one range; a gap or a
 	// restriction after a range means filtering (unless an index serves it).
+	// Without the partition key, a clustering restriction is served only by an
+	// index of its own.
 	gap, ranged := false, false
 	for _, c := range t.Clustering {
 		p, ok := restricted[c.Name]
+		served := c.Index != "" && (!p.isRange() || rangeIndexable(c))
 		switch {
 		case !ok:
 			gap = true
-		case (gap || ranged) && c.Index == "":
+		case !pkDone && !served:
+			needs = append(needs, "clustering column "+c.Name+" restricted without the partition key")
+		case (gap || ranged) && !served:
 			needs = append(needs, "clustering column "+c.Name+" restricted after an unrestricted or range-restricted one")
 		case p.isRange():
 			ranged = true
@@ -267,8 +278,14 @@ func (q Query[T]) checkAccess() error {
 	}
 	for name, p := range restricted {
 		c := t.byName[name]
-		if (c.Kind == Regular || c.Kind == Static) && c.Index == "" && p.op != "CONTAINS" && p.op != "CONTAINS KEY" {
+		if (c.Kind != Regular && c.Kind != Static) || p.op == "CONTAINS" || p.op == "CONTAINS KEY" {
+			continue
+		}
+		switch {
+		case c.Index == "":
 			needs = append(needs, "column "+name+` is neither a key nor indexed (add orm:"index")`)
+		case p.isRange() && !rangeIndexable(c):
+			needs = append(needs, "range on "+name+": its index ("+c.Type+") serves equality only")
 		}
 	}
 	if len(needs) > 0 && !q.filtering {
@@ -277,6 +294,17 @@ func (q Query[T]) checkAccess() error {
 			ErrFiltering, t.Name, strings.Join(needs, "; "), names(t.PartitionKey))
 	}
 	return nil
+}
+
+// rangeIndexable reports whether an SAI index on c answers range predicates: numeric
+// and time types only (Cassandra 5.0 SAI indexes text for equality).
+func rangeIndexable(c *Column) bool {
+	switch c.cql.name {
+	case "tinyint", "smallint", "int", "bigint", "varint", "float", "double", "decimal",
+		"date", "time", "timestamp", "timeuuid", "uuid", "inet":
+		return true
+	}
+	return false
 }
 
 func names(cols []*Column) string {
@@ -327,8 +355,17 @@ func (q Query[T]) orderClause(b *strings.Builder, vals *[]any) error {
 		}
 	}
 	for _, c := range t.PartitionKey {
-		if p, ok := findPred(q.where, c.Name); !ok || (p.op != "=" && p.op != "IN") {
-			return fmt.Errorf("%w: %s: ORDER BY needs the partition key (%s) restricted with Eq or In", ErrInvalidQuery, t.Name, names(t.PartitionKey))
+		p, ok := findPred(q.where, c.Name)
+		switch {
+		case !ok || (p.op != "=" && p.op != "IN"):
+			return fmt.Errorf("%w: %s: ORDER BY needs the partition key (%s) restricted with Eq", ErrInvalidQuery, t.Name, names(t.PartitionKey))
+		case p.op == "IN":
+			return fmt.Errorf("%w: %s: ORDER BY with IN on partition key column %s: Cassandra cannot page such a query; query each partition and merge", ErrInvalidQuery, t.Name, c.Name)
+		}
+	}
+	for _, p := range q.where {
+		if c := t.byName[p.col]; c.Kind != PartitionKey && c.Kind != ClusteringKey {
+			return fmt.Errorf("%w: %s: ORDER BY with a predicate on indexed column %s: Cassandra orders index queries only by ANN", ErrInvalidQuery, t.Name, c.Name)
 		}
 	}
 	b.WriteString(" ORDER BY ")
@@ -374,7 +411,7 @@ func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
 		// already yielded.
 		var row T
 		dest := scanDest(make([]any, 0, len(cols)), reflect.ValueOf(&row).Elem(), cols)
-		n := 0
+		n, yielded := 0, 0
 		stopped := false
 		for {
 			row = zero
@@ -385,22 +422,27 @@ func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
 			if q.skip(reflect.ValueOf(&row).Elem()) {
 				continue
 			}
+			yielded++
+			var hookErr error
 			if q.m.hooks.afterLoad != nil {
-				if err := q.m.hooks.afterLoad(&row, ctx); err != nil {
-					it.Close()
-					yield(zero, fmt.Errorf("orm: %s: after load hook: %w", q.m.t.Name, err))
-					return
-				}
+				hookErr = q.m.hooks.afterLoad(&row, ctx)
 			}
-			if !yield(row, nil) {
+			if hookErr != nil {
+				err = fmt.Errorf("orm: %s: after load hook: %w", q.m.t.Name, hookErr)
+				break
+			}
+			if !yield(row, nil) || (q.limit > 0 && yielded >= q.limit) {
 				stopped = true
 				break
 			}
 		}
-		err = it.Close()
-		q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "select", Statement: stmt, Latency: time.Since(start), Rows: n, Err: err})
-		if err != nil && !stopped {
-			yield(zero, fmt.Errorf("orm: select %s: %w", q.m.t.Name, err))
+		cerr := it.Close()
+		q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "select", Statement: stmt, Latency: time.Since(start), Rows: n, Err: cerr})
+		switch {
+		case err != nil:
+			yield(zero, err)
+		case cerr != nil && !stopped:
+			yield(zero, fmt.Errorf("orm: select %s: %w", q.m.t.Name, cerr))
 		}
 	}
 }
@@ -431,13 +473,24 @@ const DefaultPageSize = 100
 // page size and still have a Next cursor; only an empty Next marks the end.
 func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 	var page Page[T]
-	state, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return page, fmt.Errorf("%w: %s: malformed page cursor: %v", ErrInvalidQuery, q.m.t.Name, err)
-	}
 	stmt, vals, err := q.CQL()
 	if err != nil {
 		return page, err
+	}
+	// A cursor starts with a hash of the query it came from, so one handed to
+	// another query (say, another partition's) is refused instead of silently
+	// resuming at the wrong place.
+	sum := cursorSum(stmt, vals)
+	var state []byte
+	if cursor != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(raw) < len(sum) {
+			return page, fmt.Errorf("%w: %s: malformed page cursor", ErrInvalidQuery, q.m.t.Name)
+		}
+		if !bytes.Equal(raw[:len(sum)], sum) {
+			return page, fmt.Errorf("%w: %s: the page cursor belongs to another query", ErrInvalidQuery, q.m.t.Name)
+		}
+		state = raw[len(sum):]
 	}
 	cols, _ := q.selected()
 	o := collectOpts(q.opts)
@@ -472,15 +525,26 @@ func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 		return page, fmt.Errorf("orm: select page of %s: %w", q.m.t.Name, err)
 	}
 	if len(next) > 0 {
-		page.Next = base64.RawURLEncoding.EncodeToString(next)
+		page.Next = base64.RawURLEncoding.EncodeToString(append(sum, next...))
 	}
 	return page, nil
+}
+
+// cursorSum is the first 8 bytes of a hash of a query's statement and values.
+func cursorSum(stmt string, vals []any) []byte {
+	h := fnv.New64a()
+	h.Write([]byte(stmt))
+	fmt.Fprint(h, vals...)
+	return h.Sum(nil)
 }
 
 // Count returns the number of rows the query matches (SELECT COUNT(*)). It reads every
 // matching row on the server: keep it to a partition or an indexed predicate. It
 // counts soft-deleted rows too: the server cannot tell them apart.
 func (q Query[T]) Count(ctx context.Context) (int64, error) {
+	if q.ann != nil {
+		return 0, fmt.Errorf("%w: %s: Count of a NearestTo query: an ANN search ranks rows, it does not count them", ErrInvalidQuery, q.m.t.Name)
+	}
 	var b strings.Builder
 	b.WriteString("SELECT COUNT(*) FROM " + q.m.from)
 	vals, err := q.whereClause(&b)

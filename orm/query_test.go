@@ -75,6 +75,7 @@ func TestQueryAccessPaths(t *testing.T) {
 		{"contains on values without index", posts.Query().Where(orm.Eq("author", "a"), orm.Contains("attrs", "en")).CQL, orm.ErrFiltering, `index=values`},
 		{"equality on collection", posts.Query().Where(orm.Eq("author", "a"), orm.Eq("tags", []string{"a"})).CQL, orm.ErrInvalidQuery, "use Contains"},
 		{"ne", posts.Query().Where(orm.Ne("author", "a")).CQL, orm.ErrInvalidQuery, "!="},
+		{"clustering range without the partition key", events.Query().Where(orm.Eq("kind", "x"), orm.Gt("seq", 1)).CQL, orm.ErrFiltering, "clustering column seq restricted without the partition key"},
 		{"ann without vector", posts.Query().NearestTo("title", []float32{1}).Limit(1).CQL, orm.ErrInvalidQuery, "vector column"},
 	}
 	for _, c := range refused {

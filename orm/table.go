@@ -299,8 +299,8 @@ func parseColumn(m *typeMapper, t *Table, f reflect.StructField, idx []int) (*Co
 	if col.cql.name == "tuple" && f.Type.Kind() == reflect.Pointer {
 		return nil, fmt.Errorf("%w: %s: a tuple column is a struct value, not a pointer", ErrInvalidModel, where)
 	}
-	if col.cql.name == "vector" && col.Index != "" && col.Index != "default" {
-		return nil, fmt.Errorf("%w: %s: a vector index takes no target", ErrInvalidModel, where)
+	if err := checkIndexTarget(col); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidModel, where, err)
 	}
 	switch f.Type.Kind() {
 	case reflect.Pointer, reflect.Slice, reflect.Map:
@@ -311,6 +311,32 @@ func parseColumn(m *typeMapper, t *Table, f reflect.StructField, idx []int) (*Co
 		return nil, err
 	}
 	return col, nil
+}
+
+// checkIndexTarget checks an index target against the column's type, and resolves
+// the default target of a collection: values of a collection, the whole of a frozen
+// one.
+func checkIndexTarget(c *Column) error {
+	if c.Index == "" {
+		return nil
+	}
+	coll := c.cql.name == "list" || c.cql.name == "set" || c.cql.name == "map"
+	switch {
+	case c.cql.name == "counter":
+		return fmt.Errorf("counters cannot be indexed")
+	case c.Index == "default" && coll && c.cql.frozen:
+		c.Index = "full"
+	case c.Index == "default":
+	case !coll:
+		return fmt.Errorf("index=%s applies to collections; %s is %s", c.Index, c.Name, c.Type)
+	case c.Index == "full" && !c.cql.frozen:
+		return fmt.Errorf("index=full applies to frozen collections")
+	case c.Index != "full" && c.cql.frozen:
+		return fmt.Errorf("a frozen collection is indexed whole: use index=full")
+	case (c.Index == "keys" || c.Index == "entries") && c.cql.name != "map":
+		return fmt.Errorf("index=%s applies to maps; %s is %s", c.Index, c.Name, c.Type)
+	}
+	return nil
 }
 
 func (t *Table) checkCounter() error {

@@ -79,7 +79,7 @@ func (m *Model[T]) writeClaimed(ctx context.Context, v reflect.Value, nulls bool
 		return write(ctx)
 	}
 	owner := m.keysOf(v)
-	old, err := m.Get(ctx, owner...)
+	old, err := m.get(ctx, owner, true)
 	haveOld := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
@@ -161,7 +161,7 @@ func (m *Model[T]) claim(ctx context.Context, u UniqueConstraint, vals, owner []
 		return false, conflict
 	}
 	// An old claim: does its owner row still hold the value?
-	row, err := m.Get(ctx, cur.owner...)
+	row, err := m.get(ctx, cur.owner, true)
 	if err == nil {
 		if reflect.DeepEqual(uniqueValues(reflect.ValueOf(&row).Elem(), u), vals) {
 			conflict.Current = &row
@@ -267,7 +267,7 @@ func (m *Model[T]) releaseUniques(ctx context.Context, old, cur reflect.Value, n
 	if len(release) == 0 {
 		return
 	}
-	now, err := m.Get(ctx, owner...)
+	now, err := m.get(ctx, owner, true)
 	switch {
 	case errors.Is(err, ErrNotFound):
 	case err != nil:

@@ -9,7 +9,8 @@ import (
 
 // Update writes the non-key columns of row v to the row with v's primary key
 // (UPDATE ... SET). Nil pointers, slices and maps are left unset unless WithNulls is
-// given; a non-nil collection replaces the stored one whole. Hooks BeforeUpdate and
+// given; a non-nil collection replaces the stored one whole, and a non-nil empty one
+// empties it. Hooks BeforeUpdate and
 // AfterUpdate run around it, validation before it; unique values that changed are
 // claimed before and the old ones released after.
 func (m *Model[T]) Update(ctx context.Context, v *T, opts ...QueryOption) error {
@@ -58,7 +59,7 @@ func (m *Model[T]) buildUpdate(ctx context.Context, v *T, conds []Predicate, lwt
 		if c.Kind == PartitionKey || c.Kind == ClusteringKey {
 			continue
 		}
-		if vals, err = appendBind(vals, rv, c, o.nulls); err != nil {
+		if vals, err = appendBind(vals, rv, c, bindMode{nulls: o.nulls, clearEmpty: true}); err != nil {
 			return writeStmt{}, rv, fmt.Errorf("orm: update %s: %w", m.t.Name, err)
 		}
 		if n > 0 {
@@ -282,8 +283,15 @@ func (m *Model[T]) checkChange(c *Column, ch Change) ([]any, error) {
 	if m.t.Counter && ch.op != "incr" {
 		return bad("a counter table changes only by Increment")
 	}
-	if kind == "tuple" && ch.vals[0] != nil {
+	switch {
+	case kind == "tuple" && ch.vals[0] == nil:
+		return make([]any, len(c.cql.elems)), nil // a null tuple: every element null
+	case kind == "tuple":
 		return tupleValues(nil, reflect.ValueOf(ch.vals[0])), nil
+	case kind == "date" && ch.vals[0] != nil:
+		if rv := reflect.ValueOf(ch.vals[0]); rv.Type() == typeTime || rv.Type() == reflect.PointerTo(typeTime) {
+			return []any{dateOf(rv)}, nil
+		}
 	}
 	return ch.vals, nil
 }
