@@ -244,6 +244,7 @@ func dateOf(fv reflect.Value) any {
 	t := fv.Interface().(time.Time)
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
+
 // keyValues checks keys against the first len(keys) primary key columns.
 func (m *Model[T]) keyValues(keys []any, min int) error {
 	pk := m.t.primaryKey()
