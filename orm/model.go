@@ -482,6 +482,23 @@ func (m *Model[T]) deleted(v reflect.Value) bool {
 	return !fieldValue(v, m.t.SoftDelete).IsZero()
 }
 
+// convertKey converts a key value to the field's type when that loses nothing: the
+// same type, or an integer that fits (an untyped constant like 5 arrives as int).
+func convertKey(v reflect.Value, to reflect.Type) (reflect.Value, bool) {
+	if v.Type().AssignableTo(to) {
+		return v, true
+	}
+	if !v.Type().ConvertibleTo(to) {
+		return v, false
+	}
+	isInt := func(k reflect.Kind) bool { return k >= reflect.Int && k <= reflect.Int64 }
+	if !isInt(v.Kind()) || !isInt(to.Kind()) {
+		return v, false
+	}
+	cv := v.Convert(to)
+	return cv, cv.Int() == v.Int()
+}
+
 // buildDelete builds a DELETE of the rows under the key prefix keys (of the given
 // columns only, when columns is not nil).
 func (m *Model[T]) buildDelete(keys []any, conds []Predicate, lwt bool, columns []string) (writeStmt, error) {
@@ -559,10 +576,11 @@ func (m *Model[T]) delete(ctx context.Context, keys []any, conds []Predicate, lw
 	for i, k := range keys {
 		kv := reflect.ValueOf(k)
 		f := fieldValue(rv, pk[i])
-		if !kv.Type().AssignableTo(f.Type()) {
-			return fmt.Errorf("%w: %s: key %s is %s, want %s", ErrInvalidValue, m.t.Name, pk[i].Name, kv.Type(), f.Type())
+		cv, ok := convertKey(kv, f.Type())
+		if !ok {
+			return fmt.Errorf("%w: %s: key %s is %v (%s), which does not fit %s", ErrInvalidValue, m.t.Name, pk[i].Name, k, kv.Type(), f.Type())
 		}
-		f.Set(kv)
+		f.Set(cv)
 	}
 	if m.hooks.beforeDelete != nil {
 		if err := m.hooks.beforeDelete(&row, ctx); err != nil {

@@ -221,3 +221,20 @@ func TestRegressionIndexTargets(t *testing.T) {
 		t.Fatalf("sync of a full index: %v", err)
 	}
 }
+
+func TestDeleteTakesUntypedIntegerKeys(t *testing.T) {
+	m := newModel[RegTuple](t, openDB(t), orm.TableName("reg_keys"))
+	ctx := t.Context()
+	if err := m.Insert(ctx, &RegTuple{P: "k", C: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Delete(ctx, "k", 5); err != nil { // an untyped 5 for an int32 column
+		t.Fatal(err)
+	}
+	if _, err := m.Get(ctx, "k", int32(5)); !errors.Is(err, orm.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+	if err := m.Delete(ctx, "k", 1<<40); !errors.Is(err, orm.ErrInvalidValue) {
+		t.Fatalf("a key that does not fit: %v", err)
+	}
+}
