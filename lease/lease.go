@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
@@ -42,6 +43,12 @@ type Options struct {
 type Manager struct {
 	rows *orm.Model[row]
 	opts Options
+
+	mu sync.Mutex
+	// unsure maps a lease name to the token of an acquisition whose outcome was
+	// unknown (it timed out): if that insert did apply, the next attempt adopts it
+	// instead of waiting for its own row to expire.
+	unsure map[string]string
 }
 
 // New returns a Manager on db's keyspace.
@@ -66,7 +73,7 @@ func New(db *orm.DB, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{rows: rows, opts: opts}, nil
+	return &Manager{rows: rows, opts: opts, unsure: map[string]string{}}, nil
 }
 
 // Sync creates the lease table.
@@ -119,10 +126,23 @@ func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
 	err := m.rows.InsertIfNotExists(ctx, &r, orm.WithTTL(m.cellTTL()))
 	var ce *orm.ConflictError
 	if errors.As(err, &ce) {
+		cur, _ := ce.Current.(*row)
+		m.mu.Lock()
+		mine := cur != nil && m.unsure[name] == cur.Owner
+		if mine {
+			delete(m.unsure, name)
+		}
+		m.mu.Unlock()
+		if mine {
+			return m.hold(name, cur.Owner, cur.AcquiredAt), nil
+		}
 		return nil, heldError(name, ce.Current)
 	}
 	if err != nil {
-		// The insert may have applied; if so the row expires after the TTL.
+		// The insert may have applied: remember its token for the next attempt.
+		m.mu.Lock()
+		m.unsure[name] = token
+		m.mu.Unlock()
 		return nil, fmt.Errorf("lease: acquiring %s: %w", name, err)
 	}
 	return m.hold(name, token, r.AcquiredAt), nil

@@ -3,6 +3,7 @@ package lease_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -219,4 +220,33 @@ func TestNotReentrant(t *testing.T) {
 		t.Fatal("two acquisitions share a token")
 	}
 	_ = h2.Release(ctx)
+}
+
+// An acquisition that timed out may still have taken the lease: the next attempt
+// through the same Manager adopts it instead of waiting for it to expire.
+func TestUncertainAcquireIsAdopted(t *testing.T) {
+	m := manager(t, "unsure", 3*time.Second)
+	uncertain := 0
+	for i := range 40 {
+		name := fmt.Sprint("unsure-", i)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Duration(200+i*50)*time.Microsecond)
+		h, err := m.TryAcquire(ctx, name)
+		cancel()
+		if err == nil {
+			_ = h.Release(t.Context())
+			continue
+		}
+		if errors.Is(err, lease.ErrHeld) {
+			t.Fatalf("%s: held by someone else: %v", name, err)
+		}
+		uncertain++
+		h, err = m.TryAcquire(t.Context(), name)
+		if err != nil {
+			t.Fatalf("%s: after an uncertain attempt: %v", name, err)
+		}
+		if err := h.Release(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d of 40 acquisitions timed out and were retried", uncertain)
 }
