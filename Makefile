@@ -21,6 +21,7 @@ test: up
 
 demo: up
 	$(GO) run ./examples/quickstart
+	$(GO) run ./examples/ecommerce/cmd/users
 
 bench: up
 	$(GO) test -run '^$$' -bench . -benchmem ./...
