@@ -18,6 +18,10 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer db.Close()
+	// A clean slate for the example: its keyspace holds nothing worth keeping.
+	if err := db.DropKeyspace(ctx, "es_examples"); err != nil {
+		log.Fatal(err)
+	}
 	if err := db.CreateKeyspace(ctx, "es_examples", orm.SimpleStrategy(1)); err != nil {
 		log.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 // readers skip the check; appends do not pay for the mark.
 type feedRow struct {
 	Bucket        int64             `cql:"bucket" orm:"pk"`
+	Shard         int32             `cql:"shard" orm:"pk"`
 	Seq           orm.UUID          `cql:"seq" orm:"ck,timeuuid"`
 	EventID       orm.UUID          `cql:"event_id"`
 	Stream        string            `cql:"stream"`
@@ -31,7 +33,8 @@ type feedRow struct {
 	Committed     bool              `cql:"committed"`
 }
 
-// feedBucketRow lists the feed buckets that hold entries, so readers skip empty time.
+// feedBucketRow lists, per shard, the feed buckets that hold entries, so readers skip
+// empty time.
 type feedBucketRow struct {
 	Shard  int32 `cql:"shard" orm:"pk"`
 	Bucket int64 `cql:"bucket" orm:"ck"`
@@ -57,18 +60,33 @@ func (s *Store) feedBucketOf(t time.Time) int64 {
 	return t.Truncate(s.opts.FeedBucket).Unix()
 }
 
+// shardOf returns the feed shard of a stream: all its events go to one shard, so a
+// shard's order keeps each stream's order.
+func (s *Store) shardOf(stream string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(stream))
+	return int32(h.Sum32() % uint32(s.opts.FeedShards))
+}
+
+// knownBucket keys Store.knownBuckets.
+type knownBucket struct {
+	shard  int32
+	bucket int64
+}
+
 // writeAhead writes the feed entries of rows before the append.
 func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, error) {
 	feed := make([]feedRow, len(rows))
+	shard := s.shardOf(rows[0].Stream)
 	var buckets, listed []int64
 	for i, r := range rows {
 		seq := orm.NewTimeUUID()
-		feed[i] = feedRow{Bucket: s.feedBucketOf(seq.Time()), Seq: seq, EventID: r.EventID, Stream: r.Stream,
+		feed[i] = feedRow{Bucket: s.feedBucketOf(seq.Time()), Shard: shard, Seq: seq, EventID: r.EventID, Stream: r.Stream,
 			StreamBucket: r.Bucket, Version: r.Version, Type: r.Type, SchemaVersion: r.SchemaVersion,
 			Data: r.Data, Metadata: r.Metadata, RecordedAt: r.RecordedAt}
 		if !slices.Contains(buckets, feed[i].Bucket) {
 			buckets = append(buckets, feed[i].Bucket)
-			if _, ok := s.knownBuckets.Load(feed[i].Bucket); !ok {
+			if _, ok := s.knownBuckets.Load(knownBucket{shard, feed[i].Bucket}); !ok {
 				listed = append(listed, feed[i].Bucket)
 			}
 		}
@@ -87,7 +105,7 @@ func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, err
 		}
 	}
 	for _, bucket := range listed {
-		if err := s.buckets.Batch(b).Insert(ctx, &feedBucketRow{Bucket: bucket}); err != nil {
+		if err := s.buckets.Batch(b).Insert(ctx, &feedBucketRow{Shard: shard, Bucket: bucket}); err != nil {
 			return nil, err
 		}
 	}
@@ -95,7 +113,7 @@ func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, err
 		return nil, fmt.Errorf("eventsourcing: writing feed entries for %s: %w", rows[0].Stream, err)
 	}
 	for _, bucket := range listed {
-		s.knownBuckets.Store(bucket, true)
+		s.knownBuckets.Store(knownBucket{shard, bucket}, true)
 	}
 	return feed, nil
 }
@@ -105,20 +123,24 @@ func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, err
 func (s *Store) abandon(ctx context.Context, feed []feedRow) {
 	b := s.db.NewBatch(orm.UnloggedBatch, orm.BatchLimits{MaxPartitions: 4, MaxStatements: len(feed)})
 	for _, f := range feed {
-		_ = s.feed.Batch(b).Delete(f.Bucket, f.Seq)
+		_ = s.feed.Batch(b).Delete(f.Bucket, f.Shard, f.Seq)
 	}
 	_ = b.Exec(context.WithoutCancel(ctx))
 }
 
-// ReadFeed returns up to limit entries after position from, in feed order, and the
-// position readers may record as done. It stops early at an entry whose append is
-// still in flight, and never reads closer to the present than FeedLag.
-func (s *Store) ReadFeed(ctx context.Context, from Position, limit int) ([]Entry, Position, error) {
+// ReadFeed returns up to limit entries of feed shard shard (0 to FeedShards-1) after
+// position from, in feed order, and the position readers may record as done. It stops
+// early at an entry whose append is still in flight, and never reads closer to the
+// present than FeedLag.
+func (s *Store) ReadFeed(ctx context.Context, shard int, from Position, limit int) ([]Entry, Position, error) {
+	if shard < 0 || shard >= s.opts.FeedShards {
+		return nil, from, fmt.Errorf("eventsourcing: feed shard %d: the store has shards 0 to %d", shard, s.opts.FeedShards-1)
+	}
 	upTo := time.Now().Add(-s.opts.FeedLag)
 	last := s.feedBucketOf(upTo)
 	var out []Entry
 	pos := from
-	bq := s.buckets.Query().Where(orm.Eq("shard", int32(0)), orm.Gte("bucket", from.Bucket), orm.Lte("bucket", last))
+	bq := s.buckets.Query().Where(orm.Eq("shard", int32(shard)), orm.Gte("bucket", from.Bucket), orm.Lte("bucket", last))
 	for br, err := range bq.All(ctx) {
 		if err != nil {
 			return out, pos, fmt.Errorf("eventsourcing: reading feed buckets: %w", err)
@@ -131,7 +153,7 @@ func (s *Store) ReadFeed(ctx context.Context, from Position, limit int) ([]Entry
 		// but not against the caller's, so one query may not reach the end.
 		for {
 			want := limit - len(out)
-			q := s.feed.Query().Where(orm.Eq("bucket", br.Bucket), orm.Lte("seq", orm.MaxTimeUUID(upTo)))
+			q := s.feed.Query().Where(orm.Eq("bucket", br.Bucket), orm.Eq("shard", int32(shard)), orm.Lte("seq", orm.MaxTimeUUID(upTo)))
 			if after != (orm.UUID{}) {
 				q = q.Where(orm.Gt("seq", after))
 			}
@@ -198,6 +220,6 @@ func (s *Store) verify(ctx context.Context, f *feedRow) (ok, wait bool, err erro
 	}
 	// Mark it, sparing the next reader this check. Best effort: a reader that
 	// finds it unmarked checks again.
-	_ = s.feed.Patch(ctx, []any{f.Bucket, f.Seq}, []orm.Change{orm.Set("committed", true)})
+	_ = s.feed.Patch(ctx, []any{f.Bucket, f.Shard, f.Seq}, []orm.Change{orm.Set("committed", true)})
 	return true, false, nil
 }

@@ -1,6 +1,7 @@
 package eventsourcing_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -26,6 +27,21 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	env.Main(m)
+}
+
+// childStore opens, in a helper process, the store of the test that started it (its
+// keyspace comes in CHILD_KEYSPACE).
+func childStore(ctx context.Context, opts eventsourcing.StoreOptions) (*orm.DB, *eventsourcing.Registry, *eventsourcing.Store, error) {
+	db, err := orm.Open(ctx, orm.Config{Hosts: env.Hosts(), Keyspace: os.Getenv("CHILD_KEYSPACE")})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	reg := eventsourcing.NewRegistry(nil)
+	if err := eventsourcing.Register[Added](reg, 1); err != nil {
+		return nil, nil, nil, err
+	}
+	s, err := eventsourcing.NewStore(db, opts)
+	return db, reg, s, err
 }
 
 func runChild(role string) error {

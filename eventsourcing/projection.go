@@ -89,17 +89,92 @@ func (p *Projector) Rebuild(ctx context.Context, proj Projection) error {
 	return p.run(ctx, proj, true, true)
 }
 
-func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild bool) (err error) {
-	held, err := p.leases.Acquire(ctx, "projection/"+proj.Name)
-	if err != nil {
-		return err
+func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild bool) error {
+	shards := p.store.opts.FeedShards
+	if !rebuild {
+		// Each shard takes its own lease, so the shards of one projection can be
+		// spread over processes.
+		return p.eachShard(ctx, shards, func(ctx context.Context, k int) (err error) {
+			held, err := p.leases.Acquire(ctx, shardName(proj.Name, k))
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if rerr := held.Release(context.WithoutCancel(ctx)); err == nil {
+					err = rerr
+				}
+			}()
+			return p.runShard(ctx, proj, k, held, catchUp, false)
+		})
 	}
+	// A rebuild holds every shard's lease, so no reader runs while the read model
+	// is reset.
+	helds := make([]*lease.Held, 0, shards)
 	defer func() {
-		if rerr := held.Release(context.WithoutCancel(ctx)); err == nil {
-			err = rerr
+		for _, h := range helds {
+			_ = h.Release(context.WithoutCancel(ctx))
 		}
 	}()
-	ckpt := "projection/" + proj.Name
+	for k := range shards {
+		h, err := p.leases.Acquire(ctx, shardName(proj.Name, k))
+		if err != nil {
+			return err
+		}
+		helds = append(helds, h)
+	}
+	if proj.Reset != nil {
+		if err := proj.Reset(ctx); err != nil {
+			return fmt.Errorf("eventsourcing: resetting projection %s: %w", proj.Name, err)
+		}
+	}
+	return p.eachShard(ctx, shards, func(ctx context.Context, k int) error {
+		return p.runShard(ctx, proj, k, helds[k], true, true)
+	})
+}
+
+// shardName names the lease and checkpoint of shard k of a projection.
+func shardName(proj string, k int) string {
+	if k == 0 {
+		return "projection/" + proj
+	}
+	return fmt.Sprintf("projection/%s#%d", proj, k)
+}
+
+// eachShard runs f for every shard at once and returns the first error; an error
+// cancels the other shards.
+func (p *Projector) eachShard(ctx context.Context, shards int, f func(ctx context.Context, k int) error) error {
+	if shards == 1 {
+		return f(ctx, 0)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	errs := make(chan error, shards)
+	for k := range shards {
+		go func() {
+			err := f(ctx, k)
+			if err != nil {
+				cancel(err)
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range shards {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause // the error that stopped the others, not their cancellation
+	}
+	return first
+}
+
+// runShard reads one shard of the feed into proj, holding that shard's lease. With
+// newGeneration it first restarts the shard at the beginning of the feed in a new
+// generation (a rebuild).
+func (p *Projector) runShard(ctx context.Context, proj Projection, shard int, held *lease.Held, catchUp, newGeneration bool) error {
+	ckpt := shardName(proj.Name, shard)
 	state, err := p.store.checkpoint(ctx, ckpt)
 	if err != nil {
 		return err
@@ -116,12 +191,7 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 		}
 		return err
 	}
-	if rebuild {
-		if proj.Reset != nil {
-			if err := proj.Reset(ctx); err != nil {
-				return fmt.Errorf("eventsourcing: resetting projection %s: %w", proj.Name, err)
-			}
-		}
+	if newGeneration {
 		pos, gen = Position{}, gen+1
 		if err := save(ctx, pos); err != nil {
 			return err
@@ -151,7 +221,7 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 			return err
 		}
 		start := pos
-		entries, next, err := p.store.ReadFeed(ctx, pos, p.opts.Batch)
+		entries, next, err := p.store.ReadFeed(ctx, shard, pos, p.opts.Batch)
 		if err != nil {
 			return err
 		}

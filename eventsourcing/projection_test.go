@@ -100,7 +100,7 @@ func TestFeedOrderAndLostAppends(t *testing.T) {
 		}
 	}
 	time.Sleep(2 * fastLag)
-	entries, pos, err := s.ReadFeed(ctx, eventsourcing.Position{}, 100)
+	entries, pos, err := s.ReadFeed(ctx, 0, eventsourcing.Position{}, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestFeedOrderAndLostAppends(t *testing.T) {
 	if pos != entries[len(entries)-1].Position {
 		t.Fatalf("position %+v after the last entry %+v", pos, entries[len(entries)-1].Position)
 	}
-	more, _, err := s.ReadFeed(ctx, pos, 100)
+	more, _, err := s.ReadFeed(ctx, 0, pos, 100)
 	if err != nil || len(more) != 0 {
 		t.Fatalf("read past the end: %d %v", len(more), err)
 	}
@@ -246,15 +246,7 @@ func TestProjectionKilledMidwayResumes(t *testing.T) {
 // "killed" projection slowly until it is killed.
 func projectionChild() error {
 	ctx := context.Background()
-	db, err := orm.Open(ctx, orm.Config{Hosts: env.Hosts(), Keyspace: os.Getenv("CHILD_KEYSPACE")})
-	if err != nil {
-		return err
-	}
-	reg := eventsourcing.NewRegistry(nil)
-	if err := eventsourcing.Register[Added](reg, 1); err != nil {
-		return err
-	}
-	s, err := eventsourcing.NewStore(db, eventsourcing.StoreOptions{Prefix: "kill", FeedLag: fastLag})
+	db, reg, s, err := childStore(ctx, eventsourcing.StoreOptions{Prefix: "kill", FeedLag: fastLag})
 	if err != nil {
 		return err
 	}
@@ -379,6 +371,83 @@ func TestRebuildInStreamOrder(t *testing.T) {
 		}
 		if handled != 3+3*round {
 			t.Fatalf("rebuild %d: %d events handled in all, want %d", round, handled, 3+3*round)
+		}
+	}
+}
+
+// With a sharded feed, a projection reads every shard (one reader and lease each):
+// every event is handled, each stream in order, and a rebuild replays them all.
+// Two projectors share the shards between them.
+func TestShardedFeed(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "shards", eventsourcing.StoreOptions{FeedLag: fastLag, FeedShards: 3})
+	ctx := t.Context()
+	const streams, each = 12, 5
+	for i := range streams * each {
+		stream := fmt.Sprint("sh-", i%streams)
+		v, _ := s.Version(ctx, stream)
+		if _, err := s.Append(ctx, stream, v, []eventsourcing.EventData{added(t, reg, int(v)+1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * fastLag)
+	var mu sync.Mutex
+	last := map[string]int64{}
+	handled := 0
+	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{Batch: 4})
+	proj := p.InStreamOrder(eventsourcing.Projection{Name: "sharded", Handle: func(_ context.Context, e eventsourcing.Envelope) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if e.Version != last[e.Stream]+1 {
+			return fmt.Errorf("%s: version %d after %d", e.Stream, e.Version, last[e.Stream])
+		}
+		last[e.Stream] = e.Version
+		handled++
+		return nil
+	}, Reset: func(context.Context) error { clear(last); return nil }})
+	if err := p.CatchUp(ctx, proj); err != nil {
+		t.Fatal(err)
+	}
+	if handled != streams*each {
+		t.Fatalf("handled %d of %d events", handled, streams*each)
+	}
+	if err := p.Rebuild(ctx, proj); err != nil {
+		t.Fatal(err)
+	}
+	if handled != 2*streams*each {
+		t.Fatalf("after rebuild: handled %d, want %d", handled, 2*streams*each)
+	}
+	// Two runners at once: the shards' leases spread the work; nothing twice.
+	for i := range streams {
+		stream := fmt.Sprint("sh-", i)
+		if _, err := s.Append(ctx, stream, each, []eventsourcing.EventData{added(t, reg, each+1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * fastLag)
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 2)
+	for range 2 {
+		other := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+		go func() { done <- other.Run(runCtx, proj) }()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := handled
+		mu.Unlock()
+		if n == 2*streams*each+streams {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("runners handled %d of %d new events", n-2*streams*each, streams)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	for range 2 {
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("runner ended with %v", err)
 		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/cassandraorm/cassandraorm-go/cqrs"
 	"github.com/cassandraorm/cassandraorm-go/eventsourcing"
-	"github.com/cassandraorm/cassandraorm-go/orm"
 )
 
 // A writer process killed at an arbitrary point while appending loses nothing: once
@@ -97,15 +96,7 @@ func TestWriterKilledBeforePublishingLosesNothing(t *testing.T) {
 // writerChild appends to four streams as fast as it can until it is killed.
 func writerChild() error {
 	ctx := context.Background()
-	db, err := orm.Open(ctx, orm.Config{Hosts: env.Hosts(), Keyspace: os.Getenv("CHILD_KEYSPACE")})
-	if err != nil {
-		return err
-	}
-	reg := eventsourcing.NewRegistry(nil)
-	if err := eventsourcing.Register[Added](reg, 1); err != nil {
-		return err
-	}
-	s, err := eventsourcing.NewStore(db, eventsourcing.StoreOptions{Prefix: "outbox"})
+	_, reg, s, err := childStore(ctx, eventsourcing.StoreOptions{Prefix: "outbox"})
 	if err != nil {
 		return err
 	}

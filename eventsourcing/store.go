@@ -39,6 +39,12 @@ type StoreOptions struct {
 	// second). Every append of that span writes to that one partition; readers
 	// skip spans with no events. Fixed for the life of the data.
 	FeedBucket time.Duration
+	// FeedShards splits each feed bucket into this many partitions (default 1),
+	// spreading appends over more replicas. A stream's events all go to one shard,
+	// so each shard keeps each stream's order, but only with one shard is the feed
+	// in one global order. Projectors run one reader per shard, each under its own
+	// lease, so shards can be spread over processes. Fixed for the life of the data.
+	FeedShards int
 	// FeedLag is how far behind the present feed readers stay, so that entries
 	// written with a slightly slow clock or a slow write are not passed over
 	// (default 3s). It must exceed the clock skew between writers plus the
@@ -82,6 +88,9 @@ func NewStore(db *orm.DB, opts StoreOptions) (*Store, error) {
 	}
 	if opts.FeedBucket <= 0 {
 		opts.FeedBucket = time.Minute
+	}
+	if opts.FeedShards <= 0 {
+		opts.FeedShards = 1
 	}
 	if opts.FeedLag <= 0 {
 		opts.FeedLag = 3 * time.Second

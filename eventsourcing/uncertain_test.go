@@ -16,7 +16,7 @@ func feedIDs(t *testing.T, s *eventsourcing.Store, batch int) map[orm.UUID]int {
 	out := map[orm.UUID]int{}
 	pos := eventsourcing.Position{}
 	for {
-		entries, next, err := s.ReadFeed(t.Context(), pos, batch)
+		entries, next, err := s.ReadFeed(t.Context(), 0, pos, batch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -85,8 +85,8 @@ func TestFeedSkipsOrphansWithoutLosingTheRest(t *testing.T) {
 	seq := orm.NewTimeUUID()
 	bucket := seq.Time().Truncate(time.Hour).Unix()
 	sess := env.Session(t)
-	if err := sess.Query(`INSERT INTO orphan_feed (bucket, seq, event_id, stream, stream_bucket, version, type)
-		VALUES (?, ?, ?, 'ghost', 0, 1, 'Added')`, bucket, seq, orm.NewUUID()).Exec(); err != nil {
+	if err := sess.Query(`INSERT INTO orphan_feed (bucket, shard, seq, event_id, stream, stream_bucket, version, type)
+		VALUES (?, 0, ?, ?, 'ghost', 0, 1, 'Added')`, bucket, seq, orm.NewUUID()).Exec(); err != nil {
 		t.Fatal(err)
 	}
 	if err := sess.Query(`INSERT INTO orphan_feed_buckets (shard, bucket) VALUES (0, ?)`, bucket).Exec(); err != nil {

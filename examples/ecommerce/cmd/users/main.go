@@ -41,6 +41,10 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("%w (start the servers with: make up)", err)
 	}
 	defer db.Close()
+	// Each run starts afresh: the demo's keyspace holds nothing worth keeping.
+	if err := db.DropKeyspace(ctx, "ecommerce_users"); err != nil {
+		return err
+	}
 	if err := db.CreateKeyspace(ctx, "ecommerce_users", orm.SimpleStrategy(1)); err != nil {
 		return err
 	}
