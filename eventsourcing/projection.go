@@ -90,6 +90,9 @@ func (p *Projector) Rebuild(ctx context.Context, proj Projection) error {
 }
 
 func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild bool) error {
+	if err := p.store.checkLayout(ctx); err != nil {
+		return err
+	}
 	shards := p.store.opts.FeedShards
 	if !rebuild {
 		// Each shard takes its own lease, so the shards of one projection can be
@@ -104,23 +107,42 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 					err = rerr
 				}
 			}()
-			return p.runShard(ctx, proj, k, held, catchUp, false)
+			c, err := p.claim(ctx, proj.Name, k, held)
+			if err != nil {
+				return err
+			}
+			return p.runShard(ctx, proj, c, catchUp)
 		})
 	}
-	// A rebuild holds every shard's lease, so no reader runs while the read model
-	// is reset.
-	helds := make([]*lease.Held, 0, shards)
+	helds, err := p.acquireAll(ctx, proj.Name, shards)
 	defer func() {
 		for _, h := range helds {
 			_ = h.Release(context.WithoutCancel(ctx))
 		}
 	}()
+	if err != nil {
+		return err
+	}
+	// Every shard moves to a new generation at the start of the feed before the
+	// read model is reset: if the rebuild stops half way, later runs replay every
+	// shard from the start into a read model that may hold old rows, which
+	// idempotent handlers tolerate; the other order could leave shards that never
+	// replay into a read model that was emptied.
+	claims := make([]*shardClaim, shards)
 	for k := range shards {
-		h, err := p.leases.Acquire(ctx, shardName(proj.Name, k))
+		c, err := p.claim(ctx, proj.Name, k, helds[k])
 		if err != nil {
 			return err
 		}
-		helds = append(helds, h)
+		if err := c.restart(ctx); err != nil {
+			return err
+		}
+		claims[k] = c
+	}
+	for _, h := range helds {
+		if err := lostErr(h, proj.Name); err != nil {
+			return err
+		}
 	}
 	if proj.Reset != nil {
 		if err := proj.Reset(ctx); err != nil {
@@ -128,8 +150,102 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 		}
 	}
 	return p.eachShard(ctx, shards, func(ctx context.Context, k int) error {
-		return p.runShard(ctx, proj, k, helds[k], true, true)
+		return p.runShard(ctx, proj, claims[k], true)
 	})
+}
+
+// acquireAll takes the leases of every shard of a projection, all or none: while one
+// is held elsewhere it gives back those it took and tries again, so a waiting rebuild
+// does not stall the shards it already holds.
+func (p *Projector) acquireAll(ctx context.Context, name string, shards int) ([]*lease.Held, error) {
+	for {
+		var helds []*lease.Held
+		var err error
+		for k := range shards {
+			var h *lease.Held
+			if h, err = p.leases.TryAcquire(ctx, shardName(name, k)); err != nil {
+				break
+			}
+			helds = append(helds, h)
+		}
+		if err == nil {
+			return helds, nil
+		}
+		for _, h := range helds {
+			_ = h.Release(context.WithoutCancel(ctx))
+		}
+		if !errors.Is(err, lease.ErrHeld) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("eventsourcing: waiting for the leases of %s: %w (last: %w)", name, ctx.Err(), err)
+		case <-time.After(p.opts.Poll):
+		}
+	}
+}
+
+// lostErr returns ErrLeaseLost if h is lost.
+func lostErr(h *lease.Held, name string) error {
+	select {
+	case <-h.Lost():
+		return fmt.Errorf("%w: %s", ErrLeaseLost, name)
+	default:
+		return nil
+	}
+}
+
+// shardClaim is one shard of a projection held by this process: its lease, and its
+// checkpoint as this holder has last written it.
+type shardClaim struct {
+	store *Store
+	name  string // lease and checkpoint name
+	proj  string
+	shard int
+	held  *lease.Held
+	pos   Position
+	gen   int64
+}
+
+// claim reads a shard's checkpoint and writes it back under this holder's lease
+// token at once, so that a former holder's saves fail from now on (fencing).
+func (p *Projector) claim(ctx context.Context, proj string, shard int, held *lease.Held) (*shardClaim, error) {
+	name := shardName(proj, shard)
+	state, err := p.store.checkpoint(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	c := &shardClaim{store: p.store, name: name, proj: proj, shard: shard, held: held, pos: state.pos, gen: state.generation}
+	if err := c.saveAs(ctx, c.pos, state.owner); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// save records pos, if this holder still holds the lease and wrote the checkpoint
+// last.
+func (c *shardClaim) save(ctx context.Context, pos Position) error {
+	return c.saveAs(ctx, pos, c.held.Token())
+}
+
+func (c *shardClaim) saveAs(ctx context.Context, pos Position, prev string) error {
+	if err := lostErr(c.held, c.proj); err != nil {
+		return err
+	}
+	err := c.store.saveCheckpoint(ctx, c.name, pos, c.gen, c.held.Token(), prev)
+	if errors.Is(err, errFenced) {
+		return fmt.Errorf("%w: %s: %w", ErrLeaseLost, c.proj, err)
+	}
+	if err == nil {
+		c.pos = pos
+	}
+	return err
+}
+
+// restart moves the shard to the start of the feed in a new generation.
+func (c *shardClaim) restart(ctx context.Context) error {
+	c.gen++
+	return c.save(ctx, Position{})
 }
 
 // shardName names the lease and checkpoint of shard k of a projection.
@@ -170,33 +286,10 @@ func (p *Projector) eachShard(ctx context.Context, shards int, f func(ctx contex
 	return first
 }
 
-// runShard reads one shard of the feed into proj, holding that shard's lease. With
-// newGeneration it first restarts the shard at the beginning of the feed in a new
-// generation (a rebuild).
-func (p *Projector) runShard(ctx context.Context, proj Projection, shard int, held *lease.Held, catchUp, newGeneration bool) error {
-	ckpt := shardName(proj.Name, shard)
-	state, err := p.store.checkpoint(ctx, ckpt)
-	if err != nil {
-		return err
-	}
-	pos, prev, gen := state.pos, state.owner, state.generation
-	// Checkpoints are fenced by the lease token: see saveCheckpoint.
-	save := func(ctx context.Context, at Position) error {
-		err := p.store.saveCheckpoint(ctx, ckpt, at, gen, held.Token(), prev)
-		if err == nil {
-			prev = held.Token()
-		}
-		if errors.Is(err, errFenced) {
-			return fmt.Errorf("%w: %s: %w", ErrLeaseLost, proj.Name, err)
-		}
-		return err
-	}
-	if newGeneration {
-		pos, gen = Position{}, gen+1
-		if err := save(ctx, pos); err != nil {
-			return err
-		}
-	}
+// runShard reads one shard of the feed into proj under claim c.
+func (p *Projector) runShard(ctx context.Context, proj Projection, c *shardClaim, catchUp bool) error {
+	held, shard, pos, gen := c.held, c.shard, c.pos, c.gen
+	save := c.save
 	// Handlers run on a context that ends with the lease, so a holder that lost it
 	// stops at once rather than after its batch.
 	hctx, stop := context.WithCancel(context.WithValue(ctx, generationKey{}, gen))
@@ -239,6 +332,9 @@ func (p *Projector) runShard(ctx context.Context, proj Projection, shard int, he
 				_ = save(context.WithoutCancel(ctx), pos)
 				if lerr := lost(); lerr != nil {
 					return lerr
+				}
+				if ctx.Err() != nil {
+					return ctx.Err() // a stop, whatever the handler made of it
 				}
 				return fmt.Errorf("eventsourcing: projection %s at %s version %d: %w", proj.Name, e.Stream, e.Version, err)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -449,5 +450,65 @@ func TestShardedFeed(t *testing.T) {
 		if err := <-done; !errors.Is(err, context.Canceled) {
 			t.Fatalf("runner ended with %v", err)
 		}
+	}
+}
+
+// A rebuild stopped after the reset leaves every shard to replay from the start.
+func TestInterruptedRebuildReplaysEverything(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "rebuildcut", eventsourcing.StoreOptions{FeedLag: fastLag, FeedShards: 3})
+	ctx := t.Context()
+	for i := range 12 {
+		if _, err := s.Append(ctx, fmt.Sprint("rc-", i), 0, []eventsourcing.EventData{added(t, reg, 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * fastLag)
+	var mu sync.Mutex
+	model := map[string]bool{}
+	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+	proj := eventsourcing.Projection{Name: "cut",
+		Handle: func(_ context.Context, e eventsourcing.Envelope) error {
+			mu.Lock()
+			defer mu.Unlock()
+			model[e.Stream] = true
+			return nil
+		}}
+	if err := p.CatchUp(ctx, proj); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	proj.Reset = func(context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		clear(model)
+		cancel() // the process stops right after the reset
+		return nil
+	}
+	if err := p.Rebuild(rctx, proj); err == nil {
+		t.Fatal("the interrupted rebuild reported success")
+	}
+	proj.Reset = nil
+	if err := p.CatchUp(ctx, proj); err != nil {
+		t.Fatal(err)
+	}
+	if len(model) != 12 {
+		t.Fatalf("after an interrupted rebuild and a catch-up the read model has %d of 12 streams", len(model))
+	}
+}
+
+// A process opened with another fixed layout is refused before it writes anywhere.
+func TestLayoutIsFixed(t *testing.T) {
+	newStore(t, "layout", eventsourcing.StoreOptions{FeedShards: 1})
+	db, _ := orm.New(env.Session(t), env.Keyspace(), nil)
+	other, err := eventsourcing.NewStore(db, eventsourcing.StoreOptions{Prefix: "layout", FeedShards: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Sync(t.Context()); err == nil || !strings.Contains(err.Error(), "FeedShards 1") {
+		t.Fatalf("sync with another shard count: %v", err)
+	}
+	if _, err := other.Append(t.Context(), "x", 0, []eventsourcing.EventData{{Type: "Added", SchemaVersion: 1, Data: []byte(`{}`)}}); err == nil {
+		t.Fatal("an append through a store of another layout was accepted")
 	}
 }

@@ -76,6 +76,47 @@ type Store struct {
 	// knownBuckets holds the feed buckets this store has listed already, so an
 	// append writes the listing row once per bucket, not once per append.
 	knownBuckets sync.Map
+
+	meta     *orm.Model[layoutRow]
+	layoutMu sync.Mutex
+	layoutOK bool
+}
+
+// layoutRow records the options that must stay fixed for the life of the data, so a
+// process opened with other values is refused instead of writing where others do not
+// read.
+type layoutRow struct {
+	Name       string `cql:"name" orm:"pk"`
+	BucketSize int64  `cql:"bucket_size"`
+	FeedBucket int64  `cql:"feed_bucket_seconds"`
+	FeedShards int32  `cql:"feed_shards"`
+}
+
+// checkLayout records the store's fixed options on first use, or checks them against
+// those recorded. It runs once per Store.
+func (s *Store) checkLayout(ctx context.Context) error {
+	s.layoutMu.Lock()
+	defer s.layoutMu.Unlock()
+	if s.layoutOK {
+		return nil
+	}
+	want := layoutRow{Name: "layout", BucketSize: s.opts.BucketSize, FeedBucket: int64(s.opts.FeedBucket.Seconds()), FeedShards: int32(s.opts.FeedShards)}
+	err := s.meta.InsertIfNotExists(ctx, &want)
+	var ce *orm.ConflictError
+	if errors.As(err, &ce) {
+		cur, _ := ce.Current.(*layoutRow)
+		if cur == nil {
+			cur = &layoutRow{}
+		}
+		if cur.BucketSize != want.BucketSize || cur.FeedBucket != want.FeedBucket || cur.FeedShards != want.FeedShards {
+			return fmt.Errorf("eventsourcing: store %s was created with BucketSize %d, FeedBucket %ds, FeedShards %d; this process has %d, %ds, %d: these cannot change",
+				s.opts.Prefix, cur.BucketSize, cur.FeedBucket, cur.FeedShards, want.BucketSize, want.FeedBucket, want.FeedShards)
+		}
+	} else if err != nil {
+		return fmt.Errorf("eventsourcing: recording the layout of store %s: %w", s.opts.Prefix, err)
+	}
+	s.layoutOK = true
+	return nil
 }
 
 // NewStore returns a store on db's keyspace. Call Sync once to create its tables.
@@ -121,12 +162,19 @@ func NewStore(db *orm.DB, opts StoreOptions) (*Store, error) {
 	if s.positions, err = orm.NewModel[streamPosRow](db, orm.TableName(opts.Prefix+"_stream_positions")); err != nil {
 		return nil, err
 	}
+	if s.meta, err = orm.NewModel[layoutRow](db, orm.TableName(opts.Prefix+"_layout")); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
-// Sync creates the store's tables.
+// Sync creates the store's tables and records (or checks) its fixed options:
+// BucketSize, FeedBucket and FeedShards.
 func (s *Store) Sync(ctx context.Context) error {
-	return s.db.Sync(ctx, s.events, s.feed, s.buckets, s.snaps, s.checks, s.positions)
+	if err := s.db.Sync(ctx, s.events, s.feed, s.buckets, s.snaps, s.checks, s.positions, s.meta); err != nil {
+		return err
+	}
+	return s.checkLayout(ctx)
 }
 
 // Options returns the store's options with defaults filled in.
@@ -149,6 +197,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 		return expected, nil
 	case n > s.opts.BucketSize:
 		return 0, fmt.Errorf("eventsourcing: append to %s: %d events, at most %d per append", stream, n, s.opts.BucketSize)
+	}
+	if err := s.checkLayout(ctx); err != nil {
+		return 0, err
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	size := 0

@@ -134,6 +134,12 @@ func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
 		}
 		m.mu.Unlock()
 		if mine {
+			// The row may be close to expiry: renew it now, before handing it over.
+			err := m.rows.PatchIf(ctx, []any{name}, []orm.Predicate{orm.Eq("owner", cur.Owner)},
+				[]orm.Change{orm.Set("owner", cur.Owner), orm.Set("acquired_at", cur.AcquiredAt)}, orm.WithTTL(m.cellTTL()))
+			if err != nil {
+				return nil, fmt.Errorf("lease: taking over %s after an uncertain acquisition: %w", name, err)
+			}
 			return m.hold(name, cur.Owner, cur.AcquiredAt), nil
 		}
 		return nil, heldError(name, ce.Current)
