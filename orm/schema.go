@@ -129,20 +129,23 @@ func (db *DB) liveColumns(ctx context.Context, ks, table string) (map[string]liv
 	return cols, nil
 }
 
-func (db *DB) liveIndexes(ctx context.Context, ks, table string) (map[string]bool, error) {
-	iter := db.session.Query(`SELECT index_name FROM system_schema.indexes WHERE keyspace_name = ? AND table_name = ?`,
+// liveIndexes reads a table's indexes: name -> target, as system_schema shows it
+// (e.g. "tags" or "values(tags)").
+func (db *DB) liveIndexes(ctx context.Context, ks, table string) (map[string]string, error) {
+	iter := db.session.Query(`SELECT index_name, options FROM system_schema.indexes WHERE keyspace_name = ? AND table_name = ?`,
 		ks, table).WithContext(ctx).Iter()
-	idx := map[string]bool{}
+	idx := map[string]string{}
 	var name string
-	for iter.Scan(&name) {
-		idx[name] = true
+	var opts map[string]string
+	for iter.Scan(&name, &opts) {
+		idx[name] = strings.ReplaceAll(opts["target"], `"`, "")
+		opts = nil
 	}
 	if err := iter.Close(); err != nil {
 		return nil, fmt.Errorf("orm: reading indexes of %s.%s: %w", ks, table, err)
 	}
 	return idx, nil
 }
-
 func (db *DB) diffTable(ctx context.Context, ks string, t *Table) ([]SchemaChange, error) {
 	obj := "table " + ks + "." + t.Name
 	live, err := db.liveColumns(ctx, ks, t.Name)
@@ -196,9 +199,17 @@ func (db *DB) diffTable(ctx context.Context, ks string, t *Table) ([]SchemaChang
 		return nil, err
 	}
 	for _, c := range t.Columns {
-		if c.Index != "" && !idx[c.IndexName(t.Name)] {
+		if c.Index == "" {
+			continue
+		}
+		target, ok := idx[c.IndexName(t.Name)]
+		switch {
+		case !ok:
 			changes = append(changes, SchemaChange{Object: obj, What: "add SAI index on " + c.Name,
 				Statement: createIndex(ks, t, c), Safe: true, keyspace: ks, index: true})
+		case target != indexTarget(c, false) && target != indexTarget(c, true):
+			changes = append(changes, SchemaChange{Object: obj,
+				What: fmt.Sprintf("index %s targets %s in the database but %s in the model: drop it to have it recreated", c.IndexName(t.Name), target, indexTarget(c, false))})
 		}
 	}
 	return changes, nil
@@ -350,6 +361,23 @@ func tableOptions(t *Table) []string {
 		with = append(with, "compaction = {"+strings.Join(parts, ", ")+"}")
 	}
 	return with
+}
+
+// indexTarget returns the target of c's index as system_schema shows it; Cassandra
+// shows a collection's default target either bare or as values(c), so asDefault
+// gives the other spelling.
+func indexTarget(c *Column, asDefault bool) string {
+	switch c.Index {
+	case "keys", "values", "entries", "full":
+		if asDefault && c.Index == "values" {
+			return c.Name
+		}
+		return c.Index + "(" + c.Name + ")"
+	}
+	if asDefault && c.cql.isCollection() {
+		return "values(" + c.Name + ")"
+	}
+	return c.Name
 }
 
 func createIndex(ks string, t *Table, c *Column) string {

@@ -243,3 +243,27 @@ func TestSchemaDiffKeyOrderAndOptions(t *testing.T) {
 		t.Fatalf("TTL removed: %+v", changes)
 	}
 }
+
+type AttrsByKey struct {
+	ID    int32             `cql:"id" orm:"pk"`
+	Attrs map[string]string `cql:"attrs" orm:"index=keys"`
+}
+
+type AttrsByValue struct {
+	ID    int32             `cql:"id" orm:"pk"`
+	Attrs map[string]string `cql:"attrs" orm:"index=values"`
+}
+
+func TestSchemaDiffIndexTarget(t *testing.T) {
+	db := openDB(t)
+	ctx := t.Context()
+	byKey := newModel[AttrsByKey](t, db, orm.TableName("attrs"))
+	if changes, err := db.Diff(ctx, byKey); err != nil || len(changes) != 0 {
+		t.Fatalf("after sync: %+v %v", changes, err)
+	}
+	byValue := orm.MustModel[AttrsByValue](db, orm.TableName("attrs"))
+	err := db.Sync(ctx, byValue)
+	if !errors.Is(err, orm.ErrUnsafeSchemaChange) || !strings.Contains(err.Error(), "targets keys(attrs) in the database but values(attrs)") {
+		t.Fatalf("index target change: %v", err)
+	}
+}
