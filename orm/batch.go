@@ -155,10 +155,10 @@ func (b *Batch) Exec(ctx context.Context) error {
 	case b.lwt && len(b.partitions) > 1:
 		return fmt.Errorf("%w: a conditional batch must stay in one partition; this one spans %d", ErrInvalidQuery, len(b.partitions))
 	}
-	gb := b.db.session.Batch(gocql.BatchType(b.kind)).WithContext(ctx)
+	gb := b.db.session.Batch(gocql.BatchType(b.kind))
 	gb.Entries = b.entries
 	if b.opts.cons != 0 {
-		gb.SetConsistency(b.opts.cons)
+		gb.Consistency(b.opts.cons)
 	}
 	if b.opts.serial != 0 {
 		gb.SerialConsistency(b.opts.serial)

@@ -227,11 +227,11 @@ func firstWords(s string, n int) string {
 // way to run CQL the ORM did not build; prefer models wherever they fit.
 func (db *DB) ExecCQL(ctx context.Context, stmt string, values ...any) error {
 	start := time.Now()
-	q := db.session.Query(stmt, values...).WithContext(ctx)
+	q := db.session.Query(stmt, values...)
 	if db.keyspace != "" {
 		q.SetKeyspace(db.keyspace)
 	}
-	err := q.Exec()
+	err := q.ExecContext(ctx)
 	db.observe(ctx, QueryEvent{Op: "cql", Statement: stmt, Latency: time.Since(start), Err: err})
 	if err != nil {
 		return fmt.Errorf("orm: %s: %w", firstWords(stmt, 6), err)
@@ -257,7 +257,7 @@ func (db *DB) awaitIndexes(ctx context.Context, ks string) error {
 	for {
 		building := ""
 		iter := db.session.Query(`SELECT index_name, is_queryable FROM system_views.sai_column_indexes WHERE keyspace_name = ?`, ks).
-			WithContext(ctx).Iter()
+			IterContext(ctx)
 		var name string
 		var ok bool
 		for iter.Scan(&name, &ok) {

@@ -14,7 +14,7 @@ import (
 // carrying the row the server returned. LWTs are never retried automatically.
 func (m *Model[T]) cas(ctx context.Context, op, stmt string, vals []any, o *queryOpts, keys []any) error {
 	start := time.Now()
-	it := m.query(ctx, stmt, vals, o, false).NoSkipMetadata().Iter()
+	it := m.query(stmt, vals, o, false).NoSkipMetadata().IterContext(ctx)
 	cols := it.Columns()
 	var applied bool
 	var cur T

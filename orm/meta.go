@@ -36,7 +36,7 @@ func (m *Model[T]) CellMeta(ctx context.Context, column string, keys ...any) (Ce
 	var ttl *int32
 	o := queryOpts{}
 	start := time.Now()
-	err = m.query(ctx, stmt, keys, &o, true).Scan(&wt, &ttl)
+	err = m.query(stmt, keys, &o, true).ScanContext(ctx, &wt, &ttl)
 	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: "get", Statement: stmt, Latency: time.Since(start), Rows: 1, Err: ignoreNotFound(err)})
 	if errors.Is(err, errNoRows) {
 		return meta, fmt.Errorf("%w: %s (%s)", ErrNotFound, m.t.Name, m.keyString(keys))

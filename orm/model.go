@@ -283,16 +283,16 @@ func (m *Model[T]) keysOf(v reflect.Value) []any {
 	return keys
 }
 
-// query makes a driver query with the options applied.
-func (m *Model[T]) query(ctx context.Context, stmt string, vals []any, o *queryOpts, idempotent bool) *gocql.Query {
-	q := m.db.session.Query(stmt, vals...).WithContext(ctx).Idempotent(idempotent)
+// query makes a driver query with the options applied; run it with a Context method.
+func (m *Model[T]) query(stmt string, vals []any, o *queryOpts, idempotent bool) *gocql.Query {
+	q := m.db.session.Query(stmt, vals...).Idempotent(idempotent)
 	o.apply(q)
 	return q
 }
 
 func (m *Model[T]) exec(ctx context.Context, op, stmt string, vals []any, o *queryOpts, idempotent bool) error {
 	start := time.Now()
-	err := m.query(ctx, stmt, vals, o, idempotent).Exec()
+	err := m.query(stmt, vals, o, idempotent).ExecContext(ctx)
 	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: op, Statement: stmt, Latency: time.Since(start), Err: err})
 	if err != nil {
 		return fmt.Errorf("orm: %s %s: %w", op, m.t.Name, err)
@@ -414,7 +414,7 @@ func (m *Model[T]) get(ctx context.Context, keys []any, includeDeleted bool) (T,
 	rv := reflect.ValueOf(&row).Elem()
 	dest := scanDest(make([]any, 0, m.nvals), rv, m.t.Columns)
 	start := time.Now()
-	err := m.query(ctx, m.getStmt, keys, &o, true).Scan(dest...)
+	err := m.query(m.getStmt, keys, &o, true).ScanContext(ctx, dest...)
 	rows := 1
 	if err != nil {
 		rows = 0

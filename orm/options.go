@@ -20,7 +20,6 @@ type queryOpts struct {
 	pageSize  int
 	tracer    gocql.Tracer
 	nulls     bool
-	filtering bool
 }
 
 // WithTTL makes the written values expire after d (whole seconds; 0 means never,

@@ -405,7 +405,7 @@ func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
 		cols, _ := q.selected()
 		o := collectOpts(q.opts)
 		start := time.Now()
-		it := q.m.query(ctx, stmt, vals, &o, true).Iter()
+		it := q.m.query(stmt, vals, &o, true).IterContext(ctx)
 		// One row value and one destination list for the whole scan; the row is
 		// zeroed before each Scan so no slice the driver fills is shared with a row
 		// already yielded.
@@ -498,7 +498,7 @@ func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 		o.pageSize = DefaultPageSize
 	}
 	start := time.Now()
-	it := q.m.query(ctx, stmt, vals, &o, true).PageState(state).Iter()
+	it := q.m.query(stmt, vals, &o, true).PageState(state).IterContext(ctx)
 	next := it.PageState()
 	var row, zero T
 	dest := scanDest(make([]any, 0, len(cols)), reflect.ValueOf(&row).Elem(), cols)
@@ -558,7 +558,7 @@ func (q Query[T]) Count(ctx context.Context) (int64, error) {
 	o := collectOpts(q.opts)
 	var n int64
 	start := time.Now()
-	err = q.m.query(ctx, stmt, vals, &o, true).Scan(&n)
+	err = q.m.query(stmt, vals, &o, true).ScanContext(ctx, &n)
 	q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "count", Statement: stmt, Latency: time.Since(start), Rows: 1, Err: err})
 	if err != nil {
 		return 0, fmt.Errorf("orm: count %s: %w", q.m.t.Name, err)

@@ -116,7 +116,7 @@ type liveColumn struct {
 
 func (db *DB) liveColumns(ctx context.Context, ks, table string) (map[string]liveColumn, error) {
 	iter := db.session.Query(`SELECT column_name, type, kind, clustering_order, position FROM system_schema.columns
-		WHERE keyspace_name = ? AND table_name = ?`, ks, table).WithContext(ctx).Iter()
+		WHERE keyspace_name = ? AND table_name = ?`, ks, table).IterContext(ctx)
 	cols := map[string]liveColumn{}
 	var name string
 	var c liveColumn
@@ -133,7 +133,7 @@ func (db *DB) liveColumns(ctx context.Context, ks, table string) (map[string]liv
 // (e.g. "tags" or "values(tags)").
 func (db *DB) liveIndexes(ctx context.Context, ks, table string) (map[string]string, error) {
 	iter := db.session.Query(`SELECT index_name, options FROM system_schema.indexes WHERE keyspace_name = ? AND table_name = ?`,
-		ks, table).WithContext(ctx).Iter()
+		ks, table).IterContext(ctx)
 	idx := map[string]string{}
 	var name string
 	var opts map[string]string
@@ -237,7 +237,7 @@ func (db *DB) diffOptions(ctx context.Context, ks string, t *Table) ([]SchemaCha
 	var comment string
 	var compaction map[string]string
 	err := db.session.Query(`SELECT default_time_to_live, gc_grace_seconds, comment, compaction FROM system_schema.tables
-		WHERE keyspace_name = ? AND table_name = ?`, ks, t.Name).WithContext(ctx).Scan(&ttl, &grace, &comment, &compaction)
+		WHERE keyspace_name = ? AND table_name = ?`, ks, t.Name).ScanContext(ctx, &ttl, &grace, &comment, &compaction)
 	if errors.Is(err, errNoRows) {
 		return nil, nil
 	}
@@ -270,7 +270,7 @@ func (db *DB) diffType(ctx context.Context, ks string, u *udtInfo) ([]SchemaChan
 	obj := "type " + ks + "." + u.name
 	var names, types []string
 	err := db.session.Query(`SELECT field_names, field_types FROM system_schema.types WHERE keyspace_name = ? AND type_name = ?`,
-		ks, u.name).WithContext(ctx).Scan(&names, &types)
+		ks, u.name).ScanContext(ctx, &names, &types)
 	if errors.Is(err, errNoRows) {
 		return []SchemaChange{{Object: obj, What: "create type", Statement: createType(ks, u), Safe: true}}, nil
 	}

@@ -211,7 +211,7 @@ type ownerRow struct {
 // casOwner runs a lookup-table LWT and returns the current owner when not applied.
 func (m *Model[T]) casOwner(ctx context.Context, stmt string, args []any) (ownerRow, bool, error) {
 	start := time.Now()
-	it := m.db.session.Query(stmt, args...).WithContext(ctx).Idempotent(false).NoSkipMetadata().Iter()
+	it := m.db.session.Query(stmt, args...).Idempotent(false).NoSkipMetadata().IterContext(ctx)
 	var applied bool
 	var row T
 	rv := reflect.ValueOf(&row).Elem()
