@@ -11,15 +11,15 @@ import (
 type QueryOption func(*queryOpts)
 
 type queryOpts struct {
-	ttl       time.Duration
-	hasTTL    bool
-	ts        int64
-	hasTS     bool
-	cons      Consistency
-	serial    Consistency
-	pageSize  int
-	tracer    gocql.Tracer
-	nulls     bool
+	ttl      time.Duration
+	hasTTL   bool
+	ts       int64
+	hasTS    bool
+	cons     Consistency
+	serial   Consistency
+	pageSize int
+	tracer   gocql.Tracer
+	nulls    bool
 }
 
 // WithTTL makes the written values expire after d (whole seconds; 0 means never,
