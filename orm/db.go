@@ -197,20 +197,32 @@ func (db *DB) DropKeyspace(ctx context.Context, name string) error {
 	return db.schemaExec(ctx, "DROP KEYSPACE IF EXISTS "+quote(name))
 }
 
-// schemaExec runs one schema statement and waits until all nodes agree on the schema.
+// schemaExec runs one schema statement the ORM built (fully qualified) and waits
+// until all nodes agree on the schema.
 func (db *DB) schemaExec(ctx context.Context, stmt string) error {
+	return db.exec(ctx, "schema", stmt, "", nil, true, true)
+}
+
+// exec runs stmt (in keyspace ks, if set), reports it to the observer, and after a
+// schema change waits for schema agreement. idempotent lets the driver retry it.
+func (db *DB) exec(ctx context.Context, op, stmt, ks string, values []any, schema, idempotent bool) error {
 	start := time.Now()
-	err := db.session.Query(stmt).Idempotent(true).ExecContext(ctx)
-	db.observe(ctx, QueryEvent{Op: "schema", Statement: stmt, Latency: time.Since(start), Err: err})
+	q := db.session.Query(stmt, values...).Idempotent(idempotent)
+	if ks != "" {
+		q.SetKeyspace(ks)
+	}
+	err := q.ExecContext(ctx)
+	db.observe(ctx, QueryEvent{Op: op, Statement: stmt, Latency: time.Since(start), Err: err})
 	if err != nil {
 		return fmt.Errorf("orm: %s: %w", firstWords(stmt, 6), err)
 	}
-	if err := db.session.AwaitSchemaAgreement(ctx); err != nil {
-		return fmt.Errorf("orm: waiting for schema agreement after %s: %w", firstWords(stmt, 6), err)
+	if schema {
+		if err := db.session.AwaitSchemaAgreement(ctx); err != nil {
+			return fmt.Errorf("orm: waiting for schema agreement after %s: %w", firstWords(stmt, 6), err)
+		}
 	}
 	return nil
 }
-
 func firstWords(s string, n int) string {
 	f := strings.Fields(s)
 	if len(f) > n {
@@ -226,25 +238,10 @@ func firstWords(s string, n int) string {
 // indexes have finished building, so the next statement can use them. It is the one
 // way to run CQL the ORM did not build; prefer models wherever they fit.
 func (db *DB) ExecCQL(ctx context.Context, stmt string, values ...any) error {
-	start := time.Now()
-	q := db.session.Query(stmt, values...)
-	if db.keyspace != "" {
-		q.SetKeyspace(db.keyspace)
-	}
-	err := q.ExecContext(ctx)
-	db.observe(ctx, QueryEvent{Op: "cql", Statement: stmt, Latency: time.Since(start), Err: err})
-	if err != nil {
-		return fmt.Errorf("orm: %s: %w", firstWords(stmt, 6), err)
-	}
 	words := strings.Fields(strings.ToUpper(stmt))
-	if len(words) == 0 {
-		return nil
-	}
-	switch words[0] {
-	case "CREATE", "ALTER", "DROP":
-		if err := db.session.AwaitSchemaAgreement(ctx); err != nil {
-			return fmt.Errorf("orm: waiting for schema agreement after %s: %w", firstWords(stmt, 6), err)
-		}
+	schema := len(words) > 0 && (words[0] == "CREATE" || words[0] == "ALTER" || words[0] == "DROP")
+	if err := db.exec(ctx, "cql", stmt, db.keyspace, values, schema, false); err != nil {
+		return err
 	}
 	if len(words) > 1 && words[0] == "CREATE" && (words[1] == "INDEX" || words[1] == "CUSTOM") && db.keyspace != "" {
 		return db.awaitIndexes(ctx, db.keyspace)

@@ -13,28 +13,17 @@ import (
 // cas runs a lightweight transaction and turns "not applied" into a *ConflictError
 // carrying the row the server returned. LWTs are never retried automatically.
 func (m *Model[T]) cas(ctx context.Context, op, stmt string, vals []any, o *queryOpts, keys []any) error {
-	start := time.Now()
-	it := m.query(stmt, vals, o, false).NoSkipMetadata().IterContext(ctx)
-	cols := it.Columns()
-	var applied bool
 	var cur T
 	rv := reflect.ValueOf(&cur).Elem()
-	dest := make([]any, 0, len(cols))
 	hasRow := false
-	for _, c := range cols {
-		switch col := m.t.byName[c.Name]; {
-		case c.Name == "[applied]":
-			dest = append(dest, &applied)
-		case col != nil:
-			dest = scanDest(dest, rv, []*Column{col})
-			hasRow = true
-		default:
-			dest = appendDiscard(dest, c)
+	applied, scanned, err := m.scanCAS(ctx, "lwt "+op, stmt, m.query(stmt, vals, o, false), func(name string, dest []any) ([]any, bool) {
+		col := m.t.byName[name]
+		if col == nil {
+			return dest, false
 		}
-	}
-	scanned := it.Scan(dest...)
-	err := it.Close()
-	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: "lwt " + op, Statement: stmt, Latency: time.Since(start), Rows: 1, Err: err})
+		hasRow = true
+		return scanDest(dest, rv, []*Column{col}), true
+	})
 	if err != nil {
 		return fmt.Errorf("orm: %s %s (%s): %w", op, m.t.Name, m.keyString(keys), err)
 	}
@@ -49,6 +38,31 @@ func (m *Model[T]) cas(ctx context.Context, op, stmt string, vals []any, o *quer
 		ce.Current = &cur
 	}
 	return ce
+}
+
+// scanCAS runs lightweight transaction q and scans its result row: [applied] into
+// the flag it returns, and every other column into what into appends for its name
+// (into reports false for a column to drop). LWTs are never retried automatically.
+func (m *Model[T]) scanCAS(ctx context.Context, op, stmt string, q *gocql.Query,
+	into func(name string, dest []any) ([]any, bool)) (applied, scanned bool, err error) {
+	start := time.Now()
+	it := q.Idempotent(false).NoSkipMetadata().IterContext(ctx)
+	cols := it.Columns()
+	dest := make([]any, 0, len(cols))
+	for _, c := range cols {
+		if c.Name == "[applied]" {
+			dest = append(dest, &applied)
+			continue
+		}
+		var ok bool
+		if dest, ok = into(c.Name, dest); !ok {
+			dest = appendDiscard(dest, c)
+		}
+	}
+	scanned = it.Scan(dest...)
+	err = it.Close()
+	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: op, Statement: stmt, Latency: time.Since(start), Rows: 1, Err: err})
+	return applied, scanned, err
 }
 
 // appendDiscard appends destinations that drop column c (one per element for a tuple).

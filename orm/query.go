@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 )
 
 // Order is a sort direction for OrderBy.
@@ -406,36 +408,16 @@ func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
 		o := collectOpts(q.opts)
 		start := time.Now()
 		it := q.m.query(stmt, vals, &o, true).IterContext(ctx)
-		// One row value and one destination list for the whole scan; the row is
-		// zeroed before each Scan so no slice the driver fills is shared with a row
-		// already yielded.
-		var row T
-		dest := scanDest(make([]any, 0, len(cols)), reflect.ValueOf(&row).Elem(), cols)
-		n, yielded := 0, 0
+		yielded := 0
 		stopped := false
-		for {
-			row = zero
-			if !it.Scan(dest...) {
-				break
-			}
-			n++
-			if q.skip(reflect.ValueOf(&row).Elem()) {
-				continue
-			}
+		n, err := q.scan(ctx, it, cols, func(row T) bool {
 			yielded++
-			var hookErr error
-			if q.m.hooks.afterLoad != nil {
-				hookErr = q.m.hooks.afterLoad(&row, ctx)
-			}
-			if hookErr != nil {
-				err = fmt.Errorf("orm: %s: after load hook: %w", q.m.t.Name, hookErr)
-				break
-			}
 			if !yield(row, nil) || (q.limit > 0 && yielded >= q.limit) {
 				stopped = true
-				break
+				return false
 			}
-		}
+			return true
+		})
 		cerr := it.Close()
 		q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "select", Statement: stmt, Latency: time.Since(start), Rows: n, Err: cerr})
 		switch {
@@ -443,6 +425,35 @@ func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
 			yield(zero, err)
 		case cerr != nil && !stopped:
 			yield(zero, fmt.Errorf("orm: select %s: %w", q.m.t.Name, cerr))
+		}
+	}
+}
+
+// scan reads the rows of it, skipping soft-deleted rows the query hides and running
+// the after-load hook, and hands each to each until each returns false. It returns
+// how many rows it read from the server and the first hook error. One row value and
+// one destination list serve the whole scan; the row is zeroed before each Scan so no
+// slice the driver fills is shared with a row already handed over.
+func (q Query[T]) scan(ctx context.Context, it *gocql.Iter, cols []*Column, each func(T) bool) (int, error) {
+	var row, zero T
+	dest := scanDest(make([]any, 0, len(cols)), reflect.ValueOf(&row).Elem(), cols)
+	read := 0
+	for {
+		row = zero
+		if !it.Scan(dest...) {
+			return read, nil
+		}
+		read++
+		if q.skip(reflect.ValueOf(&row).Elem()) {
+			continue
+		}
+		if q.m.hooks.afterLoad != nil {
+			if err := q.m.hooks.afterLoad(&row, ctx); err != nil {
+				return read, fmt.Errorf("orm: %s: after load hook: %w", q.m.t.Name, err)
+			}
+		}
+		if !each(row) {
+			return read, nil
 		}
 	}
 }
@@ -500,29 +511,18 @@ func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 	start := time.Now()
 	it := q.m.query(stmt, vals, &o, true).PageState(state).IterContext(ctx)
 	next := it.PageState()
-	var row, zero T
-	dest := scanDest(make([]any, 0, len(cols)), reflect.ValueOf(&row).Elem(), cols)
 	page.Items = make([]T, 0, it.NumRows())
-	for {
-		row = zero
-		if !it.Scan(dest...) {
-			break
-		}
-		if q.skip(reflect.ValueOf(&row).Elem()) {
-			continue
-		}
-		if q.m.hooks.afterLoad != nil {
-			if err := q.m.hooks.afterLoad(&row, ctx); err != nil {
-				it.Close()
-				return page, fmt.Errorf("orm: %s: after load hook: %w", q.m.t.Name, err)
-			}
-		}
+	n, err := q.scan(ctx, it, cols, func(row T) bool {
 		page.Items = append(page.Items, row)
+		return true
+	})
+	cerr := it.Close()
+	q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "select", Statement: stmt, Latency: time.Since(start), Rows: n, Err: cerr})
+	if err == nil && cerr != nil {
+		err = fmt.Errorf("orm: select page of %s: %w", q.m.t.Name, cerr)
 	}
-	err = it.Close()
-	q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "select", Statement: stmt, Latency: time.Since(start), Rows: len(page.Items), Err: err})
 	if err != nil {
-		return page, fmt.Errorf("orm: select page of %s: %w", q.m.t.Name, err)
+		return page, err
 	}
 	if len(next) > 0 {
 		page.Next = base64.RawURLEncoding.EncodeToString(append(sum, next...))

@@ -210,33 +210,22 @@ type ownerRow struct {
 
 // casOwner runs a lookup-table LWT and returns the current owner when not applied.
 func (m *Model[T]) casOwner(ctx context.Context, stmt string, args []any) (ownerRow, bool, error) {
-	start := time.Now()
-	it := m.db.session.Query(stmt, args...).Idempotent(false).NoSkipMetadata().IterContext(ctx)
-	var applied bool
 	var row T
 	rv := reflect.ValueOf(&row).Elem()
 	var cur ownerRow
-	cols := it.Columns()
-	dest := make([]any, 0, len(cols))
 	byOwner := map[string]*Column{}
 	for _, c := range m.t.primaryKey() {
 		byOwner[ownerCol(c)] = c
 	}
-	for _, c := range cols {
+	applied, _, err := m.scanCAS(ctx, "lwt unique", stmt, m.db.session.Query(stmt, args...), func(name string, dest []any) ([]any, bool) {
 		switch {
-		case c.Name == "[applied]":
-			dest = append(dest, &applied)
-		case c.Name == claimedAtCol:
-			dest = append(dest, &cur.claimedAt)
-		case byOwner[c.Name] != nil:
-			dest = scanDest(dest, rv, []*Column{byOwner[c.Name]})
-		default:
-			dest = appendDiscard(dest, c)
+		case name == claimedAtCol:
+			return append(dest, &cur.claimedAt), true
+		case byOwner[name] != nil:
+			return scanDest(dest, rv, []*Column{byOwner[name]}), true
 		}
-	}
-	it.Scan(dest...)
-	err := it.Close()
-	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: "lwt unique", Statement: stmt, Latency: time.Since(start), Rows: 1, Err: err})
+		return dest, false
+	})
 	if err != nil {
 		return cur, false, err
 	}
