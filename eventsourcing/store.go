@@ -234,7 +234,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 	// write well within that.
 	wctx, cancel := context.WithDeadline(ctx, feed[0].Seq.Time().Add(s.opts.AbandonAfter/2))
 	defer cancel()
-	err = s.appendRows(wctx, rows, expected, expected)
+	err = s.appendRows(wctx, rows, expected, false)
 	var ce *orm.ConflictError
 	if errors.As(err, &ce) && headOf(ce) == nil && expected > 0 {
 		// The bucket has no head yet: the stream moves to a new bucket if the
@@ -257,12 +257,14 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 	return expected + n, nil
 }
 
-// appendRows writes rows in one conditional batch guarded by the bucket's head.
-func (s *Store) appendRows(ctx context.Context, rows []eventRow, expected int64, cond any) error {
+// appendRows writes rows in one conditional batch guarded by the bucket's head: the
+// head must be expected, or absent for a new stream or a bucket being opened.
+func (s *Store) appendRows(ctx context.Context, rows []eventRow, expected int64, openBucket bool) error {
 	first := rows[0]
 	head := expected + int64(len(rows))
 	b := s.db.NewBatch(orm.LoggedBatch, orm.BatchLimits{MaxStatements: int(s.opts.BucketSize) + 1, MaxBytes: s.opts.MaxAppendBytes + 64<<10})
-	if expected == 0 || cond == nil {
+	var cond any = expected
+	if expected == 0 || openBucket {
 		cond = nil
 	}
 	err := s.events.Batch(b).PatchIf([]any{first.Stream, first.Bucket}, []orm.Predicate{orm.Eq("head", cond)},
@@ -294,7 +296,7 @@ func (s *Store) rollover(ctx context.Context, stream string, bucket, expected in
 		}
 		return &ConcurrencyError{Stream: stream, Expected: expected, Current: cur}
 	}
-	return s.appendRows(ctx, rows, expected, nil)
+	return s.appendRows(ctx, rows, expected, true)
 }
 
 // head reads a bucket's head with serial consistency, so it sees every applied
