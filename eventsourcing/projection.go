@@ -302,14 +302,7 @@ func (p *Projector) runShard(ctx context.Context, proj Projection, c *shardClaim
 		case <-hctx.Done():
 		}
 	}()
-	lost := func() error {
-		select {
-		case <-held.Lost():
-			return fmt.Errorf("%w: %s", ErrLeaseLost, proj.Name)
-		default:
-			return nil
-		}
-	}
+	lost := func() error { return lostErr(held, proj.Name) }
 	for {
 		if err := lost(); err != nil {
 			return err
@@ -321,8 +314,7 @@ func (p *Projector) runShard(ctx context.Context, proj Projection, c *shardClaim
 		}
 		for _, e := range entries {
 			if err := lost(); err != nil {
-				_ = save(context.WithoutCancel(ctx), pos)
-				return err
+				return err // nothing to save: the checkpoint is the successor's now
 			}
 			env := Envelope{Entry: e}
 			if env.Event, err = p.decode(e.Record); err != nil {
