@@ -48,27 +48,22 @@ type hookSet struct {
 }
 
 func hooksOf(pt reflect.Type) hookSet {
-	var h hookSet
-	if pt.Implements(reflect.TypeFor[BeforeInserter]()) {
-		h.beforeInsert = func(v any, ctx context.Context) error { return v.(BeforeInserter).BeforeInsert(ctx) }
+	return hookSet{
+		beforeInsert: hook(pt, BeforeInserter.BeforeInsert),
+		afterInsert:  hook(pt, AfterInserter.AfterInsert),
+		beforeUpdate: hook(pt, BeforeUpdater.BeforeUpdate),
+		afterUpdate:  hook(pt, AfterUpdater.AfterUpdate),
+		beforeDelete: hook(pt, BeforeDeleter.BeforeDelete),
+		afterDelete:  hook(pt, AfterDeleter.AfterDelete),
+		afterLoad:    hook(pt, AfterLoader.AfterLoad),
 	}
-	if pt.Implements(reflect.TypeFor[AfterInserter]()) {
-		h.afterInsert = func(v any, ctx context.Context) error { return v.(AfterInserter).AfterInsert(ctx) }
+}
+
+// hook returns a call of method m of interface I on a *T, or nil when pt (the *T
+// type) does not implement I.
+func hook[I any](pt reflect.Type, m func(I, context.Context) error) func(any, context.Context) error {
+	if !pt.Implements(reflect.TypeFor[I]()) {
+		return nil
 	}
-	if pt.Implements(reflect.TypeFor[BeforeUpdater]()) {
-		h.beforeUpdate = func(v any, ctx context.Context) error { return v.(BeforeUpdater).BeforeUpdate(ctx) }
-	}
-	if pt.Implements(reflect.TypeFor[AfterUpdater]()) {
-		h.afterUpdate = func(v any, ctx context.Context) error { return v.(AfterUpdater).AfterUpdate(ctx) }
-	}
-	if pt.Implements(reflect.TypeFor[BeforeDeleter]()) {
-		h.beforeDelete = func(v any, ctx context.Context) error { return v.(BeforeDeleter).BeforeDelete(ctx) }
-	}
-	if pt.Implements(reflect.TypeFor[AfterDeleter]()) {
-		h.afterDelete = func(v any, ctx context.Context) error { return v.(AfterDeleter).AfterDelete(ctx) }
-	}
-	if pt.Implements(reflect.TypeFor[AfterLoader]()) {
-		h.afterLoad = func(v any, ctx context.Context) error { return v.(AfterLoader).AfterLoad(ctx) }
-	}
-	return h
+	return func(v any, ctx context.Context) error { return m(v.(I), ctx) }
 }
