@@ -26,9 +26,10 @@ type Model[T any] struct {
 
 	nvals int // values in a whole row, a tuple counting one per element
 
-	insertStmt string
-	getStmt    string
-	keyWhere   string // "pk1" = ? AND ... over the whole primary key
+	insertStmt  string
+	uniqueStmts map[string]uniqueStmts // by constraint name
+	getStmt     string
+	keyWhere    string // "pk1" = ? AND ... over the whole primary key
 }
 
 // ModelOption configures a model when it is made.
@@ -83,6 +84,10 @@ func NewModel[T any](db *DB, opts ...ModelOption) (*Model[T], error) {
 		where[i] = quote(c.Name) + " = ?"
 	}
 	m.keyWhere = strings.Join(where, " AND ")
+	m.uniqueStmts = map[string]uniqueStmts{}
+	for _, u := range t.Uniques {
+		m.uniqueStmts[u.Name] = lookupStmts(m.ks, t, u)
+	}
 	ms := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		ms[i] = marker(c)

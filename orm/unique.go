@@ -48,6 +48,42 @@ func (u UniqueConstraint) lookupTable(t *Table) *Table {
 	return lt
 }
 
+// uniqueStmts are the statements on one constraint's lookup table, built once per
+// model.
+type uniqueStmts struct {
+	claim    string // INSERT ... IF NOT EXISTS
+	takeOver string // UPDATE owner ... IF owner = stale owner
+	release  string // DELETE ... IF owner = owner
+}
+
+// lookupStmts builds the statements of constraint u of a table in keyspace ks.
+func lookupStmts(ks string, t *Table, u UniqueConstraint) uniqueStmts {
+	lt := qualified(ks, u.LookupTable)
+	pk := t.primaryKey()
+	valueWhere := make([]string, len(u.Columns))
+	cols := make([]string, 0, len(u.Columns)+len(pk)+1)
+	for i, c := range u.Columns {
+		valueWhere[i] = quote(c.Name) + " = ?"
+		cols = append(cols, quote(c.Name))
+	}
+	ownerSet := make([]string, len(pk))
+	ownerIf := make([]string, len(pk))
+	for i, c := range pk {
+		cols = append(cols, quote(ownerCol(c)))
+		ownerSet[i] = quote(ownerCol(c)) + " = ?"
+		ownerIf[i] = quote(ownerCol(c)) + " = ?"
+	}
+	cols = append(cols, quote(claimedAtCol))
+	where := strings.Join(valueWhere, " AND ")
+	owned := " IF " + strings.Join(ownerIf, " AND ")
+	return uniqueStmts{
+		claim: "INSERT INTO " + lt + " (" + strings.Join(cols, ", ") + ") VALUES (" + markers(len(cols)) + ") IF NOT EXISTS",
+		takeOver: "UPDATE " + lt + " SET " + strings.Join(ownerSet, ", ") + ", " + quote(claimedAtCol) + " = ? WHERE " +
+			where + owned,
+		release: "DELETE FROM " + lt + " WHERE " + where + owned,
+	}
+}
+
 type claim struct {
 	u    UniqueConstraint
 	vals []any
@@ -134,19 +170,9 @@ func (m *Model[T]) releaseClaims(ctx context.Context, claims []claim, owner []an
 // claim takes value vals of constraint u for owner. It reports whether it made a new
 // claim (false when owner already held it).
 func (m *Model[T]) claim(ctx context.Context, u UniqueConstraint, vals, owner []any) (bool, error) {
-	lt := qualified(m.ks, u.LookupTable)
-	pk := m.t.primaryKey()
-	cols := make([]string, 0, len(u.Columns)+len(pk)+1)
-	for _, c := range u.Columns {
-		cols = append(cols, quote(c.Name))
-	}
-	for _, c := range pk {
-		cols = append(cols, quote(ownerCol(c)))
-	}
-	cols = append(cols, quote(claimedAtCol))
-	stmt := "INSERT INTO " + lt + " (" + strings.Join(cols, ", ") + ") VALUES (" + markers(len(cols)) + ") IF NOT EXISTS"
+	stmts := m.uniqueStmts[u.Name]
 	args := append(append(append([]any{}, vals...), owner...), time.Now())
-	cur, applied, err := m.casOwner(ctx, stmt, args)
+	cur, applied, err := m.casOwner(ctx, stmts.claim, args)
 	if err != nil {
 		return false, fmt.Errorf("orm: claim unique %s of %s: %w", u.Name, m.t.Name, err)
 	}
@@ -171,29 +197,8 @@ func (m *Model[T]) claim(ctx context.Context, u UniqueConstraint, vals, owner []
 		return false, err
 	}
 	// Stale: take it over, if nobody else did meanwhile.
-	var b strings.Builder
-	b.WriteString("UPDATE " + lt + " SET ")
-	for _, c := range pk {
-		b.WriteString(quote(ownerCol(c)) + " = ?, ")
-	}
-	b.WriteString(quote(claimedAtCol) + " = ? WHERE ")
-	for i, c := range u.Columns {
-		if i > 0 {
-			b.WriteString(" AND ")
-		}
-		b.WriteString(quote(c.Name) + " = ?")
-	}
-	for i, c := range pk {
-		if i == 0 {
-			b.WriteString(" IF ")
-		} else {
-			b.WriteString(" AND ")
-		}
-		b.WriteString(quote(ownerCol(c)) + " = ?")
-	}
-	stmt = b.String()
 	args = append(append(append(append([]any{}, owner...), time.Now()), vals...), cur.owner...)
-	_, applied, err = m.casOwner(ctx, stmt, args)
+	_, applied, err = m.casOwner(ctx, stmts.takeOver, args)
 	if err != nil {
 		return false, fmt.Errorf("orm: take over stale unique %s of %s: %w", u.Name, m.t.Name, err)
 	}
@@ -282,26 +287,9 @@ func hasNil(v reflect.Value, u UniqueConstraint) bool {
 
 // releaseClaim deletes the lookup row of a claim if owner still holds it.
 func (m *Model[T]) releaseClaim(ctx context.Context, c claim, owner []any) error {
-	var b strings.Builder
-	b.WriteString("DELETE FROM " + qualified(m.ks, c.u.LookupTable) + " WHERE ")
-	for i, col := range c.u.Columns {
-		if i > 0 {
-			b.WriteString(" AND ")
-		}
-		b.WriteString(quote(col.Name) + " = ?")
-	}
-	for i, col := range m.t.primaryKey() {
-		if i == 0 {
-			b.WriteString(" IF ")
-		} else {
-			b.WriteString(" AND ")
-		}
-		b.WriteString(quote(ownerCol(col)) + " = ?")
-	}
-	_, _, err := m.casOwner(ctx, b.String(), append(append([]any{}, c.vals...), owner...))
+	_, _, err := m.casOwner(ctx, m.uniqueStmts[c.u.Name].release, append(append([]any{}, c.vals...), owner...))
 	return err
 }
-
 func uniqueKey(u UniqueConstraint, vals []any) string {
 	parts := make([]string, len(vals))
 	for i, v := range vals {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
 )
@@ -200,5 +201,34 @@ func TestUniqueNilPointerLeftAsStored(t *testing.T) {
 	}
 	if err := handles.Insert(ctx, &b); err != nil {
 		t.Fatalf("the handle cleared with WithNulls was not released: %v", err)
+	}
+}
+
+// A claim left by a writer that died before writing its row is taken over once stale;
+// a fresh one is not.
+func TestUniqueStaleClaimTakenOver(t *testing.T) {
+	db := openDB(t)
+	members := newModel[Member](t, db, orm.TableName("member_stale"))
+	ctx := t.Context()
+	claimAt := func(email string, at time.Time) {
+		t.Helper()
+		err := env.Session(t).Query(`INSERT INTO member_stale_by_email (email, owner_id, claimed_at) VALUES (?, ?, ?)`,
+			email, orm.NewUUID(), at).Exec()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	claimAt("fresh@example.com", time.Now())
+	if err := members.Insert(ctx, &Member{ID: orm.NewUUID(), Email: "fresh@example.com"}); !errors.Is(err, orm.ErrConflict) {
+		t.Fatalf("a fresh claim was taken: %v", err)
+	}
+	claimAt("stale@example.com", time.Now().Add(-2*orm.StaleClaimAge))
+	m := Member{ID: orm.NewUUID(), Email: "stale@example.com"}
+	if err := members.Insert(ctx, &m); err != nil {
+		t.Fatalf("a stale claim was not taken over: %v", err)
+	}
+	var owner orm.UUID
+	if err := env.Session(t).Query(`SELECT owner_id FROM member_stale_by_email WHERE email = 'stale@example.com'`).Scan(&owner); err != nil || owner != m.ID {
+		t.Fatalf("claim owner %v %v, want %v", owner, err, m.ID)
 	}
 }
