@@ -184,7 +184,7 @@ func (b *Batch) Exec(ctx context.Context) error {
 	}
 	b.db.observe(ctx, QueryEvent{Op: "batch", Statement: stmt, Latency: time.Since(start), Rows: len(b.entries), Err: err})
 	if err != nil {
-		return fmt.Errorf("orm: %s batch of %d statements: %w", b.kind, len(b.entries), err)
+		return fmt.Errorf("orm: %s batch of %d statements on %s: %w", b.kind, len(b.entries), strings.Join(uniq(b.tables), ", "), outcome(err))
 	}
 	if !applied {
 		return &ConflictError{Table: strings.Join(uniq(b.tables), ", "), Op: "batch", Current: current}

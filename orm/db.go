@@ -214,7 +214,7 @@ func (db *DB) exec(ctx context.Context, op, stmt, ks string, values []any, schem
 	err := q.ExecContext(ctx)
 	db.observe(ctx, QueryEvent{Op: op, Statement: stmt, Latency: time.Since(start), Err: err})
 	if err != nil {
-		return fmt.Errorf("orm: %s: %w", firstWords(stmt, 6), err)
+		return fmt.Errorf("orm: %s: %w", firstWords(stmt, 6), outcome(err))
 	}
 	if schema {
 		if err := db.session.AwaitSchemaAgreement(ctx); err != nil {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 )
 
 // Sentinel errors. Every error the package returns wraps one of these (or a driver error),
@@ -38,7 +40,64 @@ var (
 	ErrUnsafeSchemaChange = errors.New("orm: unsafe schema change")
 	// ErrBatchTooLarge is returned when a batch exceeds its guardrails.
 	ErrBatchTooLarge = errors.New("orm: batch too large")
+	// ErrUncertain is matched by the error of a write whose outcome is unknown: it
+	// was sent, and no answer says whether it applied (a write or read timeout,
+	// CAS_WRITE_UNKNOWN, a write failure on some replicas, a lost connection, or ctx
+	// ending while it was in flight). The write may have applied, now or later. For a
+	// lightweight transaction, settle it by reading with Serial consistency; for a
+	// plain idempotent write, by writing it again. It is never a conflict.
+	ErrUncertain = errors.New("orm: outcome unknown")
 )
+
+// outcome marks err, the error of a write statement the driver tried to send, as
+// ErrUncertain unless it is a refusal that proves nothing was applied: the server
+// rejecting the request before executing it (unavailable replicas, overload, a
+// syntax, invalid-request, unauthorized or unprepared error), or the driver failing
+// before sending (no connection, a value it could not marshal).
+func outcome(err error) error {
+	if err == nil || errors.Is(err, ErrUncertain) || refused(err) {
+		return err
+	}
+	return uncertainError{err}
+}
+
+// refused reports whether err proves that a statement was not applied.
+func refused(err error) bool {
+	var (
+		unavailable *gocql.RequestErrUnavailable
+		overloaded  *gocql.RequestErrOverloaded
+		booting     *gocql.RequestErrBootstrapping
+		invalid     *gocql.RequestErrInvalid
+		syntax      *gocql.RequestErrSyntax
+		unauth      *gocql.RequestErrUnauthorized
+		creds       *gocql.RequestErrCredentials
+		config      *gocql.RequestErrConfig
+		exists      *gocql.RequestErrAlreadyExists
+		unprepared  *gocql.RequestErrUnprepared
+		function    *gocql.RequestErrFunctionFailure
+		marshal     gocql.MarshalError
+	)
+	switch {
+	case errors.As(err, &unavailable), errors.As(err, &overloaded), errors.As(err, &booting),
+		errors.As(err, &invalid), errors.As(err, &syntax), errors.As(err, &unauth), errors.As(err, &creds),
+		errors.As(err, &config), errors.As(err, &exists), errors.As(err, &unprepared), errors.As(err, &function),
+		errors.As(err, &marshal):
+		return true
+	}
+	for _, e := range []error{gocql.ErrNoConnections, gocql.ErrQueryArgLength, gocql.ErrSessionClosed, gocql.ErrNoStreams} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// uncertainError wraps the error of a write whose outcome is unknown.
+type uncertainError struct{ err error }
+
+func (e uncertainError) Error() string        { return "outcome unknown: " + e.err.Error() }
+func (e uncertainError) Unwrap() error        { return e.err }
+func (e uncertainError) Is(target error) bool { return target == ErrUncertain }
 
 // ConflictError reports a lightweight transaction that was not applied. It matches
 // ErrConflict with errors.Is.

@@ -28,7 +28,7 @@ func (m *Model[T]) cas(ctx context.Context, op, stmt string, vals []any, o *quer
 		return fmt.Errorf("orm: %s %s (%s): %w", op, m.t.Name, m.keyString(keys), err)
 	}
 	if !scanned {
-		return fmt.Errorf("orm: %s %s (%s): lightweight transaction returned no result", op, m.t.Name, m.keyString(keys))
+		return fmt.Errorf("orm: %s %s (%s): lightweight transaction returned no result: %w", op, m.t.Name, m.keyString(keys), ErrUncertain)
 	}
 	if applied {
 		return nil
@@ -62,7 +62,7 @@ func (m *Model[T]) scanCAS(ctx context.Context, op, stmt string, q *gocql.Query,
 	scanned = it.Scan(dest...)
 	err = it.Close()
 	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: op, Statement: stmt, Latency: time.Since(start), Rows: 1, Err: err})
-	return applied, scanned, err
+	return applied, scanned, outcome(err)
 }
 
 // appendDiscard appends destinations that drop column c (one per element for a tuple).

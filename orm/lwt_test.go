@@ -1,11 +1,14 @@
 package orm_test
 
 import (
+	ctxpkg "context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
 )
@@ -114,5 +117,51 @@ func TestConcurrentInsertIfNotExistsOneWinner(t *testing.T) {
 		if wins.Load() != 1 || conflicts.Load() != writers-1 {
 			t.Fatalf("round %d: %d winners, %d conflicts", round, wins.Load(), conflicts.Load())
 		}
+	}
+}
+
+// TestUncertainWrite cuts lightweight transactions, plain writes and batches short
+// while they are in flight: each error must say the outcome is unknown, never that
+// the write conflicted or definitely failed.
+func TestUncertainWrite(t *testing.T) {
+	db := openDB(t)
+	accounts := newModel[Account](t, db)
+	writes := map[string]func(ctx ctxpkg.Context, id string) error{
+		"lwt insert": func(ctx ctxpkg.Context, id string) error {
+			return accounts.InsertIfNotExists(ctx, &Account{ID: id, Owner: "ann"})
+		},
+		"insert": func(ctx ctxpkg.Context, id string) error {
+			return accounts.Insert(ctx, &Account{ID: id, Owner: "ann"})
+		},
+		"logged batch": func(ctx ctxpkg.Context, id string) error {
+			b := db.NewBatch(orm.LoggedBatch, orm.BatchLimits{})
+			if err := accounts.Batch(b).Insert(ctx, &Account{ID: id, Owner: "ann"}); err != nil {
+				return err
+			}
+			return b.Exec(ctx)
+		},
+	}
+	for name, write := range writes {
+		t.Run(name, func(t *testing.T) {
+			seen := 0
+			for i := 0; i < 200 && seen < 5; i++ {
+				ctx, cancel := withTimeout(t, time.Duration(50+i*20)*time.Microsecond)
+				err := write(ctx, fmt.Sprintf("%s-%d", name, i))
+				cancel()
+				if err == nil {
+					continue
+				}
+				seen++
+				if !errors.Is(err, orm.ErrUncertain) || errors.Is(err, orm.ErrConflict) {
+					t.Fatalf("write cut short: %v; want ErrUncertain and no conflict", err)
+				}
+				if !strings.Contains(err.Error(), "account") {
+					t.Fatalf("error %q does not name the table", err)
+				}
+			}
+			if seen == 0 {
+				t.Fatal("no write was cut short: the deadlines never ended in flight")
+			}
+		})
 	}
 }

@@ -300,7 +300,7 @@ func (m *Model[T]) exec(ctx context.Context, op, stmt string, vals []any, o *que
 	err := m.query(stmt, vals, o, idempotent).ExecContext(ctx)
 	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: op, Statement: stmt, Latency: time.Since(start), Err: err})
 	if err != nil {
-		return fmt.Errorf("orm: %s %s: %w", op, m.t.Name, err)
+		return fmt.Errorf("orm: %s %s: %w", op, m.t.Name, outcome(err))
 	}
 	return nil
 }
