@@ -1,0 +1,108 @@
+package retry_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/retry"
+)
+
+var (
+	errTransient = errors.New("transient")
+	errFatal     = errors.New("fatal")
+)
+
+func TestDo(t *testing.T) {
+	fast := retry.Backoff{Initial: time.Microsecond, Max: time.Microsecond}
+	for _, tc := range []struct {
+		name     string
+		policy   retry.Policy
+		fails    []error // the errors of the first attempts, then success
+		attempts int
+		want     error
+	}{
+		{"success first", retry.Policy{If: retry.On(errTransient), Backoff: fast}, nil, 1, nil},
+		{"transient then success", retry.Policy{If: retry.On(errTransient), Backoff: fast}, []error{errTransient, errTransient}, 3, nil},
+		{"fatal is not retried", retry.Policy{If: retry.On(errTransient), Backoff: fast}, []error{errFatal}, 1, errFatal},
+		{"attempts run out", retry.Policy{If: retry.On(errTransient), MaxAttempts: 2, Backoff: fast}, []error{errTransient, errTransient, errTransient}, 2, errTransient},
+		{"default three attempts", retry.Policy{If: retry.On(errTransient), Backoff: fast}, []error{errTransient, errTransient, errTransient, errTransient}, 3, errTransient},
+		{"one of several targets", retry.Policy{If: retry.On(errFatal, errTransient), Backoff: fast}, []error{errFatal}, 2, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := 0
+			err := retry.Do(t.Context(), tc.policy, func(ctx context.Context, attempt int) error {
+				n++
+				if attempt != n {
+					t.Fatalf("attempt %d, want %d", attempt, n)
+				}
+				if n <= len(tc.fails) {
+					return tc.fails[n-1]
+				}
+				return nil
+			})
+			if n != tc.attempts {
+				t.Fatalf("ran %d times, want %d", n, tc.attempts)
+			}
+			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDoStopsWhenContextEnds(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	n := 0
+	err := retry.Do(ctx, retry.Policy{If: retry.On(errTransient), MaxAttempts: 100, Backoff: retry.Backoff{Initial: time.Hour}},
+		func(ctx context.Context, attempt int) error {
+			n++
+			cancel()
+			return errTransient
+		})
+	if n != 1 || !errors.Is(err, context.Canceled) || !errors.Is(err, errTransient) {
+		t.Fatalf("ran %d times, err %v; want 1 run and an error wrapping both causes", n, err)
+	}
+}
+
+func TestPolicyValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    retry.Policy
+		ok   bool
+	}{
+		{"no If", retry.Policy{}, false},
+		{"negative attempts", retry.Policy{If: retry.On(errTransient), MaxAttempts: -1}, false},
+		{"negative backoff", retry.Policy{If: retry.On(errTransient), Backoff: retry.Backoff{Initial: -time.Second}}, false},
+		{"max below initial", retry.Policy{If: retry.On(errTransient), Backoff: retry.Backoff{Initial: time.Second, Max: time.Millisecond}}, false},
+		{"defaults", retry.Policy{If: retry.On(errTransient)}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.p.Validate()
+			if (err == nil) != tc.ok {
+				t.Fatalf("Validate() = %v, want ok=%v", err, tc.ok)
+			}
+			ran := false
+			derr := retry.Do(t.Context(), tc.p, func(context.Context, int) error { ran = true; return nil })
+			if ran == (err != nil) || (derr == nil) != tc.ok {
+				t.Fatalf("Do ran=%v err=%v with an invalid=%v policy", ran, derr, err != nil)
+			}
+		})
+	}
+}
+
+func TestBackoffDelay(t *testing.T) {
+	b := retry.Backoff{Initial: 10 * time.Millisecond, Max: 80 * time.Millisecond}
+	for attempt, want := range []time.Duration{10, 20, 40, 80, 80, 80} {
+		want *= time.Millisecond
+		for range 50 {
+			if d := b.Delay(attempt); d < want/2 || d > want {
+				t.Fatalf("Delay(%d) = %v, want within [%v, %v]", attempt, d, want/2, want)
+			}
+		}
+	}
+	if d := (retry.Backoff{}).Delay(5); d != 0 {
+		t.Fatalf("zero Backoff waits %v", d)
+	}
+}
