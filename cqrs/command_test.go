@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/cqrs"
+	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
 type placeOrder struct {
@@ -165,31 +166,35 @@ var errConflict = errors.New("concurrency conflict")
 
 func TestRetry(t *testing.T) {
 	errOther := errors.New("other")
-	fast := cqrs.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond}
+	fast := retry.Backoff{Initial: time.Millisecond, Max: 2 * time.Millisecond}
 	for _, tc := range []struct {
 		name        string
-		policy      cqrs.RetryPolicy
+		policy      retry.Policy
 		errs        []error // the handler's results, in order; nil after the end
 		wantCalls   int
 		wantErr     error
 		cancelAfter int // cancel the context after this many calls; 0: never
 	}{
-		{"success first time", cqrs.RetryPolicy{If: cqrs.IsError(errConflict), Backoff: fast}, nil, 1, nil, 0},
-		{"conflict then success", cqrs.RetryPolicy{If: cqrs.IsError(errConflict), Backoff: fast}, []error{errConflict, errConflict}, 3, nil, 0},
-		{"wrapped conflict retried", cqrs.RetryPolicy{If: cqrs.IsError(errConflict), Backoff: fast}, []error{wrap(errConflict)}, 2, nil, 0},
-		{"gives up after MaxAttempts", cqrs.RetryPolicy{If: cqrs.IsError(errConflict), MaxAttempts: 4, Backoff: fast},
+		{"success first time", retry.Policy{If: retry.On(errConflict), Backoff: fast}, nil, 1, nil, 0},
+		{"conflict then success", retry.Policy{If: retry.On(errConflict), Backoff: fast}, []error{errConflict, errConflict}, 3, nil, 0},
+		{"wrapped conflict retried", retry.Policy{If: retry.On(errConflict), Backoff: fast}, []error{wrap(errConflict)}, 2, nil, 0},
+		{"gives up after MaxAttempts", retry.Policy{If: retry.On(errConflict), MaxAttempts: 4, Backoff: fast},
 			[]error{errConflict, errConflict, errConflict, errConflict, errConflict}, 4, errConflict, 0},
-		{"default MaxAttempts is 3", cqrs.RetryPolicy{If: cqrs.IsError(errConflict), Backoff: fast},
+		{"default MaxAttempts is 3", retry.Policy{If: retry.On(errConflict), Backoff: fast},
 			[]error{errConflict, errConflict, errConflict, errConflict}, 3, errConflict, 0},
-		{"other errors not retried", cqrs.RetryPolicy{If: cqrs.IsError(errConflict), Backoff: fast}, []error{errOther}, 1, errOther, 0},
-		{"predicate", cqrs.RetryPolicy{If: func(err error) bool { return err == errOther }, Backoff: fast}, []error{errOther}, 2, nil, 0},
-		{"context ends during the wait", cqrs.RetryPolicy{If: cqrs.IsError(errConflict), MaxAttempts: 10, Backoff: cqrs.Backoff{Initial: time.Hour}},
+		{"other errors not retried", retry.Policy{If: retry.On(errConflict), Backoff: fast}, []error{errOther}, 1, errOther, 0},
+		{"predicate", retry.Policy{If: func(err error) bool { return err == errOther }, Backoff: fast}, []error{errOther}, 2, nil, 0},
+		{"context ends during the wait", retry.Policy{If: retry.On(errConflict), MaxAttempts: 10, Backoff: retry.Backoff{Initial: time.Hour}},
 			[]error{errConflict}, 1, context.Canceled, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			bus := cqrs.NewCommandBus(cqrs.Retry(tc.policy))
+			mw, err := cqrs.Retry(tc.policy)
+			if err != nil {
+				t.Fatalf("Retry(%+v): %v", tc.policy, err)
+			}
+			bus := cqrs.NewCommandBus(mw)
 			calls := 0
 			_ = cqrs.Handle(bus, func(context.Context, cancelOrder) error {
 				calls++
@@ -201,12 +206,15 @@ func TestRetry(t *testing.T) {
 				}
 				return nil
 			})
-			err := bus.Dispatch(ctx, cancelOrder{})
+			err = bus.Dispatch(ctx, cancelOrder{})
 			if calls != tc.wantCalls {
 				t.Errorf("handler ran %d times, want %d", calls, tc.wantCalls)
 			}
 			if (tc.wantErr == nil) != (err == nil) || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
 				t.Errorf("Dispatch = %v, want %v", err, tc.wantErr)
+			}
+			if calls > 1 && err != nil && !strings.Contains(err.Error(), "cancelOrder") {
+				t.Errorf("Dispatch = %v, want an error naming the command type", err)
 			}
 		})
 	}
@@ -214,13 +222,25 @@ func TestRetry(t *testing.T) {
 
 func wrap(err error) error { return errors.Join(errors.New("append to stream order-1"), err) }
 
-func TestRetryWithoutPredicatePanics(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Fatal("Retry with a nil If did not panic")
-		}
-	}()
-	cqrs.Retry(cqrs.RetryPolicy{})
+// TestRetryInvalidPolicy: an invalid policy is an error from Retry, not a
+// panic (Retry used to panic on a nil If).
+func TestRetryInvalidPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    retry.Policy
+		text string
+	}{
+		{"nil If", retry.Policy{}, "If is nil"},
+		{"negative attempts", retry.Policy{If: retry.On(errConflict), MaxAttempts: -1}, "negative"},
+		{"negative backoff", retry.Policy{If: retry.On(errConflict), Backoff: retry.Backoff{Initial: -time.Second}}, "negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mw, err := cqrs.Retry(tc.p)
+			if mw != nil || err == nil || !strings.Contains(err.Error(), tc.text) || !strings.Contains(err.Error(), "cqrs: retry") {
+				t.Fatalf("Retry(%+v) = %v, %v; want no middleware and an error containing %q", tc.p, mw != nil, err, tc.text)
+			}
+		})
+	}
 }
 
 func TestLogging(t *testing.T) {
@@ -262,25 +282,4 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
-}
-
-func TestBackoffDelay(t *testing.T) {
-	for _, tc := range []struct {
-		b        cqrs.Backoff
-		attempt  int
-		min, max time.Duration
-	}{
-		{cqrs.Backoff{}, 5, 0, 0},
-		{cqrs.Backoff{Initial: 100 * time.Millisecond}, 0, 50 * time.Millisecond, 100 * time.Millisecond},
-		{cqrs.Backoff{Initial: 100 * time.Millisecond}, 3, 400 * time.Millisecond, 800 * time.Millisecond},
-		{cqrs.Backoff{Initial: 100 * time.Millisecond, Max: time.Second}, 10, 500 * time.Millisecond, time.Second},
-		{cqrs.Backoff{Initial: time.Hour, Max: 2 * time.Hour}, 1000, time.Hour, 2 * time.Hour},
-		{cqrs.Backoff{Initial: time.Millisecond}, 1000, 512 * time.Millisecond, 1024 * time.Millisecond},
-	} {
-		for range 20 {
-			if d := tc.b.Delay(tc.attempt); d < tc.min || d > tc.max {
-				t.Errorf("%+v.Delay(%d) = %v, want in [%v, %v]", tc.b, tc.attempt, d, tc.min, tc.max)
-			}
-		}
-	}
 }

@@ -7,13 +7,11 @@
 // A CommandBus routes each command, by its Go type, to the one handler
 // registered for it with Handle, through a chain of Middleware: Logging,
 // Validation (commands with a Validate method) and Retry, which runs the
-// handler again on an optimistic-concurrency conflict.
+// handler again on an optimistic-concurrency conflict under a retry.Policy.
 //
-//	bus := cqrs.NewCommandBus(
-//		cqrs.Logging(logger),
-//		cqrs.Validation(),
-//		cqrs.Retry(cqrs.RetryPolicy{If: cqrs.IsError(eventsourcing.ErrConcurrency), MaxAttempts: 5}),
-//	)
+//	retryConflicts, err := cqrs.Retry(retry.Policy{If: retry.On(eventsourcing.ErrConcurrency), MaxAttempts: 5})
+//	if err != nil { ... }
+//	bus := cqrs.NewCommandBus(cqrs.Logging(logger), cqrs.Validation(), retryConflicts)
 //	err := cqrs.Handle(bus, func(ctx context.Context, c PlaceOrder) error { ... })
 //	err = bus.Dispatch(ctx, PlaceOrder{OrderID: "o-1"})
 //

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/cassandraorm/cassandraorm-go/cqrs"
+	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
 type PlaceOrder struct {
@@ -45,7 +46,11 @@ func ExampleCommandBus() {
 var ErrConcurrency = errors.New("concurrency conflict")
 
 func ExampleRetry() {
-	bus := cqrs.NewCommandBus(cqrs.Retry(cqrs.RetryPolicy{If: cqrs.IsError(ErrConcurrency), MaxAttempts: 5}))
+	retryConflicts, err := cqrs.Retry(retry.Policy{If: retry.On(ErrConcurrency), MaxAttempts: 5})
+	if err != nil {
+		panic(err)
+	}
+	bus := cqrs.NewCommandBus(retryConflicts)
 	attempts := 0
 	_ = cqrs.Handle(bus, func(ctx context.Context, c PlaceOrder) error {
 		// Load the order, decide, append: another writer wins the first
@@ -56,7 +61,7 @@ func ExampleRetry() {
 		}
 		return nil
 	})
-	err := bus.Dispatch(context.Background(), PlaceOrder{OrderID: "o-1", Items: 1})
+	err = bus.Dispatch(context.Background(), PlaceOrder{OrderID: "o-1", Items: 1})
 	fmt.Println(attempts, err)
 	// Output: 3 <nil>
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/cqrs/internal/deliver"
+	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
 // MemoryOption configures a MemoryBus.
@@ -16,7 +17,7 @@ type MemoryOption func(*memoryConfig)
 
 type memoryConfig struct {
 	partitions int
-	backoff    Backoff
+	backoff    retry.Backoff
 	logger     *slog.Logger
 }
 
@@ -29,7 +30,7 @@ func MemoryPartitions(n int) MemoryOption {
 
 // MemoryBackoff sets the wait before a failed message is delivered again,
 // by default 100 ms doubling up to 5 s.
-func MemoryBackoff(b Backoff) MemoryOption {
+func MemoryBackoff(b retry.Backoff) MemoryOption {
 	return func(c *memoryConfig) { c.backoff = b }
 }
 
@@ -86,7 +87,7 @@ type memGroup struct {
 func NewMemoryBus(opts ...MemoryOption) *MemoryBus {
 	cfg := memoryConfig{
 		partitions: 8,
-		backoff:    Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second},
+		backoff:    retry.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second},
 		logger:     slog.Default(),
 	}
 	for _, o := range opts {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
 // Logging logs every dispatched command with l: its type, how long it
@@ -53,58 +55,34 @@ func Validation() Middleware {
 	}
 }
 
-// RetryPolicy says which errors of a command are worth running it again,
-// and how often.
-type RetryPolicy struct {
-	// If reports whether err is transient; typically a concurrency
-	// conflict: IsError(eventsourcing.ErrConcurrency). Required.
-	If func(err error) bool
-	// MaxAttempts is the most times the command runs, the first included.
-	// Default 3.
-	MaxAttempts int
-	// Backoff spaces the attempts. Default 10 ms doubling up to 1 s, with
-	// jitter so that competing writers fall out of step.
-	Backoff Backoff
-}
-
-// IsError returns a predicate for RetryPolicy.If that matches the errors
-// that errors.Is(err, target).
-func IsError(target error) func(error) bool {
-	return func(err error) bool { return errors.Is(err, target) }
-}
-
-// Retry runs the rest of the chain again while it fails with an error that
-// p.If accepts, up to p.MaxAttempts in all, waiting p.Backoff between
-// attempts. This is the loop of optimistic concurrency: each attempt must
-// load the current state again, decide again and try to append again, so
-// the handler (not the caller) does the loading. Retry returns nil on the
-// first success; otherwise the last error, or ctx's error if ctx ends
-// during a wait. It panics if p.If is nil.
-func Retry(p RetryPolicy) Middleware {
-	if p.If == nil {
-		panic("cqrs.Retry: RetryPolicy.If is nil")
-	}
-	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = 3
-	}
-	if p.Backoff == (Backoff{}) {
-		p.Backoff = Backoff{Initial: 10 * time.Millisecond, Max: time.Second}
+// Retry returns a middleware that runs the rest of the chain again while it
+// fails with an error that p.If accepts (retry.On(eventsourcing.ErrConcurrency),
+// typically), up to p.MaxAttempts in all, waiting p.Backoff between attempts;
+// p's zero fields take the defaults of retry.Policy. This is the loop of
+// optimistic concurrency: each attempt must load the current state again,
+// decide again and try to append again, so the handler (not the caller) does
+// the loading.
+//
+// The middleware returns nil on the first success and the handler's error
+// as it is when no retry was made; when the attempts run out, or ctx ends
+// during a wait, an error naming the command and wrapping the last error
+// (and ctx's). Retry returns an error, and no middleware, if p is invalid
+// (see retry.Policy.Validate).
+func Retry(p retry.Policy) (Middleware, error) {
+	if err := p.Validate(); err != nil {
+		return nil, fmt.Errorf("cqrs: retry middleware: %w", err)
 	}
 	return func(next Dispatcher) Dispatcher {
 		return func(ctx context.Context, cmd any) error {
-			for attempt := 1; ; attempt++ {
-				err := next(ctx, cmd)
-				if err == nil || attempt >= p.MaxAttempts || !p.If(err) {
-					return err
-				}
-				t := time.NewTimer(p.Backoff.Delay(attempt - 1))
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					return fmt.Errorf("cqrs: retry %T after attempt %d (%w): %w", cmd, attempt, err, ctx.Err())
-				case <-t.C:
-				}
+			var last error
+			err := retry.Do(ctx, p, func(ctx context.Context, _ int) error {
+				last = next(ctx, cmd)
+				return last
+			})
+			if err != nil && err != last {
+				return fmt.Errorf("cqrs: dispatch %T: %w", cmd, err)
 			}
+			return err
 		}
-	}
+	}, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/cqrs"
 	"github.com/cassandraorm/cassandraorm-go/cqrs/bustest"
 	"github.com/cassandraorm/cassandraorm-go/cqrs/kafka"
+	"github.com/cassandraorm/cassandraorm-go/retry"
 	"github.com/cassandraorm/cassandraorm-go/testenv"
 )
 
@@ -29,7 +30,7 @@ func testConfig(t *testing.T) kafka.Config {
 		Brokers:           env.KafkaBrokers(t),
 		ClientID:          "cqrs-kafka-test",
 		Partitions:        4,
-		Backoff:           cqrs.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+		Backoff:           retry.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond},
 		FetchMaxWait:      100 * time.Millisecond,
 		SessionTimeout:    6 * time.Second,
 		HeartbeatInterval: 200 * time.Millisecond,

@@ -8,7 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/cassandraorm/cassandraorm-go/cqrs"
+	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
 // Config configures a Bus. The zero value of each optional field means its
@@ -34,7 +34,7 @@ type Config struct {
 
 	// Backoff spaces the redeliveries of a message whose handler failed.
 	// Default 100 ms doubling up to 5 s.
-	Backoff cqrs.Backoff
+	Backoff retry.Backoff
 
 	// FetchMaxWait is how long the broker may hold a fetch waiting for new
 	// messages: an upper bound on delivery latency when traffic is low.
@@ -74,8 +74,8 @@ func (c *Config) setDefaults() {
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = -1
 	}
-	if c.Backoff == (cqrs.Backoff{}) {
-		c.Backoff = cqrs.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second}
+	if c.Backoff == (retry.Backoff{}) {
+		c.Backoff = retry.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second}
 	}
 	if c.FetchMaxWait == 0 {
 		c.FetchMaxWait = 500 * time.Millisecond

@@ -11,6 +11,7 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/eventsourcing"
 	"github.com/cassandraorm/cassandraorm-go/lease"
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
 // CreateUser asks for a new account.
@@ -78,11 +79,11 @@ func New(db *orm.DB, pub cqrs.Publisher, leases *lease.Manager, opts eventsourci
 		projector: eventsourcing.NewProjector(store, leases, reg, eventsourcing.ProjectorOptions{}),
 		pub:       pub,
 	}
-	s.Commands = cqrs.NewCommandBus(
-		cqrs.Logging(log),
-		cqrs.Validation(),
-		cqrs.Retry(cqrs.RetryPolicy{If: cqrs.IsError(eventsourcing.ErrConcurrency), MaxAttempts: 5}),
-	)
+	retryConflicts, err := cqrs.Retry(retry.Policy{If: retry.On(eventsourcing.ErrConcurrency), MaxAttempts: 5})
+	if err != nil {
+		return nil, err
+	}
+	s.Commands = cqrs.NewCommandBus(cqrs.Logging(log), cqrs.Validation(), retryConflicts)
 	if err := cqrs.Handle(s.Commands, s.createUser); err != nil {
 		return nil, err
 	}
