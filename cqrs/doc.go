@@ -25,7 +25,8 @@
 // its key. Because delivery is at least once, handlers dedupe by
 // Message.ID.
 //
-//	events := cqrs.NewMemoryBus()
+//	events, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{})
+//	if err != nil { ... }
 //	defer events.Close()
 //	sub, err := events.Subscribe(ctx, "orders", "billing", func(ctx context.Context, m cqrs.Message) error {
 //		return bill(ctx, m) // nil acknowledges; an error redelivers

@@ -68,7 +68,10 @@ func ExampleRetry() {
 
 func ExampleMemoryBus() {
 	ctx := context.Background()
-	bus := cqrs.NewMemoryBus()
+	bus, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{})
+	if err != nil {
+		panic(err)
+	}
 	defer bus.Close()
 
 	var wg sync.WaitGroup

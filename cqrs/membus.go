@@ -3,6 +3,7 @@ package cqrs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"sync"
@@ -12,32 +13,45 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
-// MemoryOption configures a MemoryBus.
-type MemoryOption func(*memoryConfig)
-
-type memoryConfig struct {
-	partitions int
-	backoff    retry.Backoff
-	logger     *slog.Logger
+// MemoryConfig configures a MemoryBus. The zero value of each field means
+// its documented default.
+type MemoryConfig struct {
+	// Partitions is how many partitions each topic has: the number of
+	// messages a group handles at once, one per partition. Default 8.
+	Partitions int
+	// Backoff spaces the redeliveries of a message whose handler failed.
+	// Default 100 ms doubling up to 5 s.
+	Backoff retry.Backoff
+	// Logger receives handler failures. Default slog.Default().
+	Logger *slog.Logger
 }
 
-// MemoryPartitions sets how many partitions each topic has, by default 8:
-// the number of messages a group handles at once, one per partition.
-// Values below 1 are taken as 1.
-func MemoryPartitions(n int) MemoryOption {
-	return func(c *memoryConfig) { c.partitions = max(n, 1) }
+func (c *MemoryConfig) setDefaults() {
+	if c.Partitions == 0 {
+		c.Partitions = 8
+	}
+	if c.Backoff == (retry.Backoff{}) {
+		c.Backoff = retry.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
 }
 
-// MemoryBackoff sets the wait before a failed message is delivered again,
-// by default 100 ms doubling up to 5 s.
-func MemoryBackoff(b retry.Backoff) MemoryOption {
-	return func(c *memoryConfig) { c.backoff = b }
-}
-
-// MemoryLogger sets the logger of handler errors, by default
-// slog.Default().
-func MemoryLogger(l *slog.Logger) MemoryOption {
-	return func(c *memoryConfig) { c.logger = l }
+// Validate reports what is wrong with c after defaults are applied.
+func (c MemoryConfig) Validate() error {
+	c.setDefaults()
+	var errs []error
+	if c.Partitions < 1 {
+		errs = append(errs, fmt.Errorf("Partitions %d: want at least 1", c.Partitions))
+	}
+	if err := c.Backoff.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("Backoff: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("cqrs: invalid MemoryConfig: %w", err)
+	}
+	return nil
 }
 
 // MemoryBus is the in-process EventBus: the default when no broker is
@@ -50,7 +64,7 @@ func MemoryLogger(l *slog.Logger) MemoryOption {
 // a topic keeps each message until every group that exists has
 // acknowledged it (all of them, if no group exists yet).
 type MemoryBus struct {
-	cfg  memoryConfig
+	cfg  MemoryConfig
 	seed maphash.Seed
 
 	mu     sync.Mutex
@@ -82,17 +96,13 @@ type memGroup struct {
 	next    []int              // per partition, the offset after the last acknowledged message
 }
 
-// NewMemoryBus returns an empty in-process bus. Close it to stop its
-// goroutines.
-func NewMemoryBus(opts ...MemoryOption) *MemoryBus {
-	cfg := memoryConfig{
-		partitions: 8,
-		backoff:    retry.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second},
-		logger:     slog.Default(),
+// NewMemoryBus returns an empty in-process bus configured by cfg, or cfg's
+// Validate error. Close it to stop its goroutines.
+func NewMemoryBus(cfg MemoryConfig) (*MemoryBus, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg.setDefaults()
 	b := &MemoryBus{
 		cfg:    cfg,
 		seed:   maphash.MakeSeed(),
@@ -100,14 +110,14 @@ func NewMemoryBus(opts ...MemoryOption) *MemoryBus {
 		subs:   make(map[*memSubscription]struct{}),
 	}
 	b.cond = sync.NewCond(&b.mu)
-	return b
+	return b, nil
 }
 
 // topic returns the named topic, created on first use. b.mu is held.
 func (b *MemoryBus) topic(name string) *memTopic {
 	t := b.topics[name]
 	if t == nil {
-		t = &memTopic{parts: make([]memPartition, b.cfg.partitions), groups: make(map[string]*memGroup)}
+		t = &memTopic{parts: make([]memPartition, b.cfg.Partitions), groups: make(map[string]*memGroup)}
 		b.topics[name] = t
 	}
 	return t
@@ -205,8 +215,8 @@ func (b *MemoryBus) dispatch(t *memTopic, g *memGroup, p int) {
 		b.mu.Unlock()
 
 		acked := deliver.Until(s.ctx, func(ctx context.Context) error { return s.handler(ctx, m.Clone()) },
-			b.cfg.backoff.Delay, func(n int, err error) {
-				b.cfg.logger.Warn("cqrs: handler failed, will redeliver", "topic", m.Topic, "key", m.Key, "id", m.ID, "failures", n, "err", err)
+			b.cfg.Backoff.Delay, func(n int, err error) {
+				b.cfg.Logger.Warn("cqrs: handler failed, will redeliver", "topic", m.Topic, "key", m.Key, "id", m.ID, "failures", n, "err", err)
 			})
 		s.inflight.Done()
 		if acked {

@@ -47,7 +47,10 @@ func TestWriterKilledBeforePublishingLosesNothing(t *testing.T) {
 		t.Fatalf("the writer stored only %d events before it was killed", len(stored))
 	}
 
-	bus := cqrs.NewMemoryBus()
+	bus, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer bus.Close()
 	var mu sync.Mutex
 	published := map[string]int{}

@@ -71,6 +71,7 @@ func TestConfigValidate(t *testing.T) {
 		{"replication factor", kafka.Config{Brokers: []string{"b:9092"}, ReplicationFactor: -3}, "ReplicationFactor -3"},
 		{"negative wait", kafka.Config{Brokers: []string{"b:9092"}, FetchMaxWait: -time.Second}, "FetchMaxWait"},
 		{"heartbeat too slow", kafka.Config{Brokers: []string{"b:9092"}, SessionTimeout: 6 * time.Second, HeartbeatInterval: 3 * time.Second}, "HeartbeatInterval"},
+		{"backoff max below initial", kafka.Config{Brokers: []string{"b:9092"}, Backoff: retry.Backoff{Initial: time.Second, Max: time.Millisecond}}, "Backoff"},
 		{"heartbeat default against short session", kafka.Config{Brokers: []string{"b:9092"}, SessionTimeout: 6 * time.Second}, "HeartbeatInterval 3s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -107,6 +107,9 @@ func (c Config) Validate() error {
 	if c.ReplicationFactor < -1 {
 		errs = append(errs, fmt.Errorf("ReplicationFactor %d: want -1 or at least 1", c.ReplicationFactor))
 	}
+	if err := c.Backoff.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("Backoff: %w", err))
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
