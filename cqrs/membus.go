@@ -22,8 +22,17 @@ type MemoryConfig struct {
 	// Backoff spaces the redeliveries of a message whose handler failed.
 	// Default 100 ms doubling up to 5 s.
 	Backoff retry.Backoff
-	// Logger receives handler failures. Default slog.Default().
+	// Logger receives handler failures and the messages a group skips
+	// because MaxRetained dropped them. Default slog.Default().
 	Logger *slog.Logger
+	// MaxRetained is the most messages a topic keeps, over all its
+	// partitions. A publish that goes beyond it drops the oldest messages
+	// of the topic, whether or not every group has acknowledged them: a
+	// group that had not yet received them skips them (with a warning in
+	// the log), and TopicStats counts them. It bounds the memory of a
+	// topic that no group reads, whose groups have no member, or whose
+	// groups fall that far behind. Default 10000.
+	MaxRetained int
 }
 
 func (c *MemoryConfig) setDefaults() {
@@ -35,6 +44,9 @@ func (c *MemoryConfig) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.MaxRetained == 0 {
+		c.MaxRetained = 10000
 	}
 }
 
@@ -48,6 +60,9 @@ func (c MemoryConfig) Validate() error {
 	if err := c.Backoff.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Backoff: %w", err))
 	}
+	if c.MaxRetained < 1 {
+		errs = append(errs, fmt.Errorf("MaxRetained %d: want at least 1", c.MaxRetained))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("cqrs: invalid MemoryConfig: %w", err)
 	}
@@ -60,9 +75,11 @@ func (c MemoryConfig) Validate() error {
 // with committed offsets that outlive their subscriptions, per-key order,
 // redelivery with backoff until a handler acknowledges.
 //
-// Messages live in memory only: they are lost when the process exits, and
-// a topic keeps each message until every group that exists has
-// acknowledged it (all of them, if no group exists yet).
+// Messages live in memory only: they are lost when the process exits. A
+// topic keeps each message until every group that exists has acknowledged
+// it, and at most MemoryConfig.MaxRetained messages: beyond that the
+// oldest are dropped. A topic that no group reads keeps its newest
+// MaxRetained messages, for the first group that subscribes.
 type MemoryBus struct {
 	cfg  MemoryConfig
 	seed maphash.Seed
@@ -78,20 +95,31 @@ type MemoryBus struct {
 }
 
 type memTopic struct {
-	parts  []memPartition
-	groups map[string]*memGroup
+	name     string
+	parts    []memPartition
+	groups   map[string]*memGroup
+	seq      uint64 // of the last message published
+	retained int    // messages in parts
+	dropped  int    // over MaxRetained
 }
 
 // memPartition is an append-only log; messages before base were
-// acknowledged by every group and dropped.
+// acknowledged by every group, or dropped over MaxRetained.
 type memPartition struct {
 	base int
-	msgs []Message
+	msgs []memEntry
+}
+
+// memEntry is a message and its place in the order of its topic.
+type memEntry struct {
+	seq uint64
+	m   Message
 }
 
 func (p *memPartition) end() int { return p.base + len(p.msgs) }
 
 type memGroup struct {
+	name    string
 	members []*memSubscription // in join order; partition i goes to members[i%len]
 	next    []int              // per partition, the offset after the last acknowledged message
 }
@@ -117,7 +145,7 @@ func NewMemoryBus(cfg MemoryConfig) (*MemoryBus, error) {
 func (b *MemoryBus) topic(name string) *memTopic {
 	t := b.topics[name]
 	if t == nil {
-		t = &memTopic{parts: make([]memPartition, b.cfg.Partitions), groups: make(map[string]*memGroup)}
+		t = &memTopic{name: name, parts: make([]memPartition, b.cfg.Partitions), groups: make(map[string]*memGroup)}
 		b.topics[name] = t
 	}
 	return t
@@ -146,10 +174,55 @@ func (b *MemoryBus) Publish(ctx context.Context, topic string, msgs ...Message) 
 			p = b.rr % len(t.parts)
 			b.rr++
 		}
-		t.parts[p].msgs = append(t.parts[p].msgs, Stamp(topic, m))
+		t.seq++
+		t.parts[p].msgs = append(t.parts[p].msgs, memEntry{seq: t.seq, m: Stamp(topic, m)})
+		t.retained++
 	}
+	b.dropOverLimit(t)
 	b.cond.Broadcast()
 	return nil
+}
+
+// dropOverLimit drops the oldest messages of t until it holds at most
+// MaxRetained. b.mu is held.
+func (b *MemoryBus) dropOverLimit(t *memTopic) {
+	for t.retained > b.cfg.MaxRetained {
+		oldest := -1
+		for i := range t.parts {
+			if len(t.parts[i].msgs) > 0 && (oldest < 0 || t.parts[i].msgs[0].seq < t.parts[oldest].msgs[0].seq) {
+				oldest = i
+			}
+		}
+		part := &t.parts[oldest]
+		part.msgs[0] = memEntry{} // let the payload go
+		part.msgs = part.msgs[1:]
+		part.base++
+		t.retained--
+		t.dropped++
+	}
+}
+
+// MemoryTopicStats is what a topic of a MemoryBus holds.
+type MemoryTopicStats struct {
+	// Retained is the number of messages the topic keeps: those that a
+	// group has not acknowledged or, with no group, the newest published;
+	// at most MemoryConfig.MaxRetained.
+	Retained int
+	// Dropped counts the messages dropped to keep Retained at most
+	// MaxRetained.
+	Dropped int
+}
+
+// TopicStats returns what topic holds; the zero MemoryTopicStats for a
+// topic never published to or subscribed to.
+func (b *MemoryBus) TopicStats(topic string) MemoryTopicStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.topics[topic]
+	if t == nil {
+		return MemoryTopicStats{}
+	}
+	return MemoryTopicStats{Retained: t.retained, Dropped: t.dropped}
 }
 
 // Subscribe adds a member to group on topic. See Subscriber.
@@ -173,7 +246,7 @@ func (b *MemoryBus) Subscribe(ctx context.Context, topic, group string, h Handle
 	t := b.topic(topic)
 	g := t.groups[group]
 	if g == nil {
-		g = &memGroup{next: make([]int, len(t.parts))}
+		g = &memGroup{name: group, next: make([]int, len(t.parts))}
 		for i := range t.parts {
 			g.next[i] = t.parts[i].base
 		}
@@ -208,8 +281,15 @@ func (b *MemoryBus) dispatch(t *memTopic, g *memGroup, p int) {
 			b.mu.Unlock()
 			return
 		}
+		if skipped := part.base - g.next[p]; skipped > 0 {
+			b.cfg.Logger.Warn("cqrs: group skips messages dropped over MaxRetained before it received them",
+				"topic", t.name, "group", g.name, "partition", p, "skipped", skipped)
+			g.next[p] = part.base
+			b.mu.Unlock()
+			continue
+		}
 		off := g.next[p]
-		m := part.msgs[off-part.base]
+		m := part.msgs[off-part.base].m
 		s := g.members[p%len(g.members)]
 		s.inflight.Add(1) // under b.mu, before Close can mark s closed and wait
 		b.mu.Unlock()
@@ -240,6 +320,7 @@ func (b *MemoryBus) trim(t *memTopic, p int) {
 		clear(part.msgs[:n]) // let the payloads go
 		part.msgs = part.msgs[n:]
 		part.base = low
+		t.retained -= n
 	}
 }
 

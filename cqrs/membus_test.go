@@ -1,6 +1,8 @@
 package cqrs_test
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -51,5 +53,115 @@ func TestMemoryConfigValidate(t *testing.T) {
 				_ = bus.Close()
 			}
 		})
+	}
+}
+
+// TestMemoryBusRetention: a topic keeps at most MaxRetained messages,
+// whether no group reads it or its group has no member; the oldest go
+// first, and a group that subscribes later receives the newest ones, in
+// order, and then what is published next.
+func TestMemoryBusRetention(t *testing.T) {
+	const limit = 10
+	for _, tc := range []struct {
+		name        string
+		groupBefore bool // a member of the group subscribes and leaves before the publishes
+	}{
+		{"no group", false},
+		{"group without members", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bus, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{Partitions: 1, MaxRetained: limit, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bus.Close()
+			const topic = "retention"
+			got := make(chan cqrs.Message, 10*limit)
+			record := func(_ context.Context, m cqrs.Message) error { got <- m; return nil }
+			if tc.groupBefore {
+				sub, err := bus.Subscribe(t.Context(), topic, "g", record)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := sub.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range 3 * limit {
+				if err := bus.Publish(t.Context(), topic, cqrs.Message{Key: "k", Type: fmt.Sprint(i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if st, want := bus.TopicStats(topic), (cqrs.MemoryTopicStats{Retained: limit, Dropped: 2 * limit}); st != want {
+				t.Fatalf("TopicStats after %d publishes = %+v, want %+v", 3*limit, st, want)
+			}
+			sub, err := bus.Subscribe(t.Context(), topic, "g", record)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			next := func() string {
+				select {
+				case m := <-got:
+					return m.Type
+				case <-time.After(bustest.Timeout):
+					t.Fatalf("no delivery within %v", bustest.Timeout)
+					return ""
+				}
+			}
+			var types []string
+			for range limit {
+				types = append(types, next())
+			}
+			if want := "[20 21 22 23 24 25 26 27 28 29]"; fmt.Sprint(types) != want {
+				t.Fatalf("delivered %v, want the newest %d: %v", types, limit, want)
+			}
+			if err := bus.Publish(t.Context(), topic, cqrs.Message{Key: "k", Type: "marker"}); err != nil {
+				t.Fatal(err)
+			}
+			if typ := next(); typ != "marker" {
+				t.Fatalf("delivered %s after the newest, want the marker published next", typ)
+			}
+		})
+	}
+}
+
+// TestMemoryBusTrimsAcknowledged: what every group acknowledged is no
+// longer retained, and counts as handled, not as dropped.
+func TestMemoryBusTrimsAcknowledged(t *testing.T) {
+	bus, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{Partitions: 1, MaxRetained: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	const n = 50
+	stats := make(chan cqrs.MemoryTopicStats, 1)
+	sub, err := bus.Subscribe(t.Context(), "trim", "g", func(_ context.Context, m cqrs.Message) error {
+		if m.Type == "last" {
+			// One partition: every message before this one is acknowledged.
+			stats <- bus.TopicStats("trim")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for i := range n {
+		typ := fmt.Sprint(i)
+		if i == n-1 {
+			typ = "last"
+		}
+		if err := bus.Publish(t.Context(), "trim", cqrs.Message{Key: "k", Type: typ}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case st := <-stats:
+		if want := (cqrs.MemoryTopicStats{Retained: 1}); st != want {
+			t.Fatalf("TopicStats while the last message is handled = %+v, want %+v", st, want)
+		}
+	case <-time.After(bustest.Timeout):
+		t.Fatalf("the last message was not delivered within %v", bustest.Timeout)
 	}
 }
