@@ -14,15 +14,17 @@ import (
 )
 
 func TestMemoryBusConformance(t *testing.T) {
-	bustest.Run(t, func(t *testing.T) cqrs.EventBus {
-		bus, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{
-			Backoff: retry.Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond},
-			Logger:  slog.New(slog.DiscardHandler),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return bus
+	bustest.Run(t, bustest.Transport{
+		NewBus: func(t *testing.T) cqrs.EventBus {
+			bus, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{
+				Backoff: retry.Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond},
+				Logger:  slog.New(slog.DiscardHandler),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return bus
+		},
 	})
 }
 

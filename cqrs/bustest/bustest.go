@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -20,14 +21,23 @@ import (
 // passes takes a small fraction of it.
 const Timeout = 30 * time.Second
 
-// Run runs the conformance suite as parallel subtests of t. newBus returns
-// a new bus for one subtest; the suite closes it when the subtest ends.
-// Each subtest uses topics of its own, named with a random suffix, so runs
-// against a shared broker do not see each other's messages.
-func Run(t *testing.T, newBus func(t *testing.T) cqrs.EventBus) {
+// Transport is what the suite needs to know of the transport under test.
+type Transport struct {
+	// NewBus returns a new bus for one subtest; the suite closes it when
+	// the subtest ends. Required.
+	NewBus func(t *testing.T) cqrs.EventBus
+}
+
+// Run runs the conformance suite as parallel subtests of t. Each subtest
+// uses a bus of its own and topics of its own, named with a random suffix,
+// so runs against a shared broker do not see each other's messages.
+func Run(t *testing.T, tr Transport) {
+	if tr.NewBus == nil {
+		t.Fatal("bustest.Run: Transport needs NewBus")
+	}
 	for _, tc := range []struct {
 		name string
-		test func(t *testing.T, bus cqrs.EventBus)
+		test func(t *testing.T, tr Transport, bus cqrs.EventBus)
 	}{
 		{"RoundTrip", testRoundTrip},
 		{"PerKeyOrder", testPerKeyOrder},
@@ -42,13 +52,13 @@ func Run(t *testing.T, newBus func(t *testing.T) cqrs.EventBus) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			bus := newBus(t)
+			bus := tr.NewBus(t)
 			t.Cleanup(func() {
 				if err := bus.Close(); err != nil {
 					t.Errorf("bus.Close: %v", err)
 				}
 			})
-			tc.test(t, bus)
+			tc.test(t, tr, bus)
 		})
 	}
 }
@@ -61,20 +71,47 @@ func topicName(t *testing.T) string {
 	return "bustest." + name + "." + hex.EncodeToString(b[:])
 }
 
+// progress wakes the waits of eventually: handlers tick it each time they
+// change what a condition looks at. Safe for concurrent use.
+type progress struct {
+	mu sync.Mutex
+	ch chan struct{} // closed and replaced by tick
+}
+
+func newProgress() *progress { return &progress{ch: make(chan struct{})} }
+
+func (p *progress) tick() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	close(p.ch)
+	p.ch = make(chan struct{})
+}
+
+// changed returns a channel closed at the next tick.
+func (p *progress) changed() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ch
+}
+
 // recorder collects deliveries; safe for concurrent use.
 type recorder struct {
+	progress *progress // ticked on each delivery
+
 	mu    sync.Mutex
 	msgs  []cqrs.Message // in delivery order, duplicates included
 	count map[string]int // by ID
 }
 
-func newRecorder() *recorder { return &recorder{count: make(map[string]int)} }
+// newRecorder returns a recorder that ticks p.
+func newRecorder(p *progress) *recorder { return &recorder{progress: p, count: make(map[string]int)} }
 
 func (r *recorder) add(m cqrs.Message) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.msgs = append(r.msgs, m)
 	r.count[m.ID]++
+	r.mu.Unlock()
+	r.progress.tick()
 }
 
 func (r *recorder) handler(_ context.Context, m cqrs.Message) error {
@@ -114,15 +151,22 @@ func (r *recorder) duplicates() int {
 	return len(r.msgs) - len(r.count)
 }
 
-// eventually waits until cond holds, failing t after Timeout.
-func eventually(t *testing.T, what string, cond func() bool) {
+// eventually waits until cond holds, checking it again at each tick of p,
+// failing t after Timeout.
+func eventually(t *testing.T, what string, p *progress, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(Timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
+	deadline := time.NewTimer(Timeout)
+	defer deadline.Stop()
+	for {
+		changed := p.changed() // before cond: a tick while cond runs is not missed
+		if cond() {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
 			t.Fatalf("after %v: %s", Timeout, what)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -163,7 +207,7 @@ func keys(n int) []string {
 	return k
 }
 
-func testRoundTrip(t *testing.T, bus cqrs.EventBus) {
+func testRoundTrip(t *testing.T, _ Transport, bus cqrs.EventBus) {
 	topic := topicName(t)
 	full := cqrs.Message{
 		ID:      cqrs.NewID(),
@@ -179,7 +223,7 @@ func testRoundTrip(t *testing.T, bus cqrs.EventBus) {
 	}
 	want := full.Clone()
 	bare := cqrs.Message{Key: "order-43", Type: "order.cancelled"}
-	rec := newRecorder()
+	rec := newRecorder(newProgress())
 	subscribe(t, bus, t.Context(), topic, "g", rec.handler)
 
 	before := time.Now()
@@ -187,7 +231,7 @@ func testRoundTrip(t *testing.T, bus cqrs.EventBus) {
 	// Publish must not keep the caller's memory.
 	full.Payload[0] = 'X'
 	full.Metadata["tenant"] = "changed"
-	eventually(t, "both messages delivered", func() bool { return rec.deliveries() >= 2 })
+	eventually(t, "both messages delivered", rec.progress, func() bool { return rec.deliveries() >= 2 })
 
 	var got, gotBare cqrs.Message
 	for _, m := range rec.snapshot() {
@@ -224,7 +268,7 @@ func testRoundTrip(t *testing.T, bus cqrs.EventBus) {
 	}
 }
 
-func testPerKeyOrder(t *testing.T, bus cqrs.EventBus) {
+func testPerKeyOrder(t *testing.T, _ Transport, bus cqrs.EventBus) {
 	topic := topicName(t)
 	const n = 200
 	msgs, ids := numbered(n, keys(5)...)
@@ -238,6 +282,7 @@ func testPerKeyOrder(t *testing.T, bus cqrs.EventBus) {
 		seen     = make(map[int]bool)
 		inflight = make(map[string]int)
 		errs     []string
+		prog     = newProgress()
 	)
 	h := func(_ context.Context, m cqrs.Message) error {
 		i := index[m.ID]
@@ -255,18 +300,19 @@ func testPerKeyOrder(t *testing.T, bus cqrs.EventBus) {
 			}
 		}
 		mu.Unlock()
-		time.Sleep(50 * time.Microsecond)
+		runtime.Gosched() // give a second delivery of the key the chance to overlap
 		mu.Lock()
 		seen[i] = true
 		inflight[m.Key]--
 		mu.Unlock()
+		prog.tick()
 		return nil
 	}
 	subscribe(t, bus, t.Context(), topic, "g", h)
 	for i := 0; i < n; i += 50 {
 		publish(t, bus, topic, msgs[i:i+50]...)
 	}
-	eventually(t, "all 200 messages delivered", func() bool {
+	eventually(t, "all 200 messages delivered", prog, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(seen) == n
@@ -278,26 +324,43 @@ func testPerKeyOrder(t *testing.T, bus cqrs.EventBus) {
 	}
 }
 
-func testGroupsEachReceiveAll(t *testing.T, bus cqrs.EventBus) {
+func testGroupsEachReceiveAll(t *testing.T, _ Transport, bus cqrs.EventBus) {
 	topic := topicName(t)
 	msgs, ids := numbered(50, keys(7)...)
-	a, b := newRecorder(), newRecorder()
+	prog := newProgress()
+	a, b := newRecorder(prog), newRecorder(prog)
 	subscribe(t, bus, t.Context(), topic, "group-a", a.handler)
 	subscribe(t, bus, t.Context(), topic, "group-b", b.handler)
 	publish(t, bus, topic, msgs...)
-	eventually(t, "group a received every message", func() bool { return a.has(ids...) })
-	eventually(t, "group b received every message", func() bool { return b.has(ids...) })
+	eventually(t, "group a received every message", prog, func() bool { return a.has(ids...) })
+	eventually(t, "group b received every message", prog, func() bool { return b.has(ids...) })
 	t.Logf("duplicates: group a %d, group b %d", a.duplicates(), b.duplicates())
 }
 
-func testGroupMembersShare(t *testing.T, bus cqrs.EventBus) {
+func testGroupMembersShare(t *testing.T, _ Transport, bus cqrs.EventBus) {
 	topic := topicName(t)
-	a, b := newRecorder(), newRecorder()
+	prog := newProgress()
+	a, b := newRecorder(prog), newRecorder(prog)
 	subscribe(t, bus, t.Context(), topic, "g", a.handler)
 	subscribe(t, bus, t.Context(), topic, "g", b.handler)
 
-	// Publish in rounds until both members have had a share: a transport
-	// may take a while to hand partitions to a member that just joined.
+	together := func(ids []string) func() bool {
+		return func() bool {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			for _, id := range ids {
+				if a.count[id]+b.count[id] == 0 {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	// Publish in rounds, each once the last one is delivered, until both
+	// members have had a share: a transport may take a while to hand
+	// partitions to a member that just joined.
 	var all []string
 	deadline := time.Now().Add(Timeout)
 	for round := 0; a.deliveries() == 0 || b.deliveries() == 0; round++ {
@@ -308,20 +371,9 @@ func testGroupMembersShare(t *testing.T, bus cqrs.EventBus) {
 		msgs, ids := numbered(20, keys(20)...)
 		publish(t, bus, topic, msgs...)
 		all = append(all, ids...)
-		time.Sleep(100 * time.Millisecond)
+		eventually(t, fmt.Sprintf("the members together received round %d", round), prog, together(ids))
 	}
-	eventually(t, "the members together received every message", func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		for _, id := range all {
-			if a.count[id]+b.count[id] == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	eventually(t, "the members together received every message", prog, together(all))
 	both := 0
 	for _, id := range all {
 		if a.has(id) && b.has(id) {
@@ -332,7 +384,7 @@ func testGroupMembersShare(t *testing.T, bus cqrs.EventBus) {
 		len(all), a.deliveries(), b.deliveries(), both, a.duplicates()+b.duplicates())
 }
 
-func testRedeliverOnError(t *testing.T, bus cqrs.EventBus) {
+func testRedeliverOnError(t *testing.T, _ Transport, bus cqrs.EventBus) {
 	topic := topicName(t)
 	first := cqrs.Message{ID: cqrs.NewID(), Key: "k", Type: "first"}
 	second := cqrs.Message{ID: cqrs.NewID(), Key: "k", Type: "second"}
@@ -340,9 +392,11 @@ func testRedeliverOnError(t *testing.T, bus cqrs.EventBus) {
 	var (
 		mu     sync.Mutex
 		events []string // "first", "first", "first", "second"
+		prog   = newProgress()
 	)
 	errBoom := errors.New("boom")
 	h := func(_ context.Context, m cqrs.Message) error {
+		defer prog.tick()
 		mu.Lock()
 		defer mu.Unlock()
 		events = append(events, m.Type)
@@ -353,7 +407,7 @@ func testRedeliverOnError(t *testing.T, bus cqrs.EventBus) {
 	}
 	subscribe(t, bus, t.Context(), topic, "g", h)
 	publish(t, bus, topic, first, second)
-	eventually(t, "the failed message redelivered and the next one delivered", func() bool {
+	eventually(t, "the failed message redelivered and the next one delivered", prog, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(events) >= failures+2
@@ -366,7 +420,7 @@ func testRedeliverOnError(t *testing.T, bus cqrs.EventBus) {
 	}
 }
 
-func testAtLeastOnceAcrossCrash(t *testing.T, bus cqrs.EventBus) {
+func testAtLeastOnceAcrossCrash(t *testing.T, _ Transport, bus cqrs.EventBus) {
 	topic := topicName(t)
 	const n, acked = 20, 5
 	msgs, ids := numbered(n, "one-key")
@@ -418,9 +472,9 @@ func testAtLeastOnceAcrossCrash(t *testing.T, bus cqrs.EventBus) {
 	}
 	mu.Unlock()
 
-	rec := newRecorder()
+	rec := newRecorder(newProgress())
 	subscribe(t, bus, t.Context(), topic, "g", rec.handler)
-	eventually(t, "the second member received every unacknowledged message", func() bool { return rec.has(ids[acked:]...) })
+	eventually(t, "the second member received every unacknowledged message", rec.progress, func() bool { return rec.has(ids[acked:]...) })
 	got := rec.snapshot()
 	if first := index[got[0].ID]; first != acked {
 		t.Errorf("second member started at message %d, want %d (the first one not acknowledged)", first, acked)
@@ -428,16 +482,17 @@ func testAtLeastOnceAcrossCrash(t *testing.T, bus cqrs.EventBus) {
 	t.Logf("second member: %d deliveries, %d duplicates", len(got), rec.duplicates())
 }
 
-func testSubscriptionClose(t *testing.T, bus cqrs.EventBus) {
+func testSubscriptionClose(t *testing.T, _ Transport, bus cqrs.EventBus) {
 	topic := topicName(t)
-	closedRec, cancelledRec := newRecorder(), newRecorder()
+	prog := newProgress()
+	closedRec, cancelledRec := newRecorder(prog), newRecorder(prog)
 	closed := subscribe(t, bus, t.Context(), topic, "closed", closedRec.handler)
 	ctx, cancel := context.WithCancel(t.Context())
 	subscribe(t, bus, ctx, topic, "cancelled", cancelledRec.handler)
 
 	before, beforeIDs := numbered(3, "k")
 	publish(t, bus, topic, before...)
-	eventually(t, "the first messages delivered to both groups", func() bool {
+	eventually(t, "the first messages delivered to both groups", prog, func() bool {
 		return closedRec.has(beforeIDs...) && cancelledRec.has(beforeIDs...)
 	})
 	for i := range 2 {
@@ -452,16 +507,17 @@ func testSubscriptionClose(t *testing.T, bus cqrs.EventBus) {
 	publish(t, bus, topic, after...)
 	// A new member of the group resumes after what the closed one
 	// acknowledged: it gets the new messages only.
-	rec := newRecorder()
+	rec := newRecorder(prog)
 	subscribe(t, bus, t.Context(), topic, "closed", rec.handler)
-	eventually(t, "the new member received the new messages", func() bool { return rec.has(afterIDs...) })
+	eventually(t, "the new member received the new messages", prog, func() bool { return rec.has(afterIDs...) })
 	for _, m := range rec.snapshot() {
 		if slicesContain(beforeIDs, m.ID) {
 			t.Errorf("new member received %s, acknowledged before the group's member closed", m.ID)
 		}
 	}
-	// By now the new messages were long available to the closed members.
-	time.Sleep(200 * time.Millisecond)
+	// The new messages are delivered, so they were there to be had; but
+	// no handler of a closed subscription runs once Close has returned,
+	// and none of one whose context is done.
 	if n := closedRec.deliveries(); n != nClosed {
 		t.Errorf("closed subscription received %d messages after Close", n-nClosed)
 	}
@@ -479,7 +535,7 @@ func slicesContain(s []string, v string) bool {
 	return false
 }
 
-func testBusClose(t *testing.T, bus cqrs.EventBus) {
+func testBusClose(t *testing.T, _ Transport, bus cqrs.EventBus) {
 	topic := topicName(t)
 	started := make(chan struct{})
 	var once sync.Once
@@ -515,7 +571,7 @@ func testBusClose(t *testing.T, bus cqrs.EventBus) {
 	}
 }
 
-func testPublishCancelled(t *testing.T, bus cqrs.EventBus) {
+func testPublishCancelled(t *testing.T, _ Transport, bus cqrs.EventBus) {
 	topic := topicName(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -525,15 +581,15 @@ func testPublishCancelled(t *testing.T, bus cqrs.EventBus) {
 	}
 	marker := cqrs.Message{ID: cqrs.NewID(), Key: "k"}
 	publish(t, bus, topic, marker)
-	rec := newRecorder()
+	rec := newRecorder(newProgress())
 	subscribe(t, bus, t.Context(), topic, "g", rec.handler)
-	eventually(t, "the message published after delivered", func() bool { return rec.has(marker.ID) })
+	eventually(t, "the message published after delivered", rec.progress, func() bool { return rec.has(marker.ID) })
 	if rec.has(lost.ID) {
 		t.Errorf("message given to Publish with a cancelled context was delivered")
 	}
 }
 
-func testInvalidArguments(t *testing.T, bus cqrs.EventBus) {
+func testInvalidArguments(t *testing.T, _ Transport, bus cqrs.EventBus) {
 	ok := func(context.Context, cqrs.Message) error { return nil }
 	if err := bus.Publish(t.Context(), "", cqrs.Message{}); err == nil {
 		t.Error("Publish to an empty topic: no error")

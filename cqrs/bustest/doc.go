@@ -13,8 +13,8 @@
 // and that Publish with a cancelled context publishes nothing.
 //
 //	func TestConformance(t *testing.T) {
-//		bustest.Run(t, func(t *testing.T) cqrs.EventBus {
-//			return mybus.New(...)
+//		bustest.Run(t, bustest.Transport{
+//			NewBus: func(t *testing.T) cqrs.EventBus { return mybus.New(...) },
 //		})
 //	}
 //

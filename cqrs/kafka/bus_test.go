@@ -50,7 +50,9 @@ func newBus(t *testing.T, cfg kafka.Config) *kafka.Bus {
 }
 
 func TestConformance(t *testing.T) {
-	bustest.Run(t, func(t *testing.T) cqrs.EventBus { return newBus(t, testConfig(t)) })
+	bustest.Run(t, bustest.Transport{
+		NewBus: func(t *testing.T) cqrs.EventBus { return newBus(t, testConfig(t)) },
+	})
 }
 
 func uniqueTopic(prefix string) string {
