@@ -14,10 +14,21 @@ var ErrClosed = errors.New("cqrs: bus closed")
 // group again, except after a crash that loses the acknowledgement (delivery
 // is at least once, so handlers dedupe by Message.ID). An error means "not
 // handled": the same message is delivered again, after a backoff, until a
-// call returns nil or the subscription closes. While a message waits for its
-// redelivery, the later messages of its key wait too, so per-key order holds
-// even across failures; so may messages of other keys that the transport
-// keeps in the same partition.
+// call returns nil, the subscription closes, or the message turns out to be
+// poison. While a message waits for its redelivery, the later messages of
+// its key wait too, so per-key order holds even across failures; so may
+// messages of other keys that the transport keeps in the same partition.
+//
+// A message is poison when the handler has failed on it MaxDeliveries
+// times in a row (a setting of each transport, 10 by default), or at once
+// when the error wraps ErrPoison (see Permanent): the transport publishes
+// it, with the metadata of Poisoned, to the group's poison topic (by
+// default the topic's name + ".poison") and then acknowledges it, and the
+// group goes on with the next message. The later messages of its key are
+// then delivered, still in order, but without it: a consumer that needs
+// every message of a key (a projection, say) must expect the gap, or
+// handle the poison topic. The count of deliveries starts again when the
+// message moves to another member, after a crash or a rebalance.
 //
 // The context is cancelled when the subscription closes; a handler that
 // returns an error then (typically ctx.Err()) leaves the message

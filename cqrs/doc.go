@@ -22,8 +22,10 @@
 // a group share the messages, and messages with the same Key arrive in
 // publish order. A handler acknowledges a message by returning nil; an
 // error redelivers it, after a backoff, holding back the later messages of
-// its key. Because delivery is at least once, handlers dedupe by
-// Message.ID.
+// its key, until MaxDeliveries calls have failed: then, or at once for an
+// error made with Permanent, the message is poison and moves to a poison
+// topic, and its key goes on. Because delivery is at least once, handlers
+// dedupe by Message.ID.
 //
 //	events, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{})
 //	if err != nil { ... }

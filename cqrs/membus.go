@@ -22,7 +22,17 @@ type MemoryConfig struct {
 	// Backoff spaces the redeliveries of a message whose handler failed.
 	// Default 100 ms doubling up to 5 s.
 	Backoff retry.Backoff
-	// Logger receives handler failures and the messages a group skips
+	// MaxDeliveries is the most times a group's handler is called for one
+	// message; when the calls fail that often, the message is poison: it
+	// moves to the poison topic and the group goes on with the next one.
+	// -1 redelivers until the handler succeeds, however long. Default 10.
+	MaxDeliveries int
+	// PoisonTopic names the topic where group's poison messages of topic
+	// go, published on this bus, with the metadata of cqrs.Poisoned. It
+	// must not return "" or topic itself. Default DefaultPoisonTopic:
+	// topic + ".poison".
+	PoisonTopic func(topic, group string) string
+	// Logger receives handler failures, poisoned messages and the messages a group skips
 	// because MaxRetained dropped them. Default slog.Default().
 	Logger *slog.Logger
 	// MaxRetained is the most messages a topic keeps, over all its
@@ -48,6 +58,12 @@ func (c *MemoryConfig) setDefaults() {
 	if c.MaxRetained == 0 {
 		c.MaxRetained = 10000
 	}
+	if c.MaxDeliveries == 0 {
+		c.MaxDeliveries = 10
+	}
+	if c.PoisonTopic == nil {
+		c.PoisonTopic = DefaultPoisonTopic
+	}
 }
 
 // Validate reports what is wrong with c after defaults are applied.
@@ -59,6 +75,9 @@ func (c MemoryConfig) Validate() error {
 	}
 	if err := c.Backoff.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Backoff: %w", err))
+	}
+	if c.MaxDeliveries < -1 {
+		errs = append(errs, fmt.Errorf("MaxDeliveries %d: want -1 or at least 1", c.MaxDeliveries))
 	}
 	if c.MaxRetained < 1 {
 		errs = append(errs, fmt.Errorf("MaxRetained %d: want at least 1", c.MaxRetained))
@@ -73,7 +92,8 @@ func (c MemoryConfig) Validate() error {
 // configured, and a fast stand-in for one in tests. It keeps the contract
 // of a broker: topics split into partitions by key hash, consumer groups
 // with committed offsets that outlive their subscriptions, per-key order,
-// redelivery with backoff until a handler acknowledges.
+// redelivery with backoff until a handler acknowledges or the message turns
+// out to be poison.
 //
 // Messages live in memory only: they are lost when the process exits. A
 // topic keeps each message until every group that exists has acknowledged
@@ -120,6 +140,7 @@ func (p *memPartition) end() int { return p.base + len(p.msgs) }
 
 type memGroup struct {
 	name    string
+	poison  string             // the topic of its poison messages
 	members []*memSubscription // in join order; partition i goes to members[i%len]
 	next    []int              // per partition, the offset after the last acknowledged message
 }
@@ -165,7 +186,12 @@ func (b *MemoryBus) Publish(ctx context.Context, topic string, msgs ...Message) 
 	if b.closed {
 		return ErrClosed
 	}
-	t := b.topic(topic)
+	b.append(b.topic(topic), msgs)
+	return nil
+}
+
+// append stamps msgs and appends them to t. b.mu is held.
+func (b *MemoryBus) append(t *memTopic, msgs []Message) {
 	for _, m := range msgs {
 		var p int
 		if m.Key != "" {
@@ -175,12 +201,11 @@ func (b *MemoryBus) Publish(ctx context.Context, topic string, msgs ...Message) 
 			b.rr++
 		}
 		t.seq++
-		t.parts[p].msgs = append(t.parts[p].msgs, memEntry{seq: t.seq, m: Stamp(topic, m)})
+		t.parts[p].msgs = append(t.parts[p].msgs, memEntry{seq: t.seq, m: Stamp(t.name, m)})
 		t.retained++
 	}
 	b.dropOverLimit(t)
 	b.cond.Broadcast()
-	return nil
 }
 
 // dropOverLimit drops the oldest messages of t until it holds at most
@@ -235,6 +260,10 @@ func (b *MemoryBus) Subscribe(ctx context.Context, topic, group string, h Handle
 	case h == nil:
 		return nil, errors.New("cqrs: subscribe: nil handler")
 	}
+	poison := b.cfg.PoisonTopic(topic, group)
+	if poison == "" || poison == topic {
+		return nil, fmt.Errorf("cqrs: subscribe to %s in group %s: PoisonTopic returned %q; want another topic", topic, group, poison)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -246,7 +275,7 @@ func (b *MemoryBus) Subscribe(ctx context.Context, topic, group string, h Handle
 	t := b.topic(topic)
 	g := t.groups[group]
 	if g == nil {
-		g = &memGroup{name: group, next: make([]int, len(t.parts))}
+		g = &memGroup{name: group, poison: poison, next: make([]int, len(t.parts))}
 		for i := range t.parts {
 			g.next[i] = t.parts[i].base
 		}
@@ -294,17 +323,34 @@ func (b *MemoryBus) dispatch(t *memTopic, g *memGroup, p int) {
 		s.inflight.Add(1) // under b.mu, before Close can mark s closed and wait
 		b.mu.Unlock()
 
-		acked := deliver.Until(s.ctx, func(ctx context.Context) error { return s.handler(ctx, m.Clone()) },
-			b.cfg.Backoff.Delay, func(n int, err error) {
-				b.cfg.Logger.Warn("cqrs: handler failed, will redeliver", "topic", m.Topic, "key", m.Key, "id", m.ID, "failures", n, "err", err)
-			})
+		res, n, err := deliver.Until(s.ctx, b.policy(g, m), func(ctx context.Context) error { return s.handler(ctx, m.Clone()) })
 		s.inflight.Done()
-		if acked {
-			b.mu.Lock()
-			g.next[p] = off + 1
-			b.trim(t, p)
-			b.mu.Unlock()
+		if res == deliver.Stopped {
+			continue
 		}
+		b.mu.Lock()
+		if res == deliver.Poisoned {
+			b.cfg.Logger.Error("cqrs: message poisoned, moved to the poison topic", "topic", m.Topic, "group", g.name,
+				"poison_topic", g.poison, "key", m.Key, "id", m.ID, "deliveries", n, "err", err)
+			// Moved and acknowledged at once, under b.mu.
+			b.append(b.topic(g.poison), []Message{Poisoned(m, g.name, n, err)})
+		}
+		g.next[p] = off + 1
+		b.trim(t, p)
+		b.mu.Unlock()
+	}
+}
+
+// policy is the redelivery policy of m for group g.
+func (b *MemoryBus) policy(g *memGroup, m Message) deliver.Policy {
+	return deliver.Policy{
+		Backoff:       b.cfg.Backoff,
+		MaxDeliveries: b.cfg.MaxDeliveries,
+		Permanent:     func(err error) bool { return errors.Is(err, ErrPoison) },
+		OnRetry: func(n int, err error) {
+			b.cfg.Logger.Warn("cqrs: handler failed, will redeliver", "topic", m.Topic, "group", g.name,
+				"key", m.Key, "id", m.ID, "deliveries", n, "err", err)
+		},
 	}
 }
 

@@ -14,17 +14,20 @@ import (
 )
 
 func TestMemoryBusConformance(t *testing.T) {
+	const maxDeliveries = 3
 	bustest.Run(t, bustest.Transport{
 		NewBus: func(t *testing.T) cqrs.EventBus {
 			bus, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{
-				Backoff: retry.Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond},
-				Logger:  slog.New(slog.DiscardHandler),
+				Backoff:       retry.Backoff{Initial: 5 * time.Millisecond, Max: 50 * time.Millisecond},
+				MaxDeliveries: maxDeliveries,
+				Logger:        slog.New(slog.DiscardHandler),
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return bus
 		},
+		MaxDeliveries: maxDeliveries,
 	})
 }
 
@@ -38,6 +41,9 @@ func TestMemoryConfigValidate(t *testing.T) {
 		{"negative partitions", cqrs.MemoryConfig{Partitions: -1}, "Partitions -1"},
 		{"negative backoff", cqrs.MemoryConfig{Backoff: retry.Backoff{Initial: -time.Second}}, "Backoff"},
 		{"backoff max below initial", cqrs.MemoryConfig{Backoff: retry.Backoff{Initial: time.Second, Max: time.Millisecond}}, "below Initial"},
+		{"negative retention", cqrs.MemoryConfig{MaxRetained: -5}, "MaxRetained -5"},
+		{"no delivery limit", cqrs.MemoryConfig{MaxDeliveries: -1}, ""},
+		{"delivery limit below -1", cqrs.MemoryConfig{MaxDeliveries: -2}, "MaxDeliveries -2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,16 +25,19 @@ const Timeout = 30 * time.Second
 // Transport is what the suite needs to know of the transport under test.
 type Transport struct {
 	// NewBus returns a new bus for one subtest; the suite closes it when
-	// the subtest ends. Required.
+	// the subtest ends. The bus must have the default poison topics
+	// (cqrs.DefaultPoisonTopic) and MaxDeliveries as below. Required.
 	NewBus func(t *testing.T) cqrs.EventBus
+	// MaxDeliveries is the bus's configured MaxDeliveries; at least 3.
+	MaxDeliveries int
 }
 
 // Run runs the conformance suite as parallel subtests of t. Each subtest
 // uses a bus of its own and topics of its own, named with a random suffix,
 // so runs against a shared broker do not see each other's messages.
 func Run(t *testing.T, tr Transport) {
-	if tr.NewBus == nil {
-		t.Fatal("bustest.Run: Transport needs NewBus")
+	if tr.NewBus == nil || tr.MaxDeliveries < 3 {
+		t.Fatalf("bustest.Run: Transport needs NewBus and a MaxDeliveries of at least 3, got %+v", tr)
 	}
 	for _, tc := range []struct {
 		name string
@@ -49,6 +53,8 @@ func Run(t *testing.T, tr Transport) {
 		{"BusClose", testBusClose},
 		{"PublishCancelled", testPublishCancelled},
 		{"InvalidArguments", testInvalidArguments},
+		{"PoisonAfterMaxDeliveries", testPoisonAfterMaxDeliveries},
+		{"PoisonPermanentError", testPoisonPermanentError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -608,4 +614,94 @@ func testInvalidArguments(t *testing.T, _ Transport, bus cqrs.EventBus) {
 			t.Errorf("Subscribe with %s: no error", c.name)
 		}
 	}
+}
+
+// poisonCase runs a handler that fails on the message of type "bad", as
+// fail says, and checks that the message reaches the poison topic, marked
+// with the group, the deliveries and the error, after wantDeliveries
+// calls, and that the next message of its key arrives after it.
+func poisonCase(t *testing.T, bus cqrs.EventBus, fail func(attempt int) error, wantDeliveries int, wantErr string) {
+	t.Helper()
+	topic := topicName(t)
+	prog := newProgress()
+	poisoned := newRecorder(prog)
+	subscribe(t, bus, t.Context(), cqrs.DefaultPoisonTopic(topic, "g"), "dead-letters", poisoned.handler)
+
+	bad := cqrs.Message{ID: cqrs.NewID(), Key: "k", Type: "bad", Payload: []byte("undecodable"),
+		Metadata: map[string]string{"tenant": "acme"}, Time: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)}
+	next := cqrs.Message{ID: cqrs.NewID(), Key: "k", Type: "next"}
+	other := cqrs.Message{ID: cqrs.NewID(), Key: "other-key", Type: "next"}
+	var (
+		mu           sync.Mutex
+		calls        int // of the bad message
+		callsAtNext  = -1
+		nextHandled  = make(map[string]bool)
+		errsObserved []string
+	)
+	h := func(_ context.Context, m cqrs.Message) error {
+		defer prog.tick()
+		mu.Lock()
+		defer mu.Unlock()
+		if m.Type == "bad" {
+			calls++
+			return fail(calls)
+		}
+		if m.Key == "k" && callsAtNext < 0 {
+			callsAtNext = calls
+		}
+		nextHandled[m.ID] = true
+		return nil
+	}
+	subscribe(t, bus, t.Context(), topic, "g", h)
+	publish(t, bus, topic, bad, next, other)
+	eventually(t, "the bad message poisoned and the later ones delivered", prog, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return poisoned.has(bad.ID) && nextHandled[next.ID] && nextHandled[other.ID]
+	})
+
+	mu.Lock()
+	if calls != wantDeliveries {
+		errsObserved = append(errsObserved, fmt.Sprintf("handler called %d times for the poison message, want %d", calls, wantDeliveries))
+	}
+	if callsAtNext != wantDeliveries {
+		errsObserved = append(errsObserved, fmt.Sprintf("next message of the key handled after %d calls of the poison one, want after all %d", callsAtNext, wantDeliveries))
+	}
+	mu.Unlock()
+	for _, e := range errsObserved {
+		t.Error(e)
+	}
+	var got cqrs.Message
+	for _, m := range poisoned.snapshot() {
+		if m.ID == bad.ID {
+			got = m
+		}
+	}
+	if got.Topic != cqrs.DefaultPoisonTopic(topic, "g") || got.Key != bad.Key || got.Type != bad.Type ||
+		!bytes.Equal(got.Payload, bad.Payload) || !got.Time.Equal(bad.Time) {
+		t.Errorf("poison message = %+v, want %+v on topic %s", got, bad, cqrs.DefaultPoisonTopic(topic, "g"))
+	}
+	wantMeta := map[string]string{
+		"tenant":                  "acme",
+		cqrs.MetaPoisonTopic:      topic,
+		cqrs.MetaPoisonGroup:      "g",
+		cqrs.MetaPoisonDeliveries: strconv.Itoa(wantDeliveries),
+	}
+	for k, v := range wantMeta {
+		if got.Metadata[k] != v {
+			t.Errorf("poison message metadata %s = %q, want %q", k, got.Metadata[k], v)
+		}
+	}
+	if e := got.Metadata[cqrs.MetaPoisonError]; !strings.Contains(e, wantErr) {
+		t.Errorf("poison message metadata %s = %q, want it to contain %q", cqrs.MetaPoisonError, e, wantErr)
+	}
+}
+
+func testPoisonAfterMaxDeliveries(t *testing.T, tr Transport, bus cqrs.EventBus) {
+	poisonCase(t, bus, func(attempt int) error { return fmt.Errorf("attempt %d: boom", attempt) },
+		tr.MaxDeliveries, fmt.Sprintf("attempt %d: boom", tr.MaxDeliveries))
+}
+
+func testPoisonPermanentError(t *testing.T, _ Transport, bus cqrs.EventBus) {
+	poisonCase(t, bus, func(int) error { return cqrs.Permanent(errors.New("cannot decode")) }, 1, "cannot decode")
 }

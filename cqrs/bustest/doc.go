@@ -10,11 +10,17 @@
 // member with a handler in flight hands the unacknowledged messages to the
 // next member, which starts right after the acknowledged ones; that Close
 // stops delivery and is idempotent, and that a closed bus refuses work;
-// and that Publish with a cancelled context publishes nothing.
+// that Publish with a cancelled context publishes nothing; that a message
+// whose handler always fails reaches the poison topic after exactly
+// MaxDeliveries calls, and one whose handler returns a permanent error
+// after one, while the later messages still arrive.
 //
 //	func TestConformance(t *testing.T) {
 //		bustest.Run(t, bustest.Transport{
-//			NewBus: func(t *testing.T) cqrs.EventBus { return mybus.New(...) },
+//			NewBus: func(t *testing.T) cqrs.EventBus {
+//				return mybus.New(mybus.Config{MaxDeliveries: 3, ...})
+//			},
+//			MaxDeliveries: 3,
 //		})
 //	}
 //

@@ -147,6 +147,10 @@ func (b *Bus) Subscribe(ctx context.Context, topic, group string, h cqrs.Handler
 	case h == nil:
 		return nil, errors.New("kafka: subscribe: nil handler")
 	}
+	poison := b.cfg.PoisonTopic(topic, group)
+	if poison == "" || poison == topic {
+		return nil, fmt.Errorf("kafka: subscribe to %s in group %s: PoisonTopic returned %q; want another topic", topic, group, poison)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -178,7 +182,7 @@ func (b *Bus) Subscribe(ctx context.Context, topic, group string, h cqrs.Handler
 	if err != nil {
 		return nil, fmt.Errorf("kafka: subscribe to %s: %w", topic, err)
 	}
-	s := &subscription{bus: b, cl: cl, handler: h, topic: topic, group: group, done: make(chan struct{})}
+	s := &subscription{bus: b, cl: cl, handler: h, topic: topic, group: group, poison: poison, done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
@@ -218,6 +222,7 @@ type subscription struct {
 	cl           *kgo.Client
 	handler      cqrs.Handler
 	topic, group string
+	poison       string // the topic of the group's poison records
 	ctx          context.Context
 	cancel       context.CancelFunc
 	stop         func() bool   // unregisters the AfterFunc on the Subscribe context
@@ -275,22 +280,57 @@ func (s *subscription) run() {
 }
 
 // handle delivers recs, all of one partition, in order, each until it is
-// acknowledged; it stops at the first one not acknowledged when the
-// subscription closes. It returns the last acknowledged record, or nil.
+// acknowledged or, poison, produced to the poison topic; it stops at the
+// first one for which neither happened when the subscription closes. It
+// returns the last record done with, or nil.
 func (s *subscription) handle(recs []*kgo.Record, log *slog.Logger) (last *kgo.Record) {
+	cfg := s.bus.cfg
 	for _, r := range recs {
 		m := decode(r)
-		ok := deliver.Until(s.ctx, func(ctx context.Context) error { return s.handler(ctx, m.Clone()) },
-			s.bus.cfg.Backoff.Delay, func(n int, err error) {
-				log.Warn("kafka: handler failed, will redeliver", "partition", r.Partition, "offset", r.Offset,
-					"key", m.Key, "id", m.ID, "failures", n, "err", err)
-			})
-		if !ok {
+		log := log.With("partition", r.Partition, "offset", r.Offset, "key", m.Key, "id", m.ID)
+		p := deliver.Policy{
+			Backoff:       cfg.Backoff,
+			MaxDeliveries: cfg.MaxDeliveries,
+			Permanent:     func(err error) bool { return errors.Is(err, cqrs.ErrPoison) },
+			OnRetry: func(n int, err error) {
+				log.Warn("kafka: handler failed, will redeliver", "deliveries", n, "err", err)
+			},
+		}
+		res, n, err := deliver.Until(s.ctx, p, func(ctx context.Context) error { return s.handler(ctx, m.Clone()) })
+		if res == deliver.Poisoned {
+			log.Error("kafka: message poisoned, moving it to the poison topic", "poison_topic", s.poison, "deliveries", n, "err", err)
+			res = s.movePoison(cqrs.Poisoned(m, s.group, n, err), log)
+		}
+		if res != deliver.Acked {
 			return last
 		}
 		last = r
 	}
 	return last
+}
+
+// movePoison produces m to the poison topic, trying again with backoff
+// until it succeeds (Acked) or the subscription closes (Stopped): the
+// record is acknowledged only once the poison topic has it durably.
+func (s *subscription) movePoison(m cqrs.Message, log *slog.Logger) deliver.Result {
+	// Not encode: a record from another producer may carry headers with
+	// the reserved prefix, and must reach the poison topic all the same.
+	rec := record(cqrs.Stamp(s.poison, m))
+	p := deliver.Policy{
+		Backoff:       s.bus.cfg.Backoff,
+		MaxDeliveries: -1,
+		Permanent:     func(error) bool { return false },
+		OnRetry: func(n int, err error) {
+			log.Warn("kafka: produce to the poison topic failed, will retry", "poison_topic", s.poison, "attempts", n, "err", err)
+		},
+	}
+	res, _, _ := deliver.Until(s.ctx, p, func(ctx context.Context) error {
+		if err := s.bus.ensure(ctx, s.poison); err != nil {
+			return err
+		}
+		return s.bus.producer.ProduceSync(ctx, rec).FirstErr()
+	})
+	return res
 }
 
 // Close stops polling, waits for the handlers in flight, commits what they

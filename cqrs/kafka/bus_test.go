@@ -23,6 +23,9 @@ var env = testenv.New("cqrs_kafka_test")
 
 func TestMain(m *testing.M) { env.Main(m) }
 
+// testMaxDeliveries is the MaxDeliveries of the test buses.
+const testMaxDeliveries = 3
+
 // testConfig is tuned for a test run on a small machine: members join,
 // notice each other and redeliver within a fraction of a second.
 func testConfig(t *testing.T) kafka.Config {
@@ -31,6 +34,7 @@ func testConfig(t *testing.T) kafka.Config {
 		ClientID:          "cqrs-kafka-test",
 		Partitions:        4,
 		Backoff:           retry.Backoff{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond},
+		MaxDeliveries:     testMaxDeliveries,
 		FetchMaxWait:      100 * time.Millisecond,
 		SessionTimeout:    6 * time.Second,
 		HeartbeatInterval: 200 * time.Millisecond,
@@ -51,7 +55,8 @@ func newBus(t *testing.T, cfg kafka.Config) *kafka.Bus {
 
 func TestConformance(t *testing.T) {
 	bustest.Run(t, bustest.Transport{
-		NewBus: func(t *testing.T) cqrs.EventBus { return newBus(t, testConfig(t)) },
+		NewBus:        func(t *testing.T) cqrs.EventBus { return newBus(t, testConfig(t)) },
+		MaxDeliveries: testMaxDeliveries,
 	})
 }
 
@@ -74,6 +79,8 @@ func TestConfigValidate(t *testing.T) {
 		{"negative wait", kafka.Config{Brokers: []string{"b:9092"}, FetchMaxWait: -time.Second}, "FetchMaxWait"},
 		{"heartbeat too slow", kafka.Config{Brokers: []string{"b:9092"}, SessionTimeout: 6 * time.Second, HeartbeatInterval: 3 * time.Second}, "HeartbeatInterval"},
 		{"backoff max below initial", kafka.Config{Brokers: []string{"b:9092"}, Backoff: retry.Backoff{Initial: time.Second, Max: time.Millisecond}}, "Backoff"},
+		{"delivery limit below -1", kafka.Config{Brokers: []string{"b:9092"}, MaxDeliveries: -2}, "MaxDeliveries -2"},
+		{"no delivery limit", kafka.Config{Brokers: []string{"b:9092"}, MaxDeliveries: -1}, ""},
 		{"heartbeat default against short session", kafka.Config{Brokers: []string{"b:9092"}, SessionTimeout: 6 * time.Second}, "HeartbeatInterval 3s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

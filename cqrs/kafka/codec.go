@@ -12,7 +12,8 @@ import (
 
 // The record headers that carry the fields of a cqrs.Message other than
 // Key (the record key), Payload (the value) and Topic; every other header
-// is a Metadata entry. Metadata keys with the reserved prefix are refused.
+// is a Metadata entry. Metadata keys with the reserved prefix are refused,
+// except the cqrs.MetaPoison entries of a poisoned message.
 const (
 	reservedPrefix = "cqrs-"
 	headerID       = reservedPrefix + "id"
@@ -20,9 +21,31 @@ const (
 	headerTime     = reservedPrefix + "time" // RFC 3339 with nanoseconds
 )
 
-// encode turns a stamped message into a record. The record's timestamp is
-// the message time, to the millisecond; the header keeps the nanoseconds.
+// isPoisonKey reports the metadata keys with the reserved prefix that
+// encode accepts: those of cqrs.Poisoned.
+func isPoisonKey(k string) bool {
+	switch k {
+	case cqrs.MetaPoisonTopic, cqrs.MetaPoisonGroup, cqrs.MetaPoisonDeliveries, cqrs.MetaPoisonError:
+		return true
+	}
+	return false
+}
+
+// encode turns a stamped message into a record, refusing metadata keys
+// with the reserved prefix other than those of cqrs.Poisoned.
 func encode(m cqrs.Message) (*kgo.Record, error) {
+	for k := range m.Metadata {
+		if strings.HasPrefix(k, reservedPrefix) && !isPoisonKey(k) {
+			return nil, fmt.Errorf("kafka: message %s: metadata key %q: the prefix %q is reserved", m.ID, k, reservedPrefix)
+		}
+	}
+	return record(m), nil
+}
+
+// record turns a stamped message into a record, whatever its metadata
+// keys. The record's timestamp is the message time, to the millisecond;
+// the header keeps the nanoseconds.
+func record(m cqrs.Message) *kgo.Record {
 	r := &kgo.Record{
 		Topic:     m.Topic,
 		Value:     m.Payload,
@@ -38,12 +61,9 @@ func encode(m cqrs.Message) (*kgo.Record, error) {
 		kgo.RecordHeader{Key: headerTime, Value: m.Time.AppendFormat(nil, time.RFC3339Nano)},
 	)
 	for k, v := range m.Metadata {
-		if strings.HasPrefix(k, reservedPrefix) {
-			return nil, fmt.Errorf("kafka: message %s: metadata key %q: the prefix %q is reserved", m.ID, k, reservedPrefix)
-		}
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
 	}
-	return r, nil
+	return r
 }
 
 // decode turns a record into a message. Records that another producer

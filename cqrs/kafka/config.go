@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/cassandraorm/cassandraorm-go/cqrs"
 	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
@@ -35,6 +36,20 @@ type Config struct {
 	// Backoff spaces the redeliveries of a message whose handler failed.
 	// Default 100 ms doubling up to 5 s.
 	Backoff retry.Backoff
+	// MaxDeliveries is the most times in a row a member's handler is
+	// called for one record; when the calls fail that often, the record is
+	// poison: it is produced to the poison topic and, once that topic has
+	// it, acknowledged, and the partition goes on. The count starts again
+	// when the record moves to another member. -1 redelivers until the
+	// handler succeeds, however long (RebalanceTimeout then bounds how
+	// long the member keeps its partitions). Default 10, which with the
+	// default Backoff gives up after about 20 s.
+	MaxDeliveries int
+	// PoisonTopic names the topic where group's poison records of topic
+	// go, created like any other; cqrs.Poisoned says what the poison
+	// record carries (the cqrs-poison-* headers). It must not return ""
+	// or topic itself. Default cqrs.DefaultPoisonTopic: topic + ".poison".
+	PoisonTopic func(topic, group string) string
 
 	// FetchMaxWait is how long the broker may hold a fetch waiting for new
 	// messages: an upper bound on delivery latency when traffic is low.
@@ -64,6 +79,7 @@ type Config struct {
 	ClientOptions []kgo.Opt
 }
 
+// setDefaults replaces the zero fields of c with their defaults.
 func (c *Config) setDefaults() {
 	if c.ClientID == "" {
 		c.ClientID = "cassandraorm-cqrs"
@@ -76,6 +92,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.Backoff == (retry.Backoff{}) {
 		c.Backoff = retry.Backoff{Initial: 100 * time.Millisecond, Max: 5 * time.Second}
+	}
+	if c.MaxDeliveries == 0 {
+		c.MaxDeliveries = 10
+	}
+	if c.PoisonTopic == nil {
+		c.PoisonTopic = cqrs.DefaultPoisonTopic
 	}
 	if c.FetchMaxWait == 0 {
 		c.FetchMaxWait = 500 * time.Millisecond
@@ -106,6 +128,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReplicationFactor < -1 {
 		errs = append(errs, fmt.Errorf("ReplicationFactor %d: want -1 or at least 1", c.ReplicationFactor))
+	}
+	if c.MaxDeliveries < -1 {
+		errs = append(errs, fmt.Errorf("MaxDeliveries %d: want -1 or at least 1", c.MaxDeliveries))
 	}
 	if err := c.Backoff.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("Backoff: %w", err))

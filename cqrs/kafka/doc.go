@@ -12,7 +12,11 @@
 // its own. Records are handled in order per partition, partitions in
 // parallel; a handler error retries the same record with backoff, holding
 // back its partition, and offsets are committed only up to the last
-// acknowledged record, after each batch and on Close. A group that has
+// acknowledged record, after each batch and on Close. A record whose
+// handler failed Config.MaxDeliveries times, or returned an error wrapping
+// cqrs.ErrPoison, is produced to the poison topic (<topic>.poison by
+// default) with cqrs-poison-* headers naming the topic, group, deliveries
+// and error, and only then acknowledged. A group that has
 // never committed starts at the oldest retained record. Partitions do not
 // move between members while a batch is in hand, so a key is never handled
 // by two members at once.
