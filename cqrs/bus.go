@@ -5,7 +5,8 @@ import (
 	"errors"
 )
 
-// ErrClosed is returned by Publish and Subscribe once the bus is closed.
+// ErrClosed is wrapped by the errors of Publish and Subscribe once the bus
+// is closed; the errors name the topic.
 var ErrClosed = errors.New("cqrs: bus closed")
 
 // Handler handles one delivered message.

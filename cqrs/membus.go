@@ -179,12 +179,12 @@ func (b *MemoryBus) Publish(ctx context.Context, topic string, msgs ...Message) 
 		return errors.New("cqrs: publish: empty topic")
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return fmt.Errorf("cqrs: publish to %s: %w", topic, err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return ErrClosed
+		return fmt.Errorf("cqrs: publish to %s: %w", topic, ErrClosed)
 	}
 	b.append(b.topic(topic), msgs)
 	return nil
@@ -265,12 +265,12 @@ func (b *MemoryBus) Subscribe(ctx context.Context, topic, group string, h Handle
 		return nil, fmt.Errorf("cqrs: subscribe to %s in group %s: PoisonTopic returned %q; want another topic", topic, group, poison)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cqrs: subscribe to %s in group %s: %w", topic, group, err)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
-		return nil, ErrClosed
+		return nil, fmt.Errorf("cqrs: subscribe to %s in group %s: %w", topic, group, ErrClosed)
 	}
 	t := b.topic(topic)
 	g := t.groups[group]

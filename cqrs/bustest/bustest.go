@@ -30,6 +30,10 @@ type Transport struct {
 	NewBus func(t *testing.T) cqrs.EventBus
 	// MaxDeliveries is the bus's configured MaxDeliveries; at least 3.
 	MaxDeliveries int
+	// Durable says that a message whose Publish returned nil outlives the
+	// bus: a new group on another bus from NewBus receives it. Kafka is
+	// durable; the in-process bus is not.
+	Durable bool
 }
 
 // Run runs the conformance suite as parallel subtests of t. Each subtest
@@ -55,6 +59,7 @@ func Run(t *testing.T, tr Transport) {
 		{"InvalidArguments", testInvalidArguments},
 		{"PoisonAfterMaxDeliveries", testPoisonAfterMaxDeliveries},
 		{"PoisonPermanentError", testPoisonPermanentError},
+		{"PublishDuringClose", testPublishDuringClose},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -173,6 +178,19 @@ func eventually(t *testing.T, what string, p *progress, cond func() bool) {
 		case <-deadline.C:
 			t.Fatalf("after %v: %s", Timeout, what)
 		}
+	}
+}
+
+// receive waits for a value from ch, failing t after Timeout.
+func receive[T any](t *testing.T, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(Timeout):
+		t.Fatalf("after %v: %s", Timeout, what)
+		var zero T
+		return zero
 	}
 }
 
@@ -704,4 +722,72 @@ func testPoisonAfterMaxDeliveries(t *testing.T, tr Transport, bus cqrs.EventBus)
 
 func testPoisonPermanentError(t *testing.T, _ Transport, bus cqrs.EventBus) {
 	poisonCase(t, bus, func(int) error { return cqrs.Permanent(errors.New("cannot decode")) }, 1, "cannot decode")
+}
+
+// testPublishDuringClose races publishers with Close: each Publish
+// succeeds or fails with ErrClosed, and fails with it once it has; Close
+// and the publishers return; and on a durable transport every message
+// whose Publish succeeded reaches a new group on a new bus.
+func testPublishDuringClose(t *testing.T, tr Transport, bus cqrs.EventBus) {
+	topic := topicName(t)
+	rec := newRecorder(newProgress())
+	subscribe(t, bus, t.Context(), topic, "g", rec.handler)
+
+	const publishers = 4
+	var (
+		mu      sync.Mutex
+		acked   []string
+		refused []error // by each publisher, its first error and the one after
+		wg      sync.WaitGroup
+	)
+	for w := range publishers {
+		wg.Go(func() {
+			failures := 0
+			for i := 0; failures < 2; i++ {
+				m := cqrs.Message{ID: cqrs.NewID(), Key: fmt.Sprintf("publisher-%d", w), Type: strconv.Itoa(i)}
+				err := bus.Publish(t.Context(), topic, m)
+				mu.Lock()
+				if err == nil {
+					if failures > 0 {
+						refused = append(refused, fmt.Errorf("publisher %d: Publish succeeded after it had failed", w))
+					}
+					acked = append(acked, m.ID)
+				} else {
+					refused = append(refused, err)
+					failures++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	// Close once the subscriber has handled some of the messages.
+	eventually(t, "some messages delivered before Close", rec.progress, func() bool { return rec.deliveries() >= 10 })
+	closed := make(chan error, 1)
+	go func() { closed <- bus.Close() }()
+	if err := receive(t, "bus Close to return while publishers race with it", closed); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	receive(t, "the publishers to return once the bus closed", done)
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, err := range refused {
+		if !errors.Is(err, cqrs.ErrClosed) {
+			t.Errorf("Publish racing with Close = %v, want success or ErrClosed", err)
+		} else if !strings.Contains(err.Error(), topic) {
+			t.Errorf("Publish after Close = %v, want an error naming the topic %s", err, topic)
+		}
+	}
+	t.Logf("%d publishes acknowledged, %d delivered before Close", len(acked), rec.deliveries())
+	if !tr.Durable {
+		return
+	}
+	again := tr.NewBus(t)
+	t.Cleanup(func() { _ = again.Close() })
+	after := newRecorder(newProgress())
+	subscribe(t, again, t.Context(), topic, "after-close", after.handler)
+	eventually(t, fmt.Sprintf("a new group on a new bus received the %d acknowledged messages", len(acked)),
+		after.progress, func() bool { return after.has(acked...) })
 }

@@ -13,7 +13,9 @@
 // that Publish with a cancelled context publishes nothing; that a message
 // whose handler always fails reaches the poison topic after exactly
 // MaxDeliveries calls, and one whose handler returns a permanent error
-// after one, while the later messages still arrive.
+// after one, while the later messages still arrive; and that publishers
+// racing with Close get success or ErrClosed, never a panic or a deadlock,
+// and (for a durable transport) lose no acknowledged message.
 //
 //	func TestConformance(t *testing.T) {
 //		bustest.Run(t, bustest.Transport{
@@ -21,6 +23,7 @@
 //				return mybus.New(mybus.Config{MaxDeliveries: 3, ...})
 //			},
 //			MaxDeliveries: 3,
+//			Durable:       true,
 //		})
 //	}
 //

@@ -111,10 +111,10 @@ func (b *Bus) Publish(ctx context.Context, topic string, msgs ...cqrs.Message) e
 		return errors.New("kafka: publish: empty topic")
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return fmt.Errorf("kafka: publish to %s: %w", topic, err)
 	}
 	if err := b.start(); err != nil {
-		return err
+		return fmt.Errorf("kafka: publish to %s: %w", topic, err)
 	}
 	defer b.calls.Done()
 	recs := make([]*kgo.Record, len(msgs))
@@ -152,14 +152,14 @@ func (b *Bus) Subscribe(ctx context.Context, topic, group string, h cqrs.Handler
 		return nil, fmt.Errorf("kafka: subscribe to %s in group %s: PoisonTopic returned %q; want another topic", topic, group, poison)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kafka: subscribe to %s in group %s: %w", topic, group, err)
 	}
 	if err := b.start(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kafka: subscribe to %s in group %s: %w", topic, group, err)
 	}
 	defer b.calls.Done()
 	if err := b.ensure(ctx, topic); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kafka: subscribe in group %s: %w", group, err)
 	}
 	c := b.cfg
 	opts := append([]kgo.Opt{
@@ -180,7 +180,7 @@ func (b *Bus) Subscribe(ctx context.Context, topic, group string, h cqrs.Handler
 	}, c.ClientOptions...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("kafka: subscribe to %s: %w", topic, err)
+		return nil, fmt.Errorf("kafka: subscribe to %s in group %s: %w", topic, group, err)
 	}
 	s := &subscription{bus: b, cl: cl, handler: h, topic: topic, group: group, poison: poison, done: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(ctx)

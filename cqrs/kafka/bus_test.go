@@ -57,6 +57,7 @@ func TestConformance(t *testing.T) {
 	bustest.Run(t, bustest.Transport{
 		NewBus:        func(t *testing.T) cqrs.EventBus { return newBus(t, testConfig(t)) },
 		MaxDeliveries: testMaxDeliveries,
+		Durable:       true,
 	})
 }
 
