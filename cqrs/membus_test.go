@@ -173,3 +173,31 @@ func TestMemoryBusTrimsAcknowledged(t *testing.T) {
 		t.Fatalf("the last message was not delivered within %v", bustest.Timeout)
 	}
 }
+
+// TestMemoryBusPoisonTopicRefused: a PoisonTopic that names no topic, or
+// the topic itself (which would redeliver the poison forever), fails
+// Subscribe.
+func TestMemoryBusPoisonTopicRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		poison func(topic, group string) string
+	}{
+		{"empty", func(string, string) string { return "" }},
+		{"the topic itself", func(topic, _ string) string { return topic }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bus, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{PoisonTopic: tc.poison})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bus.Close()
+			sub, err := bus.Subscribe(t.Context(), "orders", "g", func(context.Context, cqrs.Message) error { return nil })
+			if err == nil {
+				_ = sub.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), "PoisonTopic") || !strings.Contains(err.Error(), "orders") {
+				t.Fatalf("Subscribe = %v, want an error naming PoisonTopic and the topic", err)
+			}
+		})
+	}
+}

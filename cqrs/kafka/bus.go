@@ -121,12 +121,12 @@ func (b *Bus) Publish(ctx context.Context, topic string, msgs ...cqrs.Message) e
 	for i, m := range msgs {
 		r, err := encode(cqrs.Stamp(topic, m))
 		if err != nil {
-			return err
+			return fmt.Errorf("kafka: publish to %s: %w", topic, err)
 		}
 		recs[i] = r
 	}
 	if err := b.ensure(ctx, topic); err != nil {
-		return err
+		return fmt.Errorf("kafka: publish: %w", err) // names the topic
 	}
 	if err := b.producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		return fmt.Errorf("kafka: publish to %s: %w", topic, err)

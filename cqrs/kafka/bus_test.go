@@ -123,13 +123,58 @@ func TestEnsureTopic(t *testing.T) {
 	}
 }
 
+// TestPoisonTopicRefused: a PoisonTopic that names no topic, or the topic
+// itself (which would redeliver the poison forever), fails Subscribe.
+func TestPoisonTopicRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		poison func(topic, group string) string
+	}{
+		{"empty", func(string, string) string { return "" }},
+		{"the topic itself", func(topic, _ string) string { return topic }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			cfg.PoisonTopic = tc.poison
+			bus := newBus(t, cfg)
+			defer bus.Close()
+			topic := uniqueTopic("cqrs-kafka-test.poison-refused")
+			sub, err := bus.Subscribe(t.Context(), topic, "g", func(context.Context, cqrs.Message) error { return nil })
+			if err == nil {
+				_ = sub.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), "PoisonTopic") || !strings.Contains(err.Error(), topic) {
+				t.Fatalf("Subscribe = %v, want an error naming PoisonTopic and the topic", err)
+			}
+		})
+	}
+}
+
+// TestReservedMetadataKey: metadata keys with the cqrs- prefix are refused,
+// except the poison entries, so that a poisoned message can be published
+// again as it is.
 func TestReservedMetadataKey(t *testing.T) {
 	bus := newBus(t, testConfig(t))
 	defer bus.Close()
-	err := bus.Publish(t.Context(), uniqueTopic("cqrs-kafka-test.reserved"),
-		cqrs.Message{Metadata: map[string]string{"cqrs-id": "x"}})
-	if err == nil || !strings.Contains(err.Error(), "reserved") {
-		t.Fatalf("Publish with metadata key cqrs-id = %v, want an error naming the reserved prefix", err)
+	for _, tc := range []struct {
+		key string
+		ok  bool
+	}{
+		{"cqrs-id", false},
+		{"cqrs-anything", false},
+		{cqrs.MetaPoisonGroup, true},
+		{cqrs.MetaPoisonError, true},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			topic := uniqueTopic("cqrs-kafka-test.reserved")
+			err := bus.Publish(t.Context(), topic, cqrs.Message{Metadata: map[string]string{tc.key: "x"}})
+			switch {
+			case tc.ok && err != nil:
+				t.Fatalf("Publish with metadata key %s = %v, want nil", tc.key, err)
+			case !tc.ok && (err == nil || !strings.Contains(err.Error(), "reserved") || !strings.Contains(err.Error(), topic)):
+				t.Fatalf("Publish with metadata key %s = %v, want an error naming the reserved prefix and the topic", tc.key, err)
+			}
+		})
 	}
 }
 

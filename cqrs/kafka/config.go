@@ -43,7 +43,7 @@ type Config struct {
 	// when the record moves to another member. -1 redelivers until the
 	// handler succeeds, however long (RebalanceTimeout then bounds how
 	// long the member keeps its partitions). Default 10, which with the
-	// default Backoff gives up after about 20 s.
+	// default Backoff gives up after 10 to 20 s.
 	MaxDeliveries int
 	// PoisonTopic names the topic where group's poison records of topic
 	// go, created like any other; cqrs.Poisoned says what the poison
