@@ -32,8 +32,9 @@ type MemoryConfig struct {
 	// must not return "" or topic itself. Default DefaultPoisonTopic:
 	// topic + ".poison".
 	PoisonTopic func(topic, group string) string
-	// Logger receives handler failures, poisoned messages and the messages a group skips
-	// because MaxRetained dropped them. Default slog.Default().
+	// Logger receives handler failures, poisoned messages, and the
+	// messages a group skips because MaxRetained dropped them. Default
+	// slog.Default().
 	Logger *slog.Logger
 	// MaxRetained is the most messages a topic keeps, over all its
 	// partitions. A publish that goes beyond it drops the oldest messages
@@ -45,6 +46,7 @@ type MemoryConfig struct {
 	MaxRetained int
 }
 
+// setDefaults replaces the zero fields of c with their defaults.
 func (c *MemoryConfig) setDefaults() {
 	if c.Partitions == 0 {
 		c.Partitions = 8
