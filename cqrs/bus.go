@@ -90,7 +90,11 @@ type EventBus interface {
 	Publisher
 	Subscriber
 	// Close closes every subscription of the bus, waits for publishes in
-	// flight, and releases the transport; then Publish and Subscribe
-	// return ErrClosed. It is safe to call more than once.
+	// flight, and releases the transport. From the moment it starts,
+	// Publish and Subscribe return an error wrapping ErrClosed; a Publish
+	// racing with Close either returns such an error or succeeds as usual
+	// (the transport has the messages; durably, if the transport is). It
+	// is safe to call more than once, and concurrently with the other
+	// methods.
 	Close() error
 }
