@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"strings"
 	"testing"
@@ -219,5 +220,53 @@ func TestForeignRecord(t *testing.T) {
 		}
 	case <-time.After(bustest.Timeout):
 		t.Fatal("no delivery")
+	}
+}
+
+// TestPoisonForeignRecord: a record from another producer, whose headers
+// use the reserved prefix, still reaches the poison topic, with its id,
+// headers and the poison entries.
+func TestPoisonForeignRecord(t *testing.T) {
+	cfg := testConfig(t)
+	bus := newBus(t, cfg)
+	defer bus.Close()
+	topic := uniqueTopic("cqrs-kafka-test.poison-foreign")
+	if err := bus.EnsureTopic(t.Context(), topic, 1); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	rec := &kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte("v"),
+		Headers: []kgo.RecordHeader{{Key: "cqrs-foreign", Value: []byte("f")}}}
+	if err := cl.ProduceSync(t.Context(), rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := bus.Subscribe(t.Context(), topic, "g", func(context.Context, cqrs.Message) error {
+		return cqrs.Permanent(errors.New("not ours"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	got := make(chan cqrs.Message, 1)
+	dlq, err := bus.Subscribe(t.Context(), cqrs.DefaultPoisonTopic(topic, "g"), "dead-letters", func(_ context.Context, m cqrs.Message) error {
+		got <- m
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dlq.Close()
+	select {
+	case m := <-got:
+		if want := topic + "/0/0"; m.ID != want || m.Key != "k" || string(m.Payload) != "v" || m.Metadata["cqrs-foreign"] != "f" ||
+			m.Metadata[cqrs.MetaPoisonGroup] != "g" || !strings.Contains(m.Metadata[cqrs.MetaPoisonError], "not ours") {
+			t.Errorf("poison record = %+v, want ID %s, key k, payload v, header cqrs-foreign=f and the poison entries", m, want)
+		}
+	case <-time.After(bustest.Timeout):
+		t.Fatal("the foreign record did not reach the poison topic")
 	}
 }
