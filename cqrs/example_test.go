@@ -2,6 +2,7 @@ package cqrs_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -99,4 +100,50 @@ func ExampleMemoryBus() {
 	// o-1 order.placed {"items":2}
 	// o-1 order.paid {"amount":12}
 	// o-1 order.shipped {}
+}
+
+// A handler that can never handle a message says so with Permanent: the
+// message moves at once to the poison topic, here "orders.poison", with
+// metadata telling why, and the group goes on with the next message.
+func ExamplePermanent() {
+	ctx := context.Background()
+	bus, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{})
+	if err != nil {
+		panic(err)
+	}
+	defer bus.Close()
+
+	handled := make(chan string, 1)
+	_, err = bus.Subscribe(ctx, "orders", "billing", func(ctx context.Context, m cqrs.Message) error {
+		if !json.Valid(m.Payload) {
+			return cqrs.Permanent(fmt.Errorf("decode %s: invalid JSON", m.ID))
+		}
+		handled <- m.Key
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	poisoned := make(chan cqrs.Message, 1)
+	_, err = bus.Subscribe(ctx, "orders.poison", "operators", func(ctx context.Context, m cqrs.Message) error {
+		poisoned <- m
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	err = bus.Publish(ctx, "orders",
+		cqrs.Message{ID: "m-1", Key: "o-1", Type: "order.placed", Payload: []byte(`{"items":`)},
+		cqrs.Message{ID: "m-2", Key: "o-1", Type: "order.paid", Payload: []byte(`{"amount":12}`)},
+	)
+	if err != nil {
+		panic(err)
+	}
+	p := <-poisoned
+	fmt.Println(p.ID, p.Metadata[cqrs.MetaPoisonGroup], p.Metadata[cqrs.MetaPoisonDeliveries], p.Metadata[cqrs.MetaPoisonError])
+	fmt.Println("then handled:", <-handled)
+	// Output:
+	// m-1 billing 1 cqrs: poison message: decode m-1: invalid JSON
+	// then handled: o-1
 }
