@@ -29,10 +29,20 @@ func newMigrator(t testing.TB, prefix string, opts migrate.Options) *migrate.Mig
 	return m
 }
 
-// exec runs a statement on the package keyspace.
+// testDB returns a DB on the package keyspace.
+func testDB(t testing.TB) *orm.DB {
+	t.Helper()
+	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// execCQL runs a statement on the package keyspace.
 func execCQL(t testing.TB, stmt string, vals ...any) {
 	t.Helper()
-	if err := env.Session(t).Query(stmt, vals...).Exec(); err != nil {
+	if err := testDB(t).ExecCQL(t.Context(), stmt, vals...); err != nil {
 		t.Fatalf("%s: %v", stmt, err)
 	}
 }
@@ -40,25 +50,21 @@ func execCQL(t testing.TB, stmt string, vals ...any) {
 // tableExists reports whether the package keyspace has the table.
 func tableExists(t testing.TB, table string) bool {
 	t.Helper()
-	var n int
-	err := env.Session(t).Query(`SELECT COUNT(*) FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?`,
-		env.Keyspace(), table).Scan(&n)
+	ok, err := testDB(t).TableExists(t.Context(), env.Keyspace(), table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n == 1
+	return ok
 }
 
 // indexExists reports whether the package keyspace has the index on table.
 func indexExists(t testing.TB, table, index string) bool {
 	t.Helper()
-	var n int
-	err := env.Session(t).Query(`SELECT COUNT(*) FROM system_schema.indexes WHERE keyspace_name = ? AND table_name = ? AND index_name = ?`,
-		env.Keyspace(), table, index).Scan(&n)
+	ok, err := testDB(t).IndexExists(t.Context(), env.Keyspace(), table, index)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n == 1
+	return ok
 }
 
 // states returns "version:state" for each status line.
@@ -88,13 +94,7 @@ func versions(rs []migrate.Result) []int64 {
 // -count=2), so that each run starts from an empty schema.
 func dropTables(t testing.TB, tables ...string) {
 	t.Helper()
-	s := env.Session(t)
 	for _, table := range tables {
-		if err := s.Query(`DROP TABLE IF EXISTS ` + table).Exec(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.AwaitSchemaAgreement(t.Context()); err != nil {
-		t.Fatal(err)
+		execCQL(t, `DROP TABLE IF EXISTS `+table)
 	}
 }

@@ -16,10 +16,10 @@ import (
 
 // Func is a migration step written in Go. It runs with the Migrator's DB while the
 // migration lock is held; ctx is cancelled if the lock is lost. Models resolve their
-// tables in db.Keyspace(); raw statements on db.Session() do not (a session from
-// orm.Open has no keyspace): qualify the names or call SetKeyspace(db.Keyspace()) on
-// the query. A Func that changes the schema through the session waits for schema
-// agreement itself (db.Sync and db.CreateKeyspace do).
+// tables in db.Keyspace(), and so do unqualified names in db.ExecCQL, which also waits
+// for schema agreement (and index builds) after a schema change, as db.Sync and
+// db.CreateKeyspace do. Use models, db.Sync and db.ExecCQL rather than the driver
+// session (db.Session, the escape hatch), which skips all of that.
 type Func func(ctx context.Context, db *orm.DB) error
 
 // Migration is one versioned change written in Go. Add it to a Migrator with Add.

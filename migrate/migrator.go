@@ -14,6 +14,7 @@ import (
 
 	"github.com/cassandraorm/cassandraorm-go/lease"
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
 // Options configure a Migrator. The zero value is ready to use.
@@ -395,27 +396,26 @@ func (m *Migrator) Down(ctx context.Context, steps int) ([]Result, error) {
 	})
 }
 
-// retryLWT runs lwt, a write to the migrations table made while holding the lock,
-// up to three times while it fails otherwise than by a conflict: a lightweight
-// transaction that times out may or may not have applied, and since nobody else writes
-// while we hold the lock, a conflict on a later attempt means an earlier one did.
+// retryLWT runs lwt, a lightweight transaction on the migrations table made while
+// holding the migration lock, up to three times in all (with package retry) while it
+// fails with an unknown outcome (orm.ErrUncertain) or for want of replicas
+// (orm.ErrUnavailable). This is the one automatic LWT retry in the module, and it is
+// safe because nobody else writes the migrations table while we hold the lock: a
+// conflict on an attempt after an uncertain one can only mean that the uncertain one
+// applied, so it counts as success. Any other conflict is a real one and is returned.
 func retryLWT(ctx context.Context, lwt func() error) error {
-	var err error
-	for attempt := range 3 {
-		err = lwt()
+	policy := retry.Policy{If: retry.On(orm.ErrUncertain, orm.ErrUnavailable), MaxAttempts: 3}
+	uncertain := false
+	return retry.Do(ctx, policy, func(ctx context.Context, attempt int) error {
+		err := lwt()
 		switch {
-		case err == nil:
+		case uncertain && errors.Is(err, orm.ErrConflict):
 			return nil
-		case errors.Is(err, orm.ErrConflict):
-			if attempt > 0 {
-				return nil
-			}
-			return err
-		case ctx.Err() != nil:
-			return err
+		case errors.Is(err, orm.ErrUncertain):
+			uncertain = true
 		}
-	}
-	return err
+		return err
+	})
 }
 
 // locked runs f while holding the migration lock, with the applied migrations read

@@ -2,6 +2,7 @@ package migrate_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -31,24 +32,29 @@ var procFiles = fstest.MapFS{
 	"0003_alter.up.cql":  {Data: []byte("ALTER TABLE proc_t ADD note text;\nUPDATE proc_counts SET n = n + 1 WHERE version = 3;\n")},
 }
 
+// procClaim is a row of proc_claims: which run applied a version.
+type procClaim struct {
+	Version int64  `cql:"version" orm:"pk"`
+	Owner   string `cql:"owner"`
+}
+
 // procGo returns a Go migration that claims its version with an LWT (failing if
 // another run claimed it) and counts its runs, then lingers so that the other
 // processes pile up on the lock and the lease must be renewed.
 func procGo(version int64, owner string) migrate.Migration {
 	return migrate.Migration{Version: version, Name: "claim_" + strconv.FormatInt(version, 10),
 		Up: func(ctx context.Context, db *orm.DB) error {
-			// orm.Open's session has no keyspace of its own: name it on each statement.
-			s, ks := db.Session(), db.Keyspace()
-			var prev string
-			applied, err := s.Query(`INSERT INTO proc_claims (version, owner) VALUES (?, ?) IF NOT EXISTS`, version, owner).
-				SetKeyspace(ks).WithContext(ctx).MapScanCAS(map[string]any{"owner": &prev})
+			claims, err := orm.NewModel[procClaim](db, orm.TableName("proc_claims"))
 			if err != nil {
 				return err
 			}
-			if !applied {
-				return fmt.Errorf("version %d already run by %s", version, prev)
+			var ce *orm.ConflictError
+			if err := claims.InsertIfNotExists(ctx, &procClaim{Version: version, Owner: owner}); errors.As(err, &ce) {
+				return fmt.Errorf("version %d already run by %s", version, ce.Current.(*procClaim).Owner)
+			} else if err != nil {
+				return err
 			}
-			if err := s.Query(`UPDATE proc_counts SET n = n + 1 WHERE version = ?`, version).SetKeyspace(ks).WithContext(ctx).Exec(); err != nil {
+			if err := db.ExecCQL(ctx, `UPDATE proc_counts SET n = n + 1 WHERE version = ?`, version); err != nil {
 				return err
 			}
 			select {

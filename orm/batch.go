@@ -158,10 +158,10 @@ func (b *Batch) Exec(ctx context.Context) error {
 	gb := b.db.session.Batch(gocql.BatchType(b.kind))
 	gb.Entries = b.entries
 	if b.opts.cons != 0 {
-		gb.Consistency(b.opts.cons)
+		gb.Consistency(b.opts.cons.driver())
 	}
 	if b.opts.serial != 0 {
-		gb.SerialConsistency(b.opts.serial)
+		gb.SerialConsistency(b.opts.serial.driver())
 	}
 	if b.opts.hasTS {
 		gb.WithTimestamp(b.opts.ts)

@@ -2,6 +2,7 @@ package orm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,43 +11,77 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 )
 
-// Consistency is a Cassandra consistency level.
-type Consistency = gocql.Consistency
-
-// Consistency levels.
-const (
-	One         = gocql.One
-	LocalOne    = gocql.LocalOne
-	Quorum      = gocql.Quorum
-	LocalQuorum = gocql.LocalQuorum
-	All         = gocql.All
-	Serial      = gocql.Serial
-	LocalSerial = gocql.LocalSerial
-)
-
-// Config says how Open connects.
+// Config says how Open connects. The zero values of its optional fields take the
+// defaults documented on each.
 type Config struct {
 	// Hosts are contact points as host or host:port. Required.
 	Hosts []string
-	// Keyspace is the default keyspace for models that do not name their own. It need
-	// not exist yet: create it with CreateKeyspace.
+	// Keyspace is the default keyspace for models that do not name their own, and the
+	// session's keyspace: unqualified names in ExecCQL (and in statements run on
+	// Session) resolve to it. It need not exist yet: create it with CreateKeyspace; the
+	// ORM names it on every statement, so that works the same.
 	Keyspace string
 	// LocalDC makes routing prefer this data center (token-aware within it). Set it on
 	// a multi-DC cluster together with LocalQuorum.
 	LocalDC string
-	// Consistency is the default consistency; zero means LocalQuorum.
+	// Consistency is the default consistency. Default LocalQuorum.
 	Consistency Consistency
-	// Timeout bounds each request; zero means 10 seconds.
+	// Timeout bounds each request and each connection attempt. Default 10 seconds;
+	// negative is invalid.
 	Timeout time.Duration
 	// Retries is how often an idempotent statement is retried after a timeout or an
-	// unavailable replica, with exponential backoff: zero means 3, negative means
-	// never. Lightweight transactions, counter increments and list appends are never
-	// retried: they are not idempotent.
+	// unavailable replica, with exponential backoff from 50ms to 1s: zero means 3,
+	// negative means never. Lightweight transactions, counter increments and list
+	// appends are never retried: they are not idempotent.
 	Retries int
 	// Username and Password, when set, authenticate with PasswordAuthenticator.
 	Username, Password string
 	// Observer, when set, sees every statement the ORM runs.
 	Observer Observer
+}
+
+func (c *Config) setDefaults() {
+	if c.Consistency == 0 {
+		c.Consistency = LocalQuorum
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.Retries == 0 {
+		c.Retries = 3
+	}
+}
+
+// Validate reports a Config that Open cannot use: no hosts, an empty host, a keyspace
+// or data center that is not a plain identifier, an unknown consistency level, a
+// negative timeout, or a password without a username.
+func (c Config) Validate() error {
+	if len(c.Hosts) == 0 {
+		return errors.New("orm: Config.Hosts is empty")
+	}
+	for i, h := range c.Hosts {
+		if strings.TrimSpace(h) == "" {
+			return fmt.Errorf("orm: Config.Hosts[%d] is empty", i)
+		}
+	}
+	if c.Keyspace != "" {
+		if err := CheckIdent("keyspace", c.Keyspace); err != nil {
+			return fmt.Errorf("orm: Config.Keyspace: %w", err)
+		}
+	}
+	if c.LocalDC != "" && strings.ContainsAny(c.LocalDC, "'\"\x00") {
+		return fmt.Errorf("%w: Config.LocalDC %q", ErrInvalidIdentifier, c.LocalDC)
+	}
+	if err := c.Consistency.Validate(); err != nil {
+		return fmt.Errorf("orm: Config.Consistency: %w", err)
+	}
+	if c.Timeout < 0 {
+		return fmt.Errorf("orm: Config.Timeout %s is negative", c.Timeout)
+	}
+	if c.Password != "" && c.Username == "" {
+		return errors.New("orm: Config.Password is set without Config.Username")
+	}
+	return nil
 }
 
 // DB is a handle on a Cassandra cluster: a driver session plus the ORM's settings.
@@ -58,41 +93,66 @@ type DB struct {
 	owned    bool
 }
 
-// Open connects to the cluster described by cfg. The context bounds the connection
-// attempt.
+// Open validates cfg (after setting its defaults) and connects to the cluster it
+// describes. The context bounds the connection attempt. When cfg.Keyspace exists it
+// becomes the session's keyspace; when it does not exist yet, the session has none
+// until the DB is opened again, and the ORM still names it on every statement.
 func Open(ctx context.Context, cfg Config) (*DB, error) {
-	if len(cfg.Hosts) == 0 {
-		return nil, fmt.Errorf("orm: open: Config.Hosts is empty")
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("orm: open: %w", err)
 	}
-	if cfg.Keyspace != "" {
-		if err := CheckIdent("keyspace", cfg.Keyspace); err != nil {
-			return nil, fmt.Errorf("orm: open: %w", err)
+	hosts := strings.Join(cfg.Hosts, ",")
+	s, err := connect(ctx, cfg.cluster(cfg.Keyspace))
+	if err == nil || cfg.Keyspace == "" {
+		if err != nil {
+			return nil, fmt.Errorf("orm: connecting to %s: %w", hosts, classify(err))
 		}
+		return &DB{session: s, keyspace: cfg.Keyspace, observer: cfg.Observer, owned: true}, nil
 	}
+	// The driver does not say why no connection took the keyspace: connect without
+	// it, and go on so only if the keyspace is still to be created.
+	first := err
+	if s, err = connect(ctx, cfg.cluster("")); err != nil {
+		return nil, fmt.Errorf("orm: connecting to %s: %w", hosts, classify(err))
+	}
+	db := &DB{session: s, keyspace: cfg.Keyspace, observer: cfg.Observer, owned: true}
+	exists, err := db.KeyspaceExists(ctx, cfg.Keyspace)
+	switch {
+	case err != nil:
+		s.Close()
+		return nil, fmt.Errorf("orm: open: %w", err)
+	case exists:
+		s.Close()
+		return nil, fmt.Errorf("orm: connecting to %s in keyspace %s: %w", hosts, cfg.Keyspace, classify(first))
+	}
+	return db, nil
+}
+
+// cluster returns the driver's configuration for cfg, with session keyspace ks.
+func (cfg *Config) cluster(ks string) *gocql.ClusterConfig {
 	cc := gocql.NewCluster(cfg.Hosts...)
-	cc.Consistency = cfg.Consistency
-	if cc.Consistency == 0 {
-		cc.Consistency = LocalQuorum
-	}
+	cc.Keyspace = ks
+	cc.Consistency = cfg.Consistency.driver()
 	cc.Timeout = cfg.Timeout
-	if cc.Timeout == 0 {
-		cc.Timeout = 10 * time.Second
-	}
-	cc.ConnectTimeout = cc.Timeout
+	cc.ConnectTimeout = cfg.Timeout
 	if cfg.LocalDC != "" {
 		cc.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.DCAwareRoundRobinPolicy(cfg.LocalDC))
 	} else {
 		cc.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
 	}
-	switch {
-	case cfg.Retries == 0:
-		cc.RetryPolicy = &gocql.ExponentialBackoffRetryPolicy{NumRetries: 3, Min: 50 * time.Millisecond, Max: time.Second}
-	case cfg.Retries > 0:
+	if cfg.Retries > 0 {
 		cc.RetryPolicy = &gocql.ExponentialBackoffRetryPolicy{NumRetries: cfg.Retries, Min: 50 * time.Millisecond, Max: time.Second}
 	}
 	if cfg.Username != "" {
 		cc.Authenticator = gocql.PasswordAuthenticator{Username: cfg.Username, Password: cfg.Password}
 	}
+	return cc
+}
+
+// connect creates a session from cc, giving up when ctx ends (and closing the session
+// if it arrives later).
+func connect(ctx context.Context, cc *gocql.ClusterConfig) (*gocql.Session, error) {
 	type result struct {
 		s   *gocql.Session
 		err error
@@ -104,29 +164,40 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	}()
 	select {
 	case r := <-done:
-		if r.err != nil {
-			return nil, fmt.Errorf("orm: connecting to %s: %w", strings.Join(cfg.Hosts, ","), r.err)
-		}
-		return &DB{session: r.s, keyspace: cfg.Keyspace, observer: cfg.Observer, owned: true}, nil
+		return r.s, r.err
 	case <-ctx.Done():
 		go func() {
 			if r := <-done; r.s != nil {
 				r.s.Close()
 			}
 		}()
-		return nil, fmt.Errorf("orm: connecting to %s: %w", strings.Join(cfg.Hosts, ","), ctx.Err())
+		return nil, ctx.Err()
 	}
 }
 
 // New wraps a session the caller made and keeps. keyspace is the default keyspace for
-// models (it may be empty if every model names its own); obs may be nil.
+// models (it may be empty if every model names its own); it must be a plain
+// identifier, and the session's own keyspace, if it has one, must be the same, so that
+// unqualified statements land where models do. obs may be nil.
 func New(session *gocql.Session, keyspace string, obs Observer) (*DB, error) {
 	if keyspace != "" {
 		if err := CheckIdent("keyspace", keyspace); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("orm: New: %w", err)
 		}
 	}
+	if own := sessionKeyspace(session); own != "" && keyspace != "" && own != keyspace {
+		return nil, fmt.Errorf("%w: orm.New: keyspace %s differs from the session's keyspace %s", ErrInvalidValue, keyspace, own)
+	}
 	return &DB{session: session, keyspace: keyspace, observer: obs}, nil
+}
+
+// sessionKeyspace returns the keyspace session s was made with; none for no session (a
+// DB that only builds statements).
+func sessionKeyspace(s *gocql.Session) string {
+	if s == nil {
+		return ""
+	}
+	return s.Query("").Keyspace()
 }
 
 // Close closes the session if Open made it.
@@ -136,7 +207,11 @@ func (db *DB) Close() {
 	}
 }
 
-// Session returns the driver session, for what the ORM does not cover.
+// Session returns the driver session: the escape hatch for what the ORM does not
+// cover, as database/sql's DB.Driver is. Statements run on it bypass the ORM's
+// observer, error classification (ErrUncertain, ErrUnavailable) and identifier checks;
+// prefer models, ExecCQL and the inspection methods (KeyspaceExists, Tables, Columns).
+// Nothing in this module outside package orm uses it, apart from test harnesses.
 func (db *DB) Session() *gocql.Session { return db.session }
 
 // Keyspace returns the default keyspace.
@@ -218,7 +293,7 @@ func (db *DB) exec(ctx context.Context, op, stmt, ks string, values []any, schem
 	}
 	if schema {
 		if err := db.session.AwaitSchemaAgreement(ctx); err != nil {
-			return fmt.Errorf("orm: waiting for schema agreement after %s: %w", firstWords(stmt, 6), err)
+			return fmt.Errorf("orm: waiting for schema agreement after %s: %w", firstWords(stmt, 6), outcome(err))
 		}
 	}
 	return nil
@@ -263,7 +338,7 @@ func (db *DB) awaitIndexes(ctx context.Context, ks string) error {
 			}
 		}
 		if err := iter.Close(); err != nil {
-			return fmt.Errorf("orm: waiting for the indexes of %s: %w", ks, err)
+			return fmt.Errorf("orm: waiting for the indexes of %s: %w", ks, classify(err))
 		}
 		if building == "" {
 			return nil

@@ -8,9 +8,12 @@ import (
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 )
 
-// Sentinel errors. Every error the package returns wraps one of these (or a driver error),
-// together with the table, key, column or statement it concerns, so callers test with
-// errors.Is and read the details from the message or with errors.As.
+// Sentinel errors. Every error the package returns wraps one of these, together with
+// the table, key, column or statement it concerns, so callers test with errors.Is
+// without importing the driver, and read the details from the message. A driver error
+// stays wrapped underneath, for errors.As. The exceptions are errors of user code the
+// ORM calls (hooks, migrations), returned wrapped as they are, and ctx's own error when
+// a read is cancelled.
 var (
 	// ErrNotFound is returned by Get and FindOne when no row matches.
 	ErrNotFound = errors.New("orm: not found")
@@ -47,7 +50,72 @@ var (
 	// lightweight transaction, settle it by reading with Serial consistency; for a
 	// plain idempotent write, by writing it again. It is never a conflict.
 	ErrUncertain = errors.New("orm: outcome unknown")
+	// ErrUnavailable is matched by the error of a statement the cluster refused for
+	// want of capacity: not enough live replicas for the consistency level, an
+	// overloaded or bootstrapping coordinator, no connection to any host. The
+	// statement certainly did not apply; it is worth trying again later.
+	ErrUnavailable = errors.New("orm: cluster unavailable")
+	// ErrTimeout is matched by the error of a read that got no answer in time (a read
+	// timeout on the replicas, or the driver's request timeout). Reads may be tried
+	// again; a write that times out is ErrUncertain instead.
+	ErrTimeout = errors.New("orm: timeout")
+	// ErrUnauthorized is matched by the error of a statement the server refused for
+	// want of permissions or credentials.
+	ErrUnauthorized = errors.New("orm: unauthorized")
+	// ErrClosed is matched by the error of a statement run on a closed DB.
+	ErrClosed = errors.New("orm: DB closed")
 )
+
+// classify wraps err, a driver error, with the sentinel that says what it means, the
+// driver error staying underneath: ErrUnavailable, ErrTimeout, ErrUnauthorized,
+// ErrInvalidValue (a value the driver cannot marshal), ErrInvalidQuery (a statement
+// the server refuses as invalid) or ErrClosed. Errors already classified, ctx's errors and
+// ErrNotFound-like driver errors the caller handles are returned as they are.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, s := range []error{ErrUncertain, ErrUnavailable, ErrTimeout, ErrUnauthorized, ErrInvalidValue, ErrInvalidQuery, ErrClosed} {
+		if errors.Is(err, s) {
+			return err
+		}
+	}
+	var (
+		unavailable *gocql.RequestErrUnavailable
+		overloaded  *gocql.RequestErrOverloaded
+		booting     *gocql.RequestErrBootstrapping
+		unprepared  *gocql.RequestErrUnprepared
+		readTimeout *gocql.RequestErrReadTimeout
+		readFailure *gocql.RequestErrReadFailure
+		invalid     *gocql.RequestErrInvalid
+		syntax      *gocql.RequestErrSyntax
+		config      *gocql.RequestErrConfig
+		exists      *gocql.RequestErrAlreadyExists
+		function    *gocql.RequestErrFunctionFailure
+		unauth      *gocql.RequestErrUnauthorized
+		creds       *gocql.RequestErrCredentials
+		marshal     gocql.MarshalError
+		unmarshal   gocql.UnmarshalError
+	)
+	switch {
+	case errors.As(err, &unavailable), errors.As(err, &overloaded), errors.As(err, &booting),
+		errors.As(err, &unprepared), errors.Is(err, gocql.ErrNoConnections), errors.Is(err, gocql.ErrNoStreams),
+		errors.Is(err, gocql.ErrNoConnectionsStarted):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case errors.As(err, &readTimeout), errors.As(err, &readFailure), errors.Is(err, gocql.ErrTimeoutNoResponse):
+		return fmt.Errorf("%w: %w", ErrTimeout, err)
+	case errors.As(err, &unauth), errors.As(err, &creds):
+		return fmt.Errorf("%w: %w", ErrUnauthorized, err)
+	case errors.As(err, &marshal), errors.As(err, &unmarshal), errors.Is(err, gocql.ErrQueryArgLength):
+		return fmt.Errorf("%w: %w", ErrInvalidValue, err)
+	case errors.As(err, &invalid), errors.As(err, &syntax), errors.As(err, &config), errors.As(err, &exists),
+		errors.As(err, &function):
+		return fmt.Errorf("%w: %w", ErrInvalidQuery, err)
+	case errors.Is(err, gocql.ErrSessionClosed):
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
+}
 
 // outcome marks err, the error of a write statement the driver tried to send, as
 // ErrUncertain unless it is a refusal that proves nothing was applied: the server
@@ -55,8 +123,11 @@ var (
 // syntax, invalid-request, unauthorized or unprepared error), or the driver failing
 // before sending (no connection, a value it could not marshal).
 func outcome(err error) error {
-	if err == nil || errors.Is(err, ErrUncertain) || refused(err) {
+	if err == nil || errors.Is(err, ErrUncertain) {
 		return err
+	}
+	if refused(err) {
+		return classify(err)
 	}
 	return uncertainError{err}
 }

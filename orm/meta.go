@@ -42,7 +42,7 @@ func (m *Model[T]) CellMeta(ctx context.Context, column string, keys ...any) (Ce
 		return meta, fmt.Errorf("%w: %s (%s)", ErrNotFound, m.t.Name, m.keyString(keys))
 	}
 	if err != nil {
-		return meta, fmt.Errorf("orm: cell meta %s.%s: %w", m.t.Name, c.Name, err)
+		return meta, fmt.Errorf("orm: cell meta %s.%s: %w", m.t.Name, c.Name, classify(err))
 	}
 	if wt != nil {
 		meta.WriteTime = time.UnixMicro(*wt)

@@ -429,7 +429,7 @@ func (m *Model[T]) get(ctx context.Context, keys []any, includeDeleted bool) (T,
 		return row, fmt.Errorf("%w: %s (%s)", ErrNotFound, m.t.Name, m.keyString(keys))
 	}
 	if err != nil {
-		return row, fmt.Errorf("orm: get %s (%s): %w", m.t.Name, m.keyString(keys), err)
+		return row, fmt.Errorf("orm: get %s (%s): %w", m.t.Name, m.keyString(keys), classify(err))
 	}
 	if !includeDeleted && m.deleted(rv) {
 		return row, fmt.Errorf("%w: %s (%s): deleted", ErrNotFound, m.t.Name, m.keyString(keys))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
 )
@@ -66,18 +67,24 @@ func TestObserverAndSlog(t *testing.T) {
 	}
 }
 
-type traceRecorder struct{ ids [][]byte }
-
-func (r *traceRecorder) Trace(id []byte) { r.ids = append(r.ids, id) }
-
 func TestWithTracing(t *testing.T) {
 	db := openDB(t)
 	accounts := newModel[Account](t, db)
-	rec := &traceRecorder{}
+	var ids []orm.UUID
+	rec := orm.TracerFunc(func(id orm.UUID) { ids = append(ids, id) })
 	if err := accounts.Insert(t.Context(), &Account{ID: "traced"}, orm.WithTracing(rec)); err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.ids) == 0 || len(rec.ids[0]) != 16 { // a trace session id per request the statement made
-		t.Fatalf("trace ids %v", rec.ids)
+	if len(ids) == 0 || ids[0].IsZero() { // a trace session id per request the statement made
+		t.Fatalf("trace ids %v", ids)
+	}
+	ctx, cancel := withTimeout(t, 30*time.Second)
+	defer cancel()
+	tr, err := db.ReadTrace(ctx, ids[len(ids)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Coordinator == "" || tr.Duration <= 0 || len(tr.Events) == 0 || tr.Events[0].Activity == "" {
+		t.Fatalf("trace %+v", tr)
 	}
 }

@@ -44,12 +44,15 @@ func WithSerialConsistency(c Consistency) QueryOption { return func(o *queryOpts
 // WithPageSize sets how many rows each page of a read fetches.
 func WithPageSize(n int) QueryOption { return func(o *queryOpts) { o.pageSize = n } }
 
-// Tracer receives the server-side trace of a statement: the driver's tracer, such as
-// gocql.NewTraceWriter(db.Session(), os.Stderr).
-type Tracer = gocql.Tracer
-
-// WithTracing traces the statement on the server and hands the trace to t.
-func WithTracing(t Tracer) QueryOption { return func(o *queryOpts) { o.tracer = t } }
+// WithTracing traces the statement on the server and hands the trace's id to t, which
+// can read it with DB.ReadTrace.
+func WithTracing(t Tracer) QueryOption {
+	return func(o *queryOpts) {
+		if t != nil {
+			o.tracer = driverTracer{t}
+		}
+	}
+}
 
 // WithNulls makes Insert and Update write nil pointers, slices and maps as nulls
 // (deleting what was there, with a tombstone) instead of leaving those columns unset.
@@ -69,10 +72,10 @@ func collectOpts(opts []QueryOption) queryOpts {
 // apply sets the driver-level options on q.
 func (o *queryOpts) apply(q *gocql.Query) {
 	if o.cons != 0 {
-		q.Consistency(o.cons)
+		q.Consistency(o.cons.driver())
 	}
 	if o.serial != 0 {
-		q.SerialConsistency(o.serial)
+		q.SerialConsistency(o.serial.driver())
 	}
 	if o.pageSize > 0 {
 		q.PageSize(o.pageSize)

@@ -15,25 +15,26 @@ func TestOutcome(t *testing.T) {
 		name      string
 		err       error
 		uncertain bool
+		sentinel  error // what a refusal is classified as
 	}{
-		{"write timeout", &gocql.RequestErrWriteTimeout{WriteType: "CAS"}, true},
-		{"read timeout in a paxos round", &gocql.RequestErrReadTimeout{}, true},
-		{"cas write unknown", &gocql.RequestErrCASWriteUnknown{}, true},
-		{"write failure", &gocql.RequestErrWriteFailure{}, true},
-		{"no response", gocql.ErrTimeoutNoResponse, true},
-		{"connection closed", gocql.ErrConnectionClosed, true},
-		{"deadline", context.DeadlineExceeded, true},
-		{"canceled", context.Canceled, true},
-		{"wrapped timeout", fmt.Errorf("x: %w", &gocql.RequestErrWriteTimeout{}), true},
-		{"unavailable", &gocql.RequestErrUnavailable{}, false},
-		{"overloaded", &gocql.RequestErrOverloaded{}, false},
-		{"invalid", &gocql.RequestErrInvalid{}, false},
-		{"syntax", &gocql.RequestErrSyntax{}, false},
-		{"unauthorized", &gocql.RequestErrUnauthorized{}, false},
-		{"unprepared", &gocql.RequestErrUnprepared{}, false},
-		{"marshal", gocql.MarshalError("can not marshal"), false},
-		{"no hosts", gocql.ErrNoConnections, false},
-		{"session closed", gocql.ErrSessionClosed, false},
+		{"write timeout", &gocql.RequestErrWriteTimeout{WriteType: "CAS"}, true, nil},
+		{"read timeout in a paxos round", &gocql.RequestErrReadTimeout{}, true, nil},
+		{"cas write unknown", &gocql.RequestErrCASWriteUnknown{}, true, nil},
+		{"write failure", &gocql.RequestErrWriteFailure{}, true, nil},
+		{"no response", gocql.ErrTimeoutNoResponse, true, nil},
+		{"connection closed", gocql.ErrConnectionClosed, true, nil},
+		{"deadline", context.DeadlineExceeded, true, nil},
+		{"canceled", context.Canceled, true, nil},
+		{"wrapped timeout", fmt.Errorf("x: %w", &gocql.RequestErrWriteTimeout{}), true, nil},
+		{"unavailable", &gocql.RequestErrUnavailable{}, false, ErrUnavailable},
+		{"overloaded", &gocql.RequestErrOverloaded{}, false, ErrUnavailable},
+		{"invalid", &gocql.RequestErrInvalid{}, false, ErrInvalidQuery},
+		{"syntax", &gocql.RequestErrSyntax{}, false, ErrInvalidQuery},
+		{"unauthorized", &gocql.RequestErrUnauthorized{}, false, ErrUnauthorized},
+		{"unprepared", &gocql.RequestErrUnprepared{}, false, ErrUnavailable},
+		{"marshal", gocql.MarshalError("can not marshal"), false, ErrInvalidValue},
+		{"no hosts", gocql.ErrNoConnections, false, ErrUnavailable},
+		{"session closed", gocql.ErrSessionClosed, false, ErrClosed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := outcome(tc.err)
@@ -46,9 +47,34 @@ func TestOutcome(t *testing.T) {
 			if errors.Is(got, ErrConflict) {
 				t.Fatalf("outcome(%v) is a conflict", tc.err)
 			}
+			if tc.sentinel != nil && !errors.Is(got, tc.sentinel) {
+				t.Fatalf("outcome(%v) = %v: does not match %v", tc.err, got, tc.sentinel)
+			}
 		})
 	}
 	if outcome(nil) != nil {
 		t.Fatal("outcome(nil) != nil")
+	}
+}
+
+// TestClassifyRead checks the sentinels of read errors, which are never uncertain.
+func TestClassifyRead(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want error
+	}{
+		{&gocql.RequestErrReadTimeout{}, ErrTimeout},
+		{gocql.ErrTimeoutNoResponse, ErrTimeout},
+		{&gocql.RequestErrUnavailable{}, ErrUnavailable},
+		{&gocql.RequestErrInvalid{}, ErrInvalidQuery},
+		{gocql.UnmarshalError("x"), ErrInvalidValue},
+	} {
+		got := classify(tc.err)
+		if !errors.Is(got, tc.want) || !errors.Is(got, tc.err) || errors.Is(got, ErrUncertain) {
+			t.Errorf("classify(%T) = %v; want %v wrapping it", tc.err, got, tc.want)
+		}
+	}
+	if classify(nil) != nil {
+		t.Fatal("classify(nil) != nil")
 	}
 }

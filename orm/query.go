@@ -424,7 +424,7 @@ func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
 		case err != nil:
 			yield(zero, err)
 		case cerr != nil && !stopped:
-			yield(zero, fmt.Errorf("orm: select %s: %w", q.m.t.Name, cerr))
+			yield(zero, fmt.Errorf("orm: select %s: %w", q.m.t.Name, classify(cerr)))
 		}
 	}
 }
@@ -519,7 +519,7 @@ func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 	cerr := it.Close()
 	q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "select", Statement: stmt, Latency: time.Since(start), Rows: n, Err: cerr})
 	if err == nil && cerr != nil {
-		err = fmt.Errorf("orm: select page of %s: %w", q.m.t.Name, cerr)
+		err = fmt.Errorf("orm: select page of %s: %w", q.m.t.Name, classify(cerr))
 	}
 	if err != nil {
 		return page, err
@@ -561,7 +561,7 @@ func (q Query[T]) Count(ctx context.Context) (int64, error) {
 	err = q.m.query(stmt, vals, &o, true).ScanContext(ctx, &n)
 	q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "count", Statement: stmt, Latency: time.Since(start), Rows: 1, Err: err})
 	if err != nil {
-		return 0, fmt.Errorf("orm: count %s: %w", q.m.t.Name, err)
+		return 0, fmt.Errorf("orm: count %s: %w", q.m.t.Name, classify(err))
 	}
 	return n, nil
 }

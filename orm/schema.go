@@ -124,7 +124,7 @@ func (db *DB) liveColumns(ctx context.Context, ks, table string) (map[string]liv
 		cols[name] = c
 	}
 	if err := iter.Close(); err != nil {
-		return nil, fmt.Errorf("orm: reading columns of %s.%s: %w", ks, table, err)
+		return nil, fmt.Errorf("orm: reading columns of %s.%s: %w", ks, table, classify(err))
 	}
 	return cols, nil
 }
@@ -142,7 +142,7 @@ func (db *DB) liveIndexes(ctx context.Context, ks, table string) (map[string]str
 		opts = nil
 	}
 	if err := iter.Close(); err != nil {
-		return nil, fmt.Errorf("orm: reading indexes of %s.%s: %w", ks, table, err)
+		return nil, fmt.Errorf("orm: reading indexes of %s.%s: %w", ks, table, classify(err))
 	}
 	return idx, nil
 }
@@ -242,7 +242,7 @@ func (db *DB) diffOptions(ctx context.Context, ks string, t *Table) ([]SchemaCha
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("orm: reading the options of %s.%s: %w", ks, t.Name, err)
+		return nil, fmt.Errorf("orm: reading the options of %s.%s: %w", ks, t.Name, classify(err))
 	}
 	o := t.Options
 	var what []string
@@ -275,7 +275,7 @@ func (db *DB) diffType(ctx context.Context, ks string, u *udtInfo) ([]SchemaChan
 		return []SchemaChange{{Object: obj, What: "create type", Statement: createType(ks, u), Safe: true}}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("orm: reading type %s.%s: %w", ks, u.name, err)
+		return nil, fmt.Errorf("orm: reading type %s.%s: %w", ks, u.name, classify(err))
 	}
 	live := map[string]string{}
 	for i, n := range names {

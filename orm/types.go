@@ -9,44 +9,12 @@ import (
 	"strings"
 	"time"
 
-	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"gopkg.in/inf.v0"
 )
-
-// UUID is a Cassandra uuid or timeuuid value.
-type UUID = gocql.UUID
-
-// Duration is a Cassandra duration: months, days and nanoseconds, kept apart because a
-// month has no fixed length.
-type Duration = gocql.Duration
 
 // Counter is the Go type of a counter column. A model with a Counter field is a counter
 // table: all its non-key columns must be counters, and they change only by Increment.
 type Counter int64
-
-// NewUUID returns a random (version 4) UUID.
-func NewUUID() UUID {
-	u, err := gocql.RandomUUID()
-	if err != nil {
-		// crypto/rand does not fail on supported platforms; a failure here means the
-		// process cannot produce safe identifiers at all.
-		panic(fmt.Sprintf("orm: reading random bytes for a UUID: %v", err))
-	}
-	return u
-}
-
-// NewTimeUUID returns a version 1 UUID for the current time, for timeuuid columns.
-func NewTimeUUID() UUID { return gocql.TimeUUID() }
-
-// MinTimeUUID returns the smallest timeuuid of instant t, for range bounds on
-// timeuuid clustering columns.
-func MinTimeUUID(t time.Time) UUID { return gocql.MinTimeUUID(t) }
-
-// MaxTimeUUID returns the largest timeuuid of instant t.
-func MaxTimeUUID(t time.Time) UUID { return gocql.MaxTimeUUID(t) }
-
-// ParseUUID parses the textual form of a UUID.
-func ParseUUID(s string) (UUID, error) { return gocql.ParseUUID(s) }
 
 var (
 	typeTime     = reflect.TypeFor[time.Time]()

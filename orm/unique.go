@@ -84,6 +84,42 @@ func lookupStmts(ks string, t *Table, u UniqueConstraint) uniqueStmts {
 	}
 }
 
+// maxKeySize is the largest partition key Cassandra stores, in bytes: the limit on a
+// unique value, which is its lookup table's partition key.
+const maxKeySize = 65535
+
+// checkUniqueSizes refuses a row whose unique value would not fit in the partition key
+// of its lookup table: 65535 bytes for one column; for several, each value takes three
+// bytes more (its length and an end byte). Only text and blob values can be that long.
+func (m *Model[T]) checkUniqueSizes(v reflect.Value) error {
+	for _, u := range m.t.Uniques {
+		if uniqueValues(v, u) == nil {
+			continue // not claimed
+		}
+		size, names := 0, make([]string, len(u.Columns))
+		for i, c := range u.Columns {
+			names[i] = c.Name
+			fv := fieldValue(v, c)
+			if fv.Kind() == reflect.Pointer && !fv.IsNil() {
+				fv = fv.Elem()
+			}
+			n := 0
+			if k := fv.Kind(); k == reflect.String || k == reflect.Slice && fv.Type().Elem().Kind() == reflect.Uint8 {
+				n = fv.Len()
+			}
+			if len(u.Columns) > 1 {
+				n += 3
+			}
+			size += n
+		}
+		if size > maxKeySize {
+			return fmt.Errorf("%w: %s: unique constraint %s on %s: the value takes %d bytes, over the %d-byte key limit of lookup table %s",
+				ErrInvalidValue, m.t.Name, u.Name, strings.Join(names, ", "), size, maxKeySize, u.LookupTable)
+		}
+	}
+	return nil
+}
+
 type claim struct {
 	u    UniqueConstraint
 	vals []any
@@ -105,14 +141,19 @@ func uniqueValues(v reflect.Value, u UniqueConstraint) []any {
 
 // writeClaimed claims the unique values of row v, runs write, and then releases the
 // values the row held before and no longer holds. The claims are given back when the
-// write is refused for certain (a conflict); after a failure whose outcome is unknown
-// (a timeout) they stay, since the row may hold them, and are taken over once stale if
+// write certainly did not apply: a conflict, or any refusal by the server or the driver
+// (an invalid TTL, invalid UTF-8, an oversized key, a value that does not marshal).
+// After a failure whose outcome is unknown (ErrUncertain: a timeout, a lost
+// connection) they stay, since the row may hold them, and are taken over once stale if
 // it does not. The write must start within StaleClaimAge/2 of the claims, so that it
 // cannot land after another writer took a claim over as stale. nulls says whether the
 // write sets nil fields to null (else they are left as stored).
 func (m *Model[T]) writeClaimed(ctx context.Context, v reflect.Value, nulls bool, write func(context.Context) error) error {
 	if len(m.t.Uniques) == 0 {
 		return write(ctx)
+	}
+	if err := m.checkUniqueSizes(v); err != nil {
+		return err
 	}
 	owner := m.keysOf(v)
 	old, err := m.get(ctx, owner, true)
@@ -127,7 +168,9 @@ func (m *Model[T]) writeClaimed(ctx context.Context, v reflect.Value, nulls bool
 	wctx, cancel := context.WithTimeout(ctx, StaleClaimAge/2)
 	defer cancel()
 	if err := write(wctx); err != nil {
-		if errors.Is(err, ErrConflict) {
+		// Every error of write but ErrUncertain proves that nothing was applied: a
+		// conflict, or a refusal by the server or the driver (see outcome).
+		if !errors.Is(err, ErrUncertain) {
 			m.releaseClaims(ctx, claimed, owner)
 		}
 		return err

@@ -79,12 +79,11 @@ func migrateCmd(ctx context.Context, args []string, out, errOut io.Writer) error
 			return err
 		}
 	} else {
-		var n int
-		err := db.Session().Query(`SELECT COUNT(*) FROM system_schema.keyspaces WHERE keyspace_name = ?`, *keyspace).WithContext(ctx).Scan(&n)
+		exists, err := db.KeyspaceExists(ctx, *keyspace)
 		if err != nil {
-			return fmt.Errorf("reading keyspace %s: %w", *keyspace, err)
+			return err
 		}
-		if n == 0 {
+		if !exists {
 			return fmt.Errorf("keyspace %s does not exist: create it, or pass -create-keyspace for a development keyspace", *keyspace)
 		}
 	}
