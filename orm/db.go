@@ -47,6 +47,21 @@ type Config struct {
 	Username, Password string
 	// Observer, when set, sees every statement the ORM runs.
 	Observer Observer
+	// CursorKey authenticates the page cursors of Query.Page (at least
+	// MinCursorKeyLen bytes). Nil means a random key made once per process: cursors
+	// then work only in the process that made them, and not after a restart. Give
+	// every process that serves one API the same secret key so a cursor made by one
+	// is taken by another.
+	CursorKey []byte
+}
+
+// DBOption configures a DB made by New.
+type DBOption func(*DB)
+
+// WithCursorKey sets the key that authenticates page cursors, as Config.CursorKey
+// does for Open.
+func WithCursorKey(key []byte) DBOption {
+	return func(db *DB) { db.cursorKey = key }
 }
 
 // DB is a handle on a Cassandra cluster: a driver session plus the ORM's settings.
@@ -54,8 +69,9 @@ type Config struct {
 type DB struct {
 	session  *gocql.Session
 	keyspace string
-	observer Observer
-	owned    bool
+	observer  Observer
+	owned     bool
+	cursorKey []byte // nil: processCursorKey
 }
 
 // Open connects to the cluster described by cfg. The context bounds the connection
@@ -68,6 +84,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if err := CheckIdent("keyspace", cfg.Keyspace); err != nil {
 			return nil, fmt.Errorf("orm: open: %w", err)
 		}
+	}
+	if err := checkCursorKey(cfg.CursorKey); err != nil {
+		return nil, fmt.Errorf("orm: open: %w", err)
 	}
 	cc := gocql.NewCluster(cfg.Hosts...)
 	cc.Consistency = cfg.Consistency
@@ -107,7 +126,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if r.err != nil {
 			return nil, fmt.Errorf("orm: connecting to %s: %w", strings.Join(cfg.Hosts, ","), r.err)
 		}
-		return &DB{session: r.s, keyspace: cfg.Keyspace, observer: cfg.Observer, owned: true}, nil
+		return &DB{session: r.s, keyspace: cfg.Keyspace, observer: cfg.Observer, owned: true, cursorKey: cfg.CursorKey}, nil
 	case <-ctx.Done():
 		go func() {
 			if r := <-done; r.s != nil {
@@ -119,14 +138,25 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 }
 
 // New wraps a session the caller made and keeps. keyspace is the default keyspace for
-// models (it may be empty if every model names its own); obs may be nil.
-func New(session *gocql.Session, keyspace string, obs Observer) (*DB, error) {
+// models (it may be empty if every model names its own); obs may be nil; session may
+// not.
+func New(session *gocql.Session, keyspace string, obs Observer, opts ...DBOption) (*DB, error) {
+	if session == nil {
+		return nil, fmt.Errorf("%w: orm.New: nil session", ErrInvalidValue)
+	}
 	if keyspace != "" {
 		if err := CheckIdent("keyspace", keyspace); err != nil {
 			return nil, err
 		}
 	}
-	return &DB{session: session, keyspace: keyspace, observer: obs}, nil
+	db := &DB{session: session, keyspace: keyspace, observer: obs}
+	for _, o := range opts {
+		o(db)
+	}
+	if err := checkCursorKey(db.cursorKey); err != nil {
+		return nil, fmt.Errorf("orm: new: %w", err)
+	}
+	return db, nil
 }
 
 // Close closes the session if Open made it.

@@ -17,10 +17,7 @@ func FuzzQueryBuilder(f *testing.F) {
 	f.Add(`kind" = 'a`, "seq", "?", 1, 1)
 	f.Add("note", "kind", "\x00", 2, 2)
 	f.Add("seq", "stream", "", 5, 3)
-	db, err := orm.New(nil, "fuzz_ks", nil)
-	if err != nil {
-		f.Fatal(err)
-	}
+	db := openDB(f)
 	events, err := orm.NewModel[Event](db)
 	if err != nil {
 		f.Fatal(err)
@@ -65,7 +62,7 @@ func FuzzQueryBuilder(f *testing.F) {
 		}
 		// Every quoted identifier is a model column, the keyspace or the table.
 		for i := 1; i < len(parts); i += 2 {
-			if id := parts[i]; !cols[id] && id != "fuzz_ks" && id != "event" {
+			if id := parts[i]; !cols[id] && id != env.Keyspace() && id != "event" {
 				t.Fatalf("identifier %q in %s", id, stmt)
 			}
 		}
