@@ -69,9 +69,10 @@ func WithCursorKey(key []byte) DBOption {
 type DB struct {
 	session  *gocql.Session
 	keyspace string
-	observer  Observer
-	owned     bool
-	cursorKey []byte // nil: processCursorKey
+	observer Observer
+	owned    bool
+
+	cursorKey []byte // authenticates page cursors; nil: processCursorKey
 }
 
 // Open connects to the cluster described by cfg. The context bounds the connection

@@ -38,7 +38,7 @@ func WithTTL(d time.Duration) QueryOption {
 			o.err = fmt.Errorf("%w: TTL %s: want 0 (never expire) up to %s", ErrInvalidValue, d, MaxTTL)
 			return
 		}
-		o.ttl, o.hasTTL = (d+time.Second-1).Truncate(time.Second), true
+		o.ttl, o.hasTTL = (d + time.Second - 1).Truncate(time.Second), true
 	}
 }
 

@@ -45,10 +45,11 @@ type Column struct {
 	index   []int // field index path in the struct
 	goType  reflect.Type
 	cql     *cqlType
-	info    gocql.TypeInfo // the driver's description of cql, which binds values
 	unique  string // unique constraint group, "" for none
 	rules   []rule
 	nilable bool // pointer, slice or map: nil means "not set"
+
+	info gocql.TypeInfo // the driver's description of cql, which binds values
 }
 
 // IndexName returns the name of the column's SAI index.
