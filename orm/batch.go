@@ -172,13 +172,13 @@ func approxSize(v any) int {
 // returned (column name to value); such a batch must stay within one partition. Batches are not retried
 // automatically when they hold a lightweight transaction, a counter or a list append.
 func (b *Batch) Exec(ctx context.Context) error {
+	tables := strings.Join(uniq(b.tables), ", ")
 	if b.err != nil {
-		return b.err
+		return fmt.Errorf("orm: batch on %s: %w", tables, b.err)
 	}
 	if len(b.entries) == 0 {
 		return nil
 	}
-	tables := strings.Join(uniq(b.tables), ", ")
 	switch {
 	case len(b.entries) > b.limits.MaxStatements:
 		return fmt.Errorf("%w: %s: %d statements, limit %d", ErrBatchTooLarge, tables, len(b.entries), b.limits.MaxStatements)
@@ -251,7 +251,7 @@ func (m *Model[T]) Batch(b *Batch) BatchWriter[T] { return BatchWriter[T]{m, b} 
 
 func (w BatchWriter[T]) check(counter bool) error {
 	if w.b.err != nil {
-		return w.b.err
+		return fmt.Errorf("orm: batch write to %s: %w", w.m.t.Name, w.b.err)
 	}
 	if len(w.m.t.Uniques) > 0 {
 		return fmt.Errorf("%w: %s has unique constraints, which need their own lightweight transactions: write it outside a batch", ErrInvalidQuery, w.m.t.Name)
