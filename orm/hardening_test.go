@@ -35,7 +35,7 @@ func TestTTLOutOfRangeRefused(t *testing.T) {
 	posts := newModel[Post](t, openDB(t))
 	ctx := t.Context()
 	at := time.Date(2025, 5, 6, 7, 8, 9, 0, time.UTC)
-	for _, ttl := range []time.Duration{-time.Second, -time.Nanosecond, 20*366*24*time.Hour} {
+	for _, ttl := range []time.Duration{-time.Second, -time.Nanosecond, 20 * 366 * 24 * time.Hour} {
 		p := &Post{Author: "ttl-bad", Created: at, Title: "never"}
 		writes := map[string]error{
 			"insert": posts.Insert(ctx, p, orm.WithTTL(ttl)),
