@@ -62,6 +62,9 @@ func TestDateKeysAndPredicates(t *testing.T) {
 			if _, err := m.Get(ctx, d, next); err != nil {
 				t.Fatalf("Get of the batched row: %v", err)
 			}
+			if meta, err := m.CellMeta(ctx, "n", d, d); err != nil || meta.WriteTime.IsZero() {
+				t.Fatalf("CellMeta with the written value: %+v, %v", meta, err)
+			}
 			queries := map[string]struct {
 				q    orm.Query[DayRow]
 				want int
