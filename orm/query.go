@@ -128,7 +128,9 @@ func (q Query[T]) selected() ([]*Column, error) {
 }
 
 // CQL returns the SELECT statement and its bound values, after the same checks the
-// terminal methods make.
+// terminal methods make. Each value is nil or already in its CQL encoding (a
+// gocql.Marshaler), as it is sent; a value that does not fit its column fails here
+// with ErrInvalidValue.
 func (q Query[T]) CQL() (string, []any, error) {
 	cols, err := q.selected()
 	if err != nil {
