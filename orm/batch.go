@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +28,19 @@ const (
 	CounterBatch
 )
 
-func (k BatchKind) String() string { return [...]string{"logged", "unlogged", "counter"}[k] }
+// String returns "logged", "unlogged" or "counter", or BatchKind(n) for a value that
+// is none of the kinds.
+func (k BatchKind) String() string {
+	switch k {
+	case LoggedBatch:
+		return "logged"
+	case UnloggedBatch:
+		return "unlogged"
+	case CounterBatch:
+		return "counter"
+	}
+	return "BatchKind(" + strconv.Itoa(int(k)) + ")"
+}
 
 // BatchLimits are a batch's guardrails. Execution fails with ErrBatchTooLarge before
 // anything is sent when a batch exceeds one. Zero fields take the defaults.
@@ -55,11 +68,21 @@ type Batch struct {
 	lwt        bool
 	tables     []string
 	opts       queryOpts
+	err        error // a kind or limit NewBatch could not take
 }
 
 // NewBatch starts an empty batch of the given kind. Options set its consistency,
-// serial consistency and timestamp; TTLs go on each statement.
+// serial consistency and timestamp; TTLs go on each statement. A kind that is none of
+// the BatchKind constants, or a negative limit, makes every addition and Exec fail
+// with ErrInvalidQuery.
 func (db *DB) NewBatch(kind BatchKind, limits BatchLimits, opts ...QueryOption) *Batch {
+	var err error
+	switch {
+	case kind != LoggedBatch && kind != UnloggedBatch && kind != CounterBatch:
+		err = fmt.Errorf("%w: batch kind %s: want LoggedBatch, UnloggedBatch or CounterBatch", ErrInvalidQuery, kind)
+	case limits.MaxStatements < 0 || limits.MaxPartitions < 0 || limits.MaxBytes < 0:
+		err = fmt.Errorf("%w: batch limits %+v: negative limit", ErrInvalidQuery, limits)
+	}
 	if limits.MaxStatements == 0 {
 		limits.MaxStatements = 100
 	}
@@ -72,7 +95,7 @@ func (db *DB) NewBatch(kind BatchKind, limits BatchLimits, opts ...QueryOption) 
 	if limits.MaxBytes == 0 {
 		limits.MaxBytes = 50 << 10
 	}
-	return &Batch{db: db, kind: kind, limits: limits, partitions: map[string]struct{}{}, opts: collectOpts(opts)}
+	return &Batch{db: db, kind: kind, limits: limits, partitions: map[string]struct{}{}, opts: collectOpts(opts), err: err}
 }
 
 // Len returns the number of statements in the batch.
@@ -81,17 +104,24 @@ func (b *Batch) Len() int { return len(b.entries) }
 // Partitions returns the number of partitions the batch spans.
 func (b *Batch) Partitions() int { return len(b.partitions) }
 
-func (b *Batch) add(table string, w writeStmt, partitionKey []any) {
+// add adds statement w on table t, whose row is in the partition with the given
+// key values (as given; they are bound to tell partitions apart).
+func (b *Batch) add(t *Table, w writeStmt, partitionKey []any) error {
+	pk, err := t.bindKeys(partitionKey)
+	if err != nil {
+		return err
+	}
 	if w.lwt {
 		b.lwt = true
 	}
 	b.entries = append(b.entries, gocql.BatchEntry{Stmt: w.cql, Args: w.vals, Idempotent: w.idempotent && !w.lwt})
 	// %#v keeps the key parts apart: ("ab", "c") and ("a", "bc") are two partitions.
-	b.partitions[table+"\x00"+fmt.Sprintf("%#v", partitionKey)] = struct{}{}
+	b.partitions[t.Name+"\x00"+fmt.Sprintf("%#v", pk)] = struct{}{}
 	for _, v := range w.vals {
 		b.bytes += approxSize(v)
 	}
-	b.tables = append(b.tables, table)
+	b.tables = append(b.tables, t.Name)
+	return nil
 }
 
 // approxSize estimates the serialized size of a bound value.
@@ -142,18 +172,22 @@ func approxSize(v any) int {
 // returned (column name to value); such a batch must stay within one partition. Batches are not retried
 // automatically when they hold a lightweight transaction, a counter or a list append.
 func (b *Batch) Exec(ctx context.Context) error {
+	tables := strings.Join(uniq(b.tables), ", ")
+	if b.err != nil {
+		return fmt.Errorf("orm: batch on %s: %w", tables, b.err)
+	}
 	if len(b.entries) == 0 {
 		return nil
 	}
 	switch {
 	case len(b.entries) > b.limits.MaxStatements:
-		return fmt.Errorf("%w: %d statements, limit %d", ErrBatchTooLarge, len(b.entries), b.limits.MaxStatements)
+		return fmt.Errorf("%w: %s: %d statements, limit %d", ErrBatchTooLarge, tables, len(b.entries), b.limits.MaxStatements)
 	case len(b.partitions) > b.limits.MaxPartitions:
-		return fmt.Errorf("%w: %s batch spans %d partitions, limit %d", ErrBatchTooLarge, b.kind, len(b.partitions), b.limits.MaxPartitions)
+		return fmt.Errorf("%w: %s: %s batch spans %d partitions, limit %d", ErrBatchTooLarge, tables, b.kind, len(b.partitions), b.limits.MaxPartitions)
 	case b.bytes > b.limits.MaxBytes:
-		return fmt.Errorf("%w: about %d bytes of values, limit %d", ErrBatchTooLarge, b.bytes, b.limits.MaxBytes)
+		return fmt.Errorf("%w: %s: about %d bytes of values, limit %d", ErrBatchTooLarge, tables, b.bytes, b.limits.MaxBytes)
 	case b.lwt && len(b.partitions) > 1:
-		return fmt.Errorf("%w: a conditional batch must stay in one partition; this one spans %d", ErrInvalidQuery, len(b.partitions))
+		return fmt.Errorf("%w: %s: a conditional batch must stay in one partition; this one spans %d", ErrInvalidQuery, tables, len(b.partitions))
 	}
 	gb := b.db.session.Batch(gocql.BatchType(b.kind))
 	gb.Entries = b.entries
@@ -166,7 +200,7 @@ func (b *Batch) Exec(ctx context.Context) error {
 	if b.opts.hasTS {
 		gb.WithTimestamp(b.opts.ts)
 	}
-	stmt := fmt.Sprintf("BEGIN %s BATCH (%d statements on %s) APPLY BATCH", strings.ToUpper(b.kind.String()), len(b.entries), strings.Join(uniq(b.tables), ", "))
+	stmt := fmt.Sprintf("BEGIN %s BATCH (%d statements on %s) APPLY BATCH", strings.ToUpper(b.kind.String()), len(b.entries), tables)
 	start := time.Now()
 	var err error
 	applied := true
@@ -184,10 +218,10 @@ func (b *Batch) Exec(ctx context.Context) error {
 	}
 	b.db.observe(ctx, QueryEvent{Op: "batch", Statement: stmt, Latency: time.Since(start), Rows: len(b.entries), Err: err})
 	if err != nil {
-		return fmt.Errorf("orm: %s batch of %d statements on %s: %w", b.kind, len(b.entries), strings.Join(uniq(b.tables), ", "), outcome(err))
+		return fmt.Errorf("orm: %s batch of %d statements on %s: %w", b.kind, len(b.entries), tables, outcome(err))
 	}
 	if !applied {
-		return &ConflictError{Table: strings.Join(uniq(b.tables), ", "), Op: "batch", Current: current}
+		return &ConflictError{Table: tables, Op: "batch", Current: current}
 	}
 	return nil
 }
@@ -216,6 +250,9 @@ type BatchWriter[T any] struct {
 func (m *Model[T]) Batch(b *Batch) BatchWriter[T] { return BatchWriter[T]{m, b} }
 
 func (w BatchWriter[T]) check(counter bool) error {
+	if w.b.err != nil {
+		return fmt.Errorf("orm: batch write to %s: %w", w.m.t.Name, w.b.err)
+	}
 	if len(w.m.t.Uniques) > 0 {
 		return fmt.Errorf("%w: %s has unique constraints, which need their own lightweight transactions: write it outside a batch", ErrInvalidQuery, w.m.t.Name)
 	}
@@ -247,8 +284,7 @@ func (w BatchWriter[T]) insert(ctx context.Context, v *T, lwt bool, opts []Query
 	if err != nil {
 		return err
 	}
-	w.b.add(w.m.t.Name, ws, w.partitionOf(w.m.keysOf(rv)))
-	return nil
+	return w.b.add(w.m.t, ws, w.partitionOf(w.m.keysOf(rv)))
 }
 
 // Update adds an UPDATE of v's non-key columns.
@@ -261,8 +297,7 @@ func (w BatchWriter[T]) Update(ctx context.Context, v *T, opts ...QueryOption) e
 	if err != nil {
 		return err
 	}
-	w.b.add(w.m.t.Name, ws, w.partitionOf(ws.keys))
-	return nil
+	return w.b.add(w.m.t, ws, w.partitionOf(ws.keys))
 }
 
 // Patch adds column changes to the row with the given key; counter increments go in
@@ -276,8 +311,7 @@ func (w BatchWriter[T]) Patch(keys []any, changes []Change, opts ...QueryOption)
 	if err != nil {
 		return err
 	}
-	w.b.add(w.m.t.Name, ws, w.partitionOf(keys))
-	return nil
+	return w.b.add(w.m.t, ws, w.partitionOf(keys))
 }
 
 // PatchIf adds conditional column changes: the batch is then applied only if conds
@@ -293,8 +327,7 @@ func (w BatchWriter[T]) PatchIf(keys []any, conds []Predicate, changes []Change,
 	if err != nil {
 		return err
 	}
-	w.b.add(w.m.t.Name, ws, w.partitionOf(keys))
-	return nil
+	return w.b.add(w.m.t, ws, w.partitionOf(keys))
 }
 
 // Delete adds a DELETE of the rows under the key prefix (at least the partition key).
@@ -309,6 +342,5 @@ func (w BatchWriter[T]) Delete(keys ...any) error {
 	if err != nil {
 		return err
 	}
-	w.b.add(w.m.t.Name, ws, w.partitionOf(keys))
-	return nil
+	return w.b.add(w.m.t, ws, w.partitionOf(keys))
 }

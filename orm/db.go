@@ -38,6 +38,21 @@ type Config struct {
 	Username, Password string
 	// Observer, when set, sees every statement the ORM runs.
 	Observer Observer
+	// CursorKey authenticates the page cursors of Query.Page (at least
+	// MinCursorKeyLen bytes). Nil means a random key made once per process: cursors
+	// then work only in the process that made them, and not after a restart. Give
+	// every process that serves one API the same secret key so a cursor made by one
+	// is taken by another.
+	CursorKey []byte
+}
+
+// DBOption configures a DB made by New.
+type DBOption func(*DB)
+
+// WithCursorKey sets the key that authenticates page cursors, as Config.CursorKey
+// does for Open.
+func WithCursorKey(key []byte) DBOption {
+	return func(db *DB) { db.cursorKey = key }
 }
 
 func (c *Config) setDefaults() {
@@ -81,6 +96,9 @@ func (c Config) Validate() error {
 	if c.Password != "" && c.Username == "" {
 		return errors.New("orm: Config.Password is set without Config.Username")
 	}
+	if err := checkCursorKey(c.CursorKey); err != nil {
+		return fmt.Errorf("orm: Config.CursorKey: %w", err)
+	}
 	return nil
 }
 
@@ -91,6 +109,8 @@ type DB struct {
 	keyspace string
 	observer Observer
 	owned    bool
+
+	cursorKey []byte // authenticates page cursors; nil: processCursorKey
 }
 
 // Open validates cfg (after setting its defaults) and connects to the cluster it
@@ -108,7 +128,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("orm: connecting to %s: %w", hosts, classify(err))
 		}
-		return &DB{session: s, keyspace: cfg.Keyspace, observer: cfg.Observer, owned: true}, nil
+		return &DB{session: s, keyspace: cfg.Keyspace, observer: cfg.Observer, owned: true, cursorKey: cfg.CursorKey}, nil
 	}
 	// The driver does not say why no connection took the keyspace: connect without
 	// it, and go on so only if the keyspace is still to be created.
@@ -116,7 +136,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if s, err = connect(ctx, cfg.cluster("")); err != nil {
 		return nil, fmt.Errorf("orm: connecting to %s: %w", hosts, classify(err))
 	}
-	db := &DB{session: s, keyspace: cfg.Keyspace, observer: cfg.Observer, owned: true}
+	db := &DB{session: s, keyspace: cfg.Keyspace, observer: cfg.Observer, owned: true, cursorKey: cfg.CursorKey}
 	exists, err := db.KeyspaceExists(ctx, cfg.Keyspace)
 	switch {
 	case err != nil:
@@ -178,8 +198,11 @@ func connect(ctx context.Context, cc *gocql.ClusterConfig) (*gocql.Session, erro
 // New wraps a session the caller made and keeps. keyspace is the default keyspace for
 // models (it may be empty if every model names its own); it must be a plain
 // identifier, and the session's own keyspace, if it has one, must be the same, so that
-// unqualified statements land where models do. obs may be nil.
-func New(session *gocql.Session, keyspace string, obs Observer) (*DB, error) {
+// unqualified statements land where models do. obs may be nil; session may not.
+func New(session *gocql.Session, keyspace string, obs Observer, opts ...DBOption) (*DB, error) {
+	if session == nil {
+		return nil, fmt.Errorf("%w: orm.New: nil session", ErrInvalidValue)
+	}
 	if keyspace != "" {
 		if err := CheckIdent("keyspace", keyspace); err != nil {
 			return nil, fmt.Errorf("orm: New: %w", err)
@@ -188,7 +211,14 @@ func New(session *gocql.Session, keyspace string, obs Observer) (*DB, error) {
 	if own := sessionKeyspace(session); own != "" && keyspace != "" && own != keyspace {
 		return nil, fmt.Errorf("%w: orm.New: keyspace %s differs from the session's keyspace %s", ErrInvalidValue, keyspace, own)
 	}
-	return &DB{session: session, keyspace: keyspace, observer: obs}, nil
+	db := &DB{session: session, keyspace: keyspace, observer: obs}
+	for _, o := range opts {
+		o(db)
+	}
+	if err := checkCursorKey(db.cursorKey); err != nil {
+		return nil, fmt.Errorf("orm: New: %w", err)
+	}
+	return db, nil
 }
 
 // sessionKeyspace returns the keyspace session s was made with; none for no session (a

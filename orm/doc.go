@@ -19,7 +19,10 @@
 //
 // # Safety
 //
-// Values reach the server only through bind markers. Identifiers come from the model,
+// Values reach the server only through bind markers, each encoded for its column's
+// type while the statement is built: a value that does not fit its column fails with
+// ErrInvalidValue, naming the table and the column, before anything is sent.
+// Identifiers come from the model,
 // are checked (letters, digits, underscores) and always quoted; a column name in a
 // query that the model does not have fails with ErrUnknownColumn. A query that would
 // need ALLOW FILTERING (it restricts neither the whole partition key nor an indexed

@@ -77,14 +77,14 @@ func appendDiscard(dest []any, c gocql.ColumnInfo) []any {
 	return dest
 }
 
-// writeConditions appends the IF clause of a lightweight transaction: IF EXISTS for no
-// conditions, else the conditions, which must be on non-key columns.
-func (m *Model[T]) writeConditions(b *strings.Builder, conds []Predicate) ([]any, error) {
+// writeConditions writes the IF clause of a lightweight transaction and appends its
+// bound values to vals: IF EXISTS for no conditions, else the conditions, which must
+// be on non-key columns.
+func (m *Model[T]) writeConditions(b *strings.Builder, vals []any, conds []Predicate) ([]any, error) {
 	if len(conds) == 0 {
 		b.WriteString(" IF EXISTS")
-		return nil, nil
+		return vals, nil
 	}
-	var vals []any
 	for i, p := range conds {
 		c, err := m.t.column(p.col)
 		if err != nil {
@@ -101,19 +101,8 @@ func (m *Model[T]) writeConditions(b *strings.Builder, conds []Predicate) ([]any
 		} else {
 			b.WriteString(" AND ")
 		}
-		b.WriteString(quote(c.Name) + " " + p.op)
-		switch {
-		case p.op == "IN" && len(p.vals) == 0:
-			return nil, fmt.Errorf("%w: %s: IN on %s with no values", ErrInvalidQuery, m.t.Name, c.Name)
-		case p.op == "IN":
-			b.WriteString(" (" + markers(len(p.vals)) + ")")
-			vals = append(vals, p.vals...)
-		case c.cql.name == "tuple" && p.vals[0] != nil:
-			b.WriteString(" " + marker(c))
-			vals = tupleValues(vals, reflect.ValueOf(p.vals[0]))
-		default:
-			b.WriteString(" ?")
-			vals = append(vals, p.vals...)
+		if vals, err = m.t.appendPredicate(b, vals, c, p); err != nil {
+			return nil, err
 		}
 	}
 	return vals, nil

@@ -31,12 +31,16 @@ func (m *Model[T]) CellMeta(ctx context.Context, column string, keys ...any) (Ce
 	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {
 		return meta, err
 	}
+	bkeys, err := m.t.bindKeys(keys)
+	if err != nil {
+		return meta, err
+	}
 	stmt := "SELECT WRITETIME(" + quote(c.Name) + "), TTL(" + quote(c.Name) + ") FROM " + m.from + " WHERE " + m.keyWhere
 	var wt *int64
 	var ttl *int32
 	o := queryOpts{}
 	start := time.Now()
-	err = m.query(stmt, keys, &o, true).ScanContext(ctx, &wt, &ttl)
+	err = m.query(stmt, bkeys, &o, true).ScanContext(ctx, &wt, &ttl)
 	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: "get", Statement: stmt, Latency: time.Since(start), Rows: 1, Err: ignoreNotFound(err)})
 	if errors.Is(err, errNoRows) {
 		return meta, fmt.Errorf("%w: %s (%s)", ErrNotFound, m.t.Name, m.keyString(keys))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 
@@ -78,12 +77,7 @@ func NewModel[T any](db *DB, opts ...ModelOption) (*Model[T], error) {
 		}
 	}
 	m.cols = quoteNames(t.Columns)
-	pk := t.primaryKey()
-	where := make([]string, len(pk))
-	for i, c := range pk {
-		where[i] = quote(c.Name) + " = ?"
-	}
-	m.keyWhere = strings.Join(where, " AND ")
+	m.keyWhere = t.keyWhereOf(len(t.primaryKey()))
 	m.uniqueStmts = map[string]uniqueStmts{}
 	for _, u := range t.Uniques {
 		m.uniqueStmts[u.Name] = lookupStmts(m.ks, t, u)
@@ -150,31 +144,29 @@ func scanDest(dest []any, v reflect.Value, cols []*Column) []any {
 			}
 			continue
 		}
+		if c.goType == typeBytes {
+			dest = append(dest, blobDest{fieldValue(v, c).Addr().Interface().(*[]byte)})
+			continue
+		}
 		dest = append(dest, fieldPtr(v, c))
 	}
 	return dest
 }
 
-// tupleValues expands a tuple value into its elements, which is how the driver binds
-// a top-level tuple column.
-func tupleValues(vals []any, tv reflect.Value) []any {
-	for tv.Kind() == reflect.Pointer || tv.Kind() == reflect.Interface {
-		if tv.IsNil() {
-			// A null tuple: every element null.
-			for range tv.Type().Elem().NumField() {
-				vals = append(vals, nil)
-			}
-			return vals
-		}
-		tv = tv.Elem()
+// blobDest reads a blob column into a []byte field, keeping an empty blob apart
+// from a null one: the driver (v2.1.2) reads both as nil.
+type blobDest struct{ p *[]byte }
+
+// UnmarshalCQL implements gocql.Unmarshaler.
+func (d blobDest) UnmarshalCQL(_ gocql.TypeInfo, data []byte) error {
+	if data == nil {
+		*d.p = nil
+		return nil
 	}
-	// Copies, not pointers: a batch keeps its values until it runs, and the caller
-	// may reuse the struct meanwhile.
-	for i := range tv.NumField() {
-		vals = append(vals, tv.Field(i).Interface())
-	}
-	return vals
+	*d.p = append(make([]byte, 0, len(data)), data...)
+	return nil
 }
+
 func fieldValue(v reflect.Value, c *Column) reflect.Value {
 	if len(c.index) == 1 {
 		return v.Field(c.index[0])
@@ -182,9 +174,6 @@ func fieldValue(v reflect.Value, c *Column) reflect.Value {
 	return v.FieldByIndex(c.index)
 }
 
-// appendBind appends what to bind for column c of v: a pointer to the field, or
-// UnsetValue for a nil pointer, slice or map (and an empty non-frozen collection, which
-// Cassandra stores as null) unless nulls are asked for.
 // bindMode says how appendBind treats fields that hold nothing.
 type bindMode struct {
 	// nulls writes nil pointers, slices and maps as nulls instead of leaving
@@ -196,19 +185,16 @@ type bindMode struct {
 	clearEmpty bool
 }
 
-// appendBind appends what to bind for column c of v: the field's value, or
+// appendBind appends what to bind for column c of row v: the field's value, or
 // UnsetValue for a nil pointer, slice or map (and an empty non-frozen collection,
 // which Cassandra stores as null) unless the mode says otherwise.
-func appendBind(vals []any, v reflect.Value, c *Column, mode bindMode) ([]any, error) {
+func (t *Table) appendBind(vals []any, v reflect.Value, c *Column, mode bindMode) ([]any, error) {
 	fv := fieldValue(v, c)
-	if c.cql.name == "tuple" {
-		return tupleValues(vals, fv), nil
-	}
 	if c.nilable {
 		isNil := fv.IsNil()
 		if isNil || (c.cql.isCollection() && fv.Len() == 0) {
 			if c.Kind == PartitionKey || c.Kind == ClusteringKey {
-				return nil, fmt.Errorf("%w: key column %s is nil", ErrInvalidValue, c.Name)
+				return nil, fmt.Errorf("%w: table %s: key column %s is nil", ErrInvalidValue, t.Name, c.Name)
 			}
 			if mode.nulls || (!isNil && mode.clearEmpty) {
 				return append(vals, nil), nil
@@ -224,30 +210,7 @@ func appendBind(vals []any, v reflect.Value, c *Column, mode bindMode) ([]any, e
 		}
 		return append(vals, gocql.UnsetValue), nil
 	}
-	switch c.cql.name {
-	case "vector":
-		if n := fv.Len(); n != c.cql.dim {
-			return nil, fmt.Errorf("%w: column %s is vector<float, %d> but the value has %d elements", ErrInvalidValue, c.Name, c.cql.dim, n)
-		}
-	case "date":
-		return append(vals, dateOf(fv)), nil
-	}
-	// A value, not a pointer: the driver would box the pointee again.
-	return append(vals, fv.Interface()), nil
-}
-
-// dateOf returns the calendar day of a time.Time (or *time.Time) field as midnight
-// UTC, which is what the driver converts to a CQL date without shifting the day: it
-// goes through UTC and rounds toward zero.
-func dateOf(fv reflect.Value) any {
-	if fv.Kind() == reflect.Pointer {
-		if fv.IsNil() {
-			return nil
-		}
-		fv = fv.Elem()
-	}
-	t := fv.Interface().(time.Time)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	return t.bind(vals, c, fv.Interface())
 }
 
 // keyValues checks keys against the first len(keys) primary key columns.
@@ -383,7 +346,7 @@ func (m *Model[T]) buildInsert(ctx context.Context, v *T, ifNotExists bool, o *q
 	}
 	vals := make([]any, 0, m.nvals+2)
 	for _, c := range m.t.Columns {
-		if vals, err = appendBind(vals, rv, c, bindMode{nulls: o.nulls}); err != nil {
+		if vals, err = m.t.appendBind(vals, rv, c, bindMode{nulls: o.nulls}); err != nil {
 			return writeStmt{}, rv, fmt.Errorf("orm: insert %s: %w", m.t.Name, err)
 		}
 	}
@@ -392,10 +355,12 @@ func (m *Model[T]) buildInsert(ctx context.Context, v *T, ifNotExists bool, o *q
 		w.cql += " IF NOT EXISTS"
 		w.keys = m.keysOf(rv)
 	}
-	if u, uv := o.using(); u != "" {
-		w.cql += u
-		vals = append(vals, uv...)
+	u, uv, err := o.using(m.t.Name)
+	if err != nil {
+		return writeStmt{}, rv, err
 	}
+	w.cql += u
+	vals = append(vals, uv...)
 	w.vals = vals
 	return w, rv, nil
 }
@@ -415,11 +380,15 @@ func (m *Model[T]) Get(ctx context.Context, keys ...any) (T, error) {
 // too, as unique-constraint bookkeeping must.
 func (m *Model[T]) get(ctx context.Context, keys []any, includeDeleted bool) (T, error) {
 	var row T
+	bkeys, err := m.t.bindKeys(keys)
+	if err != nil {
+		return row, err
+	}
 	o := queryOpts{}
 	rv := reflect.ValueOf(&row).Elem()
 	dest := scanDest(make([]any, 0, m.nvals), rv, m.t.Columns)
 	start := time.Now()
-	err := m.query(m.getStmt, keys, &o, true).ScanContext(ctx, dest...)
+	err = m.query(m.getStmt, bkeys, &o, true).ScanContext(ctx, dest...)
 	rows := 1
 	if err != nil {
 		rows = 0
@@ -507,7 +476,6 @@ func convertKey(v reflect.Value, to reflect.Type) (reflect.Value, bool) {
 // buildDelete builds a DELETE of the rows under the key prefix keys (of the given
 // columns only, when columns is not nil).
 func (m *Model[T]) buildDelete(keys []any, conds []Predicate, lwt bool, columns []string) (writeStmt, error) {
-	pk := m.t.primaryKey()
 	var b strings.Builder
 	b.WriteString("DELETE ")
 	for i, name := range columns {
@@ -519,20 +487,16 @@ func (m *Model[T]) buildDelete(keys []any, conds []Predicate, lwt bool, columns 
 	if columns != nil {
 		b.WriteString(" ")
 	}
-	b.WriteString("FROM " + m.from + " WHERE ")
-	for i := range keys {
-		if i > 0 {
-			b.WriteString(" AND ")
-		}
-		b.WriteString(quote(pk[i].Name) + " = ?")
+	b.WriteString("FROM " + m.from + " WHERE " + m.t.keyWhereOf(len(keys)))
+	bkeys, err := m.t.bindKeys(keys)
+	if err != nil {
+		return writeStmt{}, err
 	}
-	w := writeStmt{op: "delete", vals: keys, keys: keys, idempotent: !lwt, lwt: lwt}
+	w := writeStmt{op: "delete", vals: bkeys, keys: keys, idempotent: !lwt, lwt: lwt}
 	if lwt {
-		cv, err := m.writeConditions(&b, conds)
-		if err != nil {
+		if w.vals, err = m.writeConditions(&b, w.vals, conds); err != nil {
 			return w, err
 		}
-		w.vals = append(slices.Clip(keys), cv...)
 	}
 	w.cql = b.String()
 	return w, nil

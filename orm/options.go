@@ -1,6 +1,7 @@
 package orm
 
 import (
+	"fmt"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -20,12 +21,25 @@ type queryOpts struct {
 	pageSize int
 	tracer   gocql.Tracer
 	nulls    bool
+	err      error // an option given a value it cannot take
 }
 
-// WithTTL makes the written values expire after d (whole seconds; 0 means never,
-// overriding the table's default TTL).
+// MaxTTL is the longest TTL Cassandra accepts: 20 years.
+const MaxTTL = 630720000 * time.Second
+
+// WithTTL makes the written values expire after d. Cassandra counts TTLs in whole
+// seconds: a d that is not a whole number of seconds is rounded up, so values never
+// expire before d has passed (1ms lives one second). 0 means never, overriding the
+// table's default TTL. A negative d, or one above MaxTTL, makes the write fail with
+// ErrInvalidValue before anything is sent.
 func WithTTL(d time.Duration) QueryOption {
-	return func(o *queryOpts) { o.ttl, o.hasTTL = d, true }
+	return func(o *queryOpts) {
+		if d < 0 || d > MaxTTL {
+			o.err = fmt.Errorf("%w: TTL %s: want 0 (never expire) up to %s", ErrInvalidValue, d, MaxTTL)
+			return
+		}
+		o.ttl, o.hasTTL = (d + time.Second - 1).Truncate(time.Second), true
+	}
 }
 
 // WithTimestamp sets the write time of the statement (USING TIMESTAMP), in place of
@@ -85,15 +99,19 @@ func (o *queryOpts) apply(q *gocql.Query) {
 	}
 }
 
-// using returns the USING clause and its values for a write.
-func (o *queryOpts) using() (string, []any) {
+// using returns the USING clause and its values for a write on table, or the error
+// of an option that was given a value it cannot take.
+func (o *queryOpts) using(table string) (string, []any, error) {
+	ttl := int(o.ttl / time.Second)
 	switch {
+	case o.err != nil:
+		return "", nil, fmt.Errorf("orm: write %s: %w", table, o.err)
 	case o.hasTTL && o.hasTS:
-		return " USING TTL ? AND TIMESTAMP ?", []any{int(o.ttl.Seconds()), o.ts}
+		return " USING TTL ? AND TIMESTAMP ?", []any{ttl, o.ts}, nil
 	case o.hasTTL:
-		return " USING TTL ?", []any{int(o.ttl.Seconds())}
+		return " USING TTL ?", []any{ttl}, nil
 	case o.hasTS:
-		return " USING TIMESTAMP ?", []any{o.ts}
+		return " USING TIMESTAMP ?", []any{o.ts}, nil
 	}
-	return "", nil
+	return "", nil, nil
 }

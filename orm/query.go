@@ -1,11 +1,8 @@
 package orm
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
-	"hash/fnv"
 	"iter"
 	"reflect"
 	"slices"
@@ -131,7 +128,9 @@ func (q Query[T]) selected() ([]*Column, error) {
 }
 
 // CQL returns the SELECT statement and its bound values, after the same checks the
-// terminal methods make.
+// terminal methods make. Each value is nil or already in its CQL encoding (a
+// gocql.Marshaler), as it is sent; a value that does not fit its column fails here
+// with ErrInvalidValue.
 func (q Query[T]) CQL() (string, []any, error) {
 	cols, err := q.selected()
 	if err != nil {
@@ -171,7 +170,8 @@ func (q Query[T]) CQL() (string, []any, error) {
 // whereClause checks the predicates and the access path and writes WHERE.
 func (q Query[T]) whereClause(b *strings.Builder) ([]any, error) {
 	t := q.m.t
-	if err := q.checkAccess(); err != nil {
+	err := q.checkAccess()
+	if err != nil {
 		return nil, err
 	}
 	var vals []any
@@ -182,16 +182,9 @@ func (q Query[T]) whereClause(b *strings.Builder) ([]any, error) {
 			b.WriteString(" AND ")
 		}
 		c, _ := t.column(p.col) // checked by checkAccess
-		b.WriteString(quote(c.Name) + " " + p.op)
-		if p.op == "IN" {
-			if len(p.vals) == 0 {
-				return nil, fmt.Errorf("%w: %s: IN on %s with no values", ErrInvalidQuery, t.Name, c.Name)
-			}
-			b.WriteString(" (" + markers(len(p.vals)) + ")")
-		} else {
-			b.WriteString(" ?")
+		if vals, err = t.appendPredicate(b, vals, c, p); err != nil {
+			return nil, err
 		}
-		vals = append(vals, p.vals...)
 	}
 	return vals, nil
 }
@@ -333,8 +326,12 @@ func (q Query[T]) orderClause(b *strings.Builder, vals *[]any) error {
 		if len(q.ann.vec) != c.cql.dim {
 			return fmt.Errorf("%w: %s: NearestTo on %s: vector has %d elements, want %d", ErrInvalidValue, t.Name, c.Name, len(q.ann.vec), c.cql.dim)
 		}
+		v, err := t.encode(c, c.info, q.ann.vec)
+		if err != nil {
+			return err
+		}
 		b.WriteString(" ORDER BY " + quote(c.Name) + " ANN OF ?")
-		*vals = append(*vals, q.ann.vec)
+		*vals = append(*vals, v)
 		return nil
 	}
 	if len(q.order) == 0 {
@@ -482,26 +479,23 @@ const DefaultPageSize = 100
 // Page returns one page of results starting at cursor ("" for the first page). The
 // page size is WithPageSize's, or DefaultPageSize. A page can hold fewer rows than the
 // page size and still have a Next cursor; only an empty Next marks the end.
+//
+// A cursor is bound to its query (the statement and the encoding of its values) and
+// authenticated with the DB's cursor key (Config.CursorKey, WithCursorKey; by default
+// a random key per process, so cursors do not survive a restart). A cursor of another
+// query, or one truncated or altered, is refused with an error matching
+// ErrInvalidQuery.
 func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 	var page Page[T]
 	stmt, vals, err := q.CQL()
 	if err != nil {
 		return page, err
 	}
-	// A cursor starts with a hash of the query it came from, so one handed to
-	// another query (say, another partition's) is refused instead of silently
-	// resuming at the wrong place.
-	sum := cursorSum(stmt, vals)
 	var state []byte
 	if cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || len(raw) < len(sum) {
-			return page, fmt.Errorf("%w: %s: malformed page cursor", ErrInvalidQuery, q.m.t.Name)
+		if state, err = q.m.db.decodeCursor(q.m.t.Name, stmt, vals, cursor); err != nil {
+			return page, err
 		}
-		if !bytes.Equal(raw[:len(sum)], sum) {
-			return page, fmt.Errorf("%w: %s: the page cursor belongs to another query", ErrInvalidQuery, q.m.t.Name)
-		}
-		state = raw[len(sum):]
 	}
 	cols, _ := q.selected()
 	o := collectOpts(q.opts)
@@ -525,17 +519,9 @@ func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 		return page, err
 	}
 	if len(next) > 0 {
-		page.Next = base64.RawURLEncoding.EncodeToString(append(sum, next...))
+		page.Next = q.m.db.encodeCursor(stmt, vals, next)
 	}
 	return page, nil
-}
-
-// cursorSum is the first 8 bytes of a hash of a query's statement and values.
-func cursorSum(stmt string, vals []any) []byte {
-	h := fnv.New64a()
-	h.Write([]byte(stmt))
-	fmt.Fprint(h, vals...)
-	return h.Sum(nil)
 }
 
 // Count returns the number of rows the query matches (SELECT COUNT(*)). It reads every
@@ -568,8 +554,20 @@ func (q Query[T]) Count(ctx context.Context) (int64, error) {
 
 // Delete removes the rows the query selects. The predicates must restrict the whole
 // partition key with Eq and may add equalities on leading clustering columns and a range
-// on the next one: one partition, or one slice of it.
+// on the next one: one partition, or one slice of it. On a model with a softdelete
+// column it is refused with ErrInvalidQuery, as Model.Delete refuses a key prefix:
+// Cassandra cannot mark a range of rows, and removing them would ignore the soft
+// delete. Use HardDelete to remove them.
 func (q Query[T]) Delete(ctx context.Context) error {
+	if q.m.t.SoftDelete != nil {
+		return fmt.Errorf("%w: %s soft-deletes rows one at a time by full key; use HardDelete to remove a range", ErrInvalidQuery, q.m.t.Name)
+	}
+	return q.HardDelete(ctx)
+}
+
+// HardDelete removes the rows the query selects, as Delete does on a model without
+// soft deletes, whether or not this model has them.
+func (q Query[T]) HardDelete(ctx context.Context) error {
 	t := q.m.t
 	if len(t.Uniques) > 0 {
 		return fmt.Errorf("%w: %s has unique constraints: delete rows one at a time so their claims are released", ErrInvalidQuery, t.Name)

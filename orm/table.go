@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 )
 
 // ColumnKind says where a column sits in the primary key.
@@ -46,6 +48,8 @@ type Column struct {
 	unique  string // unique constraint group, "" for none
 	rules   []rule
 	nilable bool // pointer, slice or map: nil means "not set"
+
+	info gocql.TypeInfo // the driver's description of cql, which binds values
 }
 
 // IndexName returns the name of the column's SAI index.
@@ -290,6 +294,7 @@ func parseColumn(m *typeMapper, t *Table, f reflect.StructField, idx []int) (*Co
 		return nil, err
 	}
 	col.Type = col.cql.String()
+	col.info = driverType(col.cql)
 	if col.Kind != Regular && col.Kind != Static && col.cql.isCollection() {
 		return nil, fmt.Errorf(`%w: %s: a primary key column cannot be a non-frozen collection: tag it orm:"frozen"`, ErrInvalidModel, where)
 	}

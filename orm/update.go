@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
 )
 
 // Update writes the non-key columns of row v to the row with v's primary key
@@ -52,14 +54,17 @@ func (m *Model[T]) buildUpdate(ctx context.Context, v *T, conds []Predicate, lwt
 	}
 	var b strings.Builder
 	b.WriteString("UPDATE " + m.from)
-	using, vals := o.using()
+	using, vals, err := o.using(m.t.Name)
+	if err != nil {
+		return writeStmt{}, rv, err
+	}
 	b.WriteString(using + " SET ")
 	n := 0
 	for _, c := range m.t.Columns {
 		if c.Kind == PartitionKey || c.Kind == ClusteringKey {
 			continue
 		}
-		if vals, err = appendBind(vals, rv, c, bindMode{nulls: o.nulls, clearEmpty: true}); err != nil {
+		if vals, err = m.t.appendBind(vals, rv, c, bindMode{nulls: o.nulls, clearEmpty: true}); err != nil {
 			return writeStmt{}, rv, fmt.Errorf("orm: update %s: %w", m.t.Name, err)
 		}
 		if n > 0 {
@@ -73,13 +78,15 @@ func (m *Model[T]) buildUpdate(ctx context.Context, v *T, conds []Predicate, lwt
 	}
 	keys := m.keysOf(rv)
 	b.WriteString(" WHERE " + m.keyWhere)
-	vals = append(vals, keys...)
+	for _, c := range m.t.primaryKey() {
+		if vals, err = m.t.appendBind(vals, rv, c, bindMode{}); err != nil {
+			return writeStmt{}, rv, fmt.Errorf("orm: update %s: %w", m.t.Name, err)
+		}
+	}
 	if lwt {
-		cv, err := m.writeConditions(&b, conds)
-		if err != nil {
+		if vals, err = m.writeConditions(&b, vals, conds); err != nil {
 			return writeStmt{}, rv, err
 		}
-		vals = append(vals, cv...)
 	}
 	return writeStmt{op: "update", cql: b.String(), vals: vals, keys: keys, idempotent: !lwt, lwt: lwt}, rv, nil
 }
@@ -155,7 +162,10 @@ func (m *Model[T]) buildPatch(keys []any, conds []Predicate, lwt bool, changes [
 	}
 	var b strings.Builder
 	b.WriteString("UPDATE " + m.from)
-	using, vals := o.using()
+	using, vals, err := o.using(m.t.Name)
+	if err != nil {
+		return writeStmt{}, err
+	}
 	b.WriteString(using + " SET ")
 	idempotent := true
 	for i, ch := range changes {
@@ -163,8 +173,7 @@ func (m *Model[T]) buildPatch(keys []any, conds []Predicate, lwt bool, changes [
 		if err != nil {
 			return writeStmt{}, err
 		}
-		chVals, err := m.checkChange(c, ch)
-		if err != nil {
+		if err := m.checkChange(c, ch); err != nil {
 			return writeStmt{}, err
 		}
 		if i > 0 {
@@ -186,25 +195,23 @@ func (m *Model[T]) buildPatch(keys []any, conds []Predicate, lwt bool, changes [
 		if ch.op == "append" || ch.op == "prepend" || ch.op == "incr" {
 			idempotent = false
 		}
-		vals = append(vals, chVals...)
-	}
-	b.WriteString(" WHERE ")
-	for i, c := range m.t.primaryKey()[:len(keys)] {
-		if i > 0 {
-			b.WriteString(" AND ")
+		if vals, err = m.bindChange(vals, c, ch); err != nil {
+			return writeStmt{}, err
 		}
-		b.WriteString(quote(c.Name) + " = ?")
 	}
-	vals = append(vals, keys...)
+	b.WriteString(" WHERE " + m.t.keyWhereOf(len(keys)))
+	bkeys, err := m.t.bindKeys(keys)
+	if err != nil {
+		return writeStmt{}, err
+	}
+	vals = append(vals, bkeys...)
 	if lwt {
 		if m.t.Counter {
 			return writeStmt{}, fmt.Errorf("%w: %s: counters cannot be changed in a lightweight transaction", ErrInvalidQuery, m.t.Name)
 		}
-		cv, err := m.writeConditions(&b, conds)
-		if err != nil {
+		if vals, err = m.writeConditions(&b, vals, conds); err != nil {
 			return writeStmt{}, err
 		}
-		vals = append(vals, cv...)
 	}
 	return writeStmt{op: "update", cql: b.String(), vals: vals, keys: keys, idempotent: idempotent && !lwt, lwt: lwt}, nil
 }
@@ -224,10 +231,10 @@ func (m *Model[T]) staticOnly(changes []Change, conds []Predicate) bool {
 	return len(m.t.Clustering) > 0
 }
 
-// checkChange checks that ch fits column c and returns the values to bind.
-func (m *Model[T]) checkChange(c *Column, ch Change) ([]any, error) {
-	bad := func(why string) ([]any, error) {
-		return nil, fmt.Errorf("%w: %s: %s on column %s (%s): %s", ErrInvalidQuery, m.t.Name, ch.op, c.Name, c.Type, why)
+// checkChange checks that change ch fits column c.
+func (m *Model[T]) checkChange(c *Column, ch Change) error {
+	bad := func(why string) error {
+		return fmt.Errorf("%w: %s: %s on column %s (%s): %s", ErrInvalidQuery, m.t.Name, ch.op, c.Name, c.Type, why)
 	}
 	if c.Kind == PartitionKey || c.Kind == ClusteringKey {
 		return bad("key columns cannot change")
@@ -244,11 +251,6 @@ func (m *Model[T]) checkChange(c *Column, ch Change) ([]any, error) {
 		if kind == "counter" {
 			return bad("counters change only by Increment")
 		}
-		if kind == "vector" {
-			if v, ok := ch.vals[0].([]float32); ok && len(v) != c.cql.dim {
-				return nil, fmt.Errorf("%w: %s: column %s is vector<float, %d> but the value has %d elements", ErrInvalidValue, m.t.Name, c.Name, c.cql.dim, len(v))
-			}
-		}
 	case "add":
 		if kind != "set" && kind != "map" {
 			return bad("Add applies to sets and maps")
@@ -256,16 +258,6 @@ func (m *Model[T]) checkChange(c *Column, ch Change) ([]any, error) {
 	case "remove":
 		if kind != "set" && kind != "map" && kind != "list" {
 			return bad("Remove applies to collections")
-		}
-		if kind == "map" {
-			if rv := reflect.ValueOf(ch.vals[0]); rv.Kind() == reflect.Slice {
-				// A map's keys are removed as a set of keys.
-				set := reflect.MakeMapWithSize(reflect.MapOf(rv.Type().Elem(), reflect.TypeFor[struct{}]()), rv.Len())
-				for i := range rv.Len() {
-					set.SetMapIndex(rv.Index(i), reflect.ValueOf(struct{}{}))
-				}
-				return []any{set.Interface()}, nil
-			}
 		}
 	case "append", "prepend":
 		if kind != "list" {
@@ -283,15 +275,33 @@ func (m *Model[T]) checkChange(c *Column, ch Change) ([]any, error) {
 	if m.t.Counter && ch.op != "incr" {
 		return bad("a counter table changes only by Increment")
 	}
-	switch {
-	case kind == "tuple" && ch.vals[0] == nil:
-		return make([]any, len(c.cql.elems)), nil // a null tuple: every element null
-	case kind == "tuple":
-		return tupleValues(nil, reflect.ValueOf(ch.vals[0])), nil
-	case kind == "date" && ch.vals[0] != nil:
-		if rv := reflect.ValueOf(ch.vals[0]); rv.Type() == typeTime || rv.Type() == reflect.PointerTo(typeTime) {
-			return []any{dateOf(rv)}, nil
+	return nil
+}
+
+// bindChange appends the bound values of change ch, checked by checkChange: a whole
+// value for Set, the collection of elements (or entries) for Add, Remove, Append and
+// Prepend, a key and a value for Put. A map's keys are removed as a set of keys.
+func (m *Model[T]) bindChange(vals []any, c *Column, ch Change) ([]any, error) {
+	info := c.info
+	switch coll, _ := c.info.(gocql.CollectionType); {
+	case ch.op == "set":
+		return m.t.bind(vals, c, ch.vals[0])
+	case ch.op == "put":
+		k, err := m.t.encode(c, coll.Key, ch.vals[0])
+		if err != nil {
+			return vals, err
 		}
+		v, err := m.t.encode(c, coll.Elem, ch.vals[1])
+		if err != nil {
+			return vals, err
+		}
+		return append(vals, k, v), nil
+	case ch.op == "remove" && c.cql.name == "map":
+		info = setOf(coll.Key)
 	}
-	return ch.vals, nil
+	v, err := m.t.encode(c, info, ch.vals[0])
+	if err != nil {
+		return vals, err
+	}
+	return append(vals, v), nil
 }

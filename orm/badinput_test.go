@@ -1,0 +1,150 @@
+package orm_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/orm"
+)
+
+// BadRow has a column of each kind a wrong value used to reach the driver or the
+// server unchecked through.
+type BadRow struct {
+	ID    orm.UUID           `cql:"id" orm:"pk"`
+	N     int32              `cql:"n" orm:"index"`
+	Pair  Pair               `cql:"pair" orm:"tuple"`
+	Tags  []string           `cql:"tags" orm:"set,index"`
+	Score map[string]float64 `cql:"score"`
+	Log   []int32            `cql:"log"`
+	Vec   []float32          `cql:"vec" orm:"vector=3"`
+	Code  string             `cql:"code" orm:"ascii"`
+	Tod   time.Duration      `cql:"tod" orm:"time"`
+	Stamp orm.UUID           `cql:"stamp" orm:"timeuuid"`
+	Home  Geo                `cql:"home"`
+}
+
+// TestBadValuesRefusedNamingTableAndColumn gives each public way of binding a value
+// a value that does not fit its column: none may panic, and each error must match
+// ErrInvalidValue and name the table and the column, before anything is sent.
+func TestBadValuesRefusedNamingTableAndColumn(t *testing.T) {
+	db := openDB(t)
+	m := newModel[BadRow](t, db)
+	ctx := t.Context()
+	id := orm.NewUUID()
+	key := []any{id}
+	if err := m.Insert(ctx, &BadRow{ID: id, Vec: []float32{1, 2, 3}}); err != nil {
+		t.Fatal(err)
+	}
+	patch := func(chs ...orm.Change) func() error {
+		return func() error { return m.Patch(ctx, key, chs) }
+	}
+	query := func(ps ...orm.Predicate) func() error {
+		return func() error {
+			for _, err := range m.Query().Where(append([]orm.Predicate{orm.Eq("id", id)}, ps...)...).AllowFiltering().All(ctx) {
+				return err
+			}
+			return nil
+		}
+	}
+	batch := func(add func(orm.BatchWriter[BadRow]) error) func() error {
+		return func() error {
+			b := db.NewBatch(orm.LoggedBatch, orm.BatchLimits{})
+			if err := add(m.Batch(b)); err != nil {
+				return err
+			}
+			return b.Exec(ctx)
+		}
+	}
+	cases := []struct {
+		name, column string
+		do           func() error
+	}{
+		{"Set tuple to an int", "pair", patch(orm.Set("pair", 5))},
+		{"Set tuple to another struct", "pair", patch(orm.Set("pair", Geo{}))},
+		{"condition on tuple with a string", "pair", func() error {
+			return m.PatchIf(ctx, key, []orm.Predicate{orm.Eq("pair", "x")}, []orm.Change{orm.Set("n", int32(1))})
+		}},
+		{"Set int to a bool", "n", patch(orm.Set("n", true))},
+		{"Set int out of range", "n", patch(orm.Set("n", int64(1)<<40))},
+		{"Add an int to set<text>", "tags", patch(orm.Add("tags", []int{5}))},
+		{"Remove a bool from set<text>", "tags", patch(orm.Remove("tags", []bool{true}))},
+		{"Put a bool key in map<text, double>", "score", patch(orm.Put("score", true, 1.0))},
+		{"Put a string value in map<text, double>", "score", patch(orm.Put("score", "k", "v"))},
+		{"Remove map keys of the wrong type", "score", patch(orm.Remove("score", []bool{true}))},
+		{"Remove map keys that are not comparable", "score", patch(orm.Remove("score", [][]int{{1}}))},
+		{"Append strings to list<int>", "log", patch(orm.Append("log", []string{"x"}))},
+		{"Set vector of the wrong length", "vec", patch(orm.Set("vec", []float32{1}))},
+		{"Set vector to strings", "vec", patch(orm.Set("vec", []string{"a", "b", "c"}))},
+		{"Set ascii to non-ASCII", "code", patch(orm.Set("code", "héllo"))},
+		{"Set time of day past midnight", "tod", patch(orm.Set("tod", 25*time.Hour))},
+		{"Set time of day negative", "tod", patch(orm.Set("tod", -time.Second))},
+		{"Set timeuuid to a random UUID", "stamp", patch(orm.Set("stamp", orm.NewUUID()))},
+		{"Set UDT to another struct", "home", patch(orm.Set("home", Pair{}))},
+		{"Eq with a bool", "n", query(orm.Eq("n", true))},
+		{"In with a string", "n", query(orm.In("n", int32(1), "x"))},
+		{"Gt with a slice", "n", query(orm.Gt("n", []int{1}))},
+		{"Contains with an int", "tags", query(orm.Contains("tags", 5))},
+		{"Get with a string key", "id", func() error { _, err := m.Get(ctx, "not a uuid"); return err }},
+		{"DeleteColumns with a bool key", "id", func() error { return m.DeleteColumns(ctx, []any{true}, "n") }},
+		{"DeleteIf condition of the wrong type", "n", func() error { return m.DeleteIf(ctx, key, orm.Eq("n", "x")) }},
+		{"UpdateIf condition of the wrong type", "n", func() error {
+			return m.UpdateIf(ctx, &BadRow{ID: id, Vec: []float32{1, 2, 3}}, []orm.Predicate{orm.Eq("n", 1.5)})
+		}},
+		{"Insert a vector of the wrong length", "vec", func() error { return m.Insert(ctx, &BadRow{ID: id, Vec: []float32{1}}) }},
+		{"Insert non-ASCII text", "code", func() error { return m.Insert(ctx, &BadRow{ID: id, Vec: []float32{1, 2, 3}, Code: "ü"}) }},
+		{"batched Patch of the wrong type", "n", batch(func(w orm.BatchWriter[BadRow]) error {
+			return w.Patch(key, []orm.Change{orm.Set("n", "x")})
+		})},
+		{"batched Delete with a wrong key", "id", batch(func(w orm.BatchWriter[BadRow]) error { return w.Delete(42) })},
+		{"Delete with a bool key", "id", func() error { return m.Delete(ctx, true) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := noPanic(t, tc.do)
+			if !errors.Is(err, orm.ErrInvalidValue) || !strings.Contains(err.Error(), "bad_row") || !strings.Contains(err.Error(), tc.column) {
+				t.Fatalf("got %v; want ErrInvalidValue naming table bad_row and column %s", err, tc.column)
+			}
+		})
+	}
+}
+
+// noPanic runs f and turns a panic into a test failure.
+func noPanic(t *testing.T, f func() error) (err error) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("panic: %v", r)
+		}
+	}()
+	return f()
+}
+
+func TestBadBatchKindAndSession(t *testing.T) {
+	db := openDB(t)
+	m := newModel[BadRow](t, db)
+	for _, kind := range []orm.BatchKind{orm.BatchKind(7), orm.BatchKind(-1)} {
+		err := noPanic(t, func() error {
+			b := db.NewBatch(kind, orm.BatchLimits{})
+			if err := m.Batch(b).Delete(orm.NewUUID()); err != nil {
+				return err
+			}
+			return b.Exec(t.Context())
+		})
+		if !errors.Is(err, orm.ErrInvalidQuery) || !strings.Contains(err.Error(), fmt.Sprint(int(kind))) {
+			t.Errorf("batch kind %d: %v", kind, err)
+		}
+		if s := kind.String(); !strings.Contains(s, fmt.Sprint(int(kind))) {
+			t.Errorf("BatchKind(%d).String() = %q", kind, s)
+		}
+	}
+	b := db.NewBatch(orm.LoggedBatch, orm.BatchLimits{MaxStatements: -1})
+	if err := noPanic(t, func() error { return m.Batch(b).Delete(orm.NewUUID()) }); !errors.Is(err, orm.ErrInvalidQuery) {
+		t.Errorf("negative batch limit: %v", err)
+	}
+	if _, err := orm.New(nil, env.Keyspace(), nil); !errors.Is(err, orm.ErrInvalidValue) {
+		t.Errorf("orm.New with a nil session: %v", err)
+	}
+}
