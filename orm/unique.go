@@ -214,8 +214,9 @@ func (m *Model[T]) releaseClaims(ctx context.Context, claims []claim, owner []an
 // claim (false when owner already held it).
 func (m *Model[T]) claim(ctx context.Context, u UniqueConstraint, vals, owner []any) (bool, error) {
 	stmts := m.uniqueStmts[u.Name]
+	pk := m.t.primaryKey()
 	args := append(append(append([]any{}, vals...), owner...), time.Now())
-	cur, applied, err := m.casOwner(ctx, stmts.claim, args)
+	cur, applied, err := m.casOwner(ctx, stmts.claim, append(append(append([]*Column{}, u.Columns...), pk...), nil), args)
 	if err != nil {
 		return false, fmt.Errorf("orm: claim unique %s of %s: %w", u.Name, m.t.Name, err)
 	}
@@ -241,7 +242,8 @@ func (m *Model[T]) claim(ctx context.Context, u UniqueConstraint, vals, owner []
 	}
 	// Stale: take it over, if nobody else did meanwhile.
 	args = append(append(append(append([]any{}, owner...), time.Now()), vals...), cur.owner...)
-	_, applied, err = m.casOwner(ctx, stmts.takeOver, args)
+	cols := append(append(append(append([]*Column{}, pk...), nil), u.Columns...), pk...)
+	_, applied, err = m.casOwner(ctx, stmts.takeOver, cols, args)
 	if err != nil {
 		return false, fmt.Errorf("orm: take over stale unique %s of %s: %w", u.Name, m.t.Name, err)
 	}
@@ -257,15 +259,30 @@ type ownerRow struct {
 }
 
 // casOwner runs a lookup-table LWT and returns the current owner when not applied.
-func (m *Model[T]) casOwner(ctx context.Context, stmt string, args []any) (ownerRow, bool, error) {
+// args[i] is a value of column cols[i] (a unique or key column, whose lookup-table
+// twin has its type), bound by the model's one conversion path, or a value bound as
+// it is where cols[i] is nil.
+func (m *Model[T]) casOwner(ctx context.Context, stmt string, cols []*Column, args []any) (ownerRow, bool, error) {
+	var cur ownerRow
+	bound := make([]any, len(args))
+	for i, a := range args {
+		if cols[i] == nil {
+			bound[i] = a
+			continue
+		}
+		e, err := m.t.encode(cols[i], cols[i].info, a)
+		if err != nil {
+			return cur, false, err
+		}
+		bound[i] = e
+	}
 	var row T
 	rv := reflect.ValueOf(&row).Elem()
-	var cur ownerRow
 	byOwner := map[string]*Column{}
 	for _, c := range m.t.primaryKey() {
 		byOwner[ownerCol(c)] = c
 	}
-	applied, _, err := m.scanCAS(ctx, "lwt unique", stmt, m.db.session.Query(stmt, args...), func(name string, dest []any) ([]any, bool) {
+	applied, _, err := m.scanCAS(ctx, "lwt unique", stmt, m.db.session.Query(stmt, bound...), func(name string, dest []any) ([]any, bool) {
 		switch {
 		case name == claimedAtCol:
 			return append(dest, &cur.claimedAt), true
@@ -330,7 +347,8 @@ func hasNil(v reflect.Value, u UniqueConstraint) bool {
 
 // releaseClaim deletes the lookup row of a claim if owner still holds it.
 func (m *Model[T]) releaseClaim(ctx context.Context, c claim, owner []any) error {
-	_, _, err := m.casOwner(ctx, m.uniqueStmts[c.u.Name].release, append(append([]any{}, c.vals...), owner...))
+	cols := append(append([]*Column{}, c.u.Columns...), m.t.primaryKey()...)
+	_, _, err := m.casOwner(ctx, m.uniqueStmts[c.u.Name].release, cols, append(append([]any{}, c.vals...), owner...))
 	return err
 }
 func uniqueKey(u UniqueConstraint, vals []any) string {

@@ -232,3 +232,42 @@ func TestUniqueStaleClaimTakenOver(t *testing.T) {
 		t.Fatalf("claim owner %v %v, want %v", owner, err, m.ID)
 	}
 }
+
+// Booking has a unique date and a date key, so its lookup statements bind dates.
+type Booking struct {
+	Day  time.Time `cql:"day" orm:"pk,date"`
+	Room string    `cql:"room" orm:"pk"`
+	Slot time.Time `cql:"slot" orm:"date,unique"`
+}
+
+// TestUniqueDateBoundAsStored checks that a unique date is claimed by the calendar day
+// its row stores (the day in the value's own zone), like every other bound value: two
+// rows holding the same stored day conflict, and a deleted row frees its day.
+func TestUniqueDateBoundAsStored(t *testing.T) {
+	db := openDB(t)
+	bookings := newModel[Booking](t, db)
+	ctx := t.Context()
+	east := time.FixedZone("UTC+13", 13*3600)
+	// 1 March in UTC+13 at 00:30 is still 29 February in UTC.
+	first := Booking{Day: time.Date(1969, 12, 31, 0, 30, 0, 0, east), Room: "a", Slot: time.Date(2024, 3, 1, 0, 30, 0, 0, east)}
+	if err := bookings.Insert(ctx, &first); err != nil {
+		t.Fatal(err)
+	}
+	got, err := bookings.Get(ctx, first.Day, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got.Slot.Format(time.DateOnly); d != "2024-03-01" {
+		t.Fatalf("stored slot %s, want 2024-03-01", d)
+	}
+	second := Booking{Day: time.Date(1970, 1, 2, 0, 0, 0, 0, time.UTC), Room: "b", Slot: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)}
+	if err := bookings.Insert(ctx, &second); !errors.Is(err, orm.ErrConflict) {
+		t.Fatalf("a second row on the stored day 2024-03-01: %v, want a unique conflict", err)
+	}
+	if err := bookings.Delete(ctx, first.Day, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bookings.Insert(ctx, &second); err != nil {
+		t.Fatalf("the day was not freed by the delete of its owner (keyed by a date): %v", err)
+	}
+}
