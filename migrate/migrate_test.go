@@ -32,16 +32,16 @@ INSERT INTO uds_users (id, email) VALUES (1, 'a;b@example.com');
 func udsGo(withDown4 bool) []migrate.Migration {
 	seed := migrate.Migration{Version: 2, Name: "seed_user",
 		Up: func(ctx context.Context, db *orm.DB) error {
-			return db.Session().Query(`INSERT INTO uds_users (id, email) VALUES (2, 'b@example.com')`).WithContext(ctx).Exec()
+			return db.Session().Query(`INSERT INTO uds_users (id, email) VALUES (2, 'b@example.com')`).ExecContext(ctx)
 		},
 		Down: func(ctx context.Context, db *orm.DB) error {
-			return db.Session().Query(`DELETE FROM uds_users WHERE id = 2`).WithContext(ctx).Exec()
+			return db.Session().Query(`DELETE FROM uds_users WHERE id = 2`).ExecContext(ctx)
 		},
 	}
 	notes := migrate.Migration{Version: 4, Name: "notes",
 		Up: func(ctx context.Context, db *orm.DB) error {
 			s := db.Session()
-			if err := s.Query(`CREATE TABLE uds_notes (id int PRIMARY KEY)`).WithContext(ctx).Exec(); err != nil {
+			if err := s.Query(`CREATE TABLE uds_notes (id int PRIMARY KEY)`).ExecContext(ctx); err != nil {
 				return err
 			}
 			return s.AwaitSchemaAgreement(ctx)
@@ -49,7 +49,7 @@ func udsGo(withDown4 bool) []migrate.Migration {
 	}
 	if withDown4 {
 		notes.Down = func(ctx context.Context, db *orm.DB) error {
-			return db.Session().Query(`DROP TABLE uds_notes`).WithContext(ctx).Exec()
+			return db.Session().Query(`DROP TABLE uds_notes`).ExecContext(ctx)
 		}
 	}
 	return []migrate.Migration{seed, notes}

@@ -41,14 +41,14 @@ func procGo(version int64, owner string) migrate.Migration {
 			s, ks := db.Session(), db.Keyspace()
 			var prev string
 			applied, err := s.Query(`INSERT INTO proc_claims (version, owner) VALUES (?, ?) IF NOT EXISTS`, version, owner).
-				SetKeyspace(ks).WithContext(ctx).MapScanCAS(map[string]any{"owner": &prev})
+				SetKeyspace(ks).MapScanCASContext(ctx, map[string]any{"owner": &prev})
 			if err != nil {
 				return err
 			}
 			if !applied {
 				return fmt.Errorf("version %d already run by %s", version, prev)
 			}
-			if err := s.Query(`UPDATE proc_counts SET n = n + 1 WHERE version = ?`, version).SetKeyspace(ks).WithContext(ctx).Exec(); err != nil {
+			if err := s.Query(`UPDATE proc_counts SET n = n + 1 WHERE version = ?`, version).SetKeyspace(ks).ExecContext(ctx); err != nil {
 				return err
 			}
 			select {

@@ -80,7 +80,7 @@ func migrateCmd(ctx context.Context, args []string, out, errOut io.Writer) error
 		}
 	} else {
 		var n int
-		err := db.Session().Query(`SELECT COUNT(*) FROM system_schema.keyspaces WHERE keyspace_name = ?`, *keyspace).WithContext(ctx).Scan(&n)
+		err := db.Session().Query(`SELECT COUNT(*) FROM system_schema.keyspaces WHERE keyspace_name = ?`, *keyspace).ScanContext(ctx, &n)
 		if err != nil {
 			return fmt.Errorf("reading keyspace %s: %w", *keyspace, err)
 		}
