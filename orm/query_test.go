@@ -92,8 +92,10 @@ func TestQueryAccessPaths(t *testing.T) {
 }
 
 func TestRefusedQueryRunsNothing(t *testing.T) {
-	db := openDB(t)
+	db, log := observedDB(t)
 	events := newModel[Event](t, db)
+	log.take("")
+	yielded := false
 	for _, err := range events.Query().Where(orm.Eq("note", "x")).All(t.Context()) {
 		if !errors.Is(err, orm.ErrFiltering) {
 			t.Fatalf("got %v", err)
@@ -102,9 +104,23 @@ func TestRefusedQueryRunsNothing(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Fatalf("error %q lacks the advice %q", err, want)
 		}
-		return
+		yielded = true
 	}
-	t.Fatal("the iterator yielded nothing")
+	if !yielded {
+		t.Fatal("the iterator yielded nothing")
+	}
+	if sent := log.take("event"); len(sent) != 0 {
+		t.Fatalf("a refused query reached the driver: %v", sent)
+	}
+	// The log does see an accepted query on the same table.
+	for _, err := range events.Query().Where(orm.Eq("stream", "s"), orm.Eq("bucket", int32(0))).All(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sent := log.take("event"); len(sent) != 1 {
+		t.Fatalf("an accepted query reached the driver %d times: %v", len(sent), sent)
+	}
 }
 
 func TestPaging10000Rows(t *testing.T) {
