@@ -120,6 +120,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 
 // New wraps a session the caller made and keeps. keyspace is the default keyspace for
 // models (it may be empty if every model names its own); obs may be nil.
+//
+// session may be nil too: such a DB only builds. Models made on it check their
+// struct tags and types, and give their table (Model.Table), schema statements and
+// query text (Query.CQL), access-path checks included, without a server; it must not
+// run statements (Insert, Get, All, Sync, Exec...), which need a session.
 func New(session *gocql.Session, keyspace string, obs Observer) (*DB, error) {
 	if keyspace != "" {
 		if err := CheckIdent("keyspace", keyspace); err != nil {
