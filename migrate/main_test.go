@@ -29,6 +29,21 @@ func newMigrator(t testing.TB, prefix string, opts migrate.Options) *migrate.Mig
 	return m
 }
 
+// buildMigrator returns a Migrator on a DB without a session: it checks
+// migrations and options without a server, and must not run them.
+func buildMigrator(t testing.TB) *migrate.Migrator {
+	t.Helper()
+	db, err := orm.New(nil, "migrate_build", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := migrate.New(db, migrate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // exec runs a statement on the package keyspace.
 func execCQL(t testing.TB, stmt string, vals ...any) {
 	t.Helper()

@@ -367,7 +367,7 @@ func TestAddErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMigrator(t, "adderr", migrate.Options{})
+			m := buildMigrator(t)
 			var err error
 			if tt.files != nil {
 				err = m.AddFS(tt.files, ".")
@@ -388,7 +388,7 @@ func TestAddErrors(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	db, err := orm.New(nil, "migrate_build", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +402,7 @@ func TestOptionsValidate(t *testing.T) {
 			t.Errorf("New(%+v) accepted", o)
 		}
 	}
-	noKS, err := orm.New(env.Session(t), "", nil)
+	noKS, err := orm.New(nil, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
