@@ -1,6 +1,9 @@
 package testenv
 
 import (
+	"errors"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -59,4 +62,48 @@ func TestCleanupRetriesTheDrop(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("keyspace %s still exists after cleanup", e.keyspace)
 	}
+}
+
+// WaitFor returns once the condition holds, and fails the test with the
+// condition's last error when it never does.
+func TestWaitFor(t *testing.T) {
+	calls := 0
+	WaitFor(t, time.Minute, func() error {
+		if calls++; calls < 3 {
+			return fmt.Errorf("call %d", calls)
+		}
+		return nil
+	})
+	if calls != 3 {
+		t.Fatalf("cond called %d times, want 3", calls)
+	}
+	var failed bool
+	var msg string
+	done := make(chan struct{})
+	// A failing TB runs on its own goroutine: Fatalf ends it with Goexit.
+	go func() {
+		defer close(done)
+		rec := &recorder{TB: t}
+		defer func() { failed, msg = rec.failed, rec.msg }()
+		WaitFor(rec, 20*time.Millisecond, func() error { return errors.New("never") })
+	}()
+	<-done
+	if !failed || !strings.Contains(msg, "never") {
+		t.Fatalf("failed %v with %q, want a failure naming the last error", failed, msg)
+	}
+}
+
+// recorder is a testing.TB whose Fatalf records the failure and stops the
+// goroutine, without failing the real test.
+type recorder struct {
+	testing.TB
+	failed bool
+	msg    string
+}
+
+func (r *recorder) Helper() {}
+
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.failed, r.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
 }
