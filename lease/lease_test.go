@@ -40,6 +40,7 @@ func TestOneHolderAtATime(t *testing.T) {
 	const n = 20
 	var holding, maxHolding, turns atomic.Int32
 	var wg sync.WaitGroup
+	probe := manager(t, "probe", 3*time.Second)
 	for i := range n {
 		wg.Add(1)
 		go func() {
@@ -57,7 +58,13 @@ func TestOneHolderAtATime(t *testing.T) {
 					break
 				}
 			}
-			time.Sleep(20 * time.Millisecond)
+			// While it is held, nobody else gets it.
+			if ph, err := probe.TryAcquire(ctx, "job"); !errors.Is(err, lease.ErrHeld) {
+				t.Errorf("held lease: TryAcquire by another owner gave %v, want ErrHeld", err)
+				if err == nil {
+					_ = ph.Release(ctx)
+				}
+			}
 			holding.Add(-1)
 			turns.Add(1)
 			if err := h.Release(ctx); err != nil {
@@ -79,11 +86,18 @@ func TestExpiryAndRenewal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Renewal keeps it alive well past its TTL.
-	time.Sleep(4 * time.Second)
-	if _, err := b.TryAcquire(ctx, "renewed"); !errors.Is(err, lease.ErrHeld) || !strings.Contains(err.Error(), "held by a") {
-		t.Fatalf("renewed lease was taken: %v", err)
-	}
+	// Renewal keeps it alive well past its TTL: two TTLs, during which b tries
+	// and fails to take it.
+	acquired := time.Now()
+	testenv.WaitFor(t, time.Minute, func() error {
+		if _, err := b.TryAcquire(ctx, "renewed"); !errors.Is(err, lease.ErrHeld) || !strings.Contains(err.Error(), "held by a") {
+			t.Fatalf("renewed lease was taken: %v", err)
+		}
+		if held := time.Since(acquired); held < 4*time.Second {
+			return fmt.Errorf("held for %v of 4s", held)
+		}
+		return nil
+	})
 	select {
 	case <-h.Lost():
 		t.Fatal("renewed lease reported lost")
