@@ -3,6 +3,7 @@ package migrate_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cassandraorm/cassandraorm-go/migrate"
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/testenv"
 )
 
 // udsFiles are the .cql migrations of TestUpDownStatus.
@@ -476,7 +478,15 @@ func TestLockWait(t *testing.T) {
 		}
 		bDone <- rs
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// Once b waits for the lock again, a may finish.
+	testenv.WaitFor(t, time.Minute, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(waits) < 2 || waits[len(waits)-1].Kind != migrate.EventWaiting {
+			return fmt.Errorf("b has not waited for the lock again: %v", waits)
+		}
+		return nil
+	})
 	close(finish)
 	if err := <-aDone; err != nil {
 		t.Fatal(err)
