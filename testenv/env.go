@@ -101,7 +101,7 @@ func (e *Env) finish(code int, w io.Writer, p dropPolicy) int {
 	return code
 }
 
-// dropPolicy says how patiently close drops the keyspace.
+// dropPolicy says how patiently the keyspace is created and dropped.
 type dropPolicy struct {
 	// timeouts bounds each attempt in turn (connecting, the drop and the
 	// wait for schema agreement); there are len(timeouts) attempts.
@@ -111,11 +111,11 @@ type dropPolicy struct {
 	backoff time.Duration
 }
 
-// patientDrop is the policy of Main. A DROP KEYSPACE has been seen to take
-// longer than the sessions' 10 s request timeout on a busy 2-core node, so
-// each attempt gets far more, and the statement (idempotent thanks to IF
-// EXISTS) is sent again after a failure. The worst case is a little over
-// three minutes, after every test has finished.
+// patientDrop is the policy of Main's drop, and of the keyspace's creation.
+// A DROP KEYSPACE has been seen to take longer than the sessions' 10 s
+// request timeout on a busy 2-core node, so each attempt gets far more, and
+// the statement (idempotent thanks to IF EXISTS) is sent again after a
+// failure. The worst case is a little over three minutes.
 func patientDrop() dropPolicy {
 	return dropPolicy{timeouts: []time.Duration{30 * time.Second, time.Minute, 90 * time.Second}, backoff: 2 * time.Second}
 }
@@ -134,30 +134,31 @@ func (e *Env) close(w io.Writer, p dropPolicy) error {
 	if !e.ksCreated {
 		return nil
 	}
-	return dropKeyspace(e.hosts, e.keyspace, w, p)
+	return patiently(e.hosts, "drop keyspace "+e.keyspace, "DROP KEYSPACE IF EXISTS "+e.keyspace, w, p)
 }
 
-// dropKeyspace runs DROP KEYSPACE IF EXISTS ks until it succeeds and the
-// schema agrees, at most len(p.timeouts) times, each on a new session whose
-// request timeout is that attempt's.
-func dropKeyspace(hosts []string, ks string, w io.Writer, p dropPolicy) error {
+// patiently runs the idempotent schema statement stmt (what, in messages)
+// until it succeeds and the schema agrees, at most len(p.timeouts) times, each
+// on a new session whose request timeout is that attempt's, reporting each
+// failed attempt to w.
+func patiently(hosts []string, what, stmt string, w io.Writer, p dropPolicy) error {
 	backoff := p.backoff
 	var err error
 	for i, timeout := range p.timeouts {
 		if i > 0 {
-			fmt.Fprintf(w, "testenv: drop keyspace %s, attempt %d of %d: %v; retrying in %v\n", ks, i, len(p.timeouts), err, backoff)
+			fmt.Fprintf(w, "testenv: %s, attempt %d of %d: %v; retrying in %v\n", what, i, len(p.timeouts), err, backoff)
 			time.Sleep(backoff)
 			backoff *= 2
 		}
-		if err = dropOnce(hosts, ks, timeout); err == nil {
+		if err = schemaOnce(hosts, stmt, timeout); err == nil {
 			return nil
 		}
 	}
-	return fmt.Errorf("drop keyspace %s failed %d times, last: %w", ks, len(p.timeouts), err)
+	return fmt.Errorf("%s failed %d times, last: %w", what, len(p.timeouts), err)
 }
 
-// dropOnce makes one attempt of dropKeyspace, all of it within timeout.
-func dropOnce(hosts []string, ks string, timeout time.Duration) error {
+// schemaOnce makes one attempt of patiently, all of it within timeout.
+func schemaOnce(hosts []string, stmt string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	c := cluster(hosts, "")
@@ -167,11 +168,11 @@ func dropOnce(hosts []string, ks string, timeout time.Duration) error {
 		return unreachable("cassandra", hosts, err)
 	}
 	defer s.Close()
-	if err := s.Query("DROP KEYSPACE IF EXISTS " + ks).ExecContext(ctx); err != nil {
+	if err := s.Query(stmt).ExecContext(ctx); err != nil {
 		return err
 	}
 	if err := s.AwaitSchemaAgreement(ctx); err != nil {
-		return fmt.Errorf("schema agreement after the drop: %w", err)
+		return fmt.Errorf("schema agreement: %w", err)
 	}
 	return nil
 }
@@ -205,11 +206,13 @@ func (e *Env) ensureKeyspace() error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	err = s.Query("CREATE KEYSPACE IF NOT EXISTS " + e.keyspace +
-		" WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").Exec()
+	s.Close()
+	// The node answers; a busy one may still be slow to create a keyspace, and
+	// CREATE KEYSPACE IF NOT EXISTS is safe to send again.
+	err = patiently(e.hosts, "create keyspace "+e.keyspace, "CREATE KEYSPACE IF NOT EXISTS "+e.keyspace+
+		" WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}", os.Stderr, patientDrop())
 	if err != nil {
-		return fmt.Errorf("create keyspace %s: %w", e.keyspace, err)
+		return err
 	}
 	e.ksCreated = true
 	return nil
