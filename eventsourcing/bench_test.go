@@ -24,7 +24,7 @@ func BenchmarkAppend(b *testing.B) {
 	b.Run("driver-lwt-insert", func(b *testing.B) {
 		for b.Loop() {
 			applied, err := sess.Query(`INSERT INTO bench_lwt (id, data) VALUES (?, ?) IF NOT EXISTS`, orm.NewUUID(), payload.Data).
-				WithContext(ctx).MapScanCAS(map[string]any{})
+				MapScanCASContext(ctx, map[string]any{})
 			if err != nil || !applied {
 				b.Fatal(applied, err)
 			}

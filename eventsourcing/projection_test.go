@@ -100,7 +100,7 @@ func TestFeedOrderAndLostAppends(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(2 * fastLag)
+	waitFeed(t, s, 1, len(want))
 	entries, pos, err := s.ReadFeed(ctx, 0, eventsourcing.Position{}, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestProjectionCatchUpRebuildAndSingleRunner(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(2 * fastLag)
+	waitFeed(t, s, 1, 30)
 	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{Batch: 7})
 	handled := 0
 	proj := seenProjection(seen, "counts", &handled)
@@ -159,7 +159,7 @@ func TestProjectionCatchUpRebuildAndSingleRunner(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(runCtx, proj) }()
-	time.Sleep(300 * time.Millisecond)
+	waitLeaseHeld(t, "projection/counts")
 	other := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
 	waitCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	err := other.CatchUp(waitCtx, proj)
@@ -200,7 +200,7 @@ func TestProjectionKilledMidwayResumes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(2 * fastLag)
+	waitFeed(t, s, 1, total)
 
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), childEnv+"=projection", "CHILD_KEYSPACE="+env.Keyspace())
@@ -263,7 +263,9 @@ func projectionChild() error {
 	proj := seenProjection(seen, "killed", &handled)
 	inner := proj.Handle
 	proj.Handle = func(ctx context.Context, e eventsourcing.Envelope) error {
-		time.Sleep(5 * time.Millisecond) // slow enough to be killed mid-way
+		if handled >= 60 { // stop mid-way and wait there to be killed
+			<-ctx.Done()
+		}
 		return inner(ctx, e)
 	}
 	return eventsourcing.NewProjector(s, lm, reg, eventsourcing.ProjectorOptions{Batch: 10}).Run(ctx, proj)
@@ -358,7 +360,7 @@ func TestRebuildInStreamOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(2 * fastLag)
+	waitFeed(t, s, 1, 3)
 	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
 	handled := 0
 	proj := p.InStreamOrder(eventsourcing.Projection{Name: "rebuilt",
@@ -391,7 +393,7 @@ func TestShardedFeed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(2 * fastLag)
+	waitFeed(t, s, 3, streams*each)
 	var mu sync.Mutex
 	last := map[string]int64{}
 	handled := 0
@@ -425,7 +427,7 @@ func TestShardedFeed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(2 * fastLag)
+	waitFeed(t, s, 3, streams*each+streams)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 2)
 	for range 2 {
@@ -463,7 +465,7 @@ func TestInterruptedRebuildReplaysEverything(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(2 * fastLag)
+	waitFeed(t, s, 3, 12)
 	var mu sync.Mutex
 	model := map[string]bool{}
 	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})

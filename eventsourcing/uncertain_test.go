@@ -8,6 +8,7 @@ import (
 
 	"github.com/cassandraorm/cassandraorm-go/eventsourcing"
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/testenv"
 )
 
 // feedIDs reads the whole feed and returns the event ids it delivers, with counts.
@@ -61,13 +62,18 @@ func TestUncertainAppendsLoseNothing(t *testing.T) {
 			stored[r.ID] = true
 		}
 	}
-	time.Sleep(opts.AbandonAfter + 2*opts.FeedLag)
-	fed := feedIDs(t, s, 7)
-	for id := range stored {
-		if fed[id] == 0 {
-			t.Errorf("stored event %s is missing from the feed", id)
+	// Entries of appends cut short hold the feed back until AbandonAfter has
+	// passed; wait until it delivers every stored event.
+	var fed map[orm.UUID]int
+	testenv.WaitFor(t, time.Minute, func() error {
+		fed = feedIDs(t, s, 7)
+		for id := range stored {
+			if fed[id] == 0 {
+				return fmt.Errorf("stored event %s is missing from the feed", id)
+			}
 		}
-	}
+		return nil
+	})
 	for id := range fed {
 		if !stored[id] {
 			t.Errorf("the feed delivers %s, which no stream holds", id)
@@ -104,10 +110,13 @@ func TestFeedSkipsOrphansWithoutLosingTheRest(t *testing.T) {
 		}
 		v = nv
 	}
-	time.Sleep(opts.AbandonAfter + 2*opts.FeedLag)
-	if got := len(feedIDs(t, s, 100)); got != 150 {
-		t.Fatalf("the feed delivered %d of 150 events", got)
-	}
+	// The orphan holds the feed back until AbandonAfter has passed.
+	testenv.WaitFor(t, time.Minute, func() error {
+		if got := len(feedIDs(t, s, 100)); got != 150 {
+			return fmt.Errorf("the feed delivered %d of 150 events", got)
+		}
+		return nil
+	})
 }
 
 // A save whose outcome is unknown (its deadline passed) can be repeated: the events

@@ -39,6 +39,21 @@ func testDB(t testing.TB) *orm.DB {
 	return db
 }
 
+// buildMigrator returns a Migrator on a DB without a session: it checks
+// migrations and options without a server, and must not run them.
+func buildMigrator(t testing.TB) *migrate.Migrator {
+	t.Helper()
+	db, err := orm.Detached("migrate_build")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := migrate.New(db, migrate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // execCQL runs a statement on the package keyspace.
 func execCQL(t testing.TB, stmt string, vals ...any) {
 	t.Helper()

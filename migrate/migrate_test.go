@@ -3,6 +3,7 @@ package migrate_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cassandraorm/cassandraorm-go/migrate"
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/testenv"
 )
 
 // udsFiles are the .cql migrations of TestUpDownStatus.
@@ -363,7 +365,7 @@ func TestAddErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newMigrator(t, "adderr", migrate.Options{})
+			m := buildMigrator(t)
 			var err error
 			if tt.files != nil {
 				err = m.AddFS(tt.files, ".")
@@ -384,7 +386,7 @@ func TestAddErrors(t *testing.T) {
 }
 
 func TestOptionsValidate(t *testing.T) {
-	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	db, err := orm.Detached("migrate_build")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +400,7 @@ func TestOptionsValidate(t *testing.T) {
 			t.Errorf("New(%+v) accepted", o)
 		}
 	}
-	noKS, err := orm.New(env.Session(t), "", nil)
+	noKS, err := orm.Detached("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +474,15 @@ func TestLockWait(t *testing.T) {
 		}
 		bDone <- rs
 	}()
-	time.Sleep(300 * time.Millisecond)
+	// Once b waits for the lock again, a may finish.
+	testenv.WaitFor(t, time.Minute, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(waits) < 2 || waits[len(waits)-1].Kind != migrate.EventWaiting {
+			return fmt.Errorf("b has not waited for the lock again: %v", waits)
+		}
+		return nil
+	})
 	close(finish)
 	if err := <-aDone; err != nil {
 		t.Fatal(err)

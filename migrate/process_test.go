@@ -1,9 +1,11 @@
 package migrate_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
@@ -20,10 +22,13 @@ import (
 
 // The helper process of TestProcessesApplyOnce reads these.
 const (
-	helperEnv      = "MIGRATE_TEST_HELPER"   // set: run as a helper
-	helperKSEnv    = "MIGRATE_TEST_KEYSPACE" // the keyspace to migrate
-	helperStartEnv = "MIGRATE_TEST_START"    // Unix nanoseconds at which to call Up
+	helperEnv   = "MIGRATE_TEST_HELPER"   // set: run as a helper
+	helperKSEnv = "MIGRATE_TEST_KEYSPACE" // the keyspace to migrate
 )
+
+// helperReady is the line a helper prints once connected; it then waits for a
+// line on its stdin before it calls Up, so that all start together.
+const helperReady = "HELPER READY"
 
 // procFiles are the .cql migrations: each fails if it runs twice (CREATE TABLE and ALTER
 // TABLE ADD without IF NOT EXISTS) and counts its runs.
@@ -92,13 +97,51 @@ func TestHelperProcess(t *testing.T) {
 	if err := m.Add(procGo(2, owner), procGo(4, owner)); err != nil {
 		t.Fatal(err)
 	}
-	start, _ := strconv.ParseInt(os.Getenv(helperStartEnv), 10, 64)
-	time.Sleep(time.Until(time.Unix(0, start)))
+	fmt.Println(helperReady)
+	if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+		t.Fatalf("waiting for the start signal: %v", err)
+	}
 	rs, err := m.Up(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Printf("APPLIED %v\n", versions(rs))
+}
+
+// readyLog collects a helper's output and closes ready once it has printed
+// helperReady.
+type readyLog struct {
+	mu    sync.Mutex
+	buf   strings.Builder
+	ready chan struct{}
+	seen  bool
+}
+
+// Write appends p to the log.
+func (l *readyLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if !l.seen && strings.Contains(l.buf.String(), helperReady+"\n") {
+		l.seen = true
+		close(l.ready)
+	}
+	return len(p), nil
+}
+
+// String returns the output so far.
+func (l *readyLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// waitErr waits for the started cmd in the background and delivers the result
+// of its Wait.
+func waitErr(cmd *exec.Cmd) <-chan error {
+	c := make(chan error, 1)
+	go func() { c <- cmd.Wait() }()
+	return c
 }
 
 // TestProcessesApplyOnce starts several OS processes that run Up on one keyspace at
@@ -108,23 +151,46 @@ func TestProcessesApplyOnce(t *testing.T) {
 	execCQL(t, `CREATE TABLE IF NOT EXISTS proc_counts (version bigint PRIMARY KEY, n counter)`)
 	execCQL(t, `CREATE TABLE IF NOT EXISTS proc_claims (version bigint PRIMARY KEY, owner text)`)
 	const procs = 4
-	start := time.Now().Add(3 * time.Second) // after every process has connected
 	type out struct {
 		text string
 		err  error
 	}
 	outs := make([]out, procs)
-	var wg sync.WaitGroup
+	done := make([]<-chan error, procs)
+	logs := make([]*readyLog, procs)
+	starts := make([]io.WriteCloser, procs)
 	for i := range procs {
-		wg.Go(func() {
-			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestHelperProcess$", "-test.v", "-test.count=1")
-			cmd.Env = append(os.Environ(), helperEnv+"=1", helperKSEnv+"="+env.Keyspace(),
-				helperStartEnv+"="+strconv.FormatInt(start.UnixNano(), 10))
-			b, err := cmd.CombinedOutput()
-			outs[i] = out{string(b), err}
-		})
+		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestHelperProcess$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), helperEnv+"=1", helperKSEnv+"="+env.Keyspace())
+		logs[i] = &readyLog{ready: make(chan struct{})}
+		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
+		var err error
+		if starts[i], err = cmd.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done[i] = waitErr(cmd)
 	}
-	wg.Wait()
+	// Once every process has connected, start them all at once.
+	for i, l := range logs {
+		select {
+		case <-l.ready:
+		case err := <-done[i]:
+			t.Fatalf("process %d ended before it was ready: %v\n%s", i, err, l.String())
+		}
+	}
+	for _, w := range starts {
+		if _, err := io.WriteString(w, "go\n"); err != nil {
+			t.Fatal(err)
+		}
+		_ = w.Close()
+	}
+	for i := range procs {
+		err := <-done[i]
+		outs[i] = out{logs[i].String(), err}
+	}
 	var applied []int64
 	waited := 0
 	for i, o := range outs {

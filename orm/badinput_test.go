@@ -148,3 +148,51 @@ func TestBadBatchKindAndSession(t *testing.T) {
 		t.Errorf("orm.New with a nil session: %v", err)
 	}
 }
+
+// TestDetachedRunsNothing checks that a DB with no session builds statements and
+// refuses, without panicking, every call that would run one.
+func TestDetachedRunsNothing(t *testing.T) {
+	db := buildDB(t)
+	m, err := orm.NewModel[Account](db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.Query().Where(orm.Eq("id", "a")).CQL(); err != nil {
+		t.Fatalf("a detached DB does not build: %v", err)
+	}
+	ctx := t.Context()
+	calls := map[string]func() error{
+		"Insert":            func() error { return m.Insert(ctx, &Account{ID: "a"}) },
+		"InsertIfNotExists": func() error { return m.InsertIfNotExists(ctx, &Account{ID: "a"}) },
+		"Get":               func() error { _, err := m.Get(ctx, "a"); return err },
+		"Delete":            func() error { return m.Delete(ctx, "a") },
+		"Count":             func() error { _, err := m.Query().Where(orm.Eq("id", "a")).Count(ctx); return err },
+		"Page":              func() error { _, err := m.Query().Where(orm.Eq("id", "a")).Page(ctx, ""); return err },
+		"All": func() error {
+			for _, err := range m.Query().Where(orm.Eq("id", "a")).All(ctx) {
+				return err
+			}
+			return nil
+		},
+		"CellMeta": func() error { _, err := m.CellMeta(ctx, "owner", "a"); return err },
+		"Batch": func() error {
+			b := db.NewBatch(orm.LoggedBatch, orm.BatchLimits{})
+			if err := m.Batch(b).Insert(ctx, &Account{ID: "a"}); err != nil {
+				return err
+			}
+			return b.Exec(ctx)
+		},
+		"Sync":    func() error { return db.Sync(ctx, m) },
+		"ExecCQL": func() error { return db.ExecCQL(ctx, "SELECT now() FROM system.local") },
+		"Tables":  func() error { _, err := db.Tables(ctx, "system"); return err },
+		"KeyspaceExists": func() error {
+			_, err := db.KeyspaceExists(ctx, "system")
+			return err
+		},
+	}
+	for name, call := range calls {
+		if err := noPanic(t, call); !errors.Is(err, orm.ErrDetached) {
+			t.Errorf("%s on a detached DB: %v, want ErrDetached", name, err)
+		}
+	}
+}

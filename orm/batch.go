@@ -172,6 +172,9 @@ func approxSize(v any) int {
 // returned (column name to value); such a batch must stay within one partition. Batches are not retried
 // automatically when they hold a lightweight transaction, a counter or a list append.
 func (b *Batch) Exec(ctx context.Context) error {
+	if err := b.db.live(); err != nil {
+		return err
+	}
 	tables := strings.Join(uniq(b.tables), ", ")
 	if b.err != nil {
 		return fmt.Errorf("orm: batch on %s: %w", tables, b.err)

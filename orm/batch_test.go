@@ -8,11 +8,13 @@ import (
 	"testing"
 	"time"
 
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
 	"github.com/cassandraorm/cassandraorm-go/orm"
 )
 
 func TestLoggedBatchAcrossTables(t *testing.T) {
-	db := openDB(t)
+	db, log := observedDB(t)
 	accounts := newModel[Account](t, db)
 	events := newModel[Event](t, db)
 	ctx := t.Context()
@@ -29,8 +31,13 @@ func TestLoggedBatchAcrossTables(t *testing.T) {
 	if b.Len() != 3 || b.Partitions() != 2 {
 		t.Fatalf("len %d partitions %d", b.Len(), b.Partitions())
 	}
+	log.takeBatches()
 	if err := b.Exec(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The driver sent it as one logged batch of the three statements.
+	if sent := log.takeBatches(); len(sent) != 1 || sent[0].kind != gocql.LoggedBatch || len(sent[0].stmts) != 3 {
+		t.Fatalf("batches sent: %+v, want one logged batch of 3 statements", sent)
 	}
 	a, err := accounts.Get(ctx, "batch-1")
 	if err != nil || a.Balance != 20 {
@@ -80,7 +87,7 @@ func TestConditionalBatchAllOrNothing(t *testing.T) {
 }
 
 func TestBatchGuardrails(t *testing.T) {
-	db := openDB(t)
+	db, log := observedDB(t)
 	events := newModel[Event](t, db)
 	views := newModel[PostViews](t, db)
 	members := newModel[Member](t, db)
@@ -119,6 +126,10 @@ func TestBatchGuardrails(t *testing.T) {
 	if err := members.Batch(b).Insert(ctx, &Member{ID: orm.NewUUID(), Email: "x@example.com"}); !errors.Is(err, orm.ErrInvalidQuery) {
 		t.Fatalf("unique model in a batch: %v", err)
 	}
+	// Every batch above was refused before sending.
+	if sent := log.takeBatches(); len(sent) != 0 {
+		t.Fatalf("refused batches reached the driver: %+v", sent)
+	}
 	// A counter batch works.
 	cb := db.NewBatch(orm.CounterBatch, orm.BatchLimits{})
 	for range 3 {
@@ -128,6 +139,9 @@ func TestBatchGuardrails(t *testing.T) {
 	}
 	if err := cb.Exec(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if sent := log.takeBatches(); len(sent) != 1 || sent[0].kind != gocql.CounterBatch {
+		t.Fatalf("batches sent: %+v, want one counter batch", sent)
 	}
 	v, err := views.Get(ctx, "batched")
 	if err != nil || v.Views != 15 {

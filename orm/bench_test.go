@@ -173,12 +173,12 @@ func benchSetup(b *testing.B) *benchFixture {
 // driverInsert is the hand-written insert: the ORM's statement, the row's fields as
 // values.
 func driverInsert(ctx context.Context, s *gocql.Session, stmt string, r *benchUser) error {
-	return s.Query(stmt, r.ID, r.Name, r.Age, r.Created, r.Tags, r.Score).WithContext(ctx).Exec()
+	return s.Query(stmt, r.ID, r.Name, r.Age, r.Created, r.Tags, r.Score).ExecContext(ctx)
 }
 
 func driverGet(ctx context.Context, s *gocql.Session, stmt string, id orm.UUID) (benchUser, error) {
 	var r benchUser
-	err := s.Query(stmt, id).WithContext(ctx).Scan(&r.ID, &r.Name, &r.Age, &r.Created, &r.Tags, &r.Score)
+	err := s.Query(stmt, id).ScanContext(ctx, &r.ID, &r.Name, &r.Age, &r.Created, &r.Tags, &r.Score)
 	return r, err
 }
 
@@ -186,7 +186,7 @@ func driverGet(ctx context.Context, s *gocql.Session, stmt string, id orm.UUID) 
 // the driver overwrites every field of each row and makes a new slice for each set.
 func driverSelect(ctx context.Context, s *gocql.Session, stmt string, part orm.UUID) ([]benchEvent, error) {
 	rows := make([]benchEvent, 0, benchRows)
-	it := s.Query(stmt, part).WithContext(ctx).Iter()
+	it := s.Query(stmt, part).IterContext(ctx)
 	var e benchEvent
 	for it.Scan(&e.Part, &e.Seq, &e.Name, &e.Created, &e.Tags, &e.Score) {
 		rows = append(rows, e)

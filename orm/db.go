@@ -198,10 +198,11 @@ func connect(ctx context.Context, cc *gocql.ClusterConfig) (*gocql.Session, erro
 // New wraps a session the caller made and keeps. keyspace is the default keyspace for
 // models (it may be empty if every model names its own); it must be a plain
 // identifier, and the session's own keyspace, if it has one, must be the same, so that
-// unqualified statements land where models do. obs may be nil; session may not.
+// unqualified statements land where models do. obs may be nil; session may not (see
+// Detached for a DB with none).
 func New(session *gocql.Session, keyspace string, obs Observer, opts ...DBOption) (*DB, error) {
 	if session == nil {
-		return nil, fmt.Errorf("%w: orm.New: nil session", ErrInvalidValue)
+		return nil, fmt.Errorf("%w: orm.New: nil session (orm.Detached makes a DB that only builds)", ErrInvalidValue)
 	}
 	if keyspace != "" {
 		if err := CheckIdent("keyspace", keyspace); err != nil {
@@ -221,14 +222,36 @@ func New(session *gocql.Session, keyspace string, obs Observer, opts ...DBOption
 	return db, nil
 }
 
-// sessionKeyspace returns the keyspace session s was made with; none for no session (a
-// DB that only builds statements).
-func sessionKeyspace(s *gocql.Session) string {
-	if s == nil {
-		return ""
+// Detached returns a DB with no session, which only builds: models made on it check
+// their struct tags and types and give their table (Model.Table), schema statements
+// and query text (Query.CQL), access-path checks included, without a server. Every
+// call that would run a statement returns an error wrapping ErrDetached.
+func Detached(keyspace string, opts ...DBOption) (*DB, error) {
+	if keyspace != "" {
+		if err := CheckIdent("keyspace", keyspace); err != nil {
+			return nil, fmt.Errorf("orm: Detached: %w", err)
+		}
 	}
-	return s.Query("").Keyspace()
+	db := &DB{keyspace: keyspace}
+	for _, o := range opts {
+		o(db)
+	}
+	if err := checkCursorKey(db.cursorKey); err != nil {
+		return nil, fmt.Errorf("orm: Detached: %w", err)
+	}
+	return db, nil
 }
+
+// live returns an error wrapping ErrDetached if db has no session to run on.
+func (db *DB) live() error {
+	if db.session == nil {
+		return fmt.Errorf("%w: keyspace %s", ErrDetached, db.keyspace)
+	}
+	return nil
+}
+
+// sessionKeyspace returns the keyspace session s was made with.
+func sessionKeyspace(s *gocql.Session) string { return s.Query("").Keyspace() }
 
 // Close closes the session if Open made it.
 func (db *DB) Close() {
@@ -311,6 +334,9 @@ func (db *DB) schemaExec(ctx context.Context, stmt string) error {
 // exec runs stmt (in keyspace ks, if set), reports it to the observer, and after a
 // schema change waits for schema agreement. idempotent lets the driver retry it.
 func (db *DB) exec(ctx context.Context, op, stmt, ks string, values []any, schema, idempotent bool) error {
+	if err := db.live(); err != nil {
+		return fmt.Errorf("orm: %s: %w", firstWords(stmt, 6), err)
+	}
 	start := time.Now()
 	q := db.session.Query(stmt, values...).Idempotent(idempotent)
 	if ks != "" {
@@ -356,6 +382,9 @@ func (db *DB) ExecCQL(ctx context.Context, stmt string, values ...any) error {
 
 // awaitIndexes waits until every SAI index of keyspace ks answers queries.
 func (db *DB) awaitIndexes(ctx context.Context, ks string) error {
+	if err := db.live(); err != nil {
+		return err
+	}
 	for {
 		building := ""
 		iter := db.session.Query(`SELECT index_name, is_queryable FROM system_views.sai_column_indexes WHERE keyspace_name = ?`, ks).

@@ -43,6 +43,9 @@ var (
 	ErrUnsafeSchemaChange = errors.New("orm: unsafe schema change")
 	// ErrBatchTooLarge is returned when a batch exceeds its guardrails.
 	ErrBatchTooLarge = errors.New("orm: batch too large")
+	// ErrDetached is returned by every call that would run a statement on a DB made by
+	// Detached, which has no session.
+	ErrDetached = errors.New("orm: the DB is detached: it builds statements but runs none")
 	// ErrUncertain is matched by the error of a write whose outcome is unknown: it
 	// was sent, and no answer says whether it applied (a write or read timeout,
 	// CAS_WRITE_UNKNOWN, a write failure on some replicas, a lost connection, or ctx

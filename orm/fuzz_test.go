@@ -18,7 +18,7 @@ func FuzzQueryBuilder(f *testing.F) {
 	f.Add(`kind" = 'a`, "seq", "?", 1, 1)
 	f.Add("note", "kind", "\x00", 2, 2)
 	f.Add("seq", "stream", "", 5, 3)
-	db := openDB(f)
+	db := buildDB(f)
 	events, err := orm.NewModel[Event](db)
 	if err != nil {
 		f.Fatal(err)

@@ -24,6 +24,9 @@ func (db *DB) KeyspaceExists(ctx context.Context, name string) (bool, error) {
 // Tables returns the names of the tables of keyspace ks, sorted; none for a keyspace
 // that does not exist.
 func (db *DB) Tables(ctx context.Context, ks string) ([]string, error) {
+	if err := db.live(); err != nil {
+		return nil, err
+	}
 	if err := CheckIdent("keyspace", ks); err != nil {
 		return nil, err
 	}
@@ -93,6 +96,9 @@ func (db *DB) Columns(ctx context.Context, ks, table string) ([]LiveColumn, erro
 	if err := CheckIdent("table", table); err != nil {
 		return nil, err
 	}
+	if err := db.live(); err != nil {
+		return nil, err
+	}
 	live, err := db.liveColumns(ctx, ks, table)
 	if err != nil {
 		return nil, err
@@ -117,6 +123,9 @@ func (db *DB) Columns(ctx context.Context, ks, table string) ([]LiveColumn, erro
 
 // count runs a SELECT COUNT(*) on the schema tables about what.
 func (db *DB) count(ctx context.Context, what, stmt string, values ...any) (int, error) {
+	if err := db.live(); err != nil {
+		return 0, err
+	}
 	start := time.Now()
 	var n int
 	err := db.session.Query(stmt, values...).ScanContext(ctx, &n)

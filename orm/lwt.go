@@ -13,6 +13,9 @@ import (
 // cas runs a lightweight transaction and turns "not applied" into a *ConflictError
 // carrying the row the server returned. LWTs are never retried automatically.
 func (m *Model[T]) cas(ctx context.Context, op, stmt string, vals []any, o *queryOpts, keys []any) error {
+	if err := m.db.live(); err != nil {
+		return fmt.Errorf("orm: %s %s: %w", op, m.t.Name, err)
+	}
 	var cur T
 	rv := reflect.ValueOf(&cur).Elem()
 	hasRow := false

@@ -24,6 +24,21 @@ func openDB(t testing.TB) *orm.DB {
 	return db
 }
 
+// buildKeyspace is the keyspace of buildDB's models.
+const buildKeyspace = "orm_build"
+
+// buildDB returns a DB without a session: it builds models and CQL, needs no
+// server and must not run statements. Tests that only build use it, so they pass
+// with Cassandra down.
+func buildDB(t testing.TB) *orm.DB {
+	t.Helper()
+	db, err := orm.Detached(buildKeyspace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // newModel makes a model and syncs its table.
 func newModel[T any](t testing.TB, db *orm.DB, opts ...orm.ModelOption) *orm.Model[T] {
 	t.Helper()

@@ -20,6 +20,9 @@ type CellMeta struct {
 // missing and a zero CellMeta when the column is null.
 func (m *Model[T]) CellMeta(ctx context.Context, column string, keys ...any) (CellMeta, error) {
 	var meta CellMeta
+	if err := m.db.live(); err != nil {
+		return meta, fmt.Errorf("orm: cell meta of %s: %w", m.t.Name, err)
+	}
 	c, err := m.t.column(column)
 	if err != nil {
 		return meta, err

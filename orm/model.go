@@ -259,6 +259,9 @@ func (m *Model[T]) query(stmt string, vals []any, o *queryOpts, idempotent bool)
 }
 
 func (m *Model[T]) exec(ctx context.Context, op, stmt string, vals []any, o *queryOpts, idempotent bool) error {
+	if err := m.db.live(); err != nil {
+		return fmt.Errorf("orm: %s %s: %w", op, m.t.Name, err)
+	}
 	start := time.Now()
 	err := m.query(stmt, vals, o, idempotent).ExecContext(ctx)
 	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: op, Statement: stmt, Latency: time.Since(start), Err: err})
@@ -380,6 +383,9 @@ func (m *Model[T]) Get(ctx context.Context, keys ...any) (T, error) {
 // too, as unique-constraint bookkeeping must.
 func (m *Model[T]) get(ctx context.Context, keys []any, includeDeleted bool) (T, error) {
 	var row T
+	if err := m.db.live(); err != nil {
+		return row, fmt.Errorf("orm: get %s: %w", m.t.Name, err)
+	}
 	bkeys, err := m.t.bindKeys(keys)
 	if err != nil {
 		return row, err

@@ -396,6 +396,10 @@ func findPred(ps []Predicate, col string) (Predicate, bool) {
 func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
+		if err := q.m.db.live(); err != nil {
+			yield(zero, fmt.Errorf("orm: select %s: %w", q.m.t.Name, err))
+			return
+		}
 		stmt, vals, err := q.CQL()
 		if err != nil {
 			yield(zero, err)
@@ -503,6 +507,9 @@ func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 		o.pageSize = DefaultPageSize
 	}
 	start := time.Now()
+	if err := q.m.db.live(); err != nil {
+		return page, fmt.Errorf("orm: page of %s: %w", q.m.t.Name, err)
+	}
 	it := q.m.query(stmt, vals, &o, true).PageState(state).IterContext(ctx)
 	next := it.PageState()
 	page.Items = make([]T, 0, it.NumRows())
@@ -528,6 +535,9 @@ func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 // matching row on the server: keep it to a partition or an indexed predicate. It
 // counts soft-deleted rows too: the server cannot tell them apart.
 func (q Query[T]) Count(ctx context.Context) (int64, error) {
+	if err := q.m.db.live(); err != nil {
+		return 0, fmt.Errorf("orm: count %s: %w", q.m.t.Name, err)
+	}
 	if q.ann != nil {
 		return 0, fmt.Errorf("%w: %s: Count of a NearestTo query: an ANN search ranks rows, it does not count them", ErrInvalidQuery, q.m.t.Name)
 	}

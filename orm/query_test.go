@@ -1,6 +1,7 @@
 package orm_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,7 +21,7 @@ type Event struct {
 }
 
 func TestQueryAccessPaths(t *testing.T) {
-	db := openDB(t)
+	db := buildDB(t)
 	events, err := orm.NewModel[Event](db)
 	if err != nil {
 		t.Fatal(err)
@@ -35,11 +36,11 @@ func TestQueryAccessPaths(t *testing.T) {
 		want string
 	}{
 		{"full key", events.Query().Where(orm.Eq("stream", "s"), orm.Eq("bucket", 1), orm.Gt("seq", 5)).Limit(10).CQL,
-			`SELECT "stream", "bucket", "seq", "kind", "note" FROM "` + env.Keyspace() + `"."event" WHERE "stream" = ? AND "bucket" = ? AND "seq" > ? LIMIT 10`},
+			`SELECT "stream", "bucket", "seq", "kind", "note" FROM "` + buildKeyspace + `"."event" WHERE "stream" = ? AND "bucket" = ? AND "seq" > ? LIMIT 10`},
 		{"in", events.Query().Where(orm.Eq("stream", "s"), orm.In("bucket", 1, 2)).Columns("seq").PerPartitionLimit(1).CQL,
-			`SELECT "seq" FROM "` + env.Keyspace() + `"."event" WHERE "stream" = ? AND "bucket" IN (?, ?) PER PARTITION LIMIT 1`},
+			`SELECT "seq" FROM "` + buildKeyspace + `"."event" WHERE "stream" = ? AND "bucket" IN (?, ?) PER PARTITION LIMIT 1`},
 		{"indexed", events.Query().Where(orm.Eq("kind", "x")).CQL,
-			`SELECT "stream", "bucket", "seq", "kind", "note" FROM "` + env.Keyspace() + `"."event" WHERE "kind" = ?`},
+			`SELECT "stream", "bucket", "seq", "kind", "note" FROM "` + buildKeyspace + `"."event" WHERE "kind" = ?`},
 		{"order", posts.Query().Where(orm.Eq("author", "a")).OrderBy("created", orm.Asc).CQL,
 			`WHERE "author" = ? ORDER BY "created" ASC`},
 		{"contains", posts.Query().Where(orm.Contains("tags", "go")).CQL, `WHERE "tags" CONTAINS ?`},
@@ -91,9 +92,27 @@ func TestQueryAccessPaths(t *testing.T) {
 	}
 }
 
+// A page cursor is checked before anything is sent: these run on a DB without a
+// session, which could not send.
+func TestPageCursorChecked(t *testing.T) {
+	events, err := orm.NewModel[Event](buildDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := events.Query().Where(orm.Eq("stream", "s"), orm.Eq("bucket", 1))
+	foreign := base64.RawURLEncoding.EncodeToString(make([]byte, 64))
+	for cursor, want := range map[string]string{"not base64!": "malformed page cursor", "AA": "malformed page cursor", foreign: "another query"} {
+		if _, err := q.Page(t.Context(), cursor); !errors.Is(err, orm.ErrInvalidQuery) || !strings.Contains(err.Error(), want) {
+			t.Errorf("cursor %q: got %v, want ErrInvalidQuery with %q", cursor, err, want)
+		}
+	}
+}
+
 func TestRefusedQueryRunsNothing(t *testing.T) {
-	db := openDB(t)
+	db, log := observedDB(t)
 	events := newModel[Event](t, db)
+	log.take("")
+	yielded := false
 	for _, err := range events.Query().Where(orm.Eq("note", "x")).All(t.Context()) {
 		if !errors.Is(err, orm.ErrFiltering) {
 			t.Fatalf("got %v", err)
@@ -102,9 +121,23 @@ func TestRefusedQueryRunsNothing(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Fatalf("error %q lacks the advice %q", err, want)
 		}
-		return
+		yielded = true
 	}
-	t.Fatal("the iterator yielded nothing")
+	if !yielded {
+		t.Fatal("the iterator yielded nothing")
+	}
+	if sent := log.take("event"); len(sent) != 0 {
+		t.Fatalf("a refused query reached the driver: %v", sent)
+	}
+	// The log does see an accepted query on the same table.
+	for _, err := range events.Query().Where(orm.Eq("stream", "s"), orm.Eq("bucket", int32(0))).All(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sent := log.take("event"); len(sent) != 1 {
+		t.Fatalf("an accepted query reached the driver %d times: %v", len(sent), sent)
+	}
 }
 
 func TestPaging10000Rows(t *testing.T) {

@@ -33,6 +33,9 @@ type SchemaChange struct {
 // Diff compares the live schema with the models and returns the changes that would
 // bring the schema in line, safe and unsafe, in the order they would be applied.
 func (db *DB) Diff(ctx context.Context, models ...SchemaModel) ([]SchemaChange, error) {
+	if err := db.live(); err != nil {
+		return nil, fmt.Errorf("orm: schema diff: %w", err)
+	}
 	var changes []SchemaChange
 	seenTypes := map[string]bool{}
 	for _, m := range models {

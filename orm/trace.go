@@ -63,6 +63,9 @@ type TraceEvent struct {
 // writing it (its duration is recorded) or ctx ends.
 func (db *DB) ReadTrace(ctx context.Context, id UUID) (Trace, error) {
 	tr := Trace{ID: id}
+	if err := db.live(); err != nil {
+		return tr, err
+	}
 	for {
 		var micros *int
 		err := db.session.Query(`SELECT coordinator, request, started_at, duration FROM system_traces.sessions WHERE session_id = ?`, id).

@@ -66,7 +66,7 @@ type Everything struct {
 }
 
 func TestTypeMapping(t *testing.T) {
-	db := openDB(t)
+	db := buildDB(t)
 	m, err := orm.NewModel[Everything](db)
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +183,7 @@ func checkEqual(t *testing.T, got, want Everything) {
 }
 
 func TestUnfaithfulTypesRejected(t *testing.T) {
-	db := openDB(t)
+	db := buildDB(t)
 	type unsigned struct {
 		ID uint32 `orm:"pk"`
 	}

@@ -264,6 +264,9 @@ type ownerRow struct {
 // it is where cols[i] is nil.
 func (m *Model[T]) casOwner(ctx context.Context, stmt string, cols []*Column, args []any) (ownerRow, bool, error) {
 	var cur ownerRow
+	if err := m.db.live(); err != nil {
+		return cur, false, err
+	}
 	bound := make([]any, len(args))
 	for i, a := range args {
 		if cols[i] == nil {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 	"github.com/redis/go-redis/v9"
@@ -79,44 +81,100 @@ func first(v, def string) string {
 // Main runs the tests, then drops the keyspace if this Env created it,
 // closes the shared clients and exits with the tests' code. Call it from
 // TestMain.
+//
+// Cleanup never turns a passing run red: the drop is retried patiently
+// (see patientDrop), and if it still fails Main prints a warning naming
+// the keyspace and exits with the tests' code all the same. A keyspace
+// left behind is harmless: its random suffix keeps it out of every later
+// run's way.
 func (e *Env) Main(m *testing.M) {
-	code := m.Run()
-	if err := e.close(); err != nil {
-		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(e.finish(m.Run(), os.Stderr, patientDrop()))
 }
 
-// close drops the keyspace (if created) and closes the clients.
-func (e *Env) close() error {
+// finish cleans up after the tests and returns their exit code unchanged,
+// writing a warning to w when the keyspace could not be dropped.
+func (e *Env) finish(code int, w io.Writer, p dropPolicy) int {
+	if err := e.close(w, p); err != nil {
+		fmt.Fprintf(w, "testenv: warning: %v; keyspace %s is left behind (harmless; drop it by hand with DROP KEYSPACE %s)\n",
+			err, e.keyspace, e.keyspace)
+	}
+	return code
+}
+
+// dropPolicy says how patiently the keyspace is created and dropped.
+type dropPolicy struct {
+	// timeouts bounds each attempt in turn (connecting, the drop and the
+	// wait for schema agreement); there are len(timeouts) attempts.
+	timeouts []time.Duration
+	// backoff is the pause before the second attempt, doubled before each
+	// later one.
+	backoff time.Duration
+}
+
+// patientDrop is the policy of Main's drop, and of the keyspace's creation.
+// A DROP KEYSPACE has been seen to take longer than the sessions' 10 s
+// request timeout on a busy 2-core node, so each attempt gets far more, and
+// the statement (idempotent thanks to IF EXISTS) is sent again after a
+// failure. The worst case is a little over three minutes.
+func patientDrop() dropPolicy {
+	return dropPolicy{timeouts: []time.Duration{30 * time.Second, time.Minute, 90 * time.Second}, backoff: 2 * time.Second}
+}
+
+// close drops the keyspace (if created) following p, reporting each failed
+// attempt to w, and closes the clients.
+func (e *Env) close(w io.Writer, p dropPolicy) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var err error
-	if e.ksCreated {
-		s := e.session
-		if s == nil {
-			s, err = connectCassandra(e.hosts, "")
-		}
-		if err == nil {
-			err = s.Query("DROP KEYSPACE IF EXISTS " + e.keyspace).Exec()
-			if s != e.session {
-				s.Close()
-			}
-		}
-		if err != nil {
-			err = fmt.Errorf("drop keyspace %s: %w", e.keyspace, err)
-		}
-	}
 	if e.session != nil {
 		e.session.Close()
 	}
 	if e.redis != nil {
 		_ = e.redis.Close()
 	}
-	return err
+	if !e.ksCreated {
+		return nil
+	}
+	return patiently(e.hosts, "drop keyspace "+e.keyspace, "DROP KEYSPACE IF EXISTS "+e.keyspace, w, p)
+}
+
+// patiently runs the idempotent schema statement stmt (what, in messages)
+// until it succeeds and the schema agrees, at most len(p.timeouts) times, each
+// on a new session whose request timeout is that attempt's, reporting each
+// failed attempt to w.
+func patiently(hosts []string, what, stmt string, w io.Writer, p dropPolicy) error {
+	backoff := p.backoff
+	var err error
+	for i, timeout := range p.timeouts {
+		if i > 0 {
+			fmt.Fprintf(w, "testenv: %s, attempt %d of %d: %v; retrying in %v\n", what, i, len(p.timeouts), err, backoff)
+			time.Sleep(backoff)
+			backoff *= 2
+		}
+		if err = schemaOnce(hosts, stmt, timeout); err == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s failed %d times, last: %w", what, len(p.timeouts), err)
+}
+
+// schemaOnce makes one attempt of patiently, all of it within timeout.
+func schemaOnce(hosts []string, stmt string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c := cluster(hosts, "")
+	c.Timeout, c.ConnectTimeout = timeout, timeout
+	s, err := c.CreateSession()
+	if err != nil {
+		return unreachable("cassandra", hosts, err)
+	}
+	defer s.Close()
+	if err := s.Query(stmt).ExecContext(ctx); err != nil {
+		return err
+	}
+	if err := s.AwaitSchemaAgreement(ctx); err != nil {
+		return fmt.Errorf("schema agreement: %w", err)
+	}
+	return nil
 }
 
 // Hosts are the Cassandra contact points: CASSANDRA_HOSTS, a comma
@@ -148,11 +206,13 @@ func (e *Env) ensureKeyspace() error {
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	err = s.Query("CREATE KEYSPACE IF NOT EXISTS " + e.keyspace +
-		" WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}").Exec()
+	s.Close()
+	// The node answers; a busy one may still be slow to create a keyspace, and
+	// CREATE KEYSPACE IF NOT EXISTS is safe to send again.
+	err = patiently(e.hosts, "create keyspace "+e.keyspace, "CREATE KEYSPACE IF NOT EXISTS "+e.keyspace+
+		" WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}", os.Stderr, patientDrop())
 	if err != nil {
-		return fmt.Errorf("create keyspace %s: %w", e.keyspace, err)
+		return err
 	}
 	e.ksCreated = true
 	return nil

@@ -102,33 +102,33 @@ func TestUserServiceEndToEnd(t *testing.T) {
 	}
 	wg.Wait()
 
-	time.Sleep(300 * time.Millisecond) // past the feed lag
-	if err := svc.CatchUp(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// The read model.
-	p, err := svc.Profiles.Get(ctx, id(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Email != "u1@example.com" || p.Bio != "bio" || p.Version != 6 {
-		t.Fatalf("profile %+v", p)
-	}
+	// The read model, once the feed lag has passed and a catch-up has read
+	// every event.
+	testenv.WaitFor(t, time.Minute, func() error {
+		if err := svc.CatchUp(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p, err := svc.Profiles.Get(ctx, id(1))
+		if err != nil {
+			return err
+		}
+		if p.Version != 6 {
+			return fmt.Errorf("profile at version %d of 6", p.Version)
+		}
+		if p.Email != "u1@example.com" || p.Bio != "bio" {
+			t.Fatalf("profile %+v", p)
+		}
+		return nil
+	})
 	// Kafka: every event, in order per user.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testenv.WaitFor(t, time.Minute, func() error {
 		mu.Lock()
-		done := len(got[id(0)]) == 1 && len(got[id(1)]) == 6 && len(got[id(2)]) == 1
-		mu.Unlock()
-		if done {
-			break
+		defer mu.Unlock()
+		if len(got[id(0)]) != 1 || len(got[id(1)]) != 6 || len(got[id(2)]) != 1 {
+			return fmt.Errorf("events on Kafka: %v", got)
 		}
-		if time.Now().After(deadline) {
-			mu.Lock()
-			t.Fatalf("events on Kafka after 30s: %v", got)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if got[id(1)][0] != "UserCreated" {
