@@ -73,10 +73,10 @@ func (c MemoryConfig) Validate() error {
 	c.setDefaults()
 	var errs []error
 	if c.Partitions < 1 {
-		errs = append(errs, fmt.Errorf("Partitions %d: want at least 1", c.Partitions))
+		errs = append(errs, fmt.Errorf("field Partitions %d: want at least 1", c.Partitions))
 	}
 	if err := c.Backoff.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("Backoff: %w", err))
+		errs = append(errs, fmt.Errorf("field Backoff: %w", err))
 	}
 	if c.MaxDeliveries < -1 {
 		errs = append(errs, fmt.Errorf("MaxDeliveries %d: want -1 or at least 1", c.MaxDeliveries))

@@ -109,7 +109,7 @@ func classify(err error) error {
 		return fmt.Errorf("%w: %w", ErrTimeout, err)
 	case errors.As(err, &unauth), errors.As(err, &creds):
 		return fmt.Errorf("%w: %w", ErrUnauthorized, err)
-	case errors.As(err, &marshal), errors.As(err, &unmarshal), errors.Is(err, gocql.ErrQueryArgLength):
+	case errors.As(err, &marshal), errors.As(err, &unmarshal):
 		return fmt.Errorf("%w: %w", ErrInvalidValue, err)
 	case errors.As(err, &invalid), errors.As(err, &syntax), errors.As(err, &config), errors.As(err, &exists),
 		errors.As(err, &function):
@@ -158,7 +158,7 @@ func refused(err error) bool {
 		errors.As(err, &marshal):
 		return true
 	}
-	for _, e := range []error{gocql.ErrNoConnections, gocql.ErrQueryArgLength, gocql.ErrSessionClosed, gocql.ErrNoStreams} {
+	for _, e := range []error{gocql.ErrNoConnections, gocql.ErrSessionClosed, gocql.ErrNoStreams} {
 		if errors.Is(err, e) {
 			return true
 		}

@@ -124,7 +124,7 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("no Brokers"))
 	}
 	if c.Partitions < 1 {
-		errs = append(errs, fmt.Errorf("Partitions %d: want at least 1", c.Partitions))
+		errs = append(errs, fmt.Errorf("field Partitions %d: want at least 1", c.Partitions))
 	}
 	if c.ReplicationFactor < -1 {
 		errs = append(errs, fmt.Errorf("ReplicationFactor %d: want -1 or at least 1", c.ReplicationFactor))
@@ -133,7 +133,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("MaxDeliveries %d: want -1 or at least 1", c.MaxDeliveries))
 	}
 	if err := c.Backoff.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("Backoff: %w", err))
+		errs = append(errs, fmt.Errorf("field Backoff: %w", err))
 	}
 	for _, d := range []struct {
 		name string
