@@ -24,7 +24,7 @@ func leases(t testing.TB) *lease.Manager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := lease.New(db, lease.Options{TTL: 2 * time.Second, Poll: 100 * time.Millisecond})
+	m, err := lease.New(db, lease.Config{TTL: 2 * time.Second, Poll: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func projectionChild() error {
 	if err != nil {
 		return err
 	}
-	lm, err := lease.New(db, lease.Options{TTL: 2 * time.Second})
+	lm, err := lease.New(db, lease.Config{TTL: 2 * time.Second})
 	if err != nil {
 		return err
 	}

@@ -3,9 +3,9 @@
 // transaction and kept alive by renewal. A lease whose holder dies expires after its
 // TTL and can be taken by another process. A holder that cannot renew gives its
 // lease up (Held.Lost, Held.Err) before it can expire. TryAcquire's *HeldError names
-// the holder; Options.Waiting tells Acquire's caller whom it waits for.
+// the holder; Config.Waiting tells Acquire's caller whom it waits for.
 //
-//	leases, _ := lease.New(db, lease.Options{TTL: 10 * time.Second})
+//	leases, _ := lease.New(db, lease.Config{TTL: 10 * time.Second})
 //	_ = leases.Sync(ctx)
 //	held, err := leases.Acquire(ctx, "projection/user-profiles") // waits while someone else holds it
 //	defer held.Release(context.Background())

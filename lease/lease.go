@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
 )
@@ -19,17 +20,19 @@ type row struct {
 	AcquiredAt time.Time `cql:"acquired_at"`
 }
 
-// Options configure a Manager.
-type Options struct {
-	// Table is the lease table's name (default "leases").
+// Config configures a Manager. A zero field takes its default; Validate says which
+// values are refused.
+type Config struct {
+	// Table is the lease table's name (default "leases"), a Cassandra identifier.
 	Table string
 	// TTL is how long a lease lives without renewal (default 15s, at least 1s). The
 	// row is written with a TTL one second longer, since Cassandra counts TTLs in
 	// whole seconds from the start of the current one, so it lives at least TTL. The
 	// holder renews it every TTL/4 and gives it up when it could not for 3/4 of TTL.
 	TTL time.Duration
-	// Owner identifies this process (default host name, pid and a random suffix).
-	// A lease row names the owner followed by "#" and a token of the acquisition.
+	// Owner identifies this process (default host name, pid and a random suffix):
+	// at most 200 printable characters, without spaces or "#". A lease row names the
+	// owner followed by "#" and a token of the acquisition.
 	Owner string
 	// Poll is how often Acquire retries while another process holds the lease
 	// (default TTL/5).
@@ -39,10 +42,60 @@ type Options struct {
 	Waiting func(*HeldError)
 }
 
+// setDefaults fills the zero fields.
+func (c *Config) setDefaults() {
+	if c.Table == "" {
+		c.Table = "leases"
+	}
+	if c.TTL == 0 {
+		c.TTL = 15 * time.Second
+	}
+	if c.Owner == "" {
+		host, _ := os.Hostname()
+		c.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), orm.NewUUID().String()[:8])
+	}
+	if c.Poll == 0 {
+		c.Poll = c.TTL / 5
+	}
+}
+
+// Validate reports the first field whose value a Manager cannot work with. Zero
+// fields count as their defaults.
+func (c Config) Validate() error {
+	c.setDefaults()
+	if err := orm.CheckIdent("table", c.Table); err != nil {
+		return fmt.Errorf("lease: Config.Table: %w", err)
+	}
+	if c.TTL < time.Second {
+		return fmt.Errorf("lease: Config.TTL %v: want at least 1s (Cassandra TTLs are whole seconds)", c.TTL)
+	}
+	if err := checkOwner(c.Owner); err != nil {
+		return err
+	}
+	if c.Poll < 0 {
+		return fmt.Errorf("lease: Config.Poll %v: want a positive interval", c.Poll)
+	}
+	return nil
+}
+
+// checkOwner refuses owner ids that would be misread in a lease row: "#" starts the
+// acquisition's token.
+func checkOwner(owner string) error {
+	if len(owner) > 200 {
+		return fmt.Errorf("lease: Config.Owner %.20q...: longer than 200 bytes", owner)
+	}
+	for _, r := range owner {
+		if r == '#' || !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return fmt.Errorf("lease: Config.Owner %q: %q not allowed (want printable characters, no spaces or \"#\")", owner, r)
+		}
+	}
+	return nil
+}
+
 // Manager acquires and renews leases. It is safe for concurrent use.
 type Manager struct {
 	rows *orm.Model[row]
-	opts Options
+	cfg  Config
 
 	mu sync.Mutex
 	// unsure maps a lease name to the token of an acquisition whose outcome was
@@ -51,36 +104,27 @@ type Manager struct {
 	unsure map[string]string
 }
 
-// New returns a Manager on db's keyspace.
-func New(db *orm.DB, opts Options) (*Manager, error) {
-	if opts.Table == "" {
-		opts.Table = "leases"
+// New returns a Manager on db's keyspace, or the error of cfg.Validate.
+func New(db *orm.DB, cfg Config) (*Manager, error) {
+	if db == nil {
+		return nil, errors.New("lease: New: nil DB")
 	}
-	if opts.TTL <= 0 {
-		opts.TTL = 15 * time.Second
-	}
-	if opts.TTL < time.Second {
-		return nil, fmt.Errorf("lease: TTL %v: want at least 1s (Cassandra TTLs are whole seconds)", opts.TTL)
-	}
-	if opts.Owner == "" {
-		host, _ := os.Hostname()
-		opts.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), orm.NewUUID().String()[:8])
-	}
-	if opts.Poll <= 0 {
-		opts.Poll = opts.TTL / 5
-	}
-	rows, err := orm.NewModel[row](db, orm.TableName(opts.Table))
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Manager{rows: rows, opts: opts, unsure: map[string]string{}}, nil
+	cfg.setDefaults()
+	rows, err := orm.NewModel[row](db, orm.TableName(cfg.Table))
+	if err != nil {
+		return nil, fmt.Errorf("lease: table %s: %w", cfg.Table, err)
+	}
+	return &Manager{rows: rows, cfg: cfg, unsure: map[string]string{}}, nil
 }
 
 // Sync creates the lease table.
 func (m *Manager) Sync(ctx context.Context) error { return m.rows.DB().Sync(ctx, m.rows) }
 
 // Owner returns this manager's owner id.
-func (m *Manager) Owner() string { return m.opts.Owner }
+func (m *Manager) Owner() string { return m.cfg.Owner }
 
 // ErrHeld is returned by TryAcquire when another owner holds the lease.
 var ErrHeld = errors.New("lease: held by another owner")
@@ -89,7 +133,7 @@ var ErrHeld = errors.New("lease: held by another owner")
 type HeldError struct {
 	// Name is the lease's name.
 	Name string
-	// Owner is the holder's owner id, as its Options.Owner ("?" if the row vanished
+	// Owner is the holder's owner id, as its Config.Owner ("?" if the row vanished
 	// meanwhile).
 	Owner string
 	// Since is when the holder acquired the lease (zero if unknown).
@@ -121,7 +165,7 @@ func heldError(name string, current any) *HeldError {
 func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
 	// Each acquisition has its own token, so two acquisitions through one Manager
 	// (two goroutines running the same job) exclude each other like two processes.
-	token := m.opts.Owner + "#" + orm.NewUUID().String()[:8]
+	token := m.cfg.Owner + "#" + orm.NewUUID().String()[:8]
 	r := row{Name: name, Owner: token, AcquiredAt: time.Now().UTC().Truncate(time.Millisecond)}
 	err := m.rows.InsertIfNotExists(ctx, &r, orm.WithTTL(m.cellTTL()))
 	var ce *orm.ConflictError
@@ -156,11 +200,11 @@ func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
 
 // cellTTL is the TTL written: a second more than the lease's, because Cassandra
 // counts TTLs from the start of the current second.
-func (m *Manager) cellTTL() time.Duration { return m.opts.TTL + time.Second }
+func (m *Manager) cellTTL() time.Duration { return m.cfg.TTL + time.Second }
 
 // Acquire takes lease name, waiting while another owner holds it, until ctx ends. A
 // failed attempt (a timeout, say) is retried; three failures in a row end the wait.
-// Options.Waiting hears of each holder met; an error because ctx ended names the last.
+// Config.Waiting hears of each holder met; an error because ctx ended names the last.
 func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 	failures := 0
 	var holder *HeldError
@@ -172,8 +216,8 @@ func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 			return h, nil
 		case errors.As(err, &he):
 			failures = 0
-			if m.opts.Waiting != nil && (holder == nil || holder.Owner != he.Owner) {
-				m.opts.Waiting(he)
+			if m.cfg.Waiting != nil && (holder == nil || holder.Owner != he.Owner) {
+				m.cfg.Waiting(he)
 			}
 			holder = he
 		case ctx.Err() != nil:
@@ -189,7 +233,7 @@ func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 				return nil, fmt.Errorf("lease: waiting for %s held by %s: %w", name, holder.Owner, ctx.Err())
 			}
 			return nil, fmt.Errorf("lease: waiting for %s: %w", name, ctx.Err())
-		case <-time.After(m.opts.Poll):
+		case <-time.After(m.cfg.Poll):
 		}
 	}
 }
@@ -242,7 +286,7 @@ func (h *Held) Err() error {
 
 func (h *Held) renew(ctx context.Context) {
 	defer close(h.done)
-	every := h.m.opts.TTL / 4
+	every := h.m.cfg.TTL / 4
 	t := time.NewTicker(every)
 	defer t.Stop()
 	renewed := time.Now()
@@ -274,7 +318,7 @@ func (h *Held) renew(ctx context.Context) {
 			return
 		case ctx.Err() != nil:
 			return
-		case time.Since(renewed)+every >= h.m.opts.TTL:
+		case time.Since(renewed)+every >= h.m.cfg.TTL:
 			// Renewals keep failing and the next tick may come after expiry: give
 			// the lease up rather than risk two holders.
 			h.err = fmt.Errorf("lease: %s not renewed for %s: %w", h.name, time.Since(renewed).Round(time.Millisecond), err)

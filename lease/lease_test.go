@@ -25,7 +25,7 @@ func manager(t *testing.T, owner string, ttl time.Duration) *lease.Manager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := lease.New(db, lease.Options{Owner: owner, TTL: ttl, Poll: 100 * time.Millisecond})
+	m, err := lease.New(db, lease.Config{Owner: owner, TTL: ttl, Poll: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestExpiryAndRenewal(t *testing.T) {
 }
 
 // TestWaitingAndLoss checks what a process learns about another holder: while
-// waiting (Options.Waiting, once per holder; the error when ctx ends), and when its
+// waiting (Config.Waiting, once per holder; the error when ctx ends), and when its
 // own lease is taken (Held.Err).
 func TestWaitingAndLoss(t *testing.T) {
 	ctx := t.Context()
@@ -146,7 +146,7 @@ func TestWaitingAndLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen []*lease.HeldError
-	b, err := lease.New(db, lease.Options{Owner: "wb", TTL: time.Second, Poll: 100 * time.Millisecond,
+	b, err := lease.New(db, lease.Config{Owner: "wb", TTL: time.Second, Poll: 100 * time.Millisecond,
 		Waiting: func(he *lease.HeldError) { seen = append(seen, he) }})
 	if err != nil {
 		t.Fatal(err)
@@ -184,13 +184,47 @@ func TestWaitingAndLoss(t *testing.T) {
 	}
 }
 
-func TestTTLTooShort(t *testing.T) {
+// TestConfigValidate: Validate refuses what a Manager cannot work with, naming the
+// field, and New refuses it too.
+func TestConfigValidate(t *testing.T) {
 	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lease.New(db, lease.Options{TTL: 900 * time.Millisecond}); err == nil {
-		t.Fatal("New accepted a TTL under 1s")
+	for _, tc := range []struct {
+		name string
+		cfg  lease.Config
+		want string // "" for valid
+	}{
+		{"defaults", lease.Config{}, ""},
+		{"one second", lease.Config{TTL: time.Second}, ""},
+		{"ttl under a second", lease.Config{TTL: 900 * time.Millisecond}, "Config.TTL"},
+		{"negative ttl", lease.Config{TTL: -time.Second}, "Config.TTL"},
+		{"bad table", lease.Config{Table: "my-leases"}, "Config.Table"},
+		{"negative poll", lease.Config{Poll: -time.Second}, "Config.Poll"},
+		{"owner with #", lease.Config{Owner: "a#b"}, "Config.Owner"},
+		{"owner with space", lease.Config{Owner: "a b"}, "Config.Owner"},
+		{"owner too long", lease.Config{Owner: strings.Repeat("x", 201)}, "Config.Owner"},
+		{"migrate's owners", lease.Config{Owner: "host:12:a1b2c3"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				if _, err := lease.New(db, tc.cfg); err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate: %v, want an error naming %s", err, tc.want)
+			}
+			if _, err := lease.New(db, tc.cfg); err == nil {
+				t.Fatal("New accepted what Validate refused")
+			}
+		})
 	}
 }
 

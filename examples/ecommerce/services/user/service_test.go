@@ -36,7 +36,7 @@ func TestUserServiceEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bus.Close()
-	leases, err := lease.New(db, lease.Options{TTL: 3 * time.Second})
+	leases, err := lease.New(db, lease.Config{TTL: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
