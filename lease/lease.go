@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,9 +28,16 @@ type Config struct {
 	Table string
 	// TTL is how long a lease lives without renewal (default 15s, at least 1s). The
 	// row is written with a TTL one second longer, since Cassandra counts TTLs in
-	// whole seconds from the start of the current one, so it lives at least TTL. The
-	// holder renews it every TTL/4 and gives it up when it could not for 3/4 of TTL.
+	// whole seconds from the start of the current one, so it lives at least TTL.
 	TTL time.Duration
+	// Margin is how much sooner than the row a holder's lease ends (default TTL/5, at
+	// most TTL/2): a holder stops by itself once its last successful write was sent
+	// TTL minus Margin ago, on its own monotonic clock. The margin covers the drift
+	// of this process's clock against the servers' during one TTL, and the time a
+	// write checked just before the deadline takes to land. The holder renews every
+	// (TTL-Margin)/4, each attempt bounded by that interval, so three attempts fit
+	// before the deadline.
+	Margin time.Duration
 	// Owner identifies this process (default host name, pid and a random suffix):
 	// at most 200 printable characters, without spaces or "#". A lease row names the
 	// owner followed by "#" and a token of the acquisition.
@@ -40,6 +48,11 @@ type Config struct {
 	// Waiting, when set, is called by Acquire on its goroutine when it finds the lease
 	// held by another owner: once per holder, not at every poll.
 	Waiting func(*HeldError)
+	// Renewing, when set, is called on a held lease's renewal goroutine before each
+	// renewal is sent, and the renewal waits for it: tests block it to act out a
+	// paused or cut-off holder. It must return once ctx ends (Release ends it). The
+	// deadline does not wait for it.
+	Renewing func(ctx context.Context, name string)
 }
 
 // setDefaults fills the zero fields.
@@ -57,7 +70,13 @@ func (c *Config) setDefaults() {
 	if c.Poll == 0 {
 		c.Poll = c.TTL / 5
 	}
+	if c.Margin == 0 {
+		c.Margin = c.TTL / 5
+	}
 }
+
+// renewEvery is the renewal interval: three attempts fit in the lease's validity.
+func (c *Config) renewEvery() time.Duration { return (c.TTL - c.Margin) / 4 }
 
 // Validate reports the first field whose value a Manager cannot work with. Zero
 // fields count as their defaults.
@@ -68,6 +87,9 @@ func (c Config) Validate() error {
 	}
 	if c.TTL < time.Second {
 		return fmt.Errorf("lease: Config.TTL %v: want at least 1s (Cassandra TTLs are whole seconds)", c.TTL)
+	}
+	if c.Margin < 0 || c.Margin > c.TTL/2 {
+		return fmt.Errorf("lease: Config.Margin %v: want between 0 and TTL/2 (%v)", c.Margin, c.TTL/2)
 	}
 	if err := checkOwner(c.Owner); err != nil {
 		return err
@@ -98,10 +120,11 @@ type Manager struct {
 	cfg  Config
 
 	mu sync.Mutex
-	// unsure maps a lease name to the token of an acquisition whose outcome was
-	// unknown (it timed out): if that insert did apply, the next attempt adopts it
-	// instead of waiting for its own row to expire.
-	unsure map[string]string
+	// unsure maps a lease name to the tokens of the acquisitions whose outcome was
+	// unknown (they timed out) since the last one that was settled: if one of those
+	// inserts did apply, the next attempt adopts it instead of waiting for its own
+	// row to expire.
+	unsure map[string][]string
 }
 
 // New returns a Manager on db's keyspace, or the error of cfg.Validate.
@@ -117,7 +140,7 @@ func New(db *orm.DB, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lease: table %s: %w", cfg.Table, err)
 	}
-	return &Manager{rows: rows, cfg: cfg, unsure: map[string]string{}}, nil
+	return &Manager{rows: rows, cfg: cfg, unsure: map[string][]string{}}, nil
 }
 
 // Sync creates the lease table.
@@ -161,41 +184,75 @@ func heldError(name string, current any) *HeldError {
 }
 
 // TryAcquire takes lease name if nobody holds it, or returns a *HeldError (wrapping
-// ErrHeld) that names the holder.
+// ErrHeld) that names the holder. Any other error leaves the outcome unknown (the
+// insert may have applied): the next TryAcquire or Acquire of name through this
+// Manager recognises the row by its token and adopts it.
 func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
+	if name == "" {
+		return nil, errors.New("lease: TryAcquire: empty lease name")
+	}
 	// Each acquisition has its own token, so two acquisitions through one Manager
 	// (two goroutines running the same job) exclude each other like two processes.
 	token := m.cfg.Owner + "#" + orm.NewUUID().String()[:8]
-	r := row{Name: name, Owner: token, AcquiredAt: time.Now().UTC().Truncate(time.Millisecond)}
+	sent := time.Now()
+	r := row{Name: name, Owner: token, AcquiredAt: sent.UTC().Truncate(time.Millisecond)}
 	err := m.rows.InsertIfNotExists(ctx, &r, orm.WithTTL(m.cellTTL()))
 	var ce *orm.ConflictError
-	if errors.As(err, &ce) {
+	switch {
+	case errors.As(err, &ce):
 		cur, _ := ce.Current.(*row)
-		m.mu.Lock()
-		mine := cur != nil && m.unsure[name] == cur.Owner
-		if mine {
-			delete(m.unsure, name)
+		if cur == nil || !m.wasUnsure(name, cur.Owner) {
+			return nil, heldError(name, ce.Current)
 		}
-		m.mu.Unlock()
-		if mine {
-			// The row may be close to expiry: renew it now, before handing it over.
-			err := m.rows.PatchIf(ctx, []any{name}, []orm.Predicate{orm.Eq("owner", cur.Owner)},
-				[]orm.Change{orm.Set("owner", cur.Owner), orm.Set("acquired_at", cur.AcquiredAt)}, orm.WithTTL(m.cellTTL()))
-			if err != nil {
-				return nil, fmt.Errorf("lease: taking over %s after an uncertain acquisition: %w", name, err)
-			}
-			return m.hold(name, cur.Owner, cur.AcquiredAt), nil
-		}
-		return nil, heldError(name, ce.Current)
-	}
-	if err != nil {
+		return m.adopt(ctx, name, cur)
+	case err != nil:
 		// The insert may have applied: remember its token for the next attempt.
 		m.mu.Lock()
-		m.unsure[name] = token
+		m.unsure[name] = append(m.unsure[name], token)
 		m.mu.Unlock()
 		return nil, fmt.Errorf("lease: acquiring %s: %w", name, err)
 	}
-	return m.hold(name, token, r.AcquiredAt), nil
+	m.forget(name)
+	return m.hold(name, token, r.AcquiredAt, sent), nil
+}
+
+// wasUnsure reports whether owner is the token of one of this Manager's acquisitions
+// of name whose outcome was unknown. Any other owner settles them all: none of them
+// holds the row.
+func (m *Manager) wasUnsure(name, owner string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if slices.Contains(m.unsure[name], owner) {
+		return true
+	}
+	delete(m.unsure, name)
+	return false
+}
+
+// forget drops the uncertain acquisitions of name: their outcome is settled.
+func (m *Manager) forget(name string) {
+	m.mu.Lock()
+	delete(m.unsure, name)
+	m.mu.Unlock()
+}
+
+// adopt takes over cur, the row of an acquisition of this Manager whose outcome was
+// unknown. The row may be close to expiry, so it is renewed before it is handed over;
+// if that renewal's outcome is unknown too, the token stays remembered.
+func (m *Manager) adopt(ctx context.Context, name string, cur *row) (*Held, error) {
+	sent := time.Now()
+	err := m.rows.PatchIf(ctx, []any{name}, []orm.Predicate{orm.Eq("owner", cur.Owner)},
+		[]orm.Change{orm.Set("owner", cur.Owner), orm.Set("acquired_at", cur.AcquiredAt)}, orm.WithTTL(m.cellTTL()))
+	var ce *orm.ConflictError
+	switch {
+	case errors.As(err, &ce):
+		m.forget(name) // the row expired or was taken meanwhile
+		return nil, fmt.Errorf("lease: taking over %s after an uncertain acquisition: %w", name, heldError(name, ce.Current))
+	case err != nil:
+		return nil, fmt.Errorf("lease: taking over %s after an uncertain acquisition: %w", name, err)
+	}
+	m.forget(name)
+	return m.hold(name, cur.Owner, cur.AcquiredAt, sent), nil
 }
 
 // cellTTL is the TTL written: a second more than the lease's, because Cassandra
@@ -238,26 +295,48 @@ func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 	}
 }
 
-func (m *Manager) hold(name, token string, since time.Time) *Held {
+// hold starts renewing an acquisition whose last write was sent at sent.
+func (m *Manager) hold(name, token string, since, sent time.Time) *Held {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Held{m: m, name: name, token: token, since: since, lost: make(chan struct{}), stop: cancel, done: make(chan struct{})}
+	h.deadline = sent.Add(m.cfg.TTL - m.cfg.Margin)
+	h.timer = time.AfterFunc(time.Until(h.deadline), h.expire)
 	go h.renew(ctx)
 	return h
 }
 
-// Held is a lease this process holds. It renews itself until Release. Lost is closed
-// when a renewal finds the lease taken (it expired, say after a long pause), or when
-// renewals have failed for so long that the lease may expire before the next one:
-// the holder then stops before another process can start.
+// ErrExpired is wrapped by Held.Err when the holder's deadline passed before a
+// renewal succeeded: the holder stopped itself before its row could expire.
+var ErrExpired = errors.New("lease: deadline passed")
+
+// Held is a lease this process holds. It renews itself until Release.
+//
+// The lease is valid until its deadline: the time its last successful write (the
+// acquisition or a renewal) was sent, plus Config.TTL minus Config.Margin, on this
+// process's monotonic clock. Lost is closed at the deadline, whether or not a
+// renewal failed (the process may have been paused, or cut off, with no renewal
+// attempted), and when a renewal finds the lease taken. The holder then stops
+// before another process can take the lease. Lost is final: a renewal that succeeds
+// after the deadline does not revive the lease.
+//
+// A lease only protects work that checks it: check Valid (or a context from
+// NewContext, or Lost) before each step, and condition writes on Token where the
+// data allows.
 type Held struct {
 	m     *Manager
 	name  string
 	token string
 	since time.Time
 	lost  chan struct{}
-	err   error // why the lease was lost; written before lost is closed
 	stop  context.CancelFunc
 	done  chan struct{}
+
+	mu       sync.Mutex
+	deadline time.Time   // monotonic; moves forward with each renewal
+	timer    *time.Timer // fires expire at deadline
+	err      error       // why the lease was lost; set when lost is closed
+	last     error       // the last renewal's failure since the last success
+	released bool
 }
 
 // Name returns the lease's name.
@@ -269,67 +348,156 @@ func (h *Held) Name() string { return h.name }
 // paused cannot overwrite a successor's state.
 func (h *Held) Token() string { return h.token }
 
-// Lost is closed when the lease is lost: stop the work it guards.
+// Lost is closed when the lease is lost, at the latest at its deadline: stop the
+// work it guards.
 func (h *Held) Lost() <-chan struct{} { return h.lost }
 
+// Deadline returns the end of the lease's validity as it stands now: each successful
+// renewal moves it later. It carries a monotonic clock reading, so compare it with
+// time.Now (time.Until, Before), not with times from elsewhere.
+func (h *Held) Deadline() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.deadline
+}
+
+// Valid reports whether the lease is still held: not released, not lost and before
+// its deadline. Once the deadline has passed it closes Lost, if the timer has not
+// yet, so Valid, Err and Lost never disagree.
+func (h *Held) Valid() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.checkLocked()
+	return h.err == nil && !h.released
+}
+
 // Err returns nil until Lost is closed, then why the lease was lost: a *HeldError
-// naming the new holder when another owner took it, or else an error saying that
-// the lease expired, or how long renewals failed (wrapping the last failure).
+// naming the new holder when another owner took it, or an error wrapping ErrExpired
+// when its deadline passed (wrapping as well the last renewal's failure, if any). Like
+// Valid, it closes Lost once the deadline has passed.
 func (h *Held) Err() error {
-	select {
-	case <-h.lost:
-		return h.err
-	default:
-		return nil
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.checkLocked()
+	return h.err
+}
+
+// checkLocked loses the lease if its deadline has passed. h.mu is held.
+func (h *Held) checkLocked() {
+	if h.err != nil || h.released || time.Now().Before(h.deadline) {
+		return
 	}
+	if h.last != nil {
+		h.loseLocked(fmt.Errorf("%w: %s not renewed within %s of its last renewal: %w",
+			ErrExpired, h.name, h.m.cfg.TTL-h.m.cfg.Margin, h.last))
+		return
+	}
+	h.loseLocked(fmt.Errorf("%w: %s not renewed within %s of its last renewal", ErrExpired, h.name, h.m.cfg.TTL-h.m.cfg.Margin))
+}
+
+// loseLocked records why the lease is lost and closes Lost. h.mu is held.
+func (h *Held) loseLocked(err error) {
+	h.err = err
+	h.timer.Stop()
+	close(h.lost)
+}
+
+// expire runs at the deadline; a renewal may have moved it meanwhile.
+func (h *Held) expire() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil || h.released {
+		return
+	}
+	if left := time.Until(h.deadline); left > 0 {
+		h.timer.Reset(left)
+		return
+	}
+	h.checkLocked()
+}
+
+// renewed moves the deadline after a renewal sent at sent succeeded, unless the
+// lease was lost meanwhile: Lost is final.
+func (h *Held) renewed(sent time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.checkLocked()
+	if h.err != nil || h.released {
+		return
+	}
+	h.last = nil
+	if d := sent.Add(h.m.cfg.TTL - h.m.cfg.Margin); d.After(h.deadline) {
+		h.deadline = d
+		h.timer.Reset(time.Until(d))
+	}
+}
+
+// failed records a renewal's failure, or loses the lease when the row is another's.
+func (h *Held) failed(err error) (lost bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.checkLocked()
+	if h.err != nil {
+		return true
+	}
+	var ce *orm.ConflictError
+	if !errors.As(err, &ce) {
+		h.last = err
+		return false
+	}
+	if cur, ok := ce.Current.(*row); ok && cur != nil {
+		h.loseLocked(heldError(h.name, cur))
+	} else {
+		h.loseLocked(fmt.Errorf("lease: %s expired before it was renewed", h.name))
+	}
+	return true
 }
 
 func (h *Held) renew(ctx context.Context) {
 	defer close(h.done)
-	every := h.m.cfg.TTL / 4
+	every := h.m.cfg.renewEvery()
 	t := time.NewTicker(every)
 	defer t.Stop()
-	renewed := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-h.lost:
+			return
 		case <-t.C:
 		}
-		// The lease lasts TTL from the write, which comes after start: counting from
-		// start errs on the safe side. An attempt may not outlast a tick, so a hung
-		// one cannot keep the holder working past expiry.
-		start := time.Now()
+		if h.m.cfg.Renewing != nil {
+			h.m.cfg.Renewing(ctx, h.name)
+		}
+		if ctx.Err() != nil || !h.Valid() {
+			return
+		}
+		// The lease lasts TTL from the write, which comes after sent: counting from
+		// sent errs on the safe side. An attempt may not outlast a tick.
+		sent := time.Now()
 		actx, cancel := context.WithTimeout(ctx, every)
 		// Setting every column renews every cell's TTL, so the whole row lives on.
 		err := h.m.rows.PatchIf(actx, []any{h.name}, []orm.Predicate{orm.Eq("owner", h.token)},
 			[]orm.Change{orm.Set("owner", h.token), orm.Set("acquired_at", h.since)}, orm.WithTTL(h.m.cellTTL()))
 		cancel()
-		var ce *orm.ConflictError
 		switch {
 		case err == nil:
-			renewed = start
-		case errors.As(err, &ce):
-			h.err = fmt.Errorf("lease: %s expired before it was renewed", h.name)
-			if cur, ok := ce.Current.(*row); ok && cur != nil {
-				h.err = heldError(h.name, cur)
-			}
-			close(h.lost)
-			return
+			h.renewed(sent)
 		case ctx.Err() != nil:
 			return
-		case time.Since(renewed)+every >= h.m.cfg.TTL:
-			// Renewals keep failing and the next tick may come after expiry: give
-			// the lease up rather than risk two holders.
-			h.err = fmt.Errorf("lease: %s not renewed for %s: %w", h.name, time.Since(renewed).Round(time.Millisecond), err)
-			close(h.lost)
+		case h.failed(err):
 			return
 		}
 	}
 }
 
-// Release stops renewal and deletes the lease if this owner still holds it.
+// Release stops renewal and deletes the lease if this owner still holds it. Valid
+// is false from then on; Lost is not closed by Release.
 func (h *Held) Release(ctx context.Context) error {
+	h.mu.Lock()
+	h.released = true
+	h.timer.Stop()
+	h.mu.Unlock()
 	h.stop()
 	<-h.done
 	err := h.m.rows.DeleteIf(ctx, []any{h.name}, orm.Eq("owner", h.token))
