@@ -63,7 +63,7 @@ func TestWriterKilledBeforePublishingLosesNothing(t *testing.T) {
 	defer sub.Close()
 	// Entries of an append cut short are skipped once AbandonAfter has passed.
 	time.Sleep(opts.AbandonAfter + 2*fastLag)
-	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+	p := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{})
 	relay := p.Relay("outbox-relay", bus, func(eventsourcing.Record) string { return "counters" })
 	if err := p.CatchUp(ctx, relay); err != nil {
 		t.Fatal(err)

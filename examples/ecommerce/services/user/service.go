@@ -71,11 +71,15 @@ func New(db *orm.DB, pub cqrs.Publisher, leases *lease.Manager, opts eventsourci
 	if err != nil {
 		return nil, err
 	}
+	projector, err := eventsourcing.NewProjector(store, leases, reg, eventsourcing.ProjectorConfig{})
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
 		Profiles:  profiles,
 		store:     store,
 		repo:      eventsourcing.NewRepository[*User, Event](store, reg, func() *User { return &User{} }, eventsourcing.RepositoryOptions{}),
-		projector: eventsourcing.NewProjector(store, leases, reg, eventsourcing.ProjectorOptions{}),
+		projector: projector,
 		pub:       pub,
 	}
 	s.Commands = cqrs.NewCommandBus(
