@@ -746,3 +746,37 @@ func TestHandlerContextEndsAtLeaseDeadline(t *testing.T) {
 		t.Fatalf("CatchUp ended with %v; want ErrLeaseLost for an expired lease", err)
 	}
 }
+
+// ProjectorConfig.Validate refuses what a Projector cannot work with, naming the
+// field, and NewProjector refuses it too.
+func TestProjectorConfigValidate(t *testing.T) {
+	s := newStore(t, "pcfg", eventsourcing.StoreOptions{})
+	lm := leases(t)
+	for _, tc := range []struct {
+		name string
+		cfg  eventsourcing.ProjectorConfig
+		want string // "" for valid
+	}{
+		{"defaults", eventsourcing.ProjectorConfig{}, ""},
+		{"set", eventsourcing.ProjectorConfig{Batch: 7, Poll: time.Millisecond}, ""},
+		{"negative batch", eventsourcing.ProjectorConfig{Batch: -1}, "ProjectorConfig.Batch"},
+		{"negative poll", eventsourcing.ProjectorConfig{Poll: -time.Second}, "ProjectorConfig.Poll"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			_, nerr := eventsourcing.NewProjector(s, lm, nil, tc.cfg)
+			if tc.want == "" {
+				if err != nil || nerr != nil {
+					t.Fatalf("Validate: %v; NewProjector: %v", err, nerr)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || nerr == nil {
+				t.Fatalf("Validate: %v; NewProjector: %v; want errors naming %s", err, nerr, tc.want)
+			}
+		})
+	}
+	if _, err := eventsourcing.NewProjector(s, nil, nil, eventsourcing.ProjectorConfig{}); err == nil {
+		t.Fatal("NewProjector accepted a nil lease manager")
+	}
+}
