@@ -236,6 +236,34 @@ func (m *Manager) forget(name string) {
 	m.mu.Unlock()
 }
 
+// giveBack deletes the rows that this Manager's acquisitions of name whose outcome
+// was unknown may have written, when Acquire gives up: they would otherwise hold the
+// lease, for nobody, until they expire. It runs even though ctx has ended, within one
+// renewal interval; a token whose delete fails too stays remembered, for adoption.
+func (m *Manager) giveBack(ctx context.Context, name string) {
+	m.mu.Lock()
+	tokens := m.unsure[name]
+	delete(m.unsure, name)
+	m.mu.Unlock()
+	if len(tokens) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.renewEvery())
+	defer cancel()
+	var keep []string
+	for _, token := range tokens {
+		err := m.rows.DeleteIf(ctx, []any{name}, orm.Eq("owner", token))
+		if err != nil && !errors.Is(err, orm.ErrConflict) {
+			keep = append(keep, token)
+		}
+	}
+	if len(keep) > 0 {
+		m.mu.Lock()
+		m.unsure[name] = append(m.unsure[name], keep...)
+		m.mu.Unlock()
+	}
+}
+
 // adopt takes over cur, the row of an acquisition of this Manager whose outcome was
 // unknown. The row may be close to expiry, so it is renewed before it is handed over;
 // if that renewal's outcome is unknown too, the token stays remembered.
@@ -261,6 +289,7 @@ func (m *Manager) cellTTL() time.Duration { return m.cfg.TTL + time.Second }
 
 // Acquire takes lease name, waiting while another owner holds it, until ctx ends. A
 // failed attempt (a timeout, say) is retried; three failures in a row end the wait.
+// When it gives up, it deletes what its attempts of unknown outcome may have written.
 // Config.Waiting hears of each holder met; an error because ctx ended names the last.
 func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 	failures := 0
@@ -278,14 +307,17 @@ func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 			}
 			holder = he
 		case ctx.Err() != nil:
+			m.giveBack(ctx, name)
 			return nil, err
 		default:
 			if failures++; failures >= 3 {
+				m.giveBack(ctx, name)
 				return nil, err
 			}
 		}
 		select {
 		case <-ctx.Done():
+			m.giveBack(ctx, name)
 			if holder != nil {
 				return nil, fmt.Errorf("lease: waiting for %s held by %s: %w", name, holder.Owner, ctx.Err())
 			}

@@ -488,3 +488,46 @@ func TestTwoUncertainAcquisitionsAreAdopted(t *testing.T) {
 	}
 	t.Logf("%d acquisitions timed out after they applied", cases)
 }
+
+// An Acquire that gives up (its ctx ended) after attempts whose outcome is unknown
+// leaves no row behind: an attempt that did apply is deleted, not left to hold the
+// lease for nobody until it expires. TryAcquire, which leaves adoption to the next
+// attempt, shows that such timeouts do apply here.
+func TestAcquireGivesBackUncertainRows(t *testing.T) {
+	m := manager(t, "giveup", 3*time.Second)
+	left := func(name string) bool {
+		var owner string
+		err := env.Session(t).Query(`SELECT owner FROM leases WHERE name = ?`, name).Consistency(gocql.Serial).Scan(&owner)
+		return err == nil && strings.HasPrefix(owner, "giveup#")
+	}
+	timeout := func(i int) time.Duration { return time.Duration(200+i*60) * time.Microsecond }
+	for _, acquire := range []bool{false, true} {
+		rows := 0
+		for i := range 60 {
+			name := fmt.Sprint("giveup-", acquire, "-", i)
+			ctx, cancel := context.WithTimeout(t.Context(), timeout(i))
+			var h *lease.Held
+			var err error
+			if acquire {
+				h, err = m.Acquire(ctx, name)
+			} else {
+				h, err = m.TryAcquire(ctx, name)
+			}
+			cancel()
+			if err == nil {
+				_ = h.Release(t.Context())
+				continue
+			}
+			if left(name) {
+				rows++
+			}
+		}
+		switch {
+		case !acquire && rows == 0:
+			t.Fatal("no TryAcquire timed out after it applied: nothing would be tested")
+		case acquire && rows > 0:
+			t.Fatalf("%d Acquires that gave up left their row behind", rows)
+		}
+		t.Logf("acquire %v: %d rows left behind by attempts that timed out", acquire, rows)
+	}
+}
