@@ -239,28 +239,27 @@ func (m *Manager) forget(name string) {
 // giveBack deletes the rows that this Manager's acquisitions of name whose outcome
 // was unknown may have written, when Acquire gives up: they would otherwise hold the
 // lease, for nobody, until they expire. It runs even though ctx has ended, within one
-// renewal interval; a token whose delete fails too stays remembered, for adoption.
+// renewal interval. Only a delete that applied settles its token: an insert that
+// timed out can still apply a little later (the server retries a contended Paxos
+// round), so the other tokens stay remembered for the next attempt to adopt.
 func (m *Manager) giveBack(ctx context.Context, name string) {
 	m.mu.Lock()
-	tokens := m.unsure[name]
-	delete(m.unsure, name)
+	tokens := slices.Clone(m.unsure[name])
 	m.mu.Unlock()
 	if len(tokens) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.renewEvery())
 	defer cancel()
-	var keep []string
 	for _, token := range tokens {
-		err := m.rows.DeleteIf(ctx, []any{name}, orm.Eq("owner", token))
-		if err != nil && !errors.Is(err, orm.ErrConflict) {
-			keep = append(keep, token)
+		if err := m.rows.DeleteIf(ctx, []any{name}, orm.Eq("owner", token)); err == nil {
+			m.mu.Lock()
+			m.unsure[name] = slices.DeleteFunc(m.unsure[name], func(t string) bool { return t == token })
+			if len(m.unsure[name]) == 0 {
+				delete(m.unsure, name)
+			}
+			m.mu.Unlock()
 		}
-	}
-	if len(keep) > 0 {
-		m.mu.Lock()
-		m.unsure[name] = append(m.unsure[name], keep...)
-		m.mu.Unlock()
 	}
 }
 
@@ -331,8 +330,10 @@ func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 func (m *Manager) hold(name, token string, since, sent time.Time) *Held {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Held{m: m, name: name, token: token, since: since, lost: make(chan struct{}), stop: cancel, done: make(chan struct{})}
+	h.mu.Lock() // expire may run at once if the write took longer than the lease
 	h.deadline = sent.Add(m.cfg.TTL - m.cfg.Margin)
 	h.timer = time.AfterFunc(time.Until(h.deadline), h.expire)
+	h.mu.Unlock()
 	go h.renew(ctx)
 	return h
 }

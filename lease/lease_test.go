@@ -490,9 +490,11 @@ func TestTwoUncertainAcquisitionsAreAdopted(t *testing.T) {
 }
 
 // An Acquire that gives up (its ctx ended) after attempts whose outcome is unknown
-// leaves no row behind: an attempt that did apply is deleted, not left to hold the
-// lease for nobody until it expires. TryAcquire, which leaves adoption to the next
-// attempt, shows that such timeouts do apply here.
+// deletes what they wrote, rather than leave it to hold the lease for nobody until it
+// expires. TryAcquire, which leaves adoption to the next attempt, shows how many such
+// rows the same timeouts leave. An insert can still apply after the delete (the
+// server retries a contended Paxos round after the client gave up), so a few rows
+// may be left even so; the next attempt adopts those.
 func TestAcquireGivesBackUncertainRows(t *testing.T) {
 	m := manager(t, "giveup", 3*time.Second)
 	left := func(name string) bool {
@@ -501,6 +503,7 @@ func TestAcquireGivesBackUncertainRows(t *testing.T) {
 		return err == nil && strings.HasPrefix(owner, "giveup#")
 	}
 	timeout := func(i int) time.Duration { return time.Duration(200+i*60) * time.Microsecond }
+	tried := 0 // rows TryAcquire left
 	for _, acquire := range []bool{false, true} {
 		rows := 0
 		for i := range 60 {
@@ -522,12 +525,14 @@ func TestAcquireGivesBackUncertainRows(t *testing.T) {
 				rows++
 			}
 		}
-		switch {
-		case !acquire && rows == 0:
-			t.Fatal("no TryAcquire timed out after it applied: nothing would be tested")
-		case acquire && rows > 0:
-			t.Fatalf("%d Acquires that gave up left their row behind", rows)
-		}
 		t.Logf("acquire %v: %d rows left behind by attempts that timed out", acquire, rows)
+		if !acquire {
+			if rows < 4 {
+				t.Fatalf("only %d TryAcquires timed out after they applied: too few to compare", rows)
+			}
+			tried = rows
+		} else if rows*4 > tried {
+			t.Fatalf("%d Acquires that gave up left their row behind (TryAcquire: %d)", rows, tried)
+		}
 	}
 }
