@@ -25,18 +25,48 @@ type Projection struct {
 	Name string
 	// Handle applies one event. An error stops the projection (its checkpoint stays
 	// before the event) and is returned by Run.
+	//
+	// ctx ends when the shard's lease is lost, at the latest at the lease's deadline
+	// (context.Cause is then an ErrLeaseLost), and the projector checks the lease
+	// before every event. ctx also carries the lease (lease.FromContext), so a
+	// handler can check it right before a write (Valid) and fence the write with the
+	// lease's Token; see docs/eventsourcing.md.
 	Handle func(ctx context.Context, e Envelope) error
 	// Reset clears the read model; Rebuild calls it before replaying from the start.
 	Reset func(ctx context.Context) error
 }
 
-// ProjectorOptions tune a Projector.
-type ProjectorOptions struct {
+// ProjectorConfig tunes a Projector. A zero field takes its default.
+type ProjectorConfig struct {
 	// Batch is how many feed entries are read and handled between checkpoints
 	// (default 100).
 	Batch int
-	// Poll is how long to wait when the feed has nothing new (default 250ms).
+	// Poll is how long to wait when the feed has nothing new, and between attempts
+	// of a rebuild to take every shard's lease (default 250ms).
 	Poll time.Duration
+}
+
+// setDefaults fills the zero fields.
+func (c *ProjectorConfig) setDefaults() {
+	if c.Batch == 0 {
+		c.Batch = 100
+	}
+	if c.Poll == 0 {
+		c.Poll = 250 * time.Millisecond
+	}
+}
+
+// Validate reports the first field a Projector cannot work with. Zero fields count
+// as their defaults.
+func (c ProjectorConfig) Validate() error {
+	c.setDefaults()
+	if c.Batch < 0 {
+		return fmt.Errorf("eventsourcing: ProjectorConfig.Batch %d: want a positive count", c.Batch)
+	}
+	if c.Poll < 0 {
+		return fmt.Errorf("eventsourcing: ProjectorConfig.Poll %v: want a positive interval", c.Poll)
+	}
+	return nil
 }
 
 // Projector runs projections over a store's global feed, each under a lease so that
@@ -46,26 +76,29 @@ type Projector struct {
 	store  *Store
 	leases *lease.Manager
 	reg    *Registry
-	opts   ProjectorOptions
+	cfg    ProjectorConfig
 }
 
 // generationKey carries the projection's generation (its count of rebuilds) to the
 // handlers, for state kept per generation.
 type generationKey struct{}
 
-// ErrLeaseLost is returned by Run when the projection's lease was taken by another
-// process (this one paused for longer than the lease's TTL).
+// ErrLeaseLost is returned by Run when the projection's lease was lost: another
+// process took it, or its deadline passed before it could be renewed (this process
+// was paused, or cut off from Cassandra). The error wraps the lease's Err.
 var ErrLeaseLost = errors.New("eventsourcing: projection lease lost")
 
-// NewProjector returns a projector. reg decodes events for handlers; it may be nil.
-func NewProjector(store *Store, leases *lease.Manager, reg *Registry, opts ProjectorOptions) *Projector {
-	if opts.Batch <= 0 {
-		opts.Batch = 100
+// NewProjector returns a projector, or the error of cfg.Validate. reg decodes events
+// for handlers; it may be nil.
+func NewProjector(store *Store, leases *lease.Manager, reg *Registry, cfg ProjectorConfig) (*Projector, error) {
+	if store == nil || leases == nil {
+		return nil, errors.New("eventsourcing: NewProjector: nil store or lease manager")
 	}
-	if opts.Poll <= 0 {
-		opts.Poll = 250 * time.Millisecond
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	return &Projector{store: store, leases: leases, reg: reg, opts: opts}
+	cfg.setDefaults()
+	return &Projector{store: store, leases: leases, reg: reg, cfg: cfg}, nil
 }
 
 // Run takes the projection's lease (waiting while another process holds it) and
@@ -181,19 +214,21 @@ func (p *Projector) acquireAll(ctx context.Context, name string, shards int) ([]
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("eventsourcing: waiting for the leases of %s: %w (last: %w)", name, ctx.Err(), err)
-		case <-time.After(p.opts.Poll):
+		case <-time.After(p.cfg.Poll):
 		}
 	}
 }
 
-// lostErr returns ErrLeaseLost if h is lost.
+// lostErr returns ErrLeaseLost, wrapping why, unless h is still valid: it checks the
+// lease's deadline itself, so it is exact even before Lost is closed.
 func lostErr(h *lease.Held, name string) error {
-	select {
-	case <-h.Lost():
-		return fmt.Errorf("%w: %s", ErrLeaseLost, name)
-	default:
+	if h.Valid() {
 		return nil
 	}
+	if err := h.Err(); err != nil {
+		return fmt.Errorf("%w: %s (%s): %w", ErrLeaseLost, name, h.Name(), err)
+	}
+	return fmt.Errorf("%w: %s (%s) released", ErrLeaseLost, name, h.Name())
 }
 
 // shardClaim is one shard of a projection held by this process: its lease, and its
@@ -291,24 +326,25 @@ func (p *Projector) eachShard(ctx context.Context, shards int, f func(ctx contex
 func (p *Projector) runShard(ctx context.Context, proj Projection, c *shardClaim, catchUp bool) error {
 	held, shard, pos, gen := c.held, c.shard, c.pos, c.gen
 	save := c.save
-	// Handlers run on a context that ends with the lease, so a holder that lost it
-	// stops at once rather than after its batch.
-	hctx, stop := context.WithCancel(context.WithValue(ctx, generationKey{}, gen))
-	defer stop()
+	// Handlers run on a context that carries the lease, for them to fence their
+	// writes with its token, and that ends with it (at the latest at its deadline),
+	// so a holder that lost it stops at once rather than after its batch.
+	lost := func() error { return lostErr(held, proj.Name) }
+	hctx, stop := context.WithCancelCause(lease.NewContext(context.WithValue(ctx, generationKey{}, gen), held))
+	defer stop(nil)
 	go func() {
 		select {
 		case <-held.Lost():
-			stop()
+			stop(lost())
 		case <-hctx.Done():
 		}
 	}()
-	lost := func() error { return lostErr(held, proj.Name) }
 	for {
 		if err := lost(); err != nil {
 			return err
 		}
 		start := pos
-		entries, next, err := p.store.ReadFeed(ctx, shard, pos, p.opts.Batch)
+		entries, next, err := p.store.ReadFeed(ctx, shard, pos, p.cfg.Batch)
 		if err != nil {
 			return err
 		}
@@ -352,7 +388,7 @@ func (p *Projector) runShard(ctx context.Context, proj Projection, c *shardClaim
 			return ctx.Err()
 		case <-held.Lost():
 			return lost()
-		case <-time.After(p.opts.Poll):
+		case <-time.After(p.cfg.Poll):
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +25,7 @@ func leases(t testing.TB) *lease.Manager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := lease.New(db, lease.Options{TTL: 2 * time.Second, Poll: 100 * time.Millisecond})
+	m, err := lease.New(db, lease.Config{TTL: 2 * time.Second, Poll: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +33,15 @@ func leases(t testing.TB) *lease.Manager {
 		t.Fatal(err)
 	}
 	return m
+}
+
+func projector(t testing.TB, s *eventsourcing.Store, lm *lease.Manager, reg *eventsourcing.Registry, cfg eventsourcing.ProjectorConfig) *eventsourcing.Projector {
+	t.Helper()
+	p, err := eventsourcing.NewProjector(s, lm, reg, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // seenRow is a read model that records each event once, by id.
@@ -135,7 +145,7 @@ func TestProjectionCatchUpRebuildAndSingleRunner(t *testing.T) {
 		}
 	}
 	waitFeed(t, s, 1, 30)
-	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{Batch: 7})
+	p := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{Batch: 7})
 	handled := 0
 	proj := seenProjection(seen, "counts", &handled)
 	if err := p.CatchUp(ctx, proj); err != nil {
@@ -160,7 +170,7 @@ func TestProjectionCatchUpRebuildAndSingleRunner(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- p.Run(runCtx, proj) }()
 	waitLeaseHeld(t, "projection/counts")
-	other := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+	other := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{})
 	waitCtx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	err := other.CatchUp(waitCtx, proj)
 	cancel()
@@ -229,7 +239,7 @@ func TestProjectionKilledMidwayResumes(t *testing.T) {
 
 	// The survivor waits out the dead process's lease, then resumes.
 	handled := 0
-	p := eventsourcing.NewProjector(s, lm, reg, eventsourcing.ProjectorOptions{Batch: 25})
+	p := projector(t, s, lm, reg, eventsourcing.ProjectorConfig{Batch: 25})
 	if err := p.CatchUp(ctx, seenProjection(seen, "killed", &handled)); err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +265,7 @@ func projectionChild() error {
 	if err != nil {
 		return err
 	}
-	lm, err := lease.New(db, lease.Options{TTL: 2 * time.Second})
+	lm, err := lease.New(db, lease.Config{TTL: 2 * time.Second})
 	if err != nil {
 		return err
 	}
@@ -268,7 +278,11 @@ func projectionChild() error {
 		}
 		return inner(ctx, e)
 	}
-	return eventsourcing.NewProjector(s, lm, reg, eventsourcing.ProjectorOptions{Batch: 10}).Run(ctx, proj)
+	p, err := eventsourcing.NewProjector(s, lm, reg, eventsourcing.ProjectorConfig{Batch: 10})
+	if err != nil {
+		return err
+	}
+	return p.Run(ctx, proj)
 }
 
 // A runner whose checkpoint was taken over by another holder (it lost its lease
@@ -282,7 +296,7 @@ func TestProjectionFencedByCheckpointOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	handled := 0
-	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{Poll: 50 * time.Millisecond})
+	p := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{Poll: 50 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, seenProjection(seen, "fenced", &handled)) }()
 	deadline := time.Now().Add(5 * time.Second)
@@ -331,7 +345,7 @@ func TestInStreamOrder(t *testing.T) {
 		recs = append(recs, r)
 	}
 	var got []int64
-	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+	p := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{})
 	proj := p.InStreamOrder(eventsourcing.Projection{Name: "ordered", Handle: func(_ context.Context, e eventsourcing.Envelope) error {
 		if e.Event.(Added).N != int(e.Version) {
 			return fmt.Errorf("version %d carries %+v", e.Version, e.Event)
@@ -361,7 +375,7 @@ func TestRebuildInStreamOrder(t *testing.T) {
 		}
 	}
 	waitFeed(t, s, 1, 3)
-	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+	p := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{})
 	handled := 0
 	proj := p.InStreamOrder(eventsourcing.Projection{Name: "rebuilt",
 		Handle: func(context.Context, eventsourcing.Envelope) error { handled++; return nil }})
@@ -397,7 +411,7 @@ func TestShardedFeed(t *testing.T) {
 	var mu sync.Mutex
 	last := map[string]int64{}
 	handled := 0
-	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{Batch: 4})
+	p := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{Batch: 4})
 	proj := p.InStreamOrder(eventsourcing.Projection{Name: "sharded", Handle: func(_ context.Context, e eventsourcing.Envelope) error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -431,7 +445,7 @@ func TestShardedFeed(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 2)
 	for range 2 {
-		other := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+		other := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{})
 		go func() { done <- other.Run(runCtx, proj) }()
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -468,7 +482,7 @@ func TestInterruptedRebuildReplaysEverything(t *testing.T) {
 	waitFeed(t, s, 3, 12)
 	var mu sync.Mutex
 	model := map[string]bool{}
-	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+	p := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{})
 	proj := eventsourcing.Projection{Name: "cut",
 		Handle: func(_ context.Context, e eventsourcing.Envelope) error {
 			mu.Lock()
@@ -512,5 +526,264 @@ func TestLayoutIsFixed(t *testing.T) {
 	}
 	if _, err := other.Append(t.Context(), "x", 0, []eventsourcing.EventData{{Type: "Added", SchemaVersion: 1, Data: []byte(`{}`)}}); err == nil {
 		t.Fatal("an append through a store of another layout was accepted")
+	}
+}
+
+// pausedRenewals is a lease.Config.Renewing hook that holds renewals back once
+// paused, as a stopped or cut-off process would not renew, until the lease is
+// released.
+type pausedRenewals struct {
+	paused chan struct{}
+	once   sync.Once
+}
+
+func (p *pausedRenewals) pause() { p.once.Do(func() { close(p.paused) }) }
+
+func (p *pausedRenewals) hook(ctx context.Context, _ string) {
+	select {
+	case <-p.paused:
+		<-ctx.Done()
+	default:
+	}
+}
+
+// waitFor waits until cond holds, failing the test after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A projector whose lease renewals stop (the process is paused or cut off) stops
+// calling its handler at its lease's deadline, with no renewal having failed, and a
+// second projector takes over: no event is handled by the first after its deadline
+// or after the second has started, and between them they handle every event.
+// Handlers get the lease (and its fencing token) in their context.
+func TestPausedProjectorStopsAtDeadline(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "paused", eventsourcing.StoreOptions{FeedLag: 500 * time.Millisecond})
+	ctx := t.Context()
+	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewals := &pausedRenewals{paused: make(chan struct{})}
+	la, err := lease.New(db, lease.Config{Owner: "first", TTL: 2 * time.Second, Poll: 100 * time.Millisecond, Renewing: renewals.hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb := leases(t)
+
+	var mu sync.Mutex
+	var log []string // "a" or "b", one per handled event, in order
+	handled := map[orm.UUID]bool{}
+	var violations []string
+	count := func(who string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, w := range log {
+			if w == who {
+				n++
+			}
+		}
+		return n
+	}
+	proj := func(who string) eventsourcing.Projection {
+		return eventsourcing.Projection{Name: "paused", Handle: func(ctx context.Context, e eventsourcing.Envelope) error {
+			h, ok := lease.FromContext(ctx)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case !ok:
+				violations = append(violations, who+": no lease in the handler's context")
+			case h.Name() != "projection/paused" || !strings.HasPrefix(h.Token(), map[string]string{"a": "first#", "b": lb.Owner() + "#"}[who]):
+				violations = append(violations, fmt.Sprintf("%s: handler holds lease %s token %s", who, h.Name(), h.Token()))
+			case !time.Now().Before(h.Deadline()):
+				violations = append(violations, fmt.Sprintf("%s: handled %s v%d %v after its lease's deadline", who, e.Stream, e.Version, -time.Until(h.Deadline())))
+			}
+			if who == "a" && slices.Contains(log, "b") {
+				violations = append(violations, fmt.Sprintf("a: handled %s v%d after b had started", e.Stream, e.Version))
+			}
+			log = append(log, who)
+			handled[e.ID] = true
+			return nil
+		}}
+	}
+
+	// Events keep coming while the first projector is paused and after.
+	stopAppending := make(chan struct{})
+	stopAppendingOnce := sync.OnceFunc(func() { close(stopAppending) })
+	appendDone := make(chan struct{})
+	var ids []orm.UUID // appended; read after appendDone
+	go func() {
+		defer close(appendDone)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for v := int64(0); ; {
+			select {
+			case <-stopAppending:
+				return
+			case <-tick.C:
+			}
+			d := added(t, reg, int(v))
+			d.ID = orm.NewUUID()
+			if _, err := s.Append(ctx, "pz", v, []eventsourcing.EventData{d}); err != nil {
+				// Refused or of unknown outcome (a loaded server): only the events
+				// known to be stored must be handled; go on from the stream's version.
+				if cur, verr := s.Version(ctx, "pz"); verr == nil {
+					v = cur
+				}
+				continue
+			}
+			ids = append(ids, d.ID)
+			v++
+		}
+	}()
+	defer func() { stopAppendingOnce(); <-appendDone }()
+
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	doneA, doneB := make(chan error, 1), make(chan error, 1)
+	go func() {
+		doneA <- projector(t, s, la, reg, eventsourcing.ProjectorConfig{Poll: 20 * time.Millisecond}).Run(runCtx, proj("a"))
+	}()
+	waitFor(t, 20*time.Second, "the first projector handled nothing", func() bool { return count("a") >= 3 })
+	go func() {
+		doneB <- projector(t, s, lb, reg, eventsourcing.ProjectorConfig{Poll: 20 * time.Millisecond}).Run(runCtx, proj("b"))
+	}()
+	renewals.pause()
+
+	var errA error
+	select {
+	case errA = <-doneA:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the paused projector kept running")
+	}
+	if !errors.Is(errA, eventsourcing.ErrLeaseLost) || !errors.Is(errA, lease.ErrExpired) {
+		t.Errorf("the paused projector stopped with %v; want ErrLeaseLost for its expired lease", errA)
+	}
+	waitFor(t, 20*time.Second, "the second projector did not take over", func() bool { return count("b") >= 3 })
+	stopAppendingOnce()
+	<-appendDone
+	waitFor(t, 20*time.Second, "the second projector did not handle every event", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, id := range ids {
+			if !handled[id] {
+				return false
+			}
+		}
+		return true
+	})
+	stop()
+	if err := <-doneB; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the second projector stopped with %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(violations) > 0 {
+		t.Fatalf("%d violations, first: %s; last: %s", len(violations), violations[0], violations[len(violations)-1])
+	}
+	t.Logf("%d events: %d handled by the first projector, %d by the second", len(ids), strings.Count(strings.Join(log, ""), "a"), strings.Count(strings.Join(log, ""), "b"))
+}
+
+// A handler blocked in a write when its lease's renewals stop sees its context end
+// at the lease's deadline, not before, with ErrLeaseLost as the cause.
+func TestHandlerContextEndsAtLeaseDeadline(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "hctx", eventsourcing.StoreOptions{FeedLag: fastLag})
+	ctx := t.Context()
+	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewals := &pausedRenewals{paused: make(chan struct{})}
+	lm, err := lease.New(db, lease.Config{TTL: 2 * time.Second, Poll: 100 * time.Millisecond, Renewing: renewals.hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lm.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "hc", 0, []eventsourcing.EventData{added(t, reg, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan string, 1)
+	proj := eventsourcing.Projection{Name: "hctx", Handle: func(ctx context.Context, e eventsourcing.Envelope) error {
+		h, ok := lease.FromContext(ctx)
+		if !ok {
+			ended <- "no lease in the handler's context"
+			return errors.New("no lease")
+		}
+		renewals.pause() // the process stops renewing while this write hangs
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Second):
+			ended <- "the handler's context outlived its lease"
+			return errors.New("hung")
+		}
+		switch cause := context.Cause(ctx); {
+		case time.Now().Before(h.Deadline()):
+			ended <- fmt.Sprintf("the context ended %v before the deadline (%v)", h.Deadline().Sub(time.Now()), cause)
+		case !errors.Is(cause, eventsourcing.ErrLeaseLost):
+			ended <- fmt.Sprintf("the context ended with %v", cause)
+		default:
+			ended <- ""
+		}
+		return ctx.Err()
+	}}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = projector(t, s, lm, reg, eventsourcing.ProjectorConfig{Poll: 20 * time.Millisecond}).Run(rctx, proj)
+	select {
+	case msg := <-ended:
+		if msg != "" {
+			t.Fatal(msg)
+		}
+	default:
+		t.Fatalf("the handler was not called: %v", err)
+	}
+	if !errors.Is(err, eventsourcing.ErrLeaseLost) || !errors.Is(err, lease.ErrExpired) {
+		t.Fatalf("CatchUp ended with %v; want ErrLeaseLost for an expired lease", err)
+	}
+}
+
+// ProjectorConfig.Validate refuses what a Projector cannot work with, naming the
+// field, and NewProjector refuses it too.
+func TestProjectorConfigValidate(t *testing.T) {
+	s := newStore(t, "pcfg", eventsourcing.StoreOptions{})
+	lm := leases(t)
+	for _, tc := range []struct {
+		name string
+		cfg  eventsourcing.ProjectorConfig
+		want string // "" for valid
+	}{
+		{"defaults", eventsourcing.ProjectorConfig{}, ""},
+		{"set", eventsourcing.ProjectorConfig{Batch: 7, Poll: time.Millisecond}, ""},
+		{"negative batch", eventsourcing.ProjectorConfig{Batch: -1}, "ProjectorConfig.Batch"},
+		{"negative poll", eventsourcing.ProjectorConfig{Poll: -time.Second}, "ProjectorConfig.Poll"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			_, nerr := eventsourcing.NewProjector(s, lm, nil, tc.cfg)
+			if tc.want == "" {
+				if err != nil || nerr != nil {
+					t.Fatalf("Validate: %v; NewProjector: %v", err, nerr)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || nerr == nil {
+				t.Fatalf("Validate: %v; NewProjector: %v; want errors naming %s", err, nerr, tc.want)
+			}
+		})
+	}
+	if _, err := eventsourcing.NewProjector(s, nil, nil, eventsourcing.ProjectorConfig{}); err == nil {
+		t.Fatal("NewProjector accepted a nil lease manager")
 	}
 }

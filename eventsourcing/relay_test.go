@@ -80,7 +80,7 @@ func TestWriterKilledBeforePublishingLosesNothing(t *testing.T) {
 	defer sub.Close()
 	// Entries of an append cut short hold the feed back until AbandonAfter has
 	// passed: catch up until every stored event is published.
-	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+	p := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{})
 	relay := p.Relay("outbox-relay", bus, func(eventsourcing.Record) string { return "counters" })
 	testenv.WaitFor(t, time.Minute, func() error {
 		if err := p.CatchUp(ctx, relay); err != nil {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
 	"github.com/cassandraorm/cassandraorm-go/lease"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/testenv"
@@ -25,7 +27,7 @@ func manager(t *testing.T, owner string, ttl time.Duration) *lease.Manager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := lease.New(db, lease.Options{Owner: owner, TTL: ttl, Poll: 100 * time.Millisecond})
+	m, err := lease.New(db, lease.Config{Owner: owner, TTL: ttl, Poll: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func TestExpiryAndRenewal(t *testing.T) {
 }
 
 // TestWaitingAndLoss checks what a process learns about another holder: while
-// waiting (Options.Waiting, once per holder; the error when ctx ends), and when its
+// waiting (Config.Waiting, once per holder; the error when ctx ends), and when its
 // own lease is taken (Held.Err).
 func TestWaitingAndLoss(t *testing.T) {
 	ctx := t.Context()
@@ -158,7 +160,7 @@ func TestWaitingAndLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	var seen []*lease.HeldError
-	b, err := lease.New(db, lease.Options{Owner: "wb", TTL: time.Second, Poll: 100 * time.Millisecond,
+	b, err := lease.New(db, lease.Config{Owner: "wb", TTL: time.Second, Poll: 100 * time.Millisecond,
 		Waiting: func(he *lease.HeldError) { seen = append(seen, he) }})
 	if err != nil {
 		t.Fatal(err)
@@ -196,13 +198,47 @@ func TestWaitingAndLoss(t *testing.T) {
 	}
 }
 
-func TestTTLTooShort(t *testing.T) {
+// TestConfigValidate: Validate refuses what a Manager cannot work with, naming the
+// field, and New refuses it too.
+func TestConfigValidate(t *testing.T) {
 	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lease.New(db, lease.Options{TTL: 900 * time.Millisecond}); err == nil {
-		t.Fatal("New accepted a TTL under 1s")
+	for _, tc := range []struct {
+		name string
+		cfg  lease.Config
+		want string // "" for valid
+	}{
+		{"defaults", lease.Config{}, ""},
+		{"one second", lease.Config{TTL: time.Second}, ""},
+		{"ttl under a second", lease.Config{TTL: 900 * time.Millisecond}, "Config.TTL"},
+		{"negative ttl", lease.Config{TTL: -time.Second}, "Config.TTL"},
+		{"bad table", lease.Config{Table: "my-leases"}, "Config.Table"},
+		{"negative poll", lease.Config{Poll: -time.Second}, "Config.Poll"},
+		{"owner with #", lease.Config{Owner: "a#b"}, "Config.Owner"},
+		{"owner with space", lease.Config{Owner: "a b"}, "Config.Owner"},
+		{"owner too long", lease.Config{Owner: strings.Repeat("x", 201)}, "Config.Owner"},
+		{"migrate's owners", lease.Config{Owner: "host:12:a1b2c3"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				if _, err := lease.New(db, tc.cfg); err != nil {
+					t.Fatalf("New: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate: %v, want an error naming %s", err, tc.want)
+			}
+			if _, err := lease.New(db, tc.cfg); err == nil {
+				t.Fatal("New accepted what Validate refused")
+			}
+		})
 	}
 }
 
@@ -261,4 +297,254 @@ func TestUncertainAcquireIsAdopted(t *testing.T) {
 		}
 	}
 	t.Logf("%d of 40 acquisitions timed out and were retried", uncertain)
+}
+
+// pauser is a Config.Renewing hook that lets renewals through until pause, then
+// holds them (as a paused or cut-off process would) until the lease is released.
+type pauser struct {
+	paused  chan struct{}
+	blocked atomic.Int32 // renewals held back
+	passed  atomic.Int32 // renewals let through
+}
+
+func newPauser() *pauser { return &pauser{paused: make(chan struct{})} }
+
+func (p *pauser) pause() { close(p.paused) }
+
+func (p *pauser) hook(ctx context.Context, _ string) {
+	select {
+	case <-p.paused:
+	default:
+		p.passed.Add(1)
+		return
+	}
+	p.blocked.Add(1)
+	<-ctx.Done()
+}
+
+// waitFor waits until cond holds, failing the test after d.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A holder whose renewals stop (the process is paused, or cut off) without any
+// renewal failing loses its lease at its deadline: Lost closes, Valid turns false,
+// Err wraps ErrExpired and nothing else. Another process then takes the lease.
+func TestPausedHolderLosesAtDeadline(t *testing.T) {
+	ctx := t.Context()
+	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPauser()
+	a, err := lease.New(db, lease.Config{Owner: "paused", TTL: 2 * time.Second, Poll: 100 * time.Millisecond, Renewing: p.hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, err := a.TryAcquire(ctx, "paused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := h.Deadline()
+	if !h.Valid() || time.Until(first) <= 0 || time.Until(first) > 2*time.Second {
+		t.Fatalf("fresh lease: valid %v, deadline in %v", h.Valid(), time.Until(first))
+	}
+	// Renewals move the deadline on.
+	waitFor(t, 10*time.Second, "no renewal moved the deadline", func() bool { return h.Deadline().After(first) })
+	if !h.Valid() {
+		t.Fatalf("renewed lease not valid: %v", h.Err())
+	}
+
+	p.pause()
+	select {
+	case <-h.Lost():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("Lost not closed with renewals held back; deadline was %v ago", -time.Until(h.Deadline()))
+	}
+	if now := time.Now(); now.Before(h.Deadline()) {
+		t.Fatalf("Lost closed %v before the deadline", h.Deadline().Sub(now))
+	}
+	if h.Valid() {
+		t.Fatal("Valid after the deadline")
+	}
+	if err := h.Err(); !errors.Is(err, lease.ErrExpired) || errors.Unwrap(err) != lease.ErrExpired || !strings.Contains(err.Error(), "paused") {
+		t.Fatalf("Err after the deadline: %v; want ErrExpired alone, naming the lease", err)
+	}
+	if p.blocked.Load() == 0 {
+		t.Fatal("no renewal was held back: the test did not pause the holder")
+	}
+
+	b := manager(t, "successor", 2*time.Second)
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	hb, err := b.Acquire(actx, "paused")
+	if err != nil {
+		t.Fatalf("successor: %v", err)
+	}
+	if err := hb.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Release ends a lease's validity at once, without closing Lost.
+func TestReleasedIsNotValid(t *testing.T) {
+	ctx := t.Context()
+	m := manager(t, "rel", 2*time.Second)
+	h, err := m.TryAcquire(ctx, "released")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.Valid() {
+		t.Fatalf("fresh lease not valid: %v", h.Err())
+	}
+	if err := h.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h.Valid() {
+		t.Fatal("released lease still valid")
+	}
+	select {
+	case <-h.Lost():
+		t.Fatalf("Release closed Lost: %v", h.Err())
+	default:
+	}
+}
+
+// Holding a lease through the context: FromContext gives back what NewContext put.
+func TestContext(t *testing.T) {
+	m := manager(t, "ctx", 2*time.Second)
+	h, err := m.TryAcquire(t.Context(), "in-context")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release(t.Context())
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		want *lease.Held
+	}{
+		{"none", t.Context(), nil},
+		{"held", lease.NewContext(t.Context(), h), h},
+		{"nil", lease.NewContext(t.Context(), nil), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := lease.FromContext(tc.ctx)
+			if got != tc.want || ok != (tc.want != nil) {
+				t.Fatalf("FromContext: %v %v, want %v", got, ok, tc.want)
+			}
+		})
+	}
+}
+
+// Two acquisitions in a row whose outcome is unknown, the first of which applied:
+// the Manager still knows the row for its own and adopts it, instead of waiting
+// for it to expire as if someone else held it.
+func TestTwoUncertainAcquisitionsAreAdopted(t *testing.T) {
+	m := manager(t, "twice", 3*time.Second)
+	cases := 0
+	for i := range 80 {
+		name := fmt.Sprint("twice-", i)
+		ctx, cancel := context.WithTimeout(t.Context(), time.Duration(200+i*60)*time.Microsecond)
+		h, err := m.TryAcquire(ctx, name)
+		cancel()
+		if err == nil {
+			_ = h.Release(t.Context())
+			continue
+		}
+		if errors.Is(err, lease.ErrHeld) {
+			t.Fatalf("%s: held by someone else: %v", name, err)
+		}
+		var owner string
+		err = env.Session(t).Query(`SELECT owner FROM leases WHERE name = ?`, name).Consistency(gocql.Serial).Scan(&owner)
+		if err != nil || !strings.HasPrefix(owner, "twice#") {
+			continue // the first attempt did not apply: nothing to adopt
+		}
+		cases++
+		// The second (and third) attempt cannot tell either what became of its insert.
+		done, cancel := context.WithCancel(t.Context())
+		cancel()
+		for range 2 {
+			if _, err := m.TryAcquire(done, name); err == nil || errors.Is(err, lease.ErrHeld) {
+				t.Fatalf("%s: an attempt on a cancelled context: %v", name, err)
+			}
+		}
+		h, err = m.TryAcquire(t.Context(), name)
+		if err != nil {
+			t.Fatalf("%s: after two uncertain attempts, the first applied (%s): %v", name, owner, err)
+		}
+		if h.Token() != owner {
+			t.Fatalf("%s: adopted %s, the row is %s's", name, h.Token(), owner)
+		}
+		if err := h.Release(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if cases == 3 {
+			break
+		}
+	}
+	if cases == 0 {
+		t.Fatal("no acquisition timed out after it applied: nothing was tested")
+	}
+	t.Logf("%d acquisitions timed out after they applied", cases)
+}
+
+// An Acquire that gives up (its ctx ended) after attempts whose outcome is unknown
+// deletes what they wrote, rather than leave it to hold the lease for nobody until it
+// expires. TryAcquire, which leaves adoption to the next attempt, shows how many such
+// rows the same timeouts leave. An insert can still apply after the delete (the
+// server retries a contended Paxos round after the client gave up), so a few rows
+// may be left even so; the next attempt adopts those.
+func TestAcquireGivesBackUncertainRows(t *testing.T) {
+	m := manager(t, "giveup", 3*time.Second)
+	left := func(name string) bool {
+		var owner string
+		err := env.Session(t).Query(`SELECT owner FROM leases WHERE name = ?`, name).Consistency(gocql.Serial).Scan(&owner)
+		return err == nil && strings.HasPrefix(owner, "giveup#")
+	}
+	timeout := func(i int) time.Duration { return time.Duration(200+i*60) * time.Microsecond }
+	tried := 0 // rows TryAcquire left
+	for _, acquire := range []bool{false, true} {
+		rows := 0
+		for i := range 60 {
+			name := fmt.Sprint("giveup-", acquire, "-", i)
+			ctx, cancel := context.WithTimeout(t.Context(), timeout(i))
+			var h *lease.Held
+			var err error
+			if acquire {
+				h, err = m.Acquire(ctx, name)
+			} else {
+				h, err = m.TryAcquire(ctx, name)
+			}
+			cancel()
+			if err == nil {
+				_ = h.Release(t.Context())
+				continue
+			}
+			if left(name) {
+				rows++
+			}
+		}
+		t.Logf("acquire %v: %d rows left behind by attempts that timed out", acquire, rows)
+		if !acquire {
+			if rows < 4 {
+				t.Fatalf("only %d TryAcquires timed out after they applied: too few to compare", rows)
+			}
+			tried = rows
+		} else if rows*4 > tried {
+			t.Fatalf("%d Acquires that gave up left their row behind (TryAcquire: %d)", rows, tried)
+		}
+	}
 }

@@ -27,9 +27,9 @@ type Options struct {
 	LockTable string
 	// LockLease is how long the lock outlives its holder: it is a lease (package
 	// lease) of this TTL, whose row is written with a TTL of LockLease plus one second
-	// (TTLs count whole seconds) and renewed every quarter of LockLease while
-	// migrations run; a run that cannot renew for three quarters of it stops with
-	// ErrLockLost. A crashed process blocks the others for at most LockLease plus one
+	// (TTLs count whole seconds) and renewed every fifth of LockLease while
+	// migrations run; a run whose last successful renewal was sent four fifths of it
+	// ago stops with ErrLockLost. A crashed process blocks the others for at most LockLease plus one
 	// second. Whole seconds, at least one. Default 30s.
 	LockLease time.Duration
 	// Progress, when set, is called on the calling goroutine as a run goes: when it

@@ -53,7 +53,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer bus.Close()
-	leases, err := lease.New(db, lease.Options{})
+	leases, err := lease.New(db, lease.Config{})
 	if err != nil {
 		return err
 	}

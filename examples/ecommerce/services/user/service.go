@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/cqrs"
@@ -72,11 +73,15 @@ func New(db *orm.DB, pub cqrs.Publisher, leases *lease.Manager, opts eventsourci
 	if err != nil {
 		return nil, err
 	}
+	projector, err := eventsourcing.NewProjector(store, leases, reg, eventsourcing.ProjectorConfig{})
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
 		Profiles:  profiles,
 		store:     store,
 		repo:      eventsourcing.NewRepository[*User, Event](store, reg, func() *User { return &User{} }, eventsourcing.RepositoryOptions{}),
-		projector: eventsourcing.NewProjector(store, leases, reg, eventsourcing.ProjectorOptions{}),
+		projector: projector,
 		pub:       pub,
 	}
 	retryConflicts, err := cqrs.Retry(retry.Policy{If: retry.On(eventsourcing.ErrConcurrency), MaxAttempts: 5})
@@ -165,16 +170,22 @@ func (s *Service) ProfileProjection() eventsourcing.Projection {
 	})
 }
 
-// Run relays events to the bus and keeps the read model until ctx ends.
+// Run relays events to the bus and keeps the read model until ctx ends or one of the
+// two fails: the first failure stops the other, and Run returns it once both have
+// stopped (ctx's error when ctx ended first).
 func (s *Service) Run(ctx context.Context) error {
-	errs := make(chan error, 2)
-	go func() { errs <- s.projector.Run(ctx, s.Relay()) }()
-	go func() { errs <- s.projector.Run(ctx, s.ProfileProjection()) }()
-	err := <-errs
-	if err2 := <-errs; err == nil || errors.Is(err, context.Canceled) {
-		err = err2
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for _, proj := range []eventsourcing.Projection{s.Relay(), s.ProfileProjection()} {
+		wg.Go(func() {
+			if err := s.projector.Run(ctx, proj); err != nil {
+				cancel(err) // only the first cause is kept
+			}
+		})
 	}
-	return err
+	wg.Wait()
+	return context.Cause(ctx)
 }
 
 // CatchUp relays and projects everything readable now, then returns.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,7 +37,7 @@ func TestUserServiceEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bus.Close()
-	leases, err := lease.New(db, lease.Options{TTL: 3 * time.Second})
+	leases, err := lease.New(db, lease.Config{TTL: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +138,58 @@ func TestUserServiceEndToEnd(t *testing.T) {
 	for _, typ := range got[id(1)][1:] {
 		if typ != "UserProfileUpdated" {
 			t.Fatalf("order on %s: %v", id(1), got[id(1)])
+		}
+	}
+}
+
+// When one of Run's two projections fails (here the relay, whose bus is closed),
+// Run stops the other and returns the failure, instead of waiting for ctx to end.
+func TestRunStopsWhenAProjectionFails(t *testing.T) {
+	ctx := t.Context()
+	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leases, err := lease.New(db, lease.Config{Table: "runfail_leases", TTL: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := leases.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bus := cqrs.NewMemoryBus()
+	_ = bus.Close() // every publish fails
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	svc, err := user.New(db, bus, leases, eventsourcing.StoreOptions{Prefix: "runfail", FeedLag: 200 * time.Millisecond}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Commands.Dispatch(ctx, user.CreateUser{UserID: "runfail-1", Email: "r@example.com", Name: "R"}); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- svc.Run(runCtx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, cqrs.ErrClosed) || !strings.Contains(err.Error(), "user-relay") {
+			t.Fatalf("Run returned %v; want the relay's failure, naming it", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return after the relay failed")
+	}
+	// Both projections stopped and gave their leases back.
+	for _, name := range []string{"projection/user-relay", "projection/user-profiles"} {
+		h, err := leases.TryAcquire(ctx, name)
+		if err != nil {
+			t.Fatalf("%s after Run: %v", name, err)
+		}
+		if err := h.Release(ctx); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
