@@ -14,7 +14,7 @@ import (
 // floor for any append guarded by a lightweight transaction.
 func BenchmarkAppend(b *testing.B) {
 	reg := registry(b)
-	s := newStore(b, "bench", eventsourcing.StoreOptions{})
+	s := newStore(b, "bench", eventsourcing.StoreConfig{})
 	ctx := b.Context()
 	sess := env.Session(b)
 	if err := sess.Query(`CREATE TABLE IF NOT EXISTS bench_lwt (id uuid PRIMARY KEY, data blob)`).Exec(); err != nil {
@@ -64,7 +64,7 @@ func BenchmarkAppend(b *testing.B) {
 // replay and from a snapshot taken 10 events before the end.
 func BenchmarkLoad(b *testing.B) {
 	reg := registry(b)
-	s := newStore(b, "bload", eventsourcing.StoreOptions{})
+	s := newStore(b, "bload", eventsourcing.StoreConfig{})
 	ctx := b.Context()
 	plain := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{})
 	policy := &eventsourcing.SnapshotPolicy{Every: 1 << 62, SchemaVersion: 1}

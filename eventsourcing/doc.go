@@ -13,7 +13,7 @@
 //
 //	reg := eventsourcing.NewRegistry(nil)
 //	_ = eventsourcing.Register[UserCreated](reg, 1)
-//	store, _ := eventsourcing.NewStore(db, eventsourcing.StoreOptions{})
+//	store, _ := eventsourcing.NewStore(db, eventsourcing.StoreConfig{})
 //	_ = store.Sync(ctx)
 //	users := eventsourcing.NewRepository[*User, UserEvent](store, reg, func() *User { return &User{} }, eventsourcing.RepositoryOptions{})
 //	u := users.New("user-1")
@@ -22,7 +22,7 @@
 //
 // # Storage
 //
-// A stream is split into partitions (buckets) of about StoreOptions.BucketSize events.
+// A stream is split into partitions (buckets) of about StoreConfig.BucketSize events.
 // Each bucket has a static head column, the stream's version; an append is one
 // conditional batch in one bucket, "IF head = expected", so of any number of writers at
 // one version exactly one wins and the others get a *ConcurrencyError with the current

@@ -25,7 +25,7 @@ func Example() {
 	if err := db.CreateKeyspace(ctx, "es_examples", orm.SimpleStrategy(1)); err != nil {
 		log.Fatal(err)
 	}
-	store, err := eventsourcing.NewStore(db, eventsourcing.StoreOptions{})
+	store, err := eventsourcing.NewStore(db, eventsourcing.StoreConfig{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -98,7 +98,7 @@ func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, err
 		kind = orm.LoggedBatch
 	}
 	b := s.db.NewBatch(kind, orm.BatchLimits{MaxStatements: len(rows) + len(listed), MaxPartitions: 4,
-		MaxBytes: s.opts.MaxAppendBytes + 64<<10})
+		MaxBytes: s.opts.MaxAppendBytes + batchOverhead})
 	for i := range feed {
 		if err := s.feed.Batch(b).Insert(ctx, &feed[i]); err != nil {
 			return nil, err
@@ -128,13 +128,16 @@ func (s *Store) abandon(ctx context.Context, feed []feedRow) {
 	_ = b.Exec(context.WithoutCancel(ctx))
 }
 
-// ReadFeed returns up to limit entries of feed shard shard (0 to FeedShards-1) after
-// position from, in feed order, and the position readers may record as done. It stops
-// early at an entry whose append is still in flight, and never reads closer to the
-// present than FeedLag.
+// ReadFeed returns up to limit entries (limit ≥ 1) of feed shard shard (0 to
+// FeedShards-1) after position from, in feed order, and the position readers may
+// record as done. It stops early at an entry whose append is still in flight, and
+// never reads closer to the present than FeedLag.
 func (s *Store) ReadFeed(ctx context.Context, shard int, from Position, limit int) ([]Entry, Position, error) {
 	if shard < 0 || shard >= s.opts.FeedShards {
 		return nil, from, fmt.Errorf("eventsourcing: feed shard %d: the store has shards 0 to %d", shard, s.opts.FeedShards-1)
+	}
+	if limit < 1 {
+		return nil, from, fmt.Errorf("eventsourcing: reading feed shard %d: limit %d, want at least 1", shard, limit)
 	}
 	upTo := time.Now().Add(-s.opts.FeedLag)
 	last := s.feedBucketOf(upTo)

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 
 // childStore opens, in a helper process, the store of the test that started it (its
 // keyspace comes in CHILD_KEYSPACE).
-func childStore(ctx context.Context, opts eventsourcing.StoreOptions) (*orm.DB, *eventsourcing.Registry, *eventsourcing.Store, error) {
+func childStore(ctx context.Context, opts eventsourcing.StoreConfig) (*orm.DB, *eventsourcing.Registry, *eventsourcing.Store, error) {
 	db, err := orm.Open(ctx, orm.Config{Hosts: env.Hosts(), Keyspace: os.Getenv("CHILD_KEYSPACE")})
 	if err != nil {
 		return nil, nil, nil, err
@@ -113,7 +113,7 @@ func registry(t testing.TB) *eventsourcing.Registry {
 }
 
 // newStore returns a store with its own table prefix, synced.
-func newStore(t testing.TB, prefix string, opts eventsourcing.StoreOptions) *eventsourcing.Store {
+func newStore(t testing.TB, prefix string, opts eventsourcing.StoreConfig) *eventsourcing.Store {
 	t.Helper()
 	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
 	if err != nil {

@@ -83,7 +83,7 @@ func seenIDs(t testing.TB, seen *orm.Model[seenRow], name string) map[orm.UUID]s
 
 func TestFeedOrderAndLostAppends(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "feed", eventsourcing.StoreOptions{FeedLag: fastLag, AbandonAfter: time.Second})
+	s := newStore(t, "feed", eventsourcing.StoreConfig{FeedLag: fastLag, AbandonAfter: time.Second})
 	ctx := t.Context()
 	var want []orm.UUID
 	for i := range 5 {
@@ -124,7 +124,7 @@ func TestFeedOrderAndLostAppends(t *testing.T) {
 
 func TestProjectionCatchUpRebuildAndSingleRunner(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "proj", eventsourcing.StoreOptions{FeedLag: fastLag})
+	s := newStore(t, "proj", eventsourcing.StoreConfig{FeedLag: fastLag})
 	seen := seenModel(t)
 	ctx := t.Context()
 	for i := range 30 {
@@ -188,7 +188,7 @@ func TestProjectionCatchUpRebuildAndSingleRunner(t *testing.T) {
 // process with no event lost.
 func TestProjectionKilledMidwayResumes(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "kill", eventsourcing.StoreOptions{FeedLag: fastLag})
+	s := newStore(t, "kill", eventsourcing.StoreConfig{FeedLag: fastLag})
 	seen := seenModel(t)
 	ctx := t.Context()
 	lm := leases(t) // creates the lease table the child uses
@@ -247,7 +247,7 @@ func TestProjectionKilledMidwayResumes(t *testing.T) {
 // "killed" projection slowly until it is killed.
 func projectionChild() error {
 	ctx := context.Background()
-	db, reg, s, err := childStore(ctx, eventsourcing.StoreOptions{Prefix: "kill", FeedLag: fastLag})
+	db, reg, s, err := childStore(ctx, eventsourcing.StoreConfig{Prefix: "kill", FeedLag: fastLag})
 	if err != nil {
 		return err
 	}
@@ -273,7 +273,7 @@ func projectionChild() error {
 // while paused) stops at its next save instead of overwriting the successor's.
 func TestProjectionFencedByCheckpointOwner(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "fence", eventsourcing.StoreOptions{FeedLag: fastLag})
+	s := newStore(t, "fence", eventsourcing.StoreConfig{FeedLag: fastLag})
 	seen := seenModel(t)
 	ctx := t.Context()
 	if _, err := s.Append(ctx, "f", 0, []eventsourcing.EventData{added(t, reg, 1)}); err != nil {
@@ -314,7 +314,7 @@ func TestProjectionFencedByCheckpointOwner(t *testing.T) {
 // handed over in order: a gap is filled from the stream, and late ones are skipped.
 func TestInStreamOrder(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "order", eventsourcing.StoreOptions{})
+	s := newStore(t, "order", eventsourcing.StoreConfig{})
 	ctx := t.Context()
 	for i := range 4 {
 		if _, err := s.Append(ctx, "o", int64(i), []eventsourcing.EventData{added(t, reg, i+1)}); err != nil {
@@ -351,7 +351,7 @@ func TestInStreamOrder(t *testing.T) {
 // before the rebuild do not count.
 func TestRebuildInStreamOrder(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "rebuild", eventsourcing.StoreOptions{FeedLag: fastLag})
+	s := newStore(t, "rebuild", eventsourcing.StoreConfig{FeedLag: fastLag})
 	ctx := t.Context()
 	for i := range 3 {
 		if _, err := s.Append(ctx, "r", int64(i), []eventsourcing.EventData{added(t, reg, i)}); err != nil {
@@ -381,7 +381,7 @@ func TestRebuildInStreamOrder(t *testing.T) {
 // Two projectors share the shards between them.
 func TestShardedFeed(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "shards", eventsourcing.StoreOptions{FeedLag: fastLag, FeedShards: 3})
+	s := newStore(t, "shards", eventsourcing.StoreConfig{FeedLag: fastLag, FeedShards: 3})
 	ctx := t.Context()
 	const streams, each = 12, 5
 	for i := range streams * each {
@@ -456,7 +456,7 @@ func TestShardedFeed(t *testing.T) {
 // A rebuild stopped after the reset leaves every shard to replay from the start.
 func TestInterruptedRebuildReplaysEverything(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "rebuildcut", eventsourcing.StoreOptions{FeedLag: fastLag, FeedShards: 3})
+	s := newStore(t, "rebuildcut", eventsourcing.StoreConfig{FeedLag: fastLag, FeedShards: 3})
 	ctx := t.Context()
 	for i := range 12 {
 		if _, err := s.Append(ctx, fmt.Sprint("rc-", i), 0, []eventsourcing.EventData{added(t, reg, 1)}); err != nil {
@@ -499,9 +499,9 @@ func TestInterruptedRebuildReplaysEverything(t *testing.T) {
 
 // A process opened with another fixed layout is refused before it writes anywhere.
 func TestLayoutIsFixed(t *testing.T) {
-	newStore(t, "layout", eventsourcing.StoreOptions{FeedShards: 1})
+	newStore(t, "layout", eventsourcing.StoreConfig{FeedShards: 1})
 	db, _ := orm.New(env.Session(t), env.Keyspace(), nil)
-	other, err := eventsourcing.NewStore(db, eventsourcing.StoreOptions{Prefix: "layout", FeedShards: 4})
+	other, err := eventsourcing.NewStore(db, eventsourcing.StoreConfig{Prefix: "layout", FeedShards: 4})
 	if err != nil {
 		t.Fatal(err)
 	}

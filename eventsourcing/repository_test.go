@@ -14,7 +14,7 @@ func newCounter() *Counter { return &Counter{} }
 
 func TestRepositorySaveLoadAndMetadata(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "repo", eventsourcing.StoreOptions{})
+	s := newStore(t, "repo", eventsourcing.StoreConfig{})
 	repo := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{})
 	ctx := eventsourcing.WithMetadata(t.Context(), eventsourcing.Metadata{CorrelationID: "req-1", Actor: "ann", Tenant: "acme"})
 
@@ -59,7 +59,7 @@ func TestRepositorySaveLoadAndMetadata(t *testing.T) {
 
 func TestRepositoryUpdateRetriesConflicts(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "upd", eventsourcing.StoreOptions{BucketSize: 10})
+	s := newStore(t, "upd", eventsourcing.StoreConfig{BucketSize: 10})
 	repo := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{})
 	ctx := t.Context()
 	const workers, each = 8, 10
@@ -93,7 +93,7 @@ func TestRepositoryUpdateRetriesConflicts(t *testing.T) {
 // Snapshot plus tail equals a full replay, for random histories and policies.
 func TestSnapshotPlusTailEqualsReplay(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "snap", eventsourcing.StoreOptions{BucketSize: 16})
+	s := newStore(t, "snap", eventsourcing.StoreConfig{BucketSize: 16})
 	plain := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{})
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -150,7 +150,7 @@ func TestSnapshotPlusTailEqualsReplay(t *testing.T) {
 
 func TestSnapshotOnSlowLoad(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "slow", eventsourcing.StoreOptions{})
+	s := newStore(t, "slow", eventsourcing.StoreConfig{})
 	repo := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter,
 		eventsourcing.RepositoryOptions{Snapshots: &eventsourcing.SnapshotPolicy{SlowLoad: time.Nanosecond, SchemaVersion: 1}})
 	ctx := t.Context()

@@ -27,36 +27,119 @@ type eventRow struct {
 	RecordedAt    time.Time         `cql:"recorded_at"`
 }
 
-// StoreOptions configure a Store. Zero fields take the defaults.
-type StoreOptions struct {
+// StoreConfig configures a Store. Zero fields take the defaults documented on each;
+// NewStore refuses a configuration that Validate rejects.
+//
+// BucketSize, FeedBucket, FeedShards, FeedLag and AbandonAfter are recorded in the
+// store's layout table on first use and fixed for the life of the data: writers and
+// readers must agree on them (a writer bounds its writes by FeedLag and AbandonAfter,
+// and a reader relies on those bounds), so a process opened with other values is
+// refused before it writes.
+type StoreConfig struct {
 	// Prefix starts every table name (default "es": es_events, es_feed, ...).
 	Prefix string
-	// BucketSize is the number of events per stream partition (default 1000). It
-	// also bounds the events of one append. Fixed for the life of the data.
+	// BucketSize is the number of events per stream partition (default 1,000; 1 to
+	// 100,000). It also bounds the events of one append.
 	BucketSize int64
-	// FeedBucket is the time span of one global feed partition (default one
-	// minute, which bounds a partition at about 60,000 entries at 1,000 events a
-	// second). Every append of that span writes to that one partition; readers
-	// skip spans with no events. Fixed for the life of the data.
+	// FeedBucket is the time span of one feed partition (default one minute, which
+	// bounds a partition at about 60,000 entries at 1,000 events a second; a whole
+	// number of seconds, at least one). Every append of that span writes to that
+	// one partition (per shard); readers skip spans with no events.
 	FeedBucket time.Duration
-	// FeedShards splits each feed bucket into this many partitions (default 1),
-	// spreading appends over more replicas. A stream's events all go to one shard,
-	// so each shard keeps each stream's order, but only with one shard is the feed
-	// in one global order. Projectors run one reader per shard, each under its own
-	// lease, so shards can be spread over processes. Fixed for the life of the data.
+	// FeedShards splits each feed bucket into this many partitions (default 1; at
+	// most 1,024), spreading appends over more replicas. A stream's events all go
+	// to one shard, so each shard keeps each stream's order, but only with one
+	// shard is the feed in one global order. Projectors run one reader per shard,
+	// each under its own lease, so shards can be spread over processes.
 	FeedShards int
 	// FeedLag is how far behind the present feed readers stay, so that entries
 	// written with a slightly slow clock or a slow write are not passed over
-	// (default 3s). It must exceed the clock skew between writers plus the
-	// slowest write.
+	// (default 3s, at least MinFeedLag). It must exceed the clock skew between
+	// writers; an append whose feed write takes longer than half of it is refused
+	// before it touches the stream.
 	FeedLag time.Duration
 	// AbandonAfter is how long a feed entry whose event never reached its stream
-	// (the writer died mid-append) holds readers back before they skip it
-	// (default 30s).
+	// (the append lost its race, or its writer died) holds readers back before
+	// they settle it with a serial read and skip it (default 30s, at least
+	// MinAbandonAfter and at least twice FeedLag). An append bounds its stream
+	// write to half of it from its feed entry.
 	AbandonAfter time.Duration
-	// MaxAppendBytes bounds the payload of one append (default 48 KiB), below
-	// Cassandra's batch size limit.
+	// MaxAppendBytes bounds the payload of one append (default 48 KiB, at most
+	// MaxAppendBytesLimit, so that the append's batches stay under Cassandra's
+	// default batch_size_fail_threshold of 640 KiB).
 	MaxAppendBytes int
+}
+
+// Bounds of StoreConfig.
+const (
+	// MaxBucketSize is the largest StoreConfig.BucketSize: a bucket is one
+	// partition, and an append of up to BucketSize events is one batch.
+	MaxBucketSize = 100_000
+	// MaxFeedShards is the largest StoreConfig.FeedShards: a projector runs a
+	// reader and holds a lease per shard.
+	MaxFeedShards = 1024
+	// MinFeedLag is the smallest StoreConfig.FeedLag. Below it, ordinary write
+	// latency on a loaded node (tens of milliseconds) would refuse many appends
+	// whose feed write took more than half the lag.
+	MinFeedLag = 100 * time.Millisecond
+	// MinAbandonAfter is the smallest StoreConfig.AbandonAfter. An append's
+	// conditional batch (a Paxos round) must finish within half of it.
+	MinAbandonAfter = 500 * time.Millisecond
+	// MaxAppendBytesLimit is the largest StoreConfig.MaxAppendBytes: an append's
+	// batch carries the payload plus up to 64 KiB of keys and metadata, and must
+	// stay under Cassandra's default batch_size_fail_threshold (640 KiB).
+	MaxAppendBytesLimit = 640<<10 - batchOverhead
+)
+
+// batchOverhead is the room an append's batches leave beside the payload.
+const batchOverhead = 64 << 10
+
+// setDefaults fills in the zero fields.
+func (c *StoreConfig) setDefaults() {
+	if c.Prefix == "" {
+		c.Prefix = "es"
+	}
+	if c.BucketSize == 0 {
+		c.BucketSize = 1000
+	}
+	if c.FeedBucket == 0 {
+		c.FeedBucket = time.Minute
+	}
+	if c.FeedShards == 0 {
+		c.FeedShards = 1
+	}
+	if c.FeedLag == 0 {
+		c.FeedLag = 3 * time.Second
+	}
+	if c.AbandonAfter == 0 {
+		c.AbandonAfter = 30 * time.Second
+	}
+	if c.MaxAppendBytes == 0 {
+		c.MaxAppendBytes = 48 << 10
+	}
+}
+
+// Validate reports a configuration the store cannot run with. It checks the values
+// as given, so call it after the defaults are filled in (NewStore does).
+func (c StoreConfig) Validate() error {
+	switch {
+	case c.BucketSize < 1 || c.BucketSize > MaxBucketSize:
+		return fmt.Errorf("eventsourcing: store %s: BucketSize %d is not between 1 and %d", c.Prefix, c.BucketSize, MaxBucketSize)
+	case c.FeedBucket < time.Second || c.FeedBucket%time.Second != 0:
+		return fmt.Errorf("eventsourcing: store %s: FeedBucket %v is not a whole number of seconds", c.Prefix, c.FeedBucket)
+	case c.FeedShards < 1 || c.FeedShards > MaxFeedShards:
+		return fmt.Errorf("eventsourcing: store %s: FeedShards %d is not between 1 and %d", c.Prefix, c.FeedShards, MaxFeedShards)
+	case c.FeedLag < MinFeedLag:
+		return fmt.Errorf("eventsourcing: store %s: FeedLag %v is below the minimum %v", c.Prefix, c.FeedLag, MinFeedLag)
+	case c.AbandonAfter < MinAbandonAfter:
+		return fmt.Errorf("eventsourcing: store %s: AbandonAfter %v is below the minimum %v", c.Prefix, c.AbandonAfter, MinAbandonAfter)
+	case c.AbandonAfter < 2*c.FeedLag:
+		return fmt.Errorf("eventsourcing: store %s: AbandonAfter %v is below twice FeedLag (%v): an append's stream write would have no time after its feed write",
+			c.Prefix, c.AbandonAfter, c.FeedLag)
+	case c.MaxAppendBytes < 1 || c.MaxAppendBytes > MaxAppendBytesLimit:
+		return fmt.Errorf("eventsourcing: store %s: MaxAppendBytes %d is not between 1 and %d", c.Prefix, c.MaxAppendBytes, MaxAppendBytesLimit)
+	}
+	return nil
 }
 
 // Store is an event store on Cassandra: streams with optimistic concurrency by
@@ -64,7 +147,7 @@ type StoreOptions struct {
 // for concurrent use.
 type Store struct {
 	db      *orm.DB
-	opts    StoreOptions
+	opts    StoreConfig
 	events  *orm.Model[eventRow]
 	feed    *orm.Model[feedRow]
 	buckets *orm.Model[feedBucketRow]
@@ -82,14 +165,21 @@ type Store struct {
 	layoutOK bool
 }
 
-// layoutRow records the options that must stay fixed for the life of the data, so a
+// layoutRow records the configuration that must stay fixed for the life of the data, so a
 // process opened with other values is refused instead of writing where others do not
 // read.
 type layoutRow struct {
-	Name       string `cql:"name" orm:"pk"`
-	BucketSize int64  `cql:"bucket_size"`
-	FeedBucket int64  `cql:"feed_bucket_seconds"`
-	FeedShards int32  `cql:"feed_shards"`
+	Name         string `cql:"name" orm:"pk"`
+	BucketSize   int64  `cql:"bucket_size"`
+	FeedBucket   int64  `cql:"feed_bucket_seconds"`
+	FeedShards   int32  `cql:"feed_shards"`
+	FeedLag      int64  `cql:"feed_lag_ms"`
+	AbandonAfter int64  `cql:"abandon_after_ms"`
+}
+
+func (l *layoutRow) String() string {
+	return fmt.Sprintf("BucketSize %d, FeedBucket %ds, FeedShards %d, FeedLag %dms, AbandonAfter %dms",
+		l.BucketSize, l.FeedBucket, l.FeedShards, l.FeedLag, l.AbandonAfter)
 }
 
 // checkLayout records the store's fixed options on first use, or checks them against
@@ -100,7 +190,8 @@ func (s *Store) checkLayout(ctx context.Context) error {
 	if s.layoutOK {
 		return nil
 	}
-	want := layoutRow{Name: "layout", BucketSize: s.opts.BucketSize, FeedBucket: int64(s.opts.FeedBucket.Seconds()), FeedShards: int32(s.opts.FeedShards)}
+	want := layoutRow{Name: "layout", BucketSize: s.opts.BucketSize, FeedBucket: int64(s.opts.FeedBucket / time.Second),
+		FeedShards: int32(s.opts.FeedShards), FeedLag: s.opts.FeedLag.Milliseconds(), AbandonAfter: s.opts.AbandonAfter.Milliseconds()}
 	err := s.meta.InsertIfNotExists(ctx, &want)
 	var ce *orm.ConflictError
 	if errors.As(err, &ce) {
@@ -108,9 +199,9 @@ func (s *Store) checkLayout(ctx context.Context) error {
 		if cur == nil {
 			cur = &layoutRow{}
 		}
-		if cur.BucketSize != want.BucketSize || cur.FeedBucket != want.FeedBucket || cur.FeedShards != want.FeedShards {
-			return fmt.Errorf("eventsourcing: store %s was created with BucketSize %d, FeedBucket %ds, FeedShards %d; this process has %d, %ds, %d: these cannot change",
-				s.opts.Prefix, cur.BucketSize, cur.FeedBucket, cur.FeedShards, want.BucketSize, want.FeedBucket, want.FeedShards)
+		if *cur != want {
+			return fmt.Errorf("eventsourcing: store %s was created with %s; this process has %s: these cannot change",
+				s.opts.Prefix, cur, &want)
 		}
 	} else if err != nil {
 		return fmt.Errorf("eventsourcing: recording the layout of store %s: %w", s.opts.Prefix, err)
@@ -119,57 +210,42 @@ func (s *Store) checkLayout(ctx context.Context) error {
 	return nil
 }
 
-// NewStore returns a store on db's keyspace. Call Sync once to create its tables.
-func NewStore(db *orm.DB, opts StoreOptions) (*Store, error) {
-	if opts.Prefix == "" {
-		opts.Prefix = "es"
+// NewStore returns a store on db's keyspace, configured by cfg with its defaults
+// filled in. It returns cfg's Validate error for a configuration the store cannot
+// run with. Call Sync once to create its tables.
+func NewStore(db *orm.DB, cfg StoreConfig) (*Store, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
-	if opts.BucketSize <= 0 {
-		opts.BucketSize = 1000
-	}
-	if opts.FeedBucket <= 0 {
-		opts.FeedBucket = time.Minute
-	}
-	if opts.FeedShards <= 0 {
-		opts.FeedShards = 1
-	}
-	if opts.FeedLag <= 0 {
-		opts.FeedLag = 3 * time.Second
-	}
-	if opts.AbandonAfter <= 0 {
-		opts.AbandonAfter = 30 * time.Second
-	}
-	if opts.MaxAppendBytes <= 0 {
-		opts.MaxAppendBytes = 48 << 10
-	}
-	s := &Store{db: db, opts: opts}
+	s := &Store{db: db, opts: cfg}
 	var err error
-	if s.events, err = orm.NewModel[eventRow](db, orm.TableName(opts.Prefix+"_events")); err != nil {
+	if s.events, err = orm.NewModel[eventRow](db, orm.TableName(cfg.Prefix+"_events")); err != nil {
 		return nil, err
 	}
-	if s.feed, err = orm.NewModel[feedRow](db, orm.TableName(opts.Prefix+"_feed")); err != nil {
+	if s.feed, err = orm.NewModel[feedRow](db, orm.TableName(cfg.Prefix+"_feed")); err != nil {
 		return nil, err
 	}
-	if s.buckets, err = orm.NewModel[feedBucketRow](db, orm.TableName(opts.Prefix+"_feed_buckets")); err != nil {
+	if s.buckets, err = orm.NewModel[feedBucketRow](db, orm.TableName(cfg.Prefix+"_feed_buckets")); err != nil {
 		return nil, err
 	}
-	if s.snaps, err = orm.NewModel[snapshotRow](db, orm.TableName(opts.Prefix+"_snapshots")); err != nil {
+	if s.snaps, err = orm.NewModel[snapshotRow](db, orm.TableName(cfg.Prefix+"_snapshots")); err != nil {
 		return nil, err
 	}
-	if s.checks, err = orm.NewModel[checkpointRow](db, orm.TableName(opts.Prefix+"_checkpoints")); err != nil {
+	if s.checks, err = orm.NewModel[checkpointRow](db, orm.TableName(cfg.Prefix+"_checkpoints")); err != nil {
 		return nil, err
 	}
-	if s.positions, err = orm.NewModel[streamPosRow](db, orm.TableName(opts.Prefix+"_stream_positions")); err != nil {
+	if s.positions, err = orm.NewModel[streamPosRow](db, orm.TableName(cfg.Prefix+"_stream_positions")); err != nil {
 		return nil, err
 	}
-	if s.meta, err = orm.NewModel[layoutRow](db, orm.TableName(opts.Prefix+"_layout")); err != nil {
+	if s.meta, err = orm.NewModel[layoutRow](db, orm.TableName(cfg.Prefix+"_layout")); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-// Sync creates the store's tables and records (or checks) its fixed options:
-// BucketSize, FeedBucket and FeedShards.
+// Sync creates the store's tables and records (or checks) its fixed configuration:
+// BucketSize, FeedBucket, FeedShards, FeedLag and AbandonAfter.
 func (s *Store) Sync(ctx context.Context) error {
 	if err := s.db.Sync(ctx, s.events, s.feed, s.buckets, s.snaps, s.checks, s.positions, s.meta); err != nil {
 		return err
@@ -177,8 +253,8 @@ func (s *Store) Sync(ctx context.Context) error {
 	return s.checkLayout(ctx)
 }
 
-// Options returns the store's options with defaults filled in.
-func (s *Store) Options() StoreOptions { return s.opts }
+// Config returns the store's configuration with defaults filled in.
+func (s *Store) Config() StoreConfig { return s.opts }
 
 // Append adds events to stream if its current version is expected (0 for a new
 // stream), all or none, and returns the new version. If another writer moved the
@@ -262,7 +338,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 func (s *Store) appendRows(ctx context.Context, rows []eventRow, expected int64, openBucket bool) error {
 	first := rows[0]
 	head := expected + int64(len(rows))
-	b := s.db.NewBatch(orm.LoggedBatch, orm.BatchLimits{MaxStatements: int(s.opts.BucketSize) + 1, MaxBytes: s.opts.MaxAppendBytes + 64<<10})
+	b := s.db.NewBatch(orm.LoggedBatch, orm.BatchLimits{MaxStatements: int(s.opts.BucketSize) + 1, MaxBytes: s.opts.MaxAppendBytes + batchOverhead})
 	var cond any = expected
 	if expected == 0 || openBucket {
 		cond = nil

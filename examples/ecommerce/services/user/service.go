@@ -58,7 +58,7 @@ type Service struct {
 
 // New builds the service on db (its keyspace holds the event store and the read
 // model) publishing to pub. Call Sync once, then Run to relay and project.
-func New(db *orm.DB, pub cqrs.Publisher, leases *lease.Manager, opts eventsourcing.StoreOptions, log *slog.Logger) (*Service, error) {
+func New(db *orm.DB, pub cqrs.Publisher, leases *lease.Manager, opts eventsourcing.StoreConfig, log *slog.Logger) (*Service, error) {
 	reg, err := Registry()
 	if err != nil {
 		return nil, err

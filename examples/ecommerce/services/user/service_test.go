@@ -44,7 +44,7 @@ func TestUserServiceEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := user.New(db, bus, leases, eventsourcing.StoreOptions{FeedLag: 200 * time.Millisecond}, log)
+	svc, err := user.New(db, bus, leases, eventsourcing.StoreConfig{FeedLag: 200 * time.Millisecond}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
