@@ -115,7 +115,13 @@ func registry(t testing.TB) *eventsourcing.Registry {
 // newStore returns a store with its own table prefix, synced.
 func newStore(t testing.TB, prefix string, opts eventsourcing.StoreConfig) *eventsourcing.Store {
 	t.Helper()
-	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	return newObservedStore(t, prefix, opts, nil)
+}
+
+// newObservedStore is newStore whose statements obs sees.
+func newObservedStore(t testing.TB, prefix string, opts eventsourcing.StoreConfig, obs orm.Observer) *eventsourcing.Store {
+	t.Helper()
+	db, err := orm.New(env.Session(t), env.Keyspace(), obs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -257,11 +257,15 @@ func (s *Store) Sync(ctx context.Context) error {
 func (s *Store) Config() StoreConfig { return s.opts }
 
 // Append adds events to stream if its current version is expected (0 for a new
-// stream), all or none, and returns the new version. If another writer moved the
-// stream first it returns a *ConcurrencyError carrying the current version; exactly one
-// of any number of concurrent appends at one version wins. Appending the same events
-// (by ID) again after an uncertain outcome, such as a timeout, succeeds without
-// writing them twice.
+// stream), all or none, and returns the new version. Exactly one of any number of
+// concurrent appends at one version wins. Its error says what became of the events:
+//   - a *ConcurrencyError (ErrConcurrency): refused, certainly; another writer moved
+//     the stream first, and the events are not stored;
+//   - an error matching orm.ErrUncertain (an *UncertainError, or a feed write whose
+//     outcome is unknown): the events may be stored, now or later. Appending the
+//     same events (by ID) at the same expected version again settles it: it
+//     succeeds without storing them twice if they are stored;
+//   - any other error: this call stored nothing.
 func (s *Store) Append(ctx context.Context, stream string, expected int64, events []EventData) (int64, error) {
 	n := int64(len(events))
 	switch {
@@ -317,21 +321,38 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 		// previous one ends at the expected version.
 		err = s.rollover(wctx, stream, bucket, expected, rows)
 	}
-	var conc *ConcurrencyError
 	if errors.As(err, &ce) {
 		err = s.conflict(ctx, stream, bucket, expected, rows, ce)
+		if err == nil {
+			// An earlier attempt stored these events, with its own feed entries:
+			// this attempt's are duplicates.
+			s.abandon(ctx, feed)
+		}
 	}
-	if errors.As(err, &conc) {
-		// A definite refusal: these events are not in the stream, so their
-		// feed entries can go. After any other error (a timeout, say) the
-		// events may be stored; the entries stay, and readers check them.
+	var conc *ConcurrencyError
+	var na notAppendedError
+	var ue *UncertainError
+	switch {
+	case err == nil:
+		return expected + n, nil
+	case errors.As(err, &conc), errors.As(err, &na):
+		// A definite refusal: these events are not in the stream and this
+		// attempt can no longer store them, so its feed entries can go.
 		s.abandon(ctx, feed)
+	case errors.Is(err, orm.ErrUncertain) && !errors.As(err, &ue):
+		// The events may be stored: their feed entries stay, and readers
+		// check them against the stream.
+		err = &UncertainError{Stream: stream, Expected: expected, Err: err}
 	}
-	if err != nil {
-		return 0, err
-	}
-	return expected + n, nil
+	return 0, err
 }
+
+// notAppendedError is an append that failed before its events could be stored: its
+// conditional batch was refused, and what to do next could not be read.
+type notAppendedError struct{ err error }
+
+func (e notAppendedError) Error() string { return e.err.Error() }
+func (e notAppendedError) Unwrap() error { return e.err }
 
 // appendRows writes rows in one conditional batch guarded by the bucket's head: the
 // head must be expected, or absent for a new stream or a bucket being opened.
@@ -359,18 +380,17 @@ func (s *Store) appendRows(ctx context.Context, rows []eventRow, expected int64,
 	return nil
 }
 
-// rollover opens bucket for rows when the previous bucket's head is expected.
+// rollover opens bucket for rows when the previous bucket's head is expected. It is
+// called after the append was refused in bucket because bucket has no head: then
+// bucket holds no events, and these events are not stored.
 func (s *Store) rollover(ctx context.Context, stream string, bucket, expected int64, rows []eventRow) error {
 	prev, err := s.head(ctx, stream, bucket-1)
 	if err != nil {
-		return err
+		return notAppendedError{fmt.Errorf("eventsourcing: append to %s at version %d: bucket %d has no head, and the previous bucket could not be read; nothing was appended: %w",
+			stream, expected, bucket, err)}
 	}
 	if prev == nil || *prev != expected {
-		cur, err := s.Version(ctx, stream)
-		if err != nil {
-			return err
-		}
-		return &ConcurrencyError{Stream: stream, Expected: expected, Current: cur}
+		return s.refused(ctx, stream, expected)
 	}
 	return s.appendRows(ctx, rows, expected, true)
 }
@@ -387,11 +407,12 @@ func (s *Store) head(ctx context.Context, stream string, bucket int64) (*int64, 
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("eventsourcing: reading the head of %s: %w", stream, err)
+		return nil, fmt.Errorf("eventsourcing: reading the head of %s bucket %d: %w", stream, bucket, err)
 	}
 	return row.Head, nil
 }
 
+// headOf returns the head a refused conditional batch saw in its bucket, or nil.
 func headOf(ce *orm.ConflictError) *int64 {
 	cur, _ := ce.Current.(map[string]any)
 	if h, ok := cur["head"].(int64); ok {
@@ -400,34 +421,61 @@ func headOf(ce *orm.ConflictError) *int64 {
 	return nil
 }
 
-// conflict turns a refused append into a ConcurrencyError, unless the stream already
-// holds these very events (a retried append that had applied): then it returns nil.
+// conflict settles an append refused in bucket: nil if the stream already holds
+// these very events (an earlier attempt applied and its reply was lost), a
+// *ConcurrencyError if it certainly does not, and an *UncertainError if that could
+// not be read.
 func (s *Store) conflict(ctx context.Context, stream string, bucket, expected int64, rows []eventRow, ce *orm.ConflictError) error {
-	cur := int64(0)
-	if h := headOf(ce); h != nil && *h/s.opts.BucketSize <= bucket {
-		// The head is in this bucket, so it is the stream's current version.
-		cur = *h
-	} else if h, err := s.Version(ctx, stream); err == nil {
-		cur = h
-	}
-	if cur >= expected+int64(len(rows)) {
-		same := true
-		i := 0
-		q := s.events.Query().Where(orm.Eq("stream", stream), orm.Eq("bucket", bucket),
-			orm.Gt("version", expected), orm.Lte("version", expected+int64(len(rows)))).Columns("version", "event_id")
-		for r, err := range q.All(ctx) {
-			if err != nil {
-				return err
-			}
-			if i >= len(rows) || r.EventID != rows[i].EventID {
-				same = false
-				break
-			}
-			i++
+	last := expected + int64(len(rows))
+	h := headOf(ce)
+	if h == nil || *h >= last {
+		// The bucket reaches these versions: they may hold these events. An
+		// attempt of this append writes them nowhere but this bucket at these
+		// versions.
+		stored, err := s.holds(ctx, rows)
+		if err != nil {
+			return &UncertainError{Stream: stream, Expected: expected,
+				Err: fmt.Errorf("refused, and whether an earlier attempt stored these events could not be read: %w", err)}
 		}
-		if same && i == len(rows) {
+		if stored {
 			return nil
 		}
+	}
+	if h != nil && *h/s.opts.BucketSize <= bucket {
+		// The next append after this head goes to this bucket, so no later
+		// bucket exists: the head is the stream's version.
+		return &ConcurrencyError{Stream: stream, Expected: expected, Current: *h}
+	}
+	return s.refused(ctx, stream, expected)
+}
+
+// holds reports whether the stream holds rows, by event id at their versions. It
+// reads with serial consistency, so an earlier attempt's Paxos round left half done
+// is settled first.
+func (s *Store) holds(ctx context.Context, rows []eventRow) (bool, error) {
+	first := rows[0]
+	q := s.events.Query().Where(orm.Eq("stream", first.Stream), orm.Eq("bucket", first.Bucket),
+		orm.Gte("version", first.Version), orm.Lte("version", rows[len(rows)-1].Version)).Columns("version", "event_id").
+		With(orm.WithConsistency(orm.Serial))
+	i := 0
+	for r, err := range q.All(ctx) {
+		if err != nil {
+			return false, fmt.Errorf("eventsourcing: reading %s bucket %d from version %d: %w", first.Stream, first.Bucket, first.Version, err)
+		}
+		if i >= len(rows) || r.Version != rows[i].Version || r.EventID != rows[i].EventID {
+			return false, nil
+		}
+		i++
+	}
+	return i == len(rows), nil
+}
+
+// refused returns the *ConcurrencyError of a certain refusal, with the stream's
+// version read now, or CurrentUnknown if that read fails.
+func (s *Store) refused(ctx context.Context, stream string, expected int64) error {
+	cur, err := s.Version(ctx, stream)
+	if err != nil {
+		cur = CurrentUnknown
 	}
 	return &ConcurrencyError{Stream: stream, Expected: expected, Current: cur}
 }
