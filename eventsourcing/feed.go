@@ -13,10 +13,13 @@ import (
 
 // feedRow is one entry of the global feed: every event of every stream, in time
 // order, bucketed by time. Entries are written before their events (write-ahead), so a
-// committed event is never missing from the feed; an entry whose event never made it
-// (the append lost its race, or the writer died) is recognised by reading the stream
-// and skipped. The first reader to find an entry's event marks it committed, so later
-// readers skip the check; appends do not pay for the mark.
+// committed event is never missing from the feed. Each attempt of an append writes
+// its own entries, and the stored event names the one entry of the attempt that
+// stored it (eventRow.FeedSeq): readers deliver that entry and skip every other, so
+// an entry whose append lost its race, whose writer died, or whose attempt was a
+// retry of events already stored is recognised by reading the stream. The first
+// reader to confirm an entry marks it committed, so later readers skip the check;
+// appends do not pay for the mark.
 type feedRow struct {
 	Bucket        int64             `cql:"bucket" orm:"pk"`
 	Shard         int32             `cql:"shard" orm:"pk"`
@@ -191,8 +194,9 @@ func (s *Store) ReadFeed(ctx context.Context, shard int, from Position, limit in
 	return out, pos, nil
 }
 
-// verify says whether feed entry f stands for a stored event (ok), or must be waited
-// for (its append may still be in flight), or else skipped.
+// verify says whether feed entry f is the entry of a stored event (ok), or must be
+// waited for (its append may still be in flight), or else skipped: its event is not
+// stored, or was stored by another attempt, whose entry is delivered instead.
 func (s *Store) verify(ctx context.Context, f *feedRow) (ok, wait bool, err error) {
 	if f.Stream == "" {
 		// A partial row: a commit mark that landed after the entry was deleted.
@@ -218,7 +222,7 @@ func (s *Store) verify(ctx context.Context, f *feedRow) (ok, wait bool, err erro
 	if err != nil {
 		return false, false, fmt.Errorf("eventsourcing: checking feed entry of %s version %d: %w", f.Stream, f.Version, err)
 	}
-	if ev.EventID != f.EventID {
+	if ev.EventID != f.EventID || ev.FeedSeq != f.Seq {
 		return false, false, nil
 	}
 	// Mark it, sparing the next reader this check. Best effort: a reader that

@@ -3,9 +3,11 @@ package eventsourcing_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/eventsourcing"
 	"github.com/cassandraorm/cassandraorm-go/orm"
@@ -166,4 +168,104 @@ func TestRefusedAppendWithFailedReads(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Appends cut short at every point of their course and retried with the same events
+// until they succeed: a plain projection (no InStreamOrder, no crash) sees every
+// stored event exactly once, although the failed attempts left feed entries of their
+// own, and sees nothing that is not stored.
+func TestRetriedAppendsDeliverEachEventOnce(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "dedupe", eventsourcing.StoreConfig{FeedLag: fastLag, AbandonAfter: time.Second})
+	failed := 0
+	versions := make([]int64, 5)
+	for i := range 150 {
+		k := i % 5
+		stream := fmt.Sprint("d-", k)
+		evs := []eventsourcing.EventData{added(t, reg, i), added(t, reg, i)}
+		evs[0].ID, evs[1].ID = orm.NewUUID(), orm.NewUUID()
+		timeout := time.Duration(300+(i%25)*100) * time.Microsecond
+		for attempt := 0; ; attempt++ {
+			ctx, cancel := t.Context(), context.CancelFunc(func() {})
+			if attempt < 6 {
+				ctx, cancel = context.WithTimeout(t.Context(), timeout<<attempt)
+			}
+			v, err := s.Append(ctx, stream, versions[k], evs)
+			cancel()
+			if err == nil {
+				versions[k] = v
+				break
+			}
+			if errors.Is(err, eventsourcing.ErrConcurrency) {
+				t.Fatalf("%s: the only writer of its stream got %v", stream, err)
+			}
+			if attempt >= 6 {
+				t.Fatalf("%s: append with a live context: %v", stream, err)
+			}
+			failed++
+		}
+	}
+	// A last event, appended for certain: once the projection has it, it has
+	// passed every entry written before it.
+	marker := added(t, reg, -1)
+	marker.ID = orm.NewUUID()
+	if _, err := s.Append(t.Context(), "d-marker", 0, []eventsourcing.EventData{marker}); err != nil {
+		t.Fatal(err)
+	}
+	stored := map[orm.UUID]bool{marker.ID: true}
+	for k := range 5 {
+		for r, err := range s.Load(t.Context(), fmt.Sprint("d-", k), 1) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored[r.ID] = true
+		}
+	}
+	if len(stored) != 301 {
+		t.Fatalf("%d events stored, want 301", len(stored))
+	}
+
+	var mu sync.Mutex
+	seen := map[orm.UUID]int{}
+	done := make(chan struct{})
+	proj := eventsourcing.Projection{Name: "dedupe", Handle: func(ctx context.Context, e eventsourcing.Envelope) error {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[e.ID]++
+		if e.ID == marker.ID {
+			close(done)
+		}
+		return nil
+	}}
+	p := eventsourcing.NewProjector(s, leases(t), reg, eventsourcing.ProjectorOptions{})
+	ctx, stop := context.WithCancel(t.Context())
+	ran := make(chan error, 1)
+	go func() { ran <- p.Run(ctx, proj) }()
+	select {
+	case <-done:
+	case err := <-ran:
+		t.Fatalf("projection stopped: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the projection did not reach the last event in two minutes")
+	}
+	stop()
+	if err := <-ran; !errors.Is(err, context.Canceled) {
+		t.Fatalf("projection: %v", err)
+	}
+	dups := 0
+	for id := range stored {
+		switch n := seen[id]; {
+		case n == 0:
+			t.Errorf("stored event %s was not delivered", id)
+		case n > 1:
+			dups++
+			t.Errorf("stored event %s was delivered %d times", id, n)
+		}
+	}
+	for id := range seen {
+		if !stored[id] {
+			t.Errorf("delivered %s, which no stream holds", id)
+		}
+	}
+	t.Logf("%d attempts failed; %d events stored, %d delivered more than once", failed, len(stored), dups)
 }

@@ -13,7 +13,9 @@ import (
 
 // eventRow is one stored event. A stream is split into buckets of about BucketSize
 // events so no partition grows without bound; the static head column holds the
-// stream's version as of the bucket and guards appends.
+// stream's version as of the bucket and guards appends. FeedSeq is the feed entry
+// written ahead by the attempt that stored the event: every attempt of an append
+// writes entries of its own, and readers deliver only this one.
 type eventRow struct {
 	Stream        string            `cql:"stream" orm:"pk"`
 	Bucket        int64             `cql:"bucket" orm:"pk"`
@@ -25,6 +27,7 @@ type eventRow struct {
 	Data          []byte            `cql:"data"`
 	Metadata      map[string]string `cql:"metadata"`
 	RecordedAt    time.Time         `cql:"recorded_at"`
+	FeedSeq       orm.UUID          `cql:"feed_seq" orm:"timeuuid"`
 }
 
 // StoreConfig configures a Store. Zero fields take the defaults documented on each;
@@ -300,6 +303,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 	feed, err := s.writeAhead(ctx, rows)
 	if err != nil {
 		return 0, err
+	}
+	for i := range rows {
+		rows[i].FeedSeq = feed[i].Seq
 	}
 	if late := time.Since(feed[0].Seq.Time()); late > s.opts.FeedLag/2 {
 		// Readers may already be past these entries' place in the feed: writing
