@@ -66,9 +66,9 @@ func BenchmarkLoad(b *testing.B) {
 	reg := registry(b)
 	s := newStore(b, "bload", eventsourcing.StoreConfig{})
 	ctx := b.Context()
-	plain := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{})
+	plain := newRepo(b, s, reg, eventsourcing.RepositoryConfig{})
 	policy := &eventsourcing.SnapshotPolicy{Every: 1 << 62, SchemaVersion: 1}
-	snapped := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{Snapshots: policy})
+	snapped := newRepo(b, s, reg, eventsourcing.RepositoryConfig{Snapshots: policy})
 	for _, n := range []int{10, 1000, 10000} {
 		stream := fmt.Sprintf("load-%d-%d", n, time.Now().UnixNano())
 		v := int64(0)
@@ -90,8 +90,7 @@ func BenchmarkLoad(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		snapAt := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter,
-			eventsourcing.RepositoryOptions{Snapshots: &eventsourcing.SnapshotPolicy{Every: 1, SchemaVersion: 1}})
+		snapAt := newRepo(b, s, reg, eventsourcing.RepositoryConfig{Snapshots: &eventsourcing.SnapshotPolicy{Every: 1, SchemaVersion: 1}})
 		eventsourcing.Raise[CounterEvent](c, Added{N: 1})
 		if err := snapAt.Save(ctx, c); err != nil {
 			b.Fatal(err)

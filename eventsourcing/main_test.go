@@ -136,6 +136,16 @@ func newObservedStore(t testing.TB, prefix string, opts eventsourcing.StoreConfi
 	return s
 }
 
+// newRepo returns a repository of Counters on s.
+func newRepo(t testing.TB, s *eventsourcing.Store, reg *eventsourcing.Registry, cfg eventsourcing.RepositoryConfig) *eventsourcing.Repository[*Counter, CounterEvent] {
+	t.Helper()
+	r, err := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, func() *Counter { return &Counter{} }, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func added(t testing.TB, reg *eventsourcing.Registry, n int) eventsourcing.EventData {
 	t.Helper()
 	d, err := reg.Encode(Added{N: n})

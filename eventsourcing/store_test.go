@@ -209,7 +209,7 @@ func TestUndecodableEventsNameStreamAndVersion(t *testing.T) {
 		}
 	}
 	// Through a repository the load fails with the same details.
-	repo := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, func() *Counter { return &Counter{} }, eventsourcing.RepositoryOptions{})
+	repo := newRepo(t, s, reg, eventsourcing.RepositoryConfig{})
 	if _, err := repo.Load(ctx, "bad-stream"); !errors.Is(err, eventsourcing.ErrUnknownEventType) || !strings.Contains(err.Error(), "bad-stream version 2") {
 		t.Fatalf("repository load: %v", err)
 	}

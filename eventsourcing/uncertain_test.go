@@ -115,7 +115,7 @@ func TestFeedSkipsOrphansWithoutLosingTheRest(t *testing.T) {
 func TestSaveRetriedAfterTimeoutStoresOnce(t *testing.T) {
 	reg := registry(t)
 	s := newStore(t, "retrysave", eventsourcing.StoreConfig{})
-	repo := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{})
+	repo := newRepo(t, s, reg, eventsourcing.RepositoryConfig{})
 	for i := range 40 {
 		id := fmt.Sprint("c-", i)
 		c := repo.New(id)
