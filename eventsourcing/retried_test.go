@@ -171,64 +171,90 @@ func TestRefusedAppendWithFailedReads(t *testing.T) {
 }
 
 // Appends cut short at every point of their course and retried with the same events
-// until they succeed: a plain projection (no InStreamOrder, no crash) sees every
+// until they succeed, by one writer and by ten at once (whose write-ahead entries
+// share group writes): a plain projection (no InStreamOrder, no crash) sees every
 // stored event exactly once, although the failed attempts left feed entries of their
 // own, and sees nothing that is not stored.
 func TestRetriedAppendsDeliverEachEventOnce(t *testing.T) {
+	for _, writers := range []int{1, 10} {
+		t.Run(fmt.Sprint("writers=", writers), func(t *testing.T) {
+			retriedAppendsOnce(t, writers, 150/writers)
+		})
+	}
+}
+
+func retriedAppendsOnce(t *testing.T, writers, each int) {
 	reg := registry(t)
-	s := newStore(t, "dedupe", eventsourcing.StoreConfig{FeedLag: fastLag, AbandonAfter: time.Second})
+	s := newStore(t, fmt.Sprint("dedupe", writers), eventsourcing.StoreConfig{FeedLag: fastLag, AbandonAfter: time.Second})
+	var mu sync.Mutex
 	failed := 0
-	versions := make([]int64, 5)
-	for i := range 150 {
-		k := i % 5
-		stream := fmt.Sprint("d-", k)
-		evs := []eventsourcing.EventData{added(t, reg, i), added(t, reg, i)}
-		evs[0].ID, evs[1].ID = orm.NewUUID(), orm.NewUUID()
-		timeout := time.Duration(300+(i%25)*100) * time.Microsecond
-		for attempt := 0; ; attempt++ {
-			ctx, cancel := t.Context(), context.CancelFunc(func() {})
-			if attempt < 6 {
-				ctx, cancel = context.WithTimeout(t.Context(), timeout<<attempt)
+	var streams []string
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			versions := make([]int64, 5)
+			for i := range each {
+				k := i % 5
+				stream := fmt.Sprintf("d-%d-%d-%d", writers, w, k)
+				if i < 5 {
+					mu.Lock()
+					streams = append(streams, stream)
+					mu.Unlock()
+				}
+				evs := []eventsourcing.EventData{added(t, reg, i), added(t, reg, i)}
+				evs[0].ID, evs[1].ID = orm.NewUUID(), orm.NewUUID()
+				timeout := time.Duration(300+((i*writers+w)%25)*100) * time.Microsecond
+				for attempt := 0; ; attempt++ {
+					ctx, cancel := t.Context(), context.CancelFunc(func() {})
+					if attempt < 6 {
+						ctx, cancel = context.WithTimeout(t.Context(), timeout<<attempt)
+					}
+					v, err := s.Append(ctx, stream, versions[k], evs)
+					cancel()
+					if err == nil {
+						versions[k] = v
+						break
+					}
+					if errors.Is(err, eventsourcing.ErrConcurrency) || attempt >= 6 {
+						t.Errorf("%s: attempt %d: %v", stream, attempt, err)
+						return
+					}
+					mu.Lock()
+					failed++
+					mu.Unlock()
+				}
 			}
-			v, err := s.Append(ctx, stream, versions[k], evs)
-			cancel()
-			if err == nil {
-				versions[k] = v
-				break
-			}
-			if errors.Is(err, eventsourcing.ErrConcurrency) {
-				t.Fatalf("%s: the only writer of its stream got %v", stream, err)
-			}
-			if attempt >= 6 {
-				t.Fatalf("%s: append with a live context: %v", stream, err)
-			}
-			failed++
-		}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
 	}
 	// A last event, appended for certain: once the projection has it, it has
 	// passed every entry written before it.
 	marker := added(t, reg, -1)
 	marker.ID = orm.NewUUID()
-	if _, err := s.Append(t.Context(), "d-marker", 0, []eventsourcing.EventData{marker}); err != nil {
+	if _, err := s.Append(t.Context(), fmt.Sprint("d-marker-", writers), 0, []eventsourcing.EventData{marker}); err != nil {
 		t.Fatal(err)
 	}
 	stored := map[orm.UUID]bool{marker.ID: true}
-	for k := range 5 {
-		for r, err := range s.Load(t.Context(), fmt.Sprint("d-", k), 1) {
+	for _, stream := range streams {
+		for r, err := range s.Load(t.Context(), stream, 1) {
 			if err != nil {
 				t.Fatal(err)
 			}
 			stored[r.ID] = true
 		}
 	}
-	if len(stored) != 301 {
-		t.Fatalf("%d events stored, want 301", len(stored))
+	if want := writers*each*2 + 1; len(stored) != want {
+		t.Fatalf("%d events stored, want %d", len(stored), want)
 	}
 
-	var mu sync.Mutex
 	seen := map[orm.UUID]int{}
 	done := make(chan struct{})
-	proj := eventsourcing.Projection{Name: "dedupe", Handle: func(ctx context.Context, e eventsourcing.Envelope) error {
+	proj := eventsourcing.Projection{Name: fmt.Sprint("dedupe-", writers), Handle: func(ctx context.Context, e eventsourcing.Envelope) error {
 		mu.Lock()
 		defer mu.Unlock()
 		seen[e.ID]++
@@ -252,6 +278,8 @@ func TestRetriedAppendsDeliverEachEventOnce(t *testing.T) {
 	if err := <-ran; !errors.Is(err, context.Canceled) {
 		t.Fatalf("projection: %v", err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	dups := 0
 	for id := range stored {
 		switch n := seen[id]; {
@@ -267,5 +295,5 @@ func TestRetriedAppendsDeliverEachEventOnce(t *testing.T) {
 			t.Errorf("delivered %s, which no stream holds", id)
 		}
 	}
-	t.Logf("%d attempts failed; %d events stored, %d delivered more than once", failed, len(stored), dups)
+	t.Logf("%d writers: %d attempts failed; %d events stored, %d delivered more than once", writers, failed, len(stored), dups)
 }
