@@ -202,7 +202,7 @@ func (s *Store) checkLayout(ctx context.Context) error {
 	if errors.As(err, &ce) {
 		cur, _ := ce.Current.(*layoutRow)
 		if cur == nil {
-			cur = &layoutRow{}
+			return fmt.Errorf("eventsourcing: store %s has a recorded layout that the server did not return: %w", s.opts.Prefix, err)
 		}
 		if *cur != want {
 			return fmt.Errorf("eventsourcing: store %s was created with %s; this process has %s: these cannot change",
