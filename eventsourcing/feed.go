@@ -183,7 +183,7 @@ func (g *feedGroup) flush(s *Store) {
 		take := g.pending[:n:n]
 		g.pending = g.pending[n:]
 		if n == 0 {
-			g.busy = false
+			g.busy, g.pending = false, nil // let the done writes go
 		}
 		g.mu.Unlock()
 		if n == 0 {
