@@ -1,7 +1,12 @@
 package eventsourcing_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"runtime"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,66 +14,140 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/orm"
 )
 
-// BenchmarkAppend measures appends to fresh streams: one event, ten events, and a
-// plain single-row INSERT ... IF NOT EXISTS through the driver on the same node, the
-// floor for any append guarded by a lightweight transaction.
+// roundTrips is an orm.Observer that adds up the latency of an append's two round
+// trips: the write-ahead feed batch and the conditional batch in the stream.
+type roundTrips struct {
+	feed, stream atomic.Int64 // nanoseconds
+}
+
+func (r *roundTrips) ObserveQuery(_ context.Context, e orm.QueryEvent) {
+	switch {
+	case e.Op != "batch":
+	case strings.Contains(e.Statement, "_feed"):
+		r.feed.Add(int64(e.Latency))
+	case strings.Contains(e.Statement, "_events"):
+		r.stream.Add(int64(e.Latency))
+	}
+}
+
+// report adds the mean latency of each round trip per operation to b's results.
+func (r *roundTrips) report(b *testing.B) {
+	b.ReportMetric(float64(r.feed.Swap(0))/float64(b.N)/1e6, "feed-ms/op")
+	b.ReportMetric(float64(r.stream.Swap(0))/float64(b.N)/1e6, "stream-ms/op")
+}
+
+// BenchmarkAppend measures appends of one and of ten events against a plain
+// single-row INSERT ... IF NOT EXISTS through the driver on the same node (the floor
+// for any write guarded by a lightweight transaction), one at a time (serial) and
+// with many in flight (concurrent: 100 goroutines, each appending to its own
+// stream, so 100 streams at once). Serial appends also report the time spent in
+// each of their two round trips.
 func BenchmarkAppend(b *testing.B) {
 	reg := registry(b)
-	s := newStore(b, "bench", eventsourcing.StoreOptions{})
+	rt := &roundTrips{}
+	s := newObservedStore(b, "bench", eventsourcing.StoreConfig{}, rt)
 	ctx := b.Context()
 	sess := env.Session(b)
 	if err := sess.Query(`CREATE TABLE IF NOT EXISTS bench_lwt (id uuid PRIMARY KEY, data blob)`).Exec(); err != nil {
 		b.Fatal(err)
 	}
 	payload := added(b, reg, 42)
-	b.Run("driver-lwt-insert", func(b *testing.B) {
+	events := func(n int) []eventsourcing.EventData {
+		evs := make([]eventsourcing.EventData, n)
+		for i := range evs {
+			evs[i] = payload
+		}
+		return evs
+	}
+	lwt := func() error {
+		applied, err := sess.Query(`INSERT INTO bench_lwt (id, data) VALUES (?, ?) IF NOT EXISTS`, orm.NewUUID(), payload.Data).
+			MapScanCASContext(ctx, map[string]any{})
+		if err == nil && !applied {
+			err = errors.New("not applied")
+		}
+		return err
+	}
+	const inFlight = 100
+	b.Run("serial/driver-lwt", func(b *testing.B) {
 		for b.Loop() {
-			applied, err := sess.Query(`INSERT INTO bench_lwt (id, data) VALUES (?, ?) IF NOT EXISTS`, orm.NewUUID(), payload.Data).
-				MapScanCASContext(ctx, map[string]any{})
-			if err != nil || !applied {
-				b.Fatal(applied, err)
+			if err := lwt(); err != nil {
+				b.Fatal(err)
 			}
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 	})
 	for _, n := range []int{1, 10} {
-		evs := make([]eventsourcing.EventData, n)
-		for i := range evs {
-			evs[i] = payload
-		}
-		b.Run(fmt.Sprintf("events=%d", n), func(b *testing.B) {
+		evs := events(n)
+		b.Run(fmt.Sprintf("serial/events=%d", n), func(b *testing.B) {
+			rt.feed.Store(0)
+			rt.stream.Store(0)
 			for b.Loop() {
 				if _, err := s.Append(ctx, orm.NewUUID().String(), 0, evs); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+			rt.report(b)
 		})
 	}
 	// Appends that extend one stream (expected version > 0).
-	b.Run("events=1/same-stream", func(b *testing.B) {
+	b.Run("serial/events=1/same-stream", func(b *testing.B) {
+		rt.feed.Store(0)
+		rt.stream.Store(0)
 		stream := orm.NewUUID().String()
 		v := int64(0)
 		for b.Loop() {
-			nv, err := s.Append(ctx, stream, v, []eventsourcing.EventData{payload})
+			nv, err := s.Append(ctx, stream, v, events(1))
 			if err != nil {
 				b.Fatal(err)
 			}
 			v = nv
 		}
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		rt.report(b)
 	})
+	b.Run("concurrent/driver-lwt", func(b *testing.B) {
+		b.SetParallelism(max(1, inFlight/runtime.GOMAXPROCS(0)))
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := lwt(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	for _, n := range []int{1, 10} {
+		evs := events(n)
+		b.Run(fmt.Sprintf("concurrent/events=%d", n), func(b *testing.B) {
+			b.SetParallelism(max(1, inFlight/runtime.GOMAXPROCS(0)))
+			b.RunParallel(func(pb *testing.PB) {
+				stream := orm.NewUUID().String()
+				v := int64(0)
+				for pb.Next() {
+					nv, err := s.Append(ctx, stream, v, evs)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					v = nv
+				}
+			})
+			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
 }
 
 // BenchmarkLoad measures loading an aggregate of 10, 1,000 and 10,000 events by full
 // replay and from a snapshot taken 10 events before the end.
 func BenchmarkLoad(b *testing.B) {
 	reg := registry(b)
-	s := newStore(b, "bload", eventsourcing.StoreOptions{})
+	s := newStore(b, "bload", eventsourcing.StoreConfig{})
 	ctx := b.Context()
-	plain := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{})
+	plain := newRepo(b, s, reg, eventsourcing.RepositoryConfig{})
 	policy := &eventsourcing.SnapshotPolicy{Every: 1 << 62, SchemaVersion: 1}
-	snapped := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{Snapshots: policy})
+	snapped := newRepo(b, s, reg, eventsourcing.RepositoryConfig{Snapshots: policy})
 	for _, n := range []int{10, 1000, 10000} {
 		stream := fmt.Sprintf("load-%d-%d", n, time.Now().UnixNano())
 		v := int64(0)
@@ -90,8 +169,7 @@ func BenchmarkLoad(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		snapAt := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter,
-			eventsourcing.RepositoryOptions{Snapshots: &eventsourcing.SnapshotPolicy{Every: 1, SchemaVersion: 1}})
+		snapAt := newRepo(b, s, reg, eventsourcing.RepositoryConfig{Snapshots: &eventsourcing.SnapshotPolicy{Every: 1, SchemaVersion: 1}})
 		eventsourcing.Raise[CounterEvent](c, Added{N: 1})
 		if err := snapAt.Save(ctx, c); err != nil {
 			b.Fatal(err)

@@ -131,14 +131,49 @@ type ConcurrencyError struct {
 	Stream string
 	// Expected is the version the append expected.
 	Expected int64
-	// Current is the stream's version when the append was refused.
+	// Current is the stream's version as read when the append was refused, or
+	// CurrentUnknown when that read failed. The refusal is certain either way: the
+	// append's events are not in the stream.
 	Current int64
 }
 
+// CurrentUnknown is ConcurrencyError.Current when the stream's version could not be
+// read after a certain refusal.
+const CurrentUnknown int64 = -1
+
 // Error implements error.
 func (e *ConcurrencyError) Error() string {
+	if e.Current == CurrentUnknown {
+		return fmt.Sprintf("eventsourcing: concurrency conflict on stream %s: expected version %d, current version unknown (reading it failed)", e.Stream, e.Expected)
+	}
 	return fmt.Sprintf("eventsourcing: concurrency conflict on stream %s: expected version %d, current is %d", e.Stream, e.Expected, e.Current)
 }
 
 // Is makes errors.Is(err, ErrConcurrency) true.
 func (e *ConcurrencyError) Is(target error) bool { return target == ErrConcurrency }
+
+// UncertainError reports an append whose outcome is unknown: its events may be in
+// the stream, now or later (a timeout, a lost connection, ctx ending in flight, or
+// a refusal whose cause could not be read). It matches orm.ErrUncertain with
+// errors.Is, and never ErrConcurrency. Appending the same events (same IDs) at the
+// same expected version again settles it: that succeeds, without storing them
+// twice, if they are stored.
+type UncertainError struct {
+	// Stream is the stream appended to.
+	Stream string
+	// Expected is the version the append expected.
+	Expected int64
+	// Err is what left the outcome unknown.
+	Err error
+}
+
+// Error implements error.
+func (e *UncertainError) Error() string {
+	return fmt.Sprintf("eventsourcing: append to %s at version %d: outcome unknown: %v", e.Stream, e.Expected, e.Err)
+}
+
+// Unwrap returns Err.
+func (e *UncertainError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, orm.ErrUncertain) true.
+func (e *UncertainError) Is(target error) bool { return target == orm.ErrUncertain }

@@ -25,7 +25,7 @@ func Example() {
 	if err := db.CreateKeyspace(ctx, "es_examples", orm.SimpleStrategy(1)); err != nil {
 		log.Fatal(err)
 	}
-	store, err := eventsourcing.NewStore(db, eventsourcing.StoreOptions{})
+	store, err := eventsourcing.NewStore(db, eventsourcing.StoreConfig{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -35,8 +35,11 @@ func Example() {
 	reg := eventsourcing.NewRegistry(nil)
 	_ = eventsourcing.Register[Added](reg, 1)
 	_ = eventsourcing.Register[Reset](reg, 1)
-	counters := eventsourcing.NewRepository[*Counter, CounterEvent](store, reg, func() *Counter { return &Counter{} },
-		eventsourcing.RepositoryOptions{})
+	counters, err := eventsourcing.NewRepository[*Counter, CounterEvent](store, reg, func() *Counter { return &Counter{} },
+		eventsourcing.RepositoryConfig{})
+	if err != nil {
+		log.Fatal(err)
+	}
 
 	id := "counter-" + orm.NewUUID().String()
 	c := counters.New(id)

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 
 // childStore opens, in a helper process, the store of the test that started it (its
 // keyspace comes in CHILD_KEYSPACE).
-func childStore(ctx context.Context, opts eventsourcing.StoreOptions) (*orm.DB, *eventsourcing.Registry, *eventsourcing.Store, error) {
+func childStore(ctx context.Context, opts eventsourcing.StoreConfig) (*orm.DB, *eventsourcing.Registry, *eventsourcing.Store, error) {
 	db, err := orm.Open(ctx, orm.Config{Hosts: env.Hosts(), Keyspace: os.Getenv("CHILD_KEYSPACE")})
 	if err != nil {
 		return nil, nil, nil, err
@@ -113,9 +113,15 @@ func registry(t testing.TB) *eventsourcing.Registry {
 }
 
 // newStore returns a store with its own table prefix, synced.
-func newStore(t testing.TB, prefix string, opts eventsourcing.StoreOptions) *eventsourcing.Store {
+func newStore(t testing.TB, prefix string, opts eventsourcing.StoreConfig) *eventsourcing.Store {
 	t.Helper()
-	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	return newObservedStore(t, prefix, opts, nil)
+}
+
+// newObservedStore is newStore whose statements obs sees.
+func newObservedStore(t testing.TB, prefix string, opts eventsourcing.StoreConfig, obs orm.Observer) *eventsourcing.Store {
+	t.Helper()
+	db, err := orm.New(env.Session(t), env.Keyspace(), obs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +134,16 @@ func newStore(t testing.TB, prefix string, opts eventsourcing.StoreOptions) *eve
 		t.Fatal(err)
 	}
 	return s
+}
+
+// newRepo returns a repository of Counters on s.
+func newRepo(t testing.TB, s *eventsourcing.Store, reg *eventsourcing.Registry, cfg eventsourcing.RepositoryConfig) *eventsourcing.Repository[*Counter, CounterEvent] {
+	t.Helper()
+	r, err := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, func() *Counter { return &Counter{} }, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func added(t testing.TB, reg *eventsourcing.Registry, n int) eventsourcing.EventData {

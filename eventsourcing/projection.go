@@ -109,7 +109,7 @@ func (p *Projector) Run(ctx context.Context, proj Projection) error {
 }
 
 // CatchUp is Run that returns nil once the projection has handled every event it can
-// read now: events younger than StoreOptions.FeedLag, and those after an append still
+// read now: events younger than StoreConfig.FeedLag, and those after an append still
 // in flight, wait for a later call. It takes each shard's lease like Run, so a shard
 // that a running process holds makes it wait until that process stops.
 func (p *Projector) CatchUp(ctx context.Context, proj Projection) error {

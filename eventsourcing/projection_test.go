@@ -93,7 +93,7 @@ func seenIDs(t testing.TB, seen *orm.Model[seenRow], name string) map[orm.UUID]s
 
 func TestFeedOrderAndLostAppends(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "feed", eventsourcing.StoreOptions{FeedLag: fastLag, AbandonAfter: time.Second})
+	s := newStore(t, "feed", eventsourcing.StoreConfig{FeedLag: fastLag, AbandonAfter: time.Second})
 	ctx := t.Context()
 	var want []orm.UUID
 	for i := range 5 {
@@ -134,7 +134,7 @@ func TestFeedOrderAndLostAppends(t *testing.T) {
 
 func TestProjectionCatchUpRebuildAndSingleRunner(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "proj", eventsourcing.StoreOptions{FeedLag: fastLag})
+	s := newStore(t, "proj", eventsourcing.StoreConfig{FeedLag: fastLag})
 	seen := seenModel(t)
 	ctx := t.Context()
 	for i := range 30 {
@@ -198,7 +198,7 @@ func TestProjectionCatchUpRebuildAndSingleRunner(t *testing.T) {
 // process with no event lost.
 func TestProjectionKilledMidwayResumes(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "kill", eventsourcing.StoreOptions{FeedLag: fastLag})
+	s := newStore(t, "kill", eventsourcing.StoreConfig{FeedLag: fastLag})
 	seen := seenModel(t)
 	ctx := t.Context()
 	lm := leases(t) // creates the lease table the child uses
@@ -257,7 +257,7 @@ func TestProjectionKilledMidwayResumes(t *testing.T) {
 // "killed" projection slowly until it is killed.
 func projectionChild() error {
 	ctx := context.Background()
-	db, reg, s, err := childStore(ctx, eventsourcing.StoreOptions{Prefix: "kill", FeedLag: fastLag})
+	db, reg, s, err := childStore(ctx, eventsourcing.StoreConfig{Prefix: "kill", FeedLag: fastLag})
 	if err != nil {
 		return err
 	}
@@ -289,7 +289,7 @@ func projectionChild() error {
 // while paused) stops at its next save instead of overwriting the successor's.
 func TestProjectionFencedByCheckpointOwner(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "fence", eventsourcing.StoreOptions{FeedLag: fastLag})
+	s := newStore(t, "fence", eventsourcing.StoreConfig{FeedLag: fastLag})
 	seen := seenModel(t)
 	ctx := t.Context()
 	if _, err := s.Append(ctx, "f", 0, []eventsourcing.EventData{added(t, reg, 1)}); err != nil {
@@ -330,7 +330,7 @@ func TestProjectionFencedByCheckpointOwner(t *testing.T) {
 // handed over in order: a gap is filled from the stream, and late ones are skipped.
 func TestInStreamOrder(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "order", eventsourcing.StoreOptions{})
+	s := newStore(t, "order", eventsourcing.StoreConfig{})
 	ctx := t.Context()
 	for i := range 4 {
 		if _, err := s.Append(ctx, "o", int64(i), []eventsourcing.EventData{added(t, reg, i+1)}); err != nil {
@@ -367,7 +367,7 @@ func TestInStreamOrder(t *testing.T) {
 // before the rebuild do not count.
 func TestRebuildInStreamOrder(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "rebuild", eventsourcing.StoreOptions{FeedLag: fastLag})
+	s := newStore(t, "rebuild", eventsourcing.StoreConfig{FeedLag: fastLag})
 	ctx := t.Context()
 	for i := range 3 {
 		if _, err := s.Append(ctx, "r", int64(i), []eventsourcing.EventData{added(t, reg, i)}); err != nil {
@@ -397,7 +397,7 @@ func TestRebuildInStreamOrder(t *testing.T) {
 // Two projectors share the shards between them.
 func TestShardedFeed(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "shards", eventsourcing.StoreOptions{FeedLag: fastLag, FeedShards: 3})
+	s := newStore(t, "shards", eventsourcing.StoreConfig{FeedLag: fastLag, FeedShards: 3})
 	ctx := t.Context()
 	const streams, each = 12, 5
 	for i := range streams * each {
@@ -472,7 +472,7 @@ func TestShardedFeed(t *testing.T) {
 // A rebuild stopped after the reset leaves every shard to replay from the start.
 func TestInterruptedRebuildReplaysEverything(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "rebuildcut", eventsourcing.StoreOptions{FeedLag: fastLag, FeedShards: 3})
+	s := newStore(t, "rebuildcut", eventsourcing.StoreConfig{FeedLag: fastLag, FeedShards: 3})
 	ctx := t.Context()
 	for i := range 12 {
 		if _, err := s.Append(ctx, fmt.Sprint("rc-", i), 0, []eventsourcing.EventData{added(t, reg, 1)}); err != nil {
@@ -515,9 +515,9 @@ func TestInterruptedRebuildReplaysEverything(t *testing.T) {
 
 // A process opened with another fixed layout is refused before it writes anywhere.
 func TestLayoutIsFixed(t *testing.T) {
-	newStore(t, "layout", eventsourcing.StoreOptions{FeedShards: 1})
+	newStore(t, "layout", eventsourcing.StoreConfig{FeedShards: 1})
 	db, _ := orm.New(env.Session(t), env.Keyspace(), nil)
-	other, err := eventsourcing.NewStore(db, eventsourcing.StoreOptions{Prefix: "layout", FeedShards: 4})
+	other, err := eventsourcing.NewStore(db, eventsourcing.StoreConfig{Prefix: "layout", FeedShards: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -566,7 +566,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 // Handlers get the lease (and its fencing token) in their context.
 func TestPausedProjectorStopsAtDeadline(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "paused", eventsourcing.StoreOptions{FeedLag: 500 * time.Millisecond})
+	s := newStore(t, "paused", eventsourcing.StoreConfig{FeedLag: 500 * time.Millisecond})
 	ctx := t.Context()
 	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
 	if err != nil {
@@ -697,7 +697,7 @@ func TestPausedProjectorStopsAtDeadline(t *testing.T) {
 // at the lease's deadline, not before, with ErrLeaseLost as the cause.
 func TestHandlerContextEndsAtLeaseDeadline(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "hctx", eventsourcing.StoreOptions{FeedLag: fastLag})
+	s := newStore(t, "hctx", eventsourcing.StoreConfig{FeedLag: fastLag})
 	ctx := t.Context()
 	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
 	if err != nil {
@@ -730,7 +730,7 @@ func TestHandlerContextEndsAtLeaseDeadline(t *testing.T) {
 		}
 		switch cause := context.Cause(ctx); {
 		case time.Now().Before(h.Deadline()):
-			ended <- fmt.Sprintf("the context ended %v before the deadline (%v)", h.Deadline().Sub(time.Now()), cause)
+			ended <- fmt.Sprintf("the context ended %v before the deadline (%v)", time.Until(h.Deadline()), cause)
 		case !errors.Is(cause, eventsourcing.ErrLeaseLost):
 			ended <- fmt.Sprintf("the context ended with %v", cause)
 		default:
@@ -757,7 +757,7 @@ func TestHandlerContextEndsAtLeaseDeadline(t *testing.T) {
 // ProjectorConfig.Validate refuses what a Projector cannot work with, naming the
 // field, and NewProjector refuses it too.
 func TestProjectorConfigValidate(t *testing.T) {
-	s := newStore(t, "pcfg", eventsourcing.StoreOptions{})
+	s := newStore(t, "pcfg", eventsourcing.StoreConfig{})
 	lm := leases(t)
 	for _, tc := range []struct {
 		name string

@@ -18,7 +18,7 @@ import (
 // the relay runs, every event its streams hold is published, and nothing else is.
 func TestWriterKilledBeforePublishingLosesNothing(t *testing.T) {
 	reg := registry(t)
-	opts := eventsourcing.StoreOptions{FeedLag: fastLag, AbandonAfter: time.Second}
+	opts := eventsourcing.StoreConfig{FeedLag: fastLag, AbandonAfter: time.Second}
 	s := newStore(t, "outbox", opts)
 	ctx := t.Context()
 
@@ -123,7 +123,7 @@ func TestWriterKilledBeforePublishingLosesNothing(t *testing.T) {
 // writerChild appends to four streams as fast as it can until it is killed.
 func writerChild() error {
 	ctx := context.Background()
-	_, reg, s, err := childStore(ctx, eventsourcing.StoreOptions{Prefix: "outbox"})
+	_, reg, s, err := childStore(ctx, eventsourcing.StoreConfig{Prefix: "outbox", FeedLag: fastLag, AbandonAfter: time.Second})
 	if err != nil {
 		return err
 	}

@@ -7,11 +7,21 @@ import (
 	"time"
 )
 
-// RepositoryOptions configure a Repository.
-type RepositoryOptions struct {
+// RepositoryConfig configures a Repository. The zero RepositoryConfig takes no
+// snapshots.
+type RepositoryConfig struct {
 	// Snapshots, when set, makes the repository snapshot aggregates that implement
-	// Snapshotter.
+	// Snapshotter (default nil: no snapshots).
 	Snapshots *SnapshotPolicy
+}
+
+// Validate reports a configuration the repository cannot run with: a snapshot
+// policy with a negative Every or SlowLoad.
+func (c RepositoryConfig) Validate() error {
+	if p := c.Snapshots; p != nil && (p.Every < 0 || p.SlowLoad < 0) {
+		return fmt.Errorf("eventsourcing: repository: snapshot policy Every %d, SlowLoad %v: negative", p.Every, p.SlowLoad)
+	}
+	return nil
 }
 
 // Repository loads and saves aggregates of type A, whose events are E, from a Store.
@@ -20,13 +30,26 @@ type Repository[A Aggregate[E], E Event] struct {
 	store  *Store
 	reg    *Registry
 	newAgg func() A
-	opts   RepositoryOptions
+	opts   RepositoryConfig
 }
 
-// NewRepository returns a repository. newAgg returns a zero aggregate; the repository
-// sets its id and replays its events.
-func NewRepository[A Aggregate[E], E Event](store *Store, reg *Registry, newAgg func() A, opts RepositoryOptions) *Repository[A, E] {
-	return &Repository[A, E]{store: store, reg: reg, newAgg: newAgg, opts: opts}
+// NewRepository returns a repository of store's aggregates, decoded with reg.
+// newAgg returns a zero aggregate; the repository sets its id and replays its
+// events. It returns an error for a nil store, registry or newAgg, and cfg's
+// Validate error.
+func NewRepository[A Aggregate[E], E Event](store *Store, reg *Registry, newAgg func() A, cfg RepositoryConfig) (*Repository[A, E], error) {
+	switch {
+	case store == nil:
+		return nil, errors.New("eventsourcing: repository: nil store")
+	case reg == nil:
+		return nil, errors.New("eventsourcing: repository: nil registry")
+	case newAgg == nil:
+		return nil, errors.New("eventsourcing: repository: nil newAgg")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Repository[A, E]{store: store, reg: reg, newAgg: newAgg, opts: cfg}, nil
 }
 
 // New returns a new aggregate with the given id and no events, to raise its first
@@ -164,33 +187,34 @@ func (r *Repository[A, E]) maybeSnapshot(ctx context.Context, a A, info loadInfo
 	_ = r.store.snaps.Insert(context.WithoutCancel(ctx), &row)
 }
 
-// Update loads aggregate id, calls fn to raise events on it, and saves it, starting
-// over on a concurrency conflict up to attempts times. fn must be free of side
-// effects other than raising events, since it may run more than once. With create,
-// a missing stream gives fn a new aggregate instead of ErrStreamNotFound.
-func (r *Repository[A, E]) Update(ctx context.Context, id string, create bool, attempts int, fn func(A) error) error {
-	if attempts < 1 {
-		attempts = 1
+// Update loads aggregate id, calls fn to raise events on it, and saves it: one
+// load-decide-save. It returns ErrStreamNotFound if the stream has no events (see
+// CreateOrUpdate), fn's error as it is, and Save's errors: a *ConcurrencyError when
+// another writer moved the stream between the load and the save. Update does not
+// retry; to start over on a conflict, run it under retry.Do with
+// retry.On(ErrConcurrency). fn must then be free of side effects other than raising
+// events, since it may run more than once.
+func (r *Repository[A, E]) Update(ctx context.Context, id string, fn func(A) error) error {
+	return r.update(ctx, id, false, fn)
+}
+
+// CreateOrUpdate is Update that gives fn a new aggregate (see New) when the stream has
+// no events, instead of returning ErrStreamNotFound. Two concurrent creations of one
+// id conflict like any other concurrent saves.
+func (r *Repository[A, E]) CreateOrUpdate(ctx context.Context, id string, fn func(A) error) error {
+	return r.update(ctx, id, true, fn)
+}
+
+func (r *Repository[A, E]) update(ctx context.Context, id string, create bool, fn func(A) error) error {
+	a, info, err := r.load(ctx, id)
+	switch {
+	case errors.Is(err, ErrStreamNotFound) && create:
+		a, info = r.New(id), loadInfo{}
+	case err != nil:
+		return err
 	}
-	var err error
-	for range attempts {
-		a, info, lerr := r.load(ctx, id)
-		switch {
-		case errors.Is(lerr, ErrStreamNotFound) && create:
-			a, info = r.New(id), loadInfo{}
-		case lerr != nil:
-			return lerr
-		}
-		if err = fn(a); err != nil {
-			return err
-		}
-		err = r.save(ctx, a, info)
-		if !errors.Is(err, ErrConcurrency) {
-			return err
-		}
-		if ctx.Err() != nil {
-			return err
-		}
+	if err := fn(a); err != nil {
+		return err
 	}
-	return fmt.Errorf("eventsourcing: %s: gave up after %d attempts: %w", id, attempts, err)
+	return r.save(ctx, a, info)
 }

@@ -1,21 +1,22 @@
 package eventsourcing_test
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/eventsourcing"
+	"github.com/cassandraorm/cassandraorm-go/retry"
 )
-
-func newCounter() *Counter { return &Counter{} }
 
 func TestRepositorySaveLoadAndMetadata(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "repo", eventsourcing.StoreOptions{})
-	repo := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{})
+	s := newStore(t, "repo", eventsourcing.StoreConfig{})
+	repo := newRepo(t, s, reg, eventsourcing.RepositoryConfig{})
 	ctx := eventsourcing.WithMetadata(t.Context(), eventsourcing.Metadata{CorrelationID: "req-1", Actor: "ann", Tenant: "acme"})
 
 	c := repo.New("counter-1")
@@ -59,8 +60,8 @@ func TestRepositorySaveLoadAndMetadata(t *testing.T) {
 
 func TestRepositoryUpdateRetriesConflicts(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "upd", eventsourcing.StoreOptions{BucketSize: 10})
-	repo := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{})
+	s := newStore(t, "upd", eventsourcing.StoreConfig{BucketSize: 10})
+	repo := newRepo(t, s, reg, eventsourcing.RepositoryConfig{})
 	ctx := t.Context()
 	const workers, each = 8, 10
 	var wg sync.WaitGroup
@@ -69,9 +70,12 @@ func TestRepositoryUpdateRetriesConflicts(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range each {
-				err := repo.Update(ctx, "shared", true, 100, func(c *Counter) error {
-					eventsourcing.Raise[CounterEvent](c, Added{N: 1})
-					return nil
+				p := retry.Policy{If: retry.On(eventsourcing.ErrConcurrency), MaxAttempts: 100}
+				err := retry.Do(ctx, p, func(ctx context.Context, _ int) error {
+					return repo.CreateOrUpdate(ctx, "shared", func(c *Counter) error {
+						eventsourcing.Raise[CounterEvent](c, Added{N: 1})
+						return nil
+					})
 				})
 				if err != nil {
 					t.Error(err)
@@ -93,18 +97,17 @@ func TestRepositoryUpdateRetriesConflicts(t *testing.T) {
 // Snapshot plus tail equals a full replay, for random histories and policies.
 func TestSnapshotPlusTailEqualsReplay(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "snap", eventsourcing.StoreOptions{BucketSize: 16})
-	plain := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{})
+	s := newStore(t, "snap", eventsourcing.StoreConfig{BucketSize: 16})
+	plain := newRepo(t, s, reg, eventsourcing.RepositoryConfig{})
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(7, 11))
 	for h := range 15 {
 		every := int64(1 + rng.IntN(10))
-		snapped := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter,
-			eventsourcing.RepositoryOptions{Snapshots: &eventsourcing.SnapshotPolicy{Every: every, SchemaVersion: 1}})
+		snapped := newRepo(t, s, reg, eventsourcing.RepositoryConfig{Snapshots: &eventsourcing.SnapshotPolicy{Every: every, SchemaVersion: 1}})
 		id := "hist-" + string(rune('a'+h))
 		saves := 1 + rng.IntN(12)
 		for range saves {
-			err := snapped.Update(ctx, id, true, 3, func(c *Counter) error {
+			err := snapped.CreateOrUpdate(ctx, id, func(c *Counter) error {
 				for range 1 + rng.IntN(4) {
 					if rng.IntN(6) == 0 {
 						eventsourcing.Raise[CounterEvent](c, Reset{})
@@ -132,8 +135,7 @@ func TestSnapshotPlusTailEqualsReplay(t *testing.T) {
 		}
 	}
 	// A snapshot of another schema version is ignored, not misread.
-	v2 := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, func() *Counter { return &Counter{} },
-		eventsourcing.RepositoryOptions{Snapshots: &eventsourcing.SnapshotPolicy{Every: 1, SchemaVersion: 2}})
+	v2 := newRepo(t, s, reg, eventsourcing.RepositoryConfig{Snapshots: &eventsourcing.SnapshotPolicy{Every: 1, SchemaVersion: 2}})
 	full, _ := plain.Load(ctx, "hist-a")
 	got, err := v2.Load(ctx, "hist-a")
 	if err != nil || got.Total != full.Total || got.Version() != full.Version() {
@@ -150,12 +152,11 @@ func TestSnapshotPlusTailEqualsReplay(t *testing.T) {
 
 func TestSnapshotOnSlowLoad(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "slow", eventsourcing.StoreOptions{})
-	repo := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter,
-		eventsourcing.RepositoryOptions{Snapshots: &eventsourcing.SnapshotPolicy{SlowLoad: time.Nanosecond, SchemaVersion: 1}})
+	s := newStore(t, "slow", eventsourcing.StoreConfig{})
+	repo := newRepo(t, s, reg, eventsourcing.RepositoryConfig{Snapshots: &eventsourcing.SnapshotPolicy{SlowLoad: time.Nanosecond, SchemaVersion: 1}})
 	ctx := t.Context()
 	for range 3 {
-		if err := repo.Update(ctx, "slow", true, 1, func(c *Counter) error {
+		if err := repo.CreateOrUpdate(ctx, "slow", func(c *Counter) error {
 			eventsourcing.Raise[CounterEvent](c, Added{N: 1})
 			return nil
 		}); err != nil {
@@ -168,5 +169,76 @@ func TestSnapshotOnSlowLoad(t *testing.T) {
 	}
 	if version < 2 {
 		t.Fatalf("snapshot at version %d", version)
+	}
+}
+
+// Update is one load-decide-save: it needs the stream to exist, and reports a
+// conflict instead of retrying; CreateOrUpdate starts a missing stream.
+func TestRepositoryUpdateAndCreateOrUpdate(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "updsem", eventsourcing.StoreConfig{})
+	repo := newRepo(t, s, reg, eventsourcing.RepositoryConfig{})
+	ctx := t.Context()
+	add := func(c *Counter) error {
+		eventsourcing.Raise[CounterEvent](c, Added{N: 1})
+		return nil
+	}
+	if err := repo.Update(ctx, "missing", add); !errors.Is(err, eventsourcing.ErrStreamNotFound) {
+		t.Fatalf("Update of a missing stream: %v, want ErrStreamNotFound", err)
+	}
+	if err := repo.CreateOrUpdate(ctx, "made", add); err != nil {
+		t.Fatal(err)
+	}
+	if err := repo.Update(ctx, "made", add); err != nil {
+		t.Fatal(err)
+	}
+	// Another writer moves the stream while fn decides: one attempt, one conflict.
+	calls := 0
+	err := repo.Update(ctx, "made", func(c *Counter) error {
+		calls++
+		if err := repo.Update(ctx, "made", add); err != nil {
+			return err
+		}
+		return add(c)
+	})
+	if !errors.Is(err, eventsourcing.ErrConcurrency) || calls != 1 {
+		t.Fatalf("Update overtaken by another writer: %v after %d calls, want one conflict", err, calls)
+	}
+	// fn's error comes back as it is, and nothing is saved.
+	errNo := errors.New("no")
+	if err := repo.Update(ctx, "made", func(*Counter) error { return errNo }); err != errNo {
+		t.Fatalf("fn's error: %v", err)
+	}
+	c, err := repo.Load(ctx, "made")
+	if err != nil || c.Version() != 3 || c.Total != 3 {
+		t.Fatalf("after the updates: %+v v%d %v, want total 3 at version 3", c, c.Version(), err)
+	}
+}
+
+func TestNewRepositoryRefusesBadInput(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "repocfg", eventsourcing.StoreConfig{})
+	newC := func() *Counter { return &Counter{} }
+	cases := []struct {
+		name   string
+		store  *eventsourcing.Store
+		reg    *eventsourcing.Registry
+		newAgg func() *Counter
+		cfg    eventsourcing.RepositoryConfig
+		want   string
+	}{
+		{"nil store", nil, reg, newC, eventsourcing.RepositoryConfig{}, "nil store"},
+		{"nil registry", s, nil, newC, eventsourcing.RepositoryConfig{}, "nil registry"},
+		{"nil newAgg", s, reg, nil, eventsourcing.RepositoryConfig{}, "nil newAgg"},
+		{"negative every", s, reg, newC, eventsourcing.RepositoryConfig{Snapshots: &eventsourcing.SnapshotPolicy{Every: -1}}, "negative"},
+		{"negative slow load", s, reg, newC, eventsourcing.RepositoryConfig{Snapshots: &eventsourcing.SnapshotPolicy{SlowLoad: -time.Second}}, "negative"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := eventsourcing.NewRepository[*Counter, CounterEvent](c.store, c.reg, c.newAgg, c.cfg)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("%v, want an error containing %q", err, c.want)
+			}
+		})
 	}
 }

@@ -26,7 +26,7 @@ func loadAll(t *testing.T, s *eventsourcing.Store, stream string, from int64) []
 
 func TestAppendLoadAcrossBuckets(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "bk", eventsourcing.StoreOptions{BucketSize: 5})
+	s := newStore(t, "bk", eventsourcing.StoreConfig{BucketSize: 5})
 	ctx := t.Context()
 	v := int64(0)
 	// Appends of 1..4 events, crossing bucket boundaries many times.
@@ -90,7 +90,7 @@ func TestAppendLoadAcrossBuckets(t *testing.T) {
 
 func TestAppendIdempotentByEventID(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "idem", eventsourcing.StoreOptions{})
+	s := newStore(t, "idem", eventsourcing.StoreConfig{})
 	ctx := t.Context()
 	evs := []eventsourcing.EventData{added(t, reg, 1), added(t, reg, 2)}
 	evs[0].ID, evs[1].ID = orm.NewUUID(), orm.NewUUID()
@@ -115,7 +115,7 @@ func TestAppendIdempotentByEventID(t *testing.T) {
 // acknowledged ones.
 func TestConcurrentAppendsOneWinnerPerRound(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "race", eventsourcing.StoreOptions{BucketSize: 7})
+	s := newStore(t, "race", eventsourcing.StoreConfig{BucketSize: 7})
 	ctx := t.Context()
 	const writers, rounds = 100, 12
 	v := int64(0)
@@ -175,7 +175,7 @@ func TestConcurrentAppendsOneWinnerPerRound(t *testing.T) {
 
 func TestUndecodableEventsNameStreamAndVersion(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "bad", eventsourcing.StoreOptions{})
+	s := newStore(t, "bad", eventsourcing.StoreConfig{})
 	ctx := t.Context()
 	evs := []eventsourcing.EventData{
 		added(t, reg, 1),
@@ -209,7 +209,7 @@ func TestUndecodableEventsNameStreamAndVersion(t *testing.T) {
 		}
 	}
 	// Through a repository the load fails with the same details.
-	repo := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, func() *Counter { return &Counter{} }, eventsourcing.RepositoryOptions{})
+	repo := newRepo(t, s, reg, eventsourcing.RepositoryConfig{})
 	if _, err := repo.Load(ctx, "bad-stream"); !errors.Is(err, eventsourcing.ErrUnknownEventType) || !strings.Contains(err.Error(), "bad-stream version 2") {
 		t.Fatalf("repository load: %v", err)
 	}

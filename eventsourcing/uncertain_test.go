@@ -35,7 +35,7 @@ func feedIDs(t *testing.T, s *eventsourcing.Store, batch int) map[orm.UUID]int {
 // reached a stream is in the feed, and whatever the feed delivers is in a stream.
 func TestUncertainAppendsLoseNothing(t *testing.T) {
 	reg := registry(t)
-	opts := eventsourcing.StoreOptions{FeedLag: 200 * time.Millisecond, AbandonAfter: time.Second}
+	opts := eventsourcing.StoreConfig{FeedLag: 200 * time.Millisecond, AbandonAfter: time.Second}
 	s := newStore(t, "uncertain", opts)
 	failed := 0
 	for i := range 300 {
@@ -86,7 +86,7 @@ func TestUncertainAppendsLoseNothing(t *testing.T) {
 // more entries than one read returns does not hide the entries after it.
 func TestFeedSkipsOrphansWithoutLosingTheRest(t *testing.T) {
 	reg := registry(t)
-	opts := eventsourcing.StoreOptions{FeedLag: 200 * time.Millisecond, AbandonAfter: 500 * time.Millisecond, FeedBucket: time.Hour}
+	opts := eventsourcing.StoreConfig{FeedLag: 200 * time.Millisecond, AbandonAfter: 500 * time.Millisecond, FeedBucket: time.Hour}
 	s := newStore(t, "orphan", opts)
 	seq := orm.NewTimeUUID()
 	bucket := seq.Time().Truncate(time.Hour).Unix()
@@ -123,8 +123,8 @@ func TestFeedSkipsOrphansWithoutLosingTheRest(t *testing.T) {
 // keep their ids, so they are stored once.
 func TestSaveRetriedAfterTimeoutStoresOnce(t *testing.T) {
 	reg := registry(t)
-	s := newStore(t, "retrysave", eventsourcing.StoreOptions{})
-	repo := eventsourcing.NewRepository[*Counter, CounterEvent](s, reg, newCounter, eventsourcing.RepositoryOptions{})
+	s := newStore(t, "retrysave", eventsourcing.StoreConfig{})
+	repo := newRepo(t, s, reg, eventsourcing.RepositoryConfig{})
 	for i := range 40 {
 		id := fmt.Sprint("c-", i)
 		c := repo.New(id)

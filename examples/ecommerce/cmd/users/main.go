@@ -62,7 +62,7 @@ func run(ctx context.Context) error {
 	}
 	// Refused commands are part of the show; keep the log for real failures.
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError + 4}))
-	svc, err := user.New(db, bus, leases, eventsourcing.StoreOptions{FeedLag: 500 * time.Millisecond}, quiet)
+	svc, err := user.New(db, bus, leases, eventsourcing.StoreConfig{FeedLag: 500 * time.Millisecond}, quiet)
 	if err != nil {
 		return err
 	}

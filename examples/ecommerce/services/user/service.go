@@ -60,12 +60,16 @@ type Service struct {
 
 // New builds the service on db (its keyspace holds the event store and the read
 // model) publishing to pub. Call Sync once, then Run to relay and project.
-func New(db *orm.DB, pub cqrs.Publisher, leases *lease.Manager, opts eventsourcing.StoreOptions, log *slog.Logger) (*Service, error) {
+func New(db *orm.DB, pub cqrs.Publisher, leases *lease.Manager, cfg eventsourcing.StoreConfig, log *slog.Logger) (*Service, error) {
 	reg, err := Registry()
 	if err != nil {
 		return nil, err
 	}
-	store, err := eventsourcing.NewStore(db, opts)
+	store, err := eventsourcing.NewStore(db, cfg)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := eventsourcing.NewRepository[*User, Event](store, reg, func() *User { return &User{} }, eventsourcing.RepositoryConfig{})
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +84,7 @@ func New(db *orm.DB, pub cqrs.Publisher, leases *lease.Manager, opts eventsourci
 	s := &Service{
 		Profiles:  profiles,
 		store:     store,
-		repo:      eventsourcing.NewRepository[*User, Event](store, reg, func() *User { return &User{} }, eventsourcing.RepositoryOptions{}),
+		repo:      repo,
 		projector: projector,
 		pub:       pub,
 	}

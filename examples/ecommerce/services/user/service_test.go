@@ -45,7 +45,7 @@ func TestUserServiceEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := user.New(db, bus, leases, eventsourcing.StoreOptions{FeedLag: 200 * time.Millisecond}, log)
+	svc, err := user.New(db, bus, leases, eventsourcing.StoreConfig{FeedLag: 200 * time.Millisecond}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,10 +157,13 @@ func TestRunStopsWhenAProjectionFails(t *testing.T) {
 	if err := leases.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	bus := cqrs.NewMemoryBus()
+	bus, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	_ = bus.Close() // every publish fails
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := user.New(db, bus, leases, eventsourcing.StoreOptions{Prefix: "runfail", FeedLag: 200 * time.Millisecond}, log)
+	svc, err := user.New(db, bus, leases, eventsourcing.StoreConfig{Prefix: "runfail", FeedLag: 200 * time.Millisecond}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
