@@ -126,6 +126,9 @@ func (b *Batch) add(t *Table, w writeStmt, partitionKey []any) error {
 
 // approxSize estimates the serialized size of a bound value.
 func approxSize(v any) int {
+	if e, ok := v.(encoded); ok {
+		return 4 + len(e.b)
+	}
 	rv := reflect.ValueOf(v)
 	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
 		if rv.IsNil() {

@@ -24,11 +24,93 @@ import (
 // Value encodings are the same in protocols 4 and 5.
 const typeProto = 4
 
-// encoded is a value in its CQL encoding; the driver sends it unchanged.
-type encoded []byte
+// encoded is a value in its CQL encoding for type info of column col of table; the
+// driver sends it unchanged once the live column's type, which the driver learnt when
+// it prepared the statement, is found to be the same type. A model out of step with
+// its table (one never synced, or another service's older model) is so refused
+// instead of writing bytes of one type into a column of another.
+type encoded struct {
+	b     []byte
+	info  gocql.TypeInfo
+	table *Table
+	col   *Column
+}
 
 // MarshalCQL implements gocql.Marshaler.
-func (e encoded) MarshalCQL(gocql.TypeInfo) ([]byte, error) { return e, nil }
+func (e encoded) MarshalCQL(live gocql.TypeInfo) ([]byte, error) {
+	if live != nil && !sameType(e.info, live) {
+		return nil, fmt.Errorf("%w: table %s: column %s: the model has %s, the live table %s: sync the model, or fix its field",
+			ErrInvalidValue, e.table.Name, e.col.Name, e.col.Type, typeName(live))
+	}
+	return e.b, nil
+}
+
+// sameType reports whether the ORM's description of a type and the driver's
+// description of a live column's type are one CQL type (text and varchar are one).
+func sameType(ours, live gocql.TypeInfo) bool {
+	switch o := ours.(type) {
+	case dateType:
+		ours = o.TypeInfo
+	case timeOfDayType:
+		ours = o.TypeInfo
+	case asciiType:
+		ours = o.TypeInfo
+	case timeUUIDType:
+		ours = o.TypeInfo
+	case udtType:
+		ours = o.UDTTypeInfo
+	}
+	ot, lt := ours.Type(), live.Type()
+	if ot == gocql.TypeText {
+		ot = gocql.TypeVarchar
+	}
+	if lt == gocql.TypeText {
+		lt = gocql.TypeVarchar
+	}
+	if ot != lt {
+		return false
+	}
+	switch o := ours.(type) {
+	case gocql.CollectionType:
+		l, ok := live.(gocql.CollectionType)
+		return ok && (o.Key == nil) == (l.Key == nil) && (o.Key == nil || sameType(o.Key, l.Key)) &&
+			(o.Elem == nil) == (l.Elem == nil) && (o.Elem == nil || sameType(o.Elem, l.Elem))
+	case gocql.TupleTypeInfo:
+		l, ok := live.(gocql.TupleTypeInfo)
+		if !ok || len(l.Elems) != len(o.Elems) {
+			return false
+		}
+		for i := range o.Elems {
+			if !sameType(o.Elems[i], l.Elems[i]) {
+				return false
+			}
+		}
+		return true
+	case gocql.UDTTypeInfo:
+		l, ok := live.(gocql.UDTTypeInfo)
+		if !ok || l.Name != o.Name || len(l.Elements) < len(o.Elements) {
+			return false
+		}
+		for i, f := range o.Elements {
+			if l.Elements[i].Name != f.Name || !sameType(f.Type, l.Elements[i].Type) {
+				return false
+			}
+		}
+		return true
+	case gocql.VectorType:
+		l, ok := live.(gocql.VectorType)
+		return ok && l.Dimensions == o.Dimensions && sameType(o.SubType, l.SubType)
+	}
+	return true
+}
+
+// typeName names a driver type description for an error message.
+func typeName(info gocql.TypeInfo) string {
+	if s, ok := info.(fmt.Stringer); ok {
+		return s.String()
+	}
+	return fmt.Sprintf("of type %d", info.Type())
+}
 
 // driverType returns the driver's description of CQL type ct, with the ORM's own
 // conversions (dates, times of day, ascii, timeuuid, UDTs) wherever they occur,
@@ -170,7 +252,7 @@ func (t *Table) encode(c *Column, info gocql.TypeInfo, v any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: table %s: column %s (%s): %T value: %v", ErrInvalidValue, t.Name, c.Name, c.Type, v, err)
 	}
-	return encoded(b), nil
+	return encoded{b: b, info: info, table: t, col: c}, nil
 }
 
 // bind appends what to bind for value v of column c: one encoded value, or one per

@@ -63,7 +63,7 @@ func (db *DB) cursorMAC(stmt string, vals []any, state []byte) []byte {
 		switch v := v.(type) {
 		case encoded:
 			h.Write([]byte{1})
-			field(v)
+			field(v.b)
 		case nil:
 			h.Write([]byte{0})
 		default: // UnsetValue

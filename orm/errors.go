@@ -158,7 +158,8 @@ func refused(err error) bool {
 		errors.As(err, &marshal):
 		return true
 	}
-	for _, e := range []error{gocql.ErrNoConnections, gocql.ErrSessionClosed, gocql.ErrNoStreams} {
+	// ErrInvalidValue: the ORM refused a value while the driver marshalled it.
+	for _, e := range []error{gocql.ErrNoConnections, gocql.ErrSessionClosed, gocql.ErrNoStreams, ErrInvalidValue} {
 		if errors.Is(err, e) {
 			return true
 		}
