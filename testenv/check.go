@@ -30,7 +30,9 @@ func cluster(hosts []string, keyspace string) *gocql.ClusterConfig {
 	c.Keyspace = keyspace
 	c.ProtoVersion = 5
 	c.Consistency = gocql.LocalQuorum
-	c.Timeout = 10 * time.Second
+	// A schema change on a busy two-core node can take well over 10 s to answer:
+	// tests wait for it rather than fail on a statement that is merely slow.
+	c.Timeout = 30 * time.Second
 	c.ConnectTimeout = 10 * time.Second
 	return c
 }

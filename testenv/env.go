@@ -186,7 +186,7 @@ func (e *Env) Keyspace() string { return e.keyspace }
 
 // ClusterConfig creates the keyspace on first use (SimpleStrategy,
 // replication factor 1) and returns a new driver configuration bound to
-// it: protocol v5, LOCAL_QUORUM, 10 s timeouts. The caller owns the
+// it: protocol v5, LOCAL_QUORUM, a 30 s request timeout (10 s to connect). The caller owns the
 // sessions it creates from it. It fails t if Cassandra does not answer.
 func (e *Env) ClusterConfig(t testing.TB) *gocql.ClusterConfig {
 	t.Helper()
