@@ -15,6 +15,7 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/eventsourcing"
 	"github.com/cassandraorm/cassandraorm-go/lease"
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/testenv"
 )
 
 const fastLag = 200 * time.Millisecond
@@ -181,13 +182,9 @@ func TestProjectionCatchUpRebuildAndSingleRunner(t *testing.T) {
 	if _, err := s.Append(ctx, "p-new", 0, []eventsourcing.EventData{added(t, reg, 99)}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for len(seenIDs(t, seen, "counts")) != 31 {
-		if time.Now().After(deadline) {
-			t.Fatal("running projection did not pick up a new event")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitFor(t, 30*time.Second, "running projection did not pick up a new event", func() bool {
+		return len(seenIDs(t, seen, "counts")) == 31
+	})
 	stop()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("run ended with %v", err)
@@ -299,13 +296,9 @@ func TestProjectionFencedByCheckpointOwner(t *testing.T) {
 	p := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{Poll: 50 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, seenProjection(seen, "fenced", &handled)) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(seenIDs(t, seen, "fenced")) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the projection handled nothing")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, 30*time.Second, "the projection handled nothing", func() bool {
+		return len(seenIDs(t, seen, "fenced")) > 0
+	})
 	if err := env.Session(t).Query(`UPDATE fence_checkpoints SET owner = 'successor' WHERE name = 'projection/fenced'`).Exec(); err != nil {
 		t.Fatal(err)
 	}
@@ -448,19 +441,14 @@ func TestShardedFeed(t *testing.T) {
 		other := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{})
 		go func() { done <- other.Run(runCtx, proj) }()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.WaitFor(t, 30*time.Second, func() error {
 		mu.Lock()
-		n := handled
-		mu.Unlock()
-		if n == 2*streams*each+streams {
-			break
+		defer mu.Unlock()
+		if handled != 2*streams*each+streams {
+			return fmt.Errorf("runners handled %d of %d new events", handled-2*streams*each, streams)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("runners handled %d of %d new events", n-2*streams*each, streams)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	stop()
 	for range 2 {
 		if err := <-done; !errors.Is(err, context.Canceled) {
@@ -550,13 +538,12 @@ func (p *pausedRenewals) hook(ctx context.Context, _ string) {
 // waitFor waits until cond holds, failing the test after d.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
+	testenv.WaitFor(t, d, func() error {
+		if cond() {
+			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return errors.New(what)
+	})
 }
 
 // A projector whose lease renewals stop (the process is paused or cut off) stops

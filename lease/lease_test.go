@@ -325,13 +325,12 @@ func (p *pauser) hook(ctx context.Context, _ string) {
 // waitFor waits until cond holds, failing the test after d.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", d, what)
+	testenv.WaitFor(t, d, func() error {
+		if cond() {
+			return nil
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return errors.New(what)
+	})
 }
 
 // A holder whose renewals stop (the process is paused, or cut off) without any
