@@ -182,7 +182,7 @@ func TestProjectionCatchUpRebuildAndSingleRunner(t *testing.T) {
 	if _, err := s.Append(ctx, "p-new", 0, []eventsourcing.EventData{added(t, reg, 99)}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 30*time.Second, "running projection did not pick up a new event", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "running projection did not pick up a new event", func() bool {
 		return len(seenIDs(t, seen, "counts")) == 31
 	})
 	stop()
@@ -296,7 +296,7 @@ func TestProjectionFencedByCheckpointOwner(t *testing.T) {
 	p := projector(t, s, leases(t), reg, eventsourcing.ProjectorConfig{Poll: 50 * time.Millisecond})
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, seenProjection(seen, "fenced", &handled)) }()
-	waitFor(t, 30*time.Second, "the projection handled nothing", func() bool {
+	testenv.WaitUntil(t, 30*time.Second, "the projection handled nothing", func() bool {
 		return len(seenIDs(t, seen, "fenced")) > 0
 	})
 	if err := env.Session(t).Query(`UPDATE fence_checkpoints SET owner = 'successor' WHERE name = 'projection/fenced'`).Exec(); err != nil {
@@ -535,17 +535,6 @@ func (p *pausedRenewals) hook(ctx context.Context, _ string) {
 	}
 }
 
-// waitFor waits until cond holds, failing the test after d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	testenv.WaitFor(t, d, func() error {
-		if cond() {
-			return nil
-		}
-		return errors.New(what)
-	})
-}
-
 // A projector whose lease renewals stop (the process is paused or cut off) stops
 // calling its handler at its lease's deadline, with no renewal having failed, and a
 // second projector takes over: no event is handled by the first after its deadline
@@ -640,7 +629,7 @@ func TestPausedProjectorStopsAtDeadline(t *testing.T) {
 	go func() {
 		doneA <- projector(t, s, la, reg, eventsourcing.ProjectorConfig{Poll: 20 * time.Millisecond}).Run(runCtx, proj("a"))
 	}()
-	waitFor(t, 20*time.Second, "the first projector handled nothing", func() bool { return count("a") >= 3 })
+	testenv.WaitUntil(t, 20*time.Second, "the first projector handled nothing", func() bool { return count("a") >= 3 })
 	go func() {
 		doneB <- projector(t, s, lb, reg, eventsourcing.ProjectorConfig{Poll: 20 * time.Millisecond}).Run(runCtx, proj("b"))
 	}()
@@ -655,10 +644,10 @@ func TestPausedProjectorStopsAtDeadline(t *testing.T) {
 	if !errors.Is(errA, eventsourcing.ErrLeaseLost) || !errors.Is(errA, lease.ErrExpired) {
 		t.Errorf("the paused projector stopped with %v; want ErrLeaseLost for its expired lease", errA)
 	}
-	waitFor(t, 20*time.Second, "the second projector did not take over", func() bool { return count("b") >= 3 })
+	testenv.WaitUntil(t, 20*time.Second, "the second projector did not take over", func() bool { return count("b") >= 3 })
 	stopAppendingOnce()
 	<-appendDone
-	waitFor(t, 20*time.Second, "the second projector did not handle every event", func() bool {
+	testenv.WaitUntil(t, 20*time.Second, "the second projector did not handle every event", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, id := range ids {

@@ -322,17 +322,6 @@ func (p *pauser) hook(ctx context.Context, _ string) {
 	<-ctx.Done()
 }
 
-// waitFor waits until cond holds, failing the test after d.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	testenv.WaitFor(t, d, func() error {
-		if cond() {
-			return nil
-		}
-		return errors.New(what)
-	})
-}
-
 // A holder whose renewals stop (the process is paused, or cut off) without any
 // renewal failing loses its lease at its deadline: Lost closes, Valid turns false,
 // Err wraps ErrExpired and nothing else. Another process then takes the lease.
@@ -359,7 +348,7 @@ func TestPausedHolderLosesAtDeadline(t *testing.T) {
 		t.Fatalf("fresh lease: valid %v, deadline in %v", h.Valid(), time.Until(first))
 	}
 	// Renewals move the deadline on.
-	waitFor(t, 10*time.Second, "no renewal moved the deadline", func() bool { return h.Deadline().After(first) })
+	testenv.WaitUntil(t, 10*time.Second, "no renewal moved the deadline", func() bool { return h.Deadline().After(first) })
 	if !h.Valid() {
 		t.Fatalf("renewed lease not valid: %v", h.Err())
 	}

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -32,4 +33,16 @@ func WaitFor(t testing.TB, timeout time.Duration, cond func() error) {
 		}
 		pause = min(2*pause, 200*time.Millisecond)
 	}
+}
+
+// WaitUntil is WaitFor for a condition that is simply true or false: it fails t
+// with what if cond has not become true within timeout.
+func WaitUntil(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	WaitFor(t, timeout, func() error {
+		if cond() {
+			return nil
+		}
+		return errors.New(what)
+	})
 }
