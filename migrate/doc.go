@@ -12,7 +12,7 @@
 // transaction (INSERT ... IF NOT EXISTS USING TTL: a lease of package lease),
 // renewed while the run lasts and deleted at its end. A second process waits for it, then reads the applied
 // migrations and runs only what is still pending, usually nothing. A process that
-// dies leaves a lock that expires with its lease (Options.LockLease).
+// dies leaves a lock that expires with its lease (Config.LockLease).
 //
 // Each .cql statement that changes the schema is followed by a wait for schema
 // agreement. A failing step stops the run with a *MigrationError naming the version,
@@ -21,7 +21,7 @@
 //
 //	db, err := orm.Open(ctx, orm.Config{Hosts: []string{"127.0.0.1:9042"}, Keyspace: "shop"})
 //	...
-//	m, err := migrate.New(db, migrate.Options{})
+//	m, err := migrate.New(db, migrate.Config{})
 //	...
 //	if err := m.AddFS(migrations, "migrations"); err != nil { ... } // //go:embed migrations/*.cql
 //	err = m.Add(migrate.Migration{Version: 3, Name: "backfill_emails",

@@ -35,7 +35,7 @@ func Example() {
 	}
 	defer db.DropKeyspace(ctx, db.Keyspace())
 
-	m, err := migrate.New(db, migrate.Options{})
+	m, err := migrate.New(db, migrate.Config{})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -15,7 +15,7 @@ func TestMain(m *testing.M) { env.Main(m) }
 
 // newMigrator returns a Migrator on the package keyspace whose bookkeeping tables are
 // prefixed with prefix, so that each test has its own.
-func newMigrator(t testing.TB, prefix string, opts migrate.Options) *migrate.Migrator {
+func newMigrator(t testing.TB, prefix string, opts migrate.Config) *migrate.Migrator {
 	t.Helper()
 	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
 	if err != nil {
@@ -47,7 +47,7 @@ func buildMigrator(t testing.TB) *migrate.Migrator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := migrate.New(db, migrate.Options{})
+	m, err := migrate.New(db, migrate.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func TestUpDownStatus(t *testing.T) {
 	ctx := t.Context()
 	dropTables(t, "uds_migrations", "uds_lock", "uds_users", "uds_notes")
 	var events []string
-	m := newMigrator(t, "uds", migrate.Options{Progress: func(e migrate.Event) { events = append(events, e.String()) }})
+	m := newMigrator(t, "uds", migrate.Config{Progress: func(e migrate.Event) { events = append(events, e.String()) }})
 	if err := m.AddFS(udsFiles, "m"); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestUpDownStatus(t *testing.T) {
 	}
 
 	// A release that adds the down step can roll back, in reverse order.
-	m2 := newMigrator(t, "uds", migrate.Options{})
+	m2 := newMigrator(t, "uds", migrate.Config{})
 	if err := m2.AddFS(udsFiles, "m"); err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestChecksumChanged(t *testing.T) {
 		}
 	}
 	migrator := func(up string) *migrate.Migrator {
-		m := newMigrator(t, "sum", migrate.Options{})
+		m := newMigrator(t, "sum", migrate.Config{})
 		if err := m.AddFS(files(up), "."); err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +279,7 @@ func TestFailingMigration(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := tt.prefix
 			dropTables(t, p+"_migrations", p+"_lock", p+"_ok", p+"_a", p+"_b", p+"_c")
-			m := newMigrator(t, tt.prefix, migrate.Options{})
+			m := newMigrator(t, tt.prefix, migrate.Config{})
 			if err := m.AddFS(tt.files, "."); err != nil {
 				t.Fatal(err)
 			}
@@ -385,12 +385,12 @@ func TestAddErrors(t *testing.T) {
 	}
 }
 
-func TestOptionsValidate(t *testing.T) {
+func TestConfigValidate(t *testing.T) {
 	db, err := orm.Detached("migrate_build")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range []migrate.Options{
+	for _, o := range []migrate.Config{
 		{Table: "bad-name"},
 		{Table: "same", LockTable: "same"},
 		{LockLease: 500 * time.Millisecond},
@@ -404,7 +404,7 @@ func TestOptionsValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := migrate.New(noKS, migrate.Options{}); err == nil {
+	if _, err := migrate.New(noKS, migrate.Config{}); err == nil {
 		t.Error("New accepted a DB without keyspace")
 	}
 }
@@ -428,13 +428,13 @@ func TestLockWait(t *testing.T) {
 			}
 		}}
 	}
-	a := newMigrator(t, "wait", migrate.Options{LockLease: 2 * time.Second})
+	a := newMigrator(t, "wait", migrate.Config{LockLease: 2 * time.Second})
 	if err := a.Add(slow("a")); err != nil {
 		t.Fatal(err)
 	}
 	var waits []migrate.Event
 	var mu sync.Mutex
-	b := newMigrator(t, "wait", migrate.Options{LockLease: 2 * time.Second, Progress: func(e migrate.Event) {
+	b := newMigrator(t, "wait", migrate.Config{LockLease: 2 * time.Second, Progress: func(e migrate.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		waits = append(waits, e)
@@ -501,7 +501,7 @@ func TestLockLost(t *testing.T) {
 	ctx := t.Context()
 	dropTables(t, "lost_migrations", "lost_lock")
 	started := make(chan struct{})
-	m := newMigrator(t, "lost", migrate.Options{LockLease: time.Second})
+	m := newMigrator(t, "lost", migrate.Config{LockLease: time.Second})
 	if err := m.Add(migrate.Migration{Version: 1, Name: "long", Up: func(ctx context.Context, db *orm.DB) error {
 		close(started)
 		select {

@@ -17,8 +17,8 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
-// Options configure a Migrator. The zero value is ready to use.
-type Options struct {
+// Config configures a Migrator. The zero value is ready to use.
+type Config struct {
 	// Table records the applied migrations, in the DB's keyspace. Default
 	// "schema_migrations".
 	Table string
@@ -37,7 +37,7 @@ type Options struct {
 	Progress func(Event)
 }
 
-func (o *Options) setDefaults() {
+func (o *Config) setDefaults() {
 	if o.Table == "" {
 		o.Table = "schema_migrations"
 	}
@@ -50,18 +50,18 @@ func (o *Options) setDefaults() {
 }
 
 // Validate reports whether the options can be used.
-func (o Options) Validate() error {
+func (o Config) Validate() error {
 	if err := orm.CheckIdent("table", o.Table); err != nil {
-		return fmt.Errorf("migrate: Options.Table: %w", err)
+		return fmt.Errorf("migrate: Config.Table: %w", err)
 	}
 	if err := orm.CheckIdent("table", o.LockTable); err != nil {
-		return fmt.Errorf("migrate: Options.LockTable: %w", err)
+		return fmt.Errorf("migrate: Config.LockTable: %w", err)
 	}
 	if o.Table == o.LockTable {
-		return fmt.Errorf("migrate: Options.Table and LockTable are both %q", o.Table)
+		return fmt.Errorf("migrate: Config.Table and LockTable are both %q", o.Table)
 	}
 	if o.LockLease < time.Second || o.LockLease%time.Second != 0 {
-		return fmt.Errorf("migrate: Options.LockLease %s: want whole seconds, at least 1s", o.LockLease)
+		return fmt.Errorf("migrate: Config.LockLease %s: want whole seconds, at least 1s", o.LockLease)
 	}
 	return nil
 }
@@ -82,7 +82,7 @@ type appliedRow struct {
 // lock in Cassandra.
 type Migrator struct {
 	db      *orm.DB
-	opts    Options
+	opts    Config
 	applied *orm.Model[appliedRow]
 	// locks creates the lock table; each run takes the lock through a Manager of its own
 	// (see newOwner).
@@ -95,7 +95,7 @@ type Migrator struct {
 
 // New returns a Migrator for the migrations of db's keyspace, which must be set. It
 // touches nothing until a run: the migrations and lock tables are created then.
-func New(db *orm.DB, opts Options) (*Migrator, error) {
+func New(db *orm.DB, opts Config) (*Migrator, error) {
 	if db == nil {
 		return nil, errors.New("migrate: New: nil DB")
 	}
@@ -243,7 +243,7 @@ type Result struct {
 	Duration time.Duration
 }
 
-// Event is what Options.Progress is told.
+// Event is what Config.Progress is told.
 type Event struct {
 	// Kind says what happened.
 	Kind EventKind

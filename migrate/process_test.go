@@ -85,7 +85,7 @@ func TestHelperProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	m, err := migrate.New(db, migrate.Options{Table: "proc_migrations", LockTable: "proc_lock", LockLease: time.Second,
+	m, err := migrate.New(db, migrate.Config{Table: "proc_migrations", LockTable: "proc_lock", LockLease: time.Second,
 		Progress: func(e migrate.Event) { fmt.Println(e) }})
 	if err != nil {
 		t.Fatal(err)

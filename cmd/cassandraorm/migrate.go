@@ -87,7 +87,7 @@ func migrateCmd(ctx context.Context, args []string, out, errOut io.Writer) error
 			return fmt.Errorf("keyspace %s does not exist: create it, or pass -create-keyspace for a development keyspace", *keyspace)
 		}
 	}
-	m, err := migrate.New(db, migrate.Options{Progress: func(e migrate.Event) { fmt.Fprintln(out, e) }})
+	m, err := migrate.New(db, migrate.Config{Progress: func(e migrate.Event) { fmt.Fprintln(out, e) }})
 	if err != nil {
 		return err
 	}
