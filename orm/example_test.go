@@ -189,3 +189,26 @@ func ExampleBatch() {
 	fmt.Println(n)
 	// Output: 2
 }
+
+// Detached builds models and statements with no server: the access-path checks run
+// as they would before sending, and nothing is ever sent.
+func ExampleDetached() {
+	db, err := orm.Detached("shop")
+	if err != nil {
+		log.Fatal(err)
+	}
+	products, err := orm.NewModel[Product](db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	stmt, _, err := products.Query().Where(orm.Eq("category", "books")).Limit(10).CQL()
+	fmt.Println(stmt, err)
+	_, _, err = products.Query().Where(orm.Eq("name", "Dune")).CQL()
+	fmt.Println(errors.Is(err, orm.ErrFiltering))
+	err = products.Insert(context.Background(), &Product{Category: "books", SKU: "b1", Name: "Dune"})
+	fmt.Println(errors.Is(err, orm.ErrDetached))
+	// Output:
+	// SELECT "category", "sku", "name", "price", "tags", "updated", "stock" FROM "shop"."product" WHERE "category" = ? LIMIT 10 <nil>
+	// true
+	// true
+}
