@@ -7,7 +7,8 @@
 // Migrator. Files are named VERSION_NAME.up.cql and VERSION_NAME.down.cql.
 //
 // Applied migrations are recorded in a table of the keyspace (schema_migrations:
-// version, name, kind, checksum of the .cql up file, applied_at, duration). Up, UpTo,
+// version, name, kind, checksum of the .cql up file, applied_at, duration), and
+// dirty migrations in another (schema_migrations_dirty). Up, UpTo,
 // UpN and Down first take a lock: a row of a second table inserted with a lightweight
 // transaction (INSERT ... IF NOT EXISTS USING TTL: a lease of package lease),
 // renewed while the run lasts and deleted at its end. A second process waits for it, then reads the applied
@@ -17,7 +18,10 @@
 // Each .cql statement that changes the schema is followed by a wait for schema
 // agreement. A failing step stops the run with a *MigrationError naming the version,
 // the name and, for a .cql file, the statement number, line and first line of text;
-// migrations applied before it stay recorded.
+// migrations applied before it stay recorded. A step that failed after it may have
+// changed something (a Go step, a statement with an unknown outcome, a statement after
+// others of its file ran) marks its migration dirty: runs then refuse with ErrDirty
+// until an operator checks the schema and calls Resolve.
 //
 //	db, err := orm.Open(ctx, orm.Config{Hosts: []string{"127.0.0.1:9042"}, Keyspace: "shop"})
 //	...

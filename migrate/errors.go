@@ -30,13 +30,24 @@ var (
 	ErrUnknownMigration = errors.New("migrate: applied migration is not known")
 	// ErrLockLost means the migration lock could not be renewed in time, or another
 	// process took it: the run stops, and the migration in progress (if any) is
-	// cancelled and not recorded.
+	// cancelled, not recorded as applied, and marked dirty (it may have run in part).
 	ErrLockLost = errors.New("migrate: migration lock lost")
+	// ErrDirty means a migration's step failed after it may have changed something:
+	// a Go step failed, or a .cql statement failed with an unknown outcome or after
+	// earlier statements of its file ran, or the step ran but recording it failed. The
+	// migration is marked dirty, and Up, UpTo, UpN and Down refuse to run, before
+	// running anything, until an operator has checked the schema and called Resolve.
+	// The error names the migration, the failed statement and the way out; Status
+	// reports it on the migration.
+	ErrDirty = errors.New("migrate: migration is dirty")
 )
 
 // MigrationError reports a migration step that failed. Migrations applied (or rolled
-// back) before it in the same run stay recorded; the failed one is not recorded, but
-// the .cql statements before the failed one have run.
+// back) before it in the same run stay recorded; the failed one is not recorded as
+// applied (or rolled back), but the .cql statements before the failed one have run.
+// When the step may have changed something it is marked dirty (Dirty; see ErrDirty);
+// if that mark could not be written, the error returned joins the *MigrationError
+// with one saying so.
 type MigrationError struct {
 	// Version and Name identify the migration.
 	Version int64
@@ -53,6 +64,9 @@ type MigrationError struct {
 	Text string
 	// Err is what went wrong.
 	Err error
+	// Dirty is set when the migration was marked dirty: the next runs refuse to start
+	// (ErrDirty) until Resolve says whether it applied.
+	Dirty bool
 }
 
 // Error implements error.
@@ -63,6 +77,9 @@ func (e *MigrationError) Error() string {
 		fmt.Fprintf(&b, ": %s statement %d (line %d) %s", e.File, e.Statement, e.Line, strconv.Quote(e.Text))
 	}
 	b.WriteString(": " + e.Err.Error())
+	if e.Dirty {
+		fmt.Fprintf(&b, " (marked dirty: check the schema, then resolve version %d as applied or pending)", e.Version)
+	}
 	return b.String()
 }
 

@@ -14,7 +14,7 @@ var env = testenv.New("migrate_test")
 func TestMain(m *testing.M) { env.Main(m) }
 
 // newMigrator returns a Migrator on the package keyspace whose bookkeeping tables are
-// prefixed with prefix, so that each test has its own.
+// prefixed with prefix (_migrations, _lock, _dirty), so that each test has its own.
 func newMigrator(t testing.TB, prefix string, opts migrate.Config) *migrate.Migrator {
 	t.Helper()
 	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
@@ -22,6 +22,9 @@ func newMigrator(t testing.TB, prefix string, opts migrate.Config) *migrate.Migr
 		t.Fatal(err)
 	}
 	opts.Table, opts.LockTable = prefix+"_migrations", prefix+"_lock"
+	if opts.DirtyTable == "" {
+		opts.DirtyTable = prefix + "_dirty"
+	}
 	m, err := migrate.New(db, opts)
 	if err != nil {
 		t.Fatal(err)

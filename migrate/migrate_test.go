@@ -55,7 +55,7 @@ func udsGo(withDown4 bool) []migrate.Migration {
 
 func TestUpDownStatus(t *testing.T) {
 	ctx := t.Context()
-	dropTables(t, "uds_migrations", "uds_lock", "uds_users", "uds_notes")
+	dropTables(t, "uds_migrations", "uds_lock", "uds_dirty", "uds_users", "uds_notes")
 	var events []string
 	m := newMigrator(t, "uds", migrate.Config{Progress: func(e migrate.Event) { events = append(events, e.String()) }})
 	if err := m.AddFS(udsFiles, "m"); err != nil {
@@ -159,7 +159,7 @@ func TestUpDownStatus(t *testing.T) {
 
 func TestChecksumChanged(t *testing.T) {
 	ctx := t.Context()
-	dropTables(t, "sum_migrations", "sum_lock", "sum_a", "sum_b", "sum_bb", "sum_c")
+	dropTables(t, "sum_migrations", "sum_lock", "sum_dirty", "sum_a", "sum_b", "sum_bb", "sum_c")
 	const up = "CREATE TABLE sum_a (id int PRIMARY KEY);\nCREATE TABLE sum_b (id int PRIMARY KEY);\n"
 	files := func(up string) fstest.MapFS {
 		return fstest.MapFS{
@@ -278,7 +278,7 @@ func TestFailingMigration(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := tt.prefix
-			dropTables(t, p+"_migrations", p+"_lock", p+"_ok", p+"_a", p+"_b", p+"_c")
+			dropTables(t, p+"_migrations", p+"_lock", p+"_dirty", p+"_ok", p+"_a", p+"_b", p+"_c")
 			m := newMigrator(t, tt.prefix, migrate.Config{})
 			if err := m.AddFS(tt.files, "."); err != nil {
 				t.Fatal(err)
@@ -315,8 +315,12 @@ func TestFailingMigration(t *testing.T) {
 			if tt.wantTable != "" && !tableExists(t, tt.wantTable) {
 				t.Errorf("%s, made before the failing statement, is missing", tt.wantTable)
 			}
+			// Both may have changed something (statement 1 ran; a Go step may write).
+			if !me.Dirty || !strings.Contains(err.Error(), "marked dirty") {
+				t.Errorf("not marked dirty: %v", err)
+			}
 			got := states(t, ctx, m)
-			if want := []string{"0001_ok:applied", "0002_" + me.Name + ":pending", "0003_after:pending"}; !slices.Equal(got, want) {
+			if want := []string{"0001_ok:applied", "0002_" + me.Name + ":dirty", "0003_after:pending"}; !slices.Equal(got, want) {
 				t.Errorf("status %q, want %q", got, want)
 			}
 		})
@@ -413,7 +417,7 @@ func TestConfigValidate(t *testing.T) {
 // holds the lock, gives up when its context ends, and afterwards finds nothing to do.
 func TestLockWait(t *testing.T) {
 	ctx := t.Context()
-	dropTables(t, "wait_migrations", "wait_lock")
+	dropTables(t, "wait_migrations", "wait_lock", "wait_dirty")
 	started, finish := make(chan struct{}), make(chan struct{})
 	var runs sync.Map
 	slow := func(who string) migrate.Migration {
@@ -496,10 +500,11 @@ func TestLockWait(t *testing.T) {
 }
 
 // TestLockLost takes the lock from a running migration: its context is cancelled, Up
-// reports ErrLockLost and the migration stays pending.
+// reports ErrLockLost and the migration is not recorded as applied but marked dirty
+// (it may have run in part).
 func TestLockLost(t *testing.T) {
 	ctx := t.Context()
-	dropTables(t, "lost_migrations", "lost_lock")
+	dropTables(t, "lost_migrations", "lost_lock", "lost_dirty")
 	started := make(chan struct{})
 	m := newMigrator(t, "lost", migrate.Config{LockLease: time.Second})
 	if err := m.Add(migrate.Migration{Version: 1, Name: "long", Up: func(ctx context.Context, db *orm.DB) error {
@@ -530,7 +535,7 @@ func TestLockLost(t *testing.T) {
 	if !errors.Is(err, migrate.ErrLockLost) || !errors.As(err, &me) || me.Version != 1 || !strings.Contains(err.Error(), "thief") {
 		t.Fatalf("Up after losing its lock: %v", err)
 	}
-	if got := states(t, ctx, m); !slices.Equal(got, []string{"0001_long:pending"}) {
+	if got := states(t, ctx, m); !slices.Equal(got, []string{"0001_long:dirty"}) {
 		t.Errorf("status %q", got)
 	}
 }

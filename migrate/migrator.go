@@ -25,6 +25,9 @@ type Config struct {
 	// LockTable holds the lock row, in the DB's keyspace. Default
 	// "schema_migrations_lock".
 	LockTable string
+	// DirtyTable holds the dirty migrations (see ErrDirty), in the DB's keyspace.
+	// Default "schema_migrations_dirty".
+	DirtyTable string
 	// LockLease is how long the lock outlives its holder: it is a lease (package
 	// lease) of this TTL, whose row is written with a TTL of LockLease plus one second
 	// (TTLs count whole seconds) and renewed every fifth of LockLease while
@@ -44,6 +47,9 @@ func (o *Config) setDefaults() {
 	if o.LockTable == "" {
 		o.LockTable = "schema_migrations_lock"
 	}
+	if o.DirtyTable == "" {
+		o.DirtyTable = "schema_migrations_dirty"
+	}
 	if o.LockLease == 0 {
 		o.LockLease = 30 * time.Second
 	}
@@ -57,8 +63,11 @@ func (o Config) Validate() error {
 	if err := orm.CheckIdent("table", o.LockTable); err != nil {
 		return fmt.Errorf("migrate: Config.LockTable: %w", err)
 	}
-	if o.Table == o.LockTable {
-		return fmt.Errorf("migrate: Config.Table and LockTable are both %q", o.Table)
+	if err := orm.CheckIdent("table", o.DirtyTable); err != nil {
+		return fmt.Errorf("migrate: Config.DirtyTable: %w", err)
+	}
+	if o.Table == o.LockTable || o.Table == o.DirtyTable || o.LockTable == o.DirtyTable {
+		return fmt.Errorf("migrate: Config.Table %q, LockTable %q and DirtyTable %q must differ", o.Table, o.LockTable, o.DirtyTable)
 	}
 	if o.LockLease < time.Second || o.LockLease%time.Second != 0 {
 		return fmt.Errorf("migrate: Config.LockLease %s: want whole seconds, at least 1s", o.LockLease)
@@ -84,6 +93,7 @@ type Migrator struct {
 	db      *orm.DB
 	opts    Config
 	applied *orm.Model[appliedRow]
+	dirty   *orm.Model[dirtyRow]
 	// locks creates the lock table; each run takes the lock through a Manager of its own
 	// (see newOwner).
 	locks *lease.Manager
@@ -110,7 +120,11 @@ func New(db *orm.DB, opts Config) (*Migrator, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Migrator{db: db, opts: opts, applied: applied, ms: map[int64]*migration{}}
+	dirty, err := orm.NewModel[dirtyRow](db, orm.TableName(opts.DirtyTable))
+	if err != nil {
+		return nil, err
+	}
+	m := &Migrator{db: db, opts: opts, applied: applied, dirty: dirty, ms: map[int64]*migration{}}
 	if m.locks, err = m.leases(newOwner(), nil); err != nil {
 		return nil, err
 	}
@@ -188,7 +202,7 @@ func (m *Migrator) sorted() []*migration {
 	return out
 }
 
-// ensureTables creates the migrations and lock tables if they do not exist.
+// ensureTables creates the migrations, dirty and lock tables if they do not exist.
 func (m *Migrator) ensureTables(ctx context.Context) error {
 	m.mu.Lock()
 	synced := m.synced
@@ -196,7 +210,7 @@ func (m *Migrator) ensureTables(ctx context.Context) error {
 	if synced {
 		return nil
 	}
-	if err := m.db.Sync(ctx, m.applied); err != nil {
+	if err := m.db.Sync(ctx, m.applied, m.dirty); err != nil {
 		return fmt.Errorf("migrate: creating the migration tables: %w", err)
 	}
 	if err := m.locks.Sync(ctx); err != nil {
@@ -308,6 +322,9 @@ func (m *Migrator) UpN(ctx context.Context, n int) ([]Result, error) {
 
 func (m *Migrator) up(ctx context.Context, pick func(pending []*migration) []*migration) ([]Result, error) {
 	return m.locked(ctx, func(ctx context.Context, applied map[int64]appliedRow) ([]Result, error) {
+		if err := m.refuseDirty(ctx); err != nil {
+			return nil, err
+		}
 		var pending, changed []*migration
 		for _, x := range m.sorted() {
 			row, ok := applied[x.version]
@@ -336,7 +353,8 @@ func (m *Migrator) up(ctx context.Context, pick func(pending []*migration) []*mi
 			row := appliedRow{Version: x.version, Name: x.name, Kind: x.kind(), Checksum: x.sum,
 				AppliedAt: time.Now().UTC().Truncate(time.Millisecond), Duration: orm.Duration{Nanoseconds: d.Nanoseconds()}}
 			if err := retryLWT(ctx, func() error { return m.applied.InsertIfNotExists(ctx, &row) }); err != nil {
-				return done, m.stepError(ctx, x, "up", 0, Statement{}, "", fmt.Errorf("recording it: %w", err))
+				// The step ran: the migration is applied, recorded or not.
+				return done, m.markDirty(ctx, m.stepError(ctx, x, "up", 0, Statement{}, "", fmt.Errorf("recording it: %w", err)), "recording it as applied")
 			}
 			r := Result{Version: x.version, Name: x.name, Duration: d}
 			done = append(done, r)
@@ -356,6 +374,9 @@ func (m *Migrator) Down(ctx context.Context, steps int) ([]Result, error) {
 		return nil, fmt.Errorf("migrate: Down(%d): want at least 1 step", steps)
 	}
 	return m.locked(ctx, func(ctx context.Context, applied map[int64]appliedRow) ([]Result, error) {
+		if err := m.refuseDirty(ctx); err != nil {
+			return nil, err
+		}
 		versions := make([]int64, 0, len(applied))
 		for v := range applied {
 			versions = append(versions, v)
@@ -386,7 +407,8 @@ func (m *Migrator) Down(ctx context.Context, steps int) ([]Result, error) {
 				return done, err
 			}
 			if err := retryLWT(ctx, func() error { return m.applied.DeleteIf(ctx, []any{x.version}) }); err != nil {
-				return done, m.stepError(ctx, x, "down", 0, Statement{}, "", fmt.Errorf("deleting its record: %w", err))
+				// The step ran: the migration is rolled back, its record deleted or not.
+				return done, m.markDirty(ctx, m.stepError(ctx, x, "down", 0, Statement{}, "", fmt.Errorf("deleting its record: %w", err)), "deleting its record")
 			}
 			r := Result{Version: x.version, Name: x.name, Duration: time.Since(start)}
 			done = append(done, r)
@@ -443,7 +465,8 @@ func (m *Migrator) locked(ctx context.Context, f func(context.Context, map[int64
 	return f(runCtx, applied)
 }
 
-// runStep runs one direction of migration x.
+// runStep runs one direction of migration x. A failure after which the step may have
+// changed something (see mayHaveChanged) marks the migration dirty.
 func (m *Migrator) runStep(ctx context.Context, x *migration, dir string) error {
 	if !x.isCQL() {
 		f := x.goUp
@@ -451,7 +474,7 @@ func (m *Migrator) runStep(ctx context.Context, x *migration, dir string) error 
 			f = x.goDown
 		}
 		if err := f(ctx, m.db); err != nil {
-			return m.stepError(ctx, x, dir, 0, Statement{}, "", err)
+			return m.markDirty(ctx, m.stepError(ctx, x, dir, 0, Statement{}, "", err), "go step")
 		}
 		return nil
 	}
@@ -463,7 +486,11 @@ func (m *Migrator) runStep(ctx context.Context, x *migration, dir string) error 
 		// ExecCQL runs the statement in the DB's keyspace (the protocol v5 keyspace
 		// flag), tells the observer, and waits for schema agreement and index builds.
 		if err := m.db.ExecCQL(ctx, st.Text); err != nil {
-			return m.stepError(ctx, x, dir, i+1, st, file, err)
+			me := m.stepError(ctx, x, dir, i+1, st, file, err)
+			if !mayHaveChanged(x, i+1, err) {
+				return me
+			}
+			return m.markDirty(ctx, me, "")
 		}
 	}
 	return nil
@@ -471,7 +498,7 @@ func (m *Migrator) runStep(ctx context.Context, x *migration, dir string) error 
 
 // stepError wraps err as a *MigrationError, adding the cause of ctx's cancellation
 // (ErrLockLost) when that is why the step failed.
-func (m *Migrator) stepError(ctx context.Context, x *migration, dir string, n int, st Statement, file string, err error) error {
+func (m *Migrator) stepError(ctx context.Context, x *migration, dir string, n int, st Statement, file string, err error) *MigrationError {
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(err, cause) && errors.Is(cause, ErrLockLost) {
 		err = fmt.Errorf("%w: %w", cause, err)
 	}

@@ -85,7 +85,7 @@ func TestHelperProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	m, err := migrate.New(db, migrate.Config{Table: "proc_migrations", LockTable: "proc_lock", LockLease: time.Second,
+	m, err := migrate.New(db, migrate.Config{Table: "proc_migrations", LockTable: "proc_lock", DirtyTable: "proc_dirty", LockLease: time.Second,
 		Progress: func(e migrate.Event) { fmt.Println(e) }})
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func waitErr(cmd *exec.Cmd) <-chan error {
 // TestProcessesApplyOnce starts several OS processes that run Up on one keyspace at
 // the same moment: each migration must run exactly once, in one of them.
 func TestProcessesApplyOnce(t *testing.T) {
-	dropTables(t, "proc_migrations", "proc_lock", "proc_t", "proc_counts", "proc_claims")
+	dropTables(t, "proc_migrations", "proc_lock", "proc_dirty", "proc_t", "proc_counts", "proc_claims")
 	execCQL(t, `CREATE TABLE IF NOT EXISTS proc_counts (version bigint PRIMARY KEY, n counter)`)
 	execCQL(t, `CREATE TABLE IF NOT EXISTS proc_claims (version bigint PRIMARY KEY, owner text)`)
 	const procs = 4

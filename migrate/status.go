@@ -23,6 +23,9 @@ const (
 	// StateUnknown: recorded as applied, but not among the Migrator's migrations (applied
 	// by a newer release, or its file was deleted).
 	StateUnknown
+	// StateDirty: a step failed after it may have changed something (see ErrDirty).
+	// An error: runs refuse to start until Resolve says whether it applied.
+	StateDirty
 )
 
 // String returns the state in lower case, e.g. "pending".
@@ -36,6 +39,8 @@ func (s State) String() string {
 		return "changed"
 	case StateUnknown:
 		return "unknown"
+	case StateDirty:
+		return "dirty"
 	}
 	return fmt.Sprintf("State(%d)", int(s))
 }
@@ -54,7 +59,8 @@ type MigrationStatus struct {
 	AppliedAt time.Time
 	Duration  time.Duration
 	// Err is set when the state is an error: for StateChanged, an error wrapping
-	// ErrChecksumMismatch.
+	// ErrChecksumMismatch; for StateDirty, one wrapping ErrDirty that names the failed
+	// statement and its error.
 	Err error
 }
 
@@ -73,6 +79,10 @@ func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	dirty, err := m.readDirty(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []MigrationStatus
 	for _, x := range m.sorted() {
 		s := MigrationStatus{Version: x.version, Name: x.name, Source: x.source, State: StatePending}
@@ -84,11 +94,23 @@ func (m *Migrator) Status(ctx context.Context) ([]MigrationStatus, error) {
 			}
 			delete(applied, x.version)
 		}
+		if r, ok := dirty[x.version]; ok {
+			s.State, s.Err = StateDirty, r.err()
+			delete(dirty, x.version)
+		}
 		out = append(out, s)
 	}
 	for _, row := range applied {
-		out = append(out, MigrationStatus{Version: row.Version, Name: row.Name, State: StateUnknown,
-			AppliedAt: row.AppliedAt, Duration: time.Duration(row.Duration.Nanoseconds)})
+		s := MigrationStatus{Version: row.Version, Name: row.Name, State: StateUnknown,
+			AppliedAt: row.AppliedAt, Duration: time.Duration(row.Duration.Nanoseconds)}
+		if r, ok := dirty[row.Version]; ok {
+			s.State, s.Err = StateDirty, r.err()
+			delete(dirty, row.Version)
+		}
+		out = append(out, s)
+	}
+	for _, r := range dirty { // marked by a release that knew the migration
+		out = append(out, MigrationStatus{Version: r.Version, Name: r.Name, State: StateDirty, Err: r.err()})
 	}
 	slices.SortFunc(out, func(a, b MigrationStatus) int { return cmp.Compare(a.Version, b.Version) })
 	return out, nil

@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	commands["migrate"] = command{summary: "apply, roll back or list the .cql migrations of a directory (up, down, status)", run: runMigrate}
+	commands["migrate"] = command{summary: "apply, roll back or list the .cql migrations of a directory (up, down, status, resolve)", run: runMigrate}
 }
 
 const migrateUsage = `usage: cassandraorm migrate [-hosts host:port,...] -keyspace ks [-dir ./migrations] [-create-keyspace] <command>
@@ -28,7 +28,10 @@ const migrateUsage = `usage: cassandraorm migrate [-hosts host:port,...] -keyspa
 commands:
   up [N | --to V]   apply all pending migrations, the next N, or those up to version V
   down [N]          roll back the last N applied migrations (default 1)
-  status            list the migrations: applied, pending, or changed since applied`
+  status            list the migrations: applied, pending, dirty, or changed since applied
+  resolve -version V -applied|-pending
+                    after checking the schema, record a (dirty) migration as applied, or as
+                    pending so that the next up runs it again`
 
 func runMigrate(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -159,6 +162,30 @@ func parseMigrateCommand(sub string, args []string) (func(context.Context, *migr
 			return nil, fmt.Errorf("migrate status: unexpected arguments %q", args)
 		}
 		return printStatus, nil
+	case "resolve":
+		fs := flag.NewFlagSet("migrate resolve", flag.ContinueOnError)
+		version := fs.Int64("version", 0, "the migration to resolve")
+		applied := fs.Bool("applied", false, "its change took effect: record it as applied")
+		pending := fs.Bool("pending", false, "its change did not take effect (or was undone by hand): the next up runs it again")
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		switch {
+		case fs.NArg() > 0:
+			return nil, fmt.Errorf("migrate resolve: unexpected arguments %q\n%s", fs.Args(), migrateUsage)
+		case *version < 1:
+			return nil, errors.New("migrate resolve: -version V is required (a positive version)")
+		case *applied == *pending:
+			return nil, errors.New("migrate resolve: give one of -applied or -pending")
+		}
+		return func(ctx context.Context, m *migrate.Migrator, out io.Writer) error {
+			if err := m.Resolve(ctx, *version, *applied); err != nil {
+				return err
+			}
+			state := map[bool]string{true: "applied", false: "pending"}[*applied]
+			fmt.Fprintf(out, "resolved version %d as %s\n", *version, state)
+			return nil
+		}, nil
 	}
 	return nil, fmt.Errorf("migrate: unknown command %q\n%s", sub, migrateUsage)
 }

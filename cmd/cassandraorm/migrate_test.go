@@ -111,3 +111,72 @@ func TestMigrateCommand(t *testing.T) {
 		t.Errorf("missing -dir: %v", err)
 	}
 }
+
+// TestMigrateResolve: a migration that failed halfway is dirty in status, up refuses,
+// and resolve records what the operator found.
+func TestMigrateResolve(t *testing.T) {
+	ctx := t.Context()
+	const ks = "cassandraorm_cmd_resolve"
+	s := env.Session(t)
+	if err := s.Query("DROP KEYSPACE IF EXISTS " + ks).Exec(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Query("DROP KEYSPACE IF EXISTS " + ks).Exec() })
+	dir := t.TempDir()
+	files := map[string]string{
+		"0001_notes.up.cql": "CREATE TABLE notes (id int PRIMARY KEY);",
+		// The second statement fails after the first ran.
+		"0002_tags.up.cql": "CREATE TABLE tags (id int PRIMARY KEY);\nALTER TABLE tags ADD id text;",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := []string{"-hosts", strings.Join(env.Hosts(), ","), "-keyspace", ks, "-dir", dir}
+	run := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := migrateCmd(ctx, append(append([]string{}, base...), args...), &out, &errOut)
+		t.Logf("migrate %s:\n%s%s", strings.Join(args, " "), out.String(), errOut.String())
+		return out.String(), err
+	}
+	if _, err := run("-create-keyspace", "up"); err == nil || !strings.Contains(err.Error(), "marked dirty") {
+		t.Fatalf("up: %v", err)
+	}
+	out, err := run("status")
+	if err == nil || !regexp.MustCompile(`0002_tags\s+dirty`).MatchString(out) ||
+		!strings.Contains(out, `error: migrate: migration is dirty: 0002_tags: up at 0002_tags.up.cql statement 2 (line 2) "ALTER TABLE tags ADD id text"`) {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	if _, err := run("up"); err == nil || !strings.Contains(err.Error(), "migration is dirty: 0002_tags") {
+		t.Fatalf("up while dirty: %v", err)
+	}
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"resolve"}, "-version V is required"},
+		{[]string{"resolve", "-version", "2"}, "one of -applied or -pending"},
+		{[]string{"resolve", "-version", "2", "-applied", "-pending"}, "one of -applied or -pending"},
+		{[]string{"resolve", "-version", "2", "-applied", "x"}, "unexpected arguments"},
+		{[]string{"resolve", "-version", "7", "-applied"}, "version 7 is not among the migrations"},
+	} {
+		if _, err := run(bad.args...); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("migrate %q: %v, want an error containing %q", bad.args, err, bad.want)
+		}
+	}
+	// The operator finds the table made and the column not needed: applied.
+	if out, err := run("resolve", "-version", "2", "-applied"); err != nil || !strings.Contains(out, "resolved version 2 as applied") {
+		t.Fatalf("resolve: %v\n%s", err, out)
+	}
+	out, err = run("status")
+	if err != nil || !regexp.MustCompile(`0002_tags\s+applied`).MatchString(out) {
+		t.Fatalf("status after resolve: %v\n%s", err, out)
+	}
+	if out, err := run("resolve", "-version", "2", "-pending"); err != nil || !strings.Contains(out, "resolved version 2 as pending") {
+		t.Fatalf("resolve -pending: %v\n%s", err, out)
+	}
+	if out, err := run("status"); err != nil || !regexp.MustCompile(`0002_tags\s+pending`).MatchString(out) {
+		t.Fatalf("status after resolve -pending: %v\n%s", err, out)
+	}
+}
