@@ -129,42 +129,13 @@ func outcome(err error) error {
 	if err == nil || errors.Is(err, ErrUncertain) {
 		return err
 	}
-	if refused(err) {
-		return classify(err)
-	}
-	return uncertainError{err}
-}
-
-// refused reports whether err proves that a statement was not applied.
-func refused(err error) bool {
-	var (
-		unavailable *gocql.RequestErrUnavailable
-		overloaded  *gocql.RequestErrOverloaded
-		booting     *gocql.RequestErrBootstrapping
-		invalid     *gocql.RequestErrInvalid
-		syntax      *gocql.RequestErrSyntax
-		unauth      *gocql.RequestErrUnauthorized
-		creds       *gocql.RequestErrCredentials
-		config      *gocql.RequestErrConfig
-		exists      *gocql.RequestErrAlreadyExists
-		unprepared  *gocql.RequestErrUnprepared
-		function    *gocql.RequestErrFunctionFailure
-		marshal     gocql.MarshalError
-	)
-	switch {
-	case errors.As(err, &unavailable), errors.As(err, &overloaded), errors.As(err, &booting),
-		errors.As(err, &invalid), errors.As(err, &syntax), errors.As(err, &unauth), errors.As(err, &creds),
-		errors.As(err, &config), errors.As(err, &exists), errors.As(err, &unprepared), errors.As(err, &function),
-		errors.As(err, &marshal):
-		return true
-	}
-	// ErrInvalidValue: the ORM refused a value while the driver marshalled it.
-	for _, e := range []error{gocql.ErrNoConnections, gocql.ErrSessionClosed, gocql.ErrNoStreams, ErrInvalidValue} {
-		if errors.Is(err, e) {
-			return true
+	c := classify(err)
+	for _, refusal := range []error{ErrUnavailable, ErrUnauthorized, ErrInvalidValue, ErrInvalidQuery, ErrClosed} {
+		if errors.Is(c, refusal) {
+			return c
 		}
 	}
-	return false
+	return uncertainError{err}
 }
 
 // uncertainError wraps the error of a write whose outcome is unknown.
