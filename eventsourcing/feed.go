@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
@@ -78,22 +77,16 @@ type knownBucket struct {
 	bucket int64
 }
 
-// writeAhead writes the feed entries of rows before the append. The usual append
-// (its entries in one feed partition that is listed already) joins its shard's
-// group: the entries of concurrent appends to one partition are written together,
-// in one unlogged batch (atomic within a partition), which spares the node a
-// request per append. It returns once its own entries are written.
+// writeAhead writes the feed entries of rows before the append.
 func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, error) {
 	feed := make([]feedRow, len(rows))
 	shard := s.shardOf(rows[0].Stream)
 	var buckets, listed []int64
-	size := 0
 	for i, r := range rows {
 		seq := orm.NewTimeUUID()
 		feed[i] = feedRow{Bucket: s.feedBucketOf(seq.Time()), Shard: shard, Seq: seq, EventID: r.EventID, Stream: r.Stream,
 			StreamBucket: r.Bucket, Version: r.Version, Type: r.Type, SchemaVersion: r.SchemaVersion,
 			Data: r.Data, Metadata: r.Metadata, RecordedAt: r.RecordedAt}
-		size += len(r.Data)
 		if !slices.Contains(buckets, feed[i].Bucket) {
 			buckets = append(buckets, feed[i].Bucket)
 			if _, ok := s.knownBuckets.Load(knownBucket{shard, feed[i].Bucket}); !ok {
@@ -101,11 +94,13 @@ func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, err
 			}
 		}
 	}
-	if len(buckets) == 1 && len(listed) == 0 {
-		return feed, s.groups[shard].write(ctx, s, feed, size)
+	// One partition (the usual case: one feed bucket, already listed) needs no
+	// batch log: an unlogged batch is atomic within a partition.
+	kind := orm.UnloggedBatch
+	if len(buckets)+len(listed) > 1 {
+		kind = orm.LoggedBatch
 	}
-	// Several partitions: a logged batch, so that they are written all or none.
-	b := s.db.NewBatch(orm.LoggedBatch, orm.BatchLimits{MaxStatements: len(rows) + len(listed), MaxPartitions: 4,
+	b := s.db.NewBatch(kind, orm.BatchLimits{MaxStatements: len(rows) + len(listed), MaxPartitions: 4,
 		MaxBytes: s.opts.MaxAppendBytes + batchOverhead})
 	for i := range feed {
 		if err := s.feed.Batch(b).Insert(ctx, &feed[i]); err != nil {
@@ -124,113 +119,6 @@ func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, err
 		s.knownBuckets.Store(knownBucket{shard, bucket}, true)
 	}
 	return feed, nil
-}
-
-// feedGroup gathers the write-ahead entries of concurrent appends to one feed shard.
-// While one group write is in flight, the appends that arrive wait, and the next
-// write takes them all: no timer, so a lone append waits for nobody.
-type feedGroup struct {
-	mu      sync.Mutex
-	pending []*feedWrite
-	busy    bool
-}
-
-// feedWrite is one append's entries, all in one feed partition, waiting in a group.
-type feedWrite struct {
-	feed []feedRow
-	size int
-	done chan error
-}
-
-// maxGroupRows bounds the entries of one group write, so its batch stays far below
-// Cassandra's batch size limits whatever the entries' keys and metadata.
-const maxGroupRows = 100
-
-// write writes feed through the group and waits for the outcome. If ctx ends first,
-// the entries may still be written: the error then matches orm.ErrUncertain.
-func (g *feedGroup) write(ctx context.Context, s *Store, feed []feedRow, size int) error {
-	w := &feedWrite{feed: feed, size: size, done: make(chan error, 1)}
-	g.mu.Lock()
-	g.pending = append(g.pending, w)
-	start := !g.busy
-	g.busy = true
-	g.mu.Unlock()
-	if start {
-		go g.flush(s)
-	}
-	select {
-	case err := <-w.done:
-		if err != nil {
-			return fmt.Errorf("eventsourcing: writing feed entries for %s: %w", feed[0].Stream, err)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("eventsourcing: writing feed entries for %s: %w: %w", feed[0].Stream, orm.ErrUncertain, ctx.Err())
-	}
-}
-
-// flush writes the group's pending entries until none are left.
-func (g *feedGroup) flush(s *Store) {
-	for {
-		g.mu.Lock()
-		n, rows, size := 0, 0, 0
-		for _, w := range g.pending {
-			if n > 0 && (rows+len(w.feed) > maxGroupRows || size+w.size > s.opts.MaxAppendBytes) {
-				break
-			}
-			n, rows, size = n+1, rows+len(w.feed), size+w.size
-		}
-		take := g.pending[:n:n]
-		g.pending = g.pending[n:]
-		if n == 0 {
-			g.busy, g.pending = false, nil // let the done writes go
-		}
-		g.mu.Unlock()
-		if n == 0 {
-			return
-		}
-		s.writeGroup(take)
-	}
-}
-
-// writeGroup writes the entries of ws, one unlogged batch per feed partition, and
-// tells each its outcome. A write is bounded by the time after which its oldest
-// entry would be refused as late anyway.
-func (s *Store) writeGroup(ws []*feedWrite) {
-	for len(ws) > 0 {
-		bucket := ws[0].feed[0].Bucket
-		var same, rest []*feedWrite
-		for _, w := range ws {
-			if w.feed[0].Bucket == bucket {
-				same = append(same, w)
-			} else {
-				rest = append(rest, w)
-			}
-		}
-		ws = rest
-		oldest := same[0].feed[0].Seq.Time()
-		ctx, cancel := context.WithDeadline(context.Background(), oldest.Add(s.opts.FeedLag/2))
-		rows := 0
-		for _, w := range same {
-			rows += len(w.feed)
-		}
-		b := s.db.NewBatch(orm.UnloggedBatch, orm.BatchLimits{MaxStatements: rows, MaxBytes: s.opts.MaxAppendBytes + batchOverhead})
-		var err error
-		for _, w := range same {
-			for i := range w.feed {
-				if err == nil {
-					err = s.feed.Batch(b).Insert(ctx, &w.feed[i])
-				}
-			}
-		}
-		if err == nil {
-			err = b.Exec(ctx)
-		}
-		cancel()
-		for _, w := range same {
-			w.done <- err
-		}
-	}
 }
 
 // abandon deletes the feed entries of a refused append. Best effort: readers skip

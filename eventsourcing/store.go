@@ -162,8 +162,6 @@ type Store struct {
 	// knownBuckets holds the feed buckets this store has listed already, so an
 	// append writes the listing row once per bucket, not once per append.
 	knownBuckets sync.Map
-	// groups gather the write-ahead entries of concurrent appends, one per shard.
-	groups []feedGroup
 
 	meta     *orm.Model[layoutRow]
 	layoutMu sync.Mutex
@@ -223,7 +221,7 @@ func NewStore(db *orm.DB, cfg StoreConfig) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, opts: cfg, groups: make([]feedGroup, cfg.FeedShards)}
+	s := &Store{db: db, opts: cfg}
 	var err error
 	if s.events, err = orm.NewModel[eventRow](db, orm.TableName(cfg.Prefix+"_events")); err != nil {
 		return nil, err
