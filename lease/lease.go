@@ -201,32 +201,39 @@ func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
 	switch {
 	case errors.As(err, &ce):
 		cur, _ := ce.Current.(*row)
-		if cur == nil || !m.wasUnsure(name, cur.Owner) {
+		if cur == nil || !m.claimUnsure(name, cur.Owner) {
 			return nil, heldError(name, ce.Current)
 		}
 		return m.adopt(ctx, name, cur)
 	case err != nil:
 		// The insert may have applied: remember its token for the next attempt.
-		m.mu.Lock()
-		m.unsure[name] = append(m.unsure[name], token)
-		m.mu.Unlock()
+		m.rememberUnsure(name, token)
 		return nil, fmt.Errorf("lease: acquiring %s: %w", name, err)
 	}
 	m.forget(name)
 	return m.hold(name, token, r.AcquiredAt, sent), nil
 }
 
-// wasUnsure reports whether owner is the token of one of this Manager's acquisitions
-// of name whose outcome was unknown. Any other owner settles them all: none of them
-// holds the row.
-func (m *Manager) wasUnsure(name, owner string) bool {
+// claimUnsure reports whether owner is the token of one of this Manager's
+// acquisitions of name whose outcome was unknown, and if so takes it out of them, so
+// that only one caller (an adopt or a give-back) acts on that row. Any other owner
+// settles them all: none of them holds the row.
+func (m *Manager) claimUnsure(name, owner string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if slices.Contains(m.unsure[name], owner) {
+	if i := slices.Index(m.unsure[name], owner); i >= 0 {
+		m.unsure[name] = slices.Delete(m.unsure[name], i, i+1)
 		return true
 	}
 	delete(m.unsure, name)
 	return false
+}
+
+// rememberUnsure records tokens of acquisitions of name whose outcome is unknown.
+func (m *Manager) rememberUnsure(name string, tokens ...string) {
+	m.mu.Lock()
+	m.unsure[name] = append(m.unsure[name], tokens...)
+	m.mu.Unlock()
 }
 
 // forget drops the uncertain acquisitions of name: their outcome is settled.
@@ -243,8 +250,11 @@ func (m *Manager) forget(name string) {
 // timed out can still apply a little later (the server retries a contended Paxos
 // round), so the other tokens stay remembered for the next attempt to adopt.
 func (m *Manager) giveBack(ctx context.Context, name string) {
+	// The tokens are taken out first, so a concurrent TryAcquire cannot adopt a row
+	// that is being deleted; those whose delete did not apply are put back.
 	m.mu.Lock()
-	tokens := slices.Clone(m.unsure[name])
+	tokens := m.unsure[name]
+	delete(m.unsure, name)
 	m.mu.Unlock()
 	if len(tokens) == 0 {
 		return
@@ -252,20 +262,16 @@ func (m *Manager) giveBack(ctx context.Context, name string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), m.cfg.renewEvery())
 	defer cancel()
 	for _, token := range tokens {
-		if err := m.rows.DeleteIf(ctx, []any{name}, orm.Eq("owner", token)); err == nil {
-			m.mu.Lock()
-			m.unsure[name] = slices.DeleteFunc(m.unsure[name], func(t string) bool { return t == token })
-			if len(m.unsure[name]) == 0 {
-				delete(m.unsure, name)
-			}
-			m.mu.Unlock()
+		if err := m.rows.DeleteIf(ctx, []any{name}, orm.Eq("owner", token)); err != nil {
+			m.rememberUnsure(name, token)
 		}
 	}
 }
 
 // adopt takes over cur, the row of an acquisition of this Manager whose outcome was
-// unknown. The row may be close to expiry, so it is renewed before it is handed over;
-// if that renewal's outcome is unknown too, the token stays remembered.
+// unknown, whose token the caller has claimed. The row may be close to expiry, so it
+// is renewed before it is handed over; if that renewal's outcome is unknown too, the
+// token is remembered again.
 func (m *Manager) adopt(ctx context.Context, name string, cur *row) (*Held, error) {
 	sent := time.Now()
 	err := m.rows.PatchIf(ctx, []any{name}, []orm.Predicate{orm.Eq("owner", cur.Owner)},
@@ -276,6 +282,7 @@ func (m *Manager) adopt(ctx context.Context, name string, cur *row) (*Held, erro
 		m.forget(name) // the row expired or was taken meanwhile
 		return nil, fmt.Errorf("lease: taking over %s after an uncertain acquisition: %w", name, heldError(name, ce.Current))
 	case err != nil:
+		m.rememberUnsure(name, cur.Owner)
 		return nil, fmt.Errorf("lease: taking over %s after an uncertain acquisition: %w", name, err)
 	}
 	m.forget(name)
