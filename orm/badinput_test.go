@@ -196,3 +196,45 @@ func TestDetachedRunsNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestBadConsistencyRefused checks that a consistency level the driver cannot take
+// is refused with ErrInvalidValue on every path, never passed on (the driver panics
+// on a serial consistency other than Serial or LocalSerial).
+func TestBadConsistencyRefused(t *testing.T) {
+	db := openDB(t)
+	m := newModel[Account](t, db, orm.TableName("account_badcons"))
+	ctx := t.Context()
+	for name, opt := range map[string]orm.QueryOption{
+		"serial One":     orm.WithSerialConsistency(orm.One),
+		"unknown level":  orm.WithConsistency(orm.Consistency(42)),
+		"unknown serial": orm.WithSerialConsistency(orm.Consistency(42)),
+	} {
+		calls := map[string]func() error{
+			"InsertIfNotExists": func() error { return m.InsertIfNotExists(ctx, &Account{ID: "c"}, opt) },
+			"Insert":            func() error { return m.Insert(ctx, &Account{ID: "c"}, opt) },
+			"All": func() error {
+				for _, err := range m.Query().Where(orm.Eq("id", "c")).With(opt).All(ctx) {
+					return err
+				}
+				return nil
+			},
+			"Page":  func() error { _, err := m.Query().Where(orm.Eq("id", "c")).With(opt).Page(ctx, ""); return err },
+			"Count": func() error { _, err := m.Query().Where(orm.Eq("id", "c")).With(opt).Count(ctx); return err },
+			"Batch": func() error {
+				b := db.NewBatch(orm.LoggedBatch, orm.BatchLimits{}, opt)
+				if err := m.Batch(b).Insert(ctx, &Account{ID: "c"}); err != nil {
+					return err
+				}
+				return b.Exec(ctx)
+			},
+		}
+		for call, f := range calls {
+			if err := noPanic(t, f); !errors.Is(err, orm.ErrInvalidValue) || !strings.Contains(err.Error(), "account_badcons") {
+				t.Errorf("%s with %s: %v, want ErrInvalidValue naming the table", call, name, err)
+			}
+		}
+	}
+	if s := orm.ColumnKind(9).String(); s != "ColumnKind(9)" {
+		t.Errorf("ColumnKind(9).String() = %q", s)
+	}
+}

@@ -95,7 +95,11 @@ func (db *DB) NewBatch(kind BatchKind, limits BatchLimits, opts ...QueryOption) 
 	if limits.MaxBytes == 0 {
 		limits.MaxBytes = 50 << 10
 	}
-	return &Batch{db: db, kind: kind, limits: limits, partitions: map[string]struct{}{}, opts: collectOpts(opts), err: err}
+	o := collectOpts(opts)
+	if err == nil {
+		err = o.err
+	}
+	return &Batch{db: db, kind: kind, limits: limits, partitions: map[string]struct{}{}, opts: o, err: err}
 }
 
 // Len returns the number of statements in the batch.

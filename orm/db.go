@@ -349,7 +349,8 @@ func (db *DB) exec(ctx context.Context, op, stmt, ks string, values []any, schem
 	}
 	if schema {
 		if err := db.session.AwaitSchemaAgreement(ctx); err != nil {
-			return fmt.Errorf("orm: waiting for schema agreement after %s: %w", firstWords(stmt, 6), outcome(err))
+			// The statement applied; only the wait for the other nodes failed.
+			return fmt.Errorf("orm: waiting for schema agreement after %s: %w", firstWords(stmt, 6), classify(err))
 		}
 	}
 	return nil

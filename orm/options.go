@@ -49,11 +49,29 @@ func WithTimestamp(t time.Time) QueryOption {
 }
 
 // WithConsistency sets the consistency level of the statement.
-func WithConsistency(c Consistency) QueryOption { return func(o *queryOpts) { o.cons = c } }
+// An unknown level is refused when the statement runs, with ErrInvalidValue.
+func WithConsistency(c Consistency) QueryOption {
+	return func(o *queryOpts) {
+		if err := c.Validate(); err != nil {
+			o.err = fmt.Errorf("%w: consistency: %w", ErrInvalidValue, err)
+			return
+		}
+		o.cons = c
+	}
+}
 
 // WithSerialConsistency sets the serial consistency of a lightweight transaction
-// (Serial or LocalSerial).
-func WithSerialConsistency(c Consistency) QueryOption { return func(o *queryOpts) { o.serial = c } }
+// (Serial or LocalSerial; any other level is refused when the statement runs, with
+// ErrInvalidValue).
+func WithSerialConsistency(c Consistency) QueryOption {
+	return func(o *queryOpts) {
+		if c != Serial && c != LocalSerial {
+			o.err = fmt.Errorf("%w: serial consistency %s: want Serial or LocalSerial", ErrInvalidValue, c)
+			return
+		}
+		o.serial = c
+	}
+}
 
 // WithPageSize sets how many rows each page of a read fetches.
 func WithPageSize(n int) QueryOption { return func(o *queryOpts) { o.pageSize = n } }
@@ -97,6 +115,14 @@ func (o *queryOpts) apply(q *gocql.Query) {
 	if o.tracer != nil {
 		q.Trace(o.tracer)
 	}
+}
+
+// check returns the error of an option that was given a value it cannot take.
+func (o *queryOpts) check(table string) error {
+	if o.err != nil {
+		return fmt.Errorf("orm: %s: %w", table, o.err)
+	}
+	return nil
 }
 
 // using returns the USING clause and its values for a write on table, or the error

@@ -407,6 +407,10 @@ func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
 		}
 		cols, _ := q.selected()
 		o := collectOpts(q.opts)
+		if err := o.check(q.m.t.Name); err != nil {
+			yield(zero, err)
+			return
+		}
 		start := time.Now()
 		it := q.m.query(stmt, vals, &o, true).IterContext(ctx)
 		yielded := 0
@@ -503,6 +507,9 @@ func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 	}
 	cols, _ := q.selected()
 	o := collectOpts(q.opts)
+	if err := o.check(q.m.t.Name); err != nil {
+		return page, err
+	}
 	if o.pageSize <= 0 {
 		o.pageSize = DefaultPageSize
 	}
@@ -552,6 +559,9 @@ func (q Query[T]) Count(ctx context.Context) (int64, error) {
 	}
 	stmt := b.String()
 	o := collectOpts(q.opts)
+	if err := o.check(q.m.t.Name); err != nil {
+		return 0, err
+	}
 	var n int64
 	start := time.Now()
 	err = q.m.query(stmt, vals, &o, true).ScanContext(ctx, &n)
@@ -603,5 +613,8 @@ func (q Query[T]) HardDelete(ctx context.Context) error {
 		return err
 	}
 	o := collectOpts(q.opts)
+	if err := o.check(q.m.t.Name); err != nil {
+		return err
+	}
 	return q.m.exec(ctx, "delete", b.String(), vals, &o, true)
 }

@@ -23,7 +23,11 @@ const (
 
 // String returns the kind as Cassandra's system_schema names it.
 func (k ColumnKind) String() string {
-	return [...]string{"regular", "partition_key", "clustering", "static"}[k]
+	names := [...]string{"regular", "partition_key", "clustering", "static"}
+	if k < 0 || int(k) >= len(names) {
+		return fmt.Sprintf("ColumnKind(%d)", int(k))
+	}
+	return names[k]
 }
 
 // Column describes one column of a model's table.
