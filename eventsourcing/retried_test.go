@@ -80,14 +80,14 @@ func TestRetriedAppendWithFailedReadsIsNotAConflict(t *testing.T) {
 			// The retry (its reply was lost, say): the context ends as soon as its
 			// conditional batch has been refused.
 			_, err := s.Append(cut.arm(t.Context()), stream, expected, evs)
-			if err != nil {
-				var ce *eventsourcing.ConcurrencyError
-				if errors.As(err, &ce) {
-					t.Fatalf("retry of an applied append: definite conflict %v (current %d)", err, ce.Current)
-				}
-				if !errors.Is(err, orm.ErrUncertain) || !strings.Contains(err.Error(), stream) {
-					t.Fatalf("retry with failed reads: %v, want an unknown outcome (orm.ErrUncertain) naming the stream", err)
-				}
+			var ce *eventsourcing.ConcurrencyError
+			switch {
+			case err == nil:
+				t.Fatal("the retry's context was not cut after its refused batch: nothing was tested")
+			case errors.As(err, &ce):
+				t.Fatalf("retry of an applied append: definite conflict %v (current %d)", err, ce.Current)
+			case !errors.Is(err, orm.ErrUncertain) || !strings.Contains(err.Error(), stream):
+				t.Fatalf("retry with failed reads: %v, want an unknown outcome (orm.ErrUncertain) naming the stream", err)
 			}
 			if v, err := s.Append(t.Context(), stream, expected, evs); err != nil || v != expected+2 {
 				t.Fatalf("retry with a live context: %d, %v; want %d", v, err, expected+2)

@@ -53,8 +53,13 @@ func TestFailedStepNotRunAgain(t *testing.T) {
 		}
 		_, err := m.Up(ctx)
 		var me *migrate.MigrationError
-		if i == 1 && errors.As(err, &me) && me.Statement == 1 {
+		switch {
+		case i == 0 && (!errors.As(err, &me) || me.Statement != 2):
+			t.Fatalf("the first Up: %v, want the failure of statement 2", err)
+		case i == 1 && errors.As(err, &me) && me.Statement == 1:
 			t.Errorf("the second Up ran statement 1 again: %v", err)
+		case i == 1 && !errors.Is(err, migrate.ErrDirty):
+			t.Errorf("the second Up: %v, want ErrDirty", err)
 		}
 	}
 }

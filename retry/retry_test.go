@@ -102,7 +102,11 @@ func TestBackoffDelay(t *testing.T) {
 			}
 		}
 	}
-	if d := (retry.Backoff{}).Delay(5); d != 0 {
+	if d := (retry.Backoff{}).Delay(1000); d != 0 {
 		t.Fatalf("zero Backoff waits %v", d)
+	}
+	// With no Max the cap is Initial*2^10, however many attempts.
+	if d := (retry.Backoff{Initial: time.Millisecond}).Delay(1000); d < 512*time.Millisecond || d > 1024*time.Millisecond {
+		t.Fatalf("Delay(1000) with no Max = %v, want within [512ms, 1024ms]", d)
 	}
 }

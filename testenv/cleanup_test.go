@@ -107,3 +107,24 @@ func (r *recorder) Fatalf(format string, args ...any) {
 	r.failed, r.msg = true, fmt.Sprintf(format, args...)
 	runtime.Goexit()
 }
+
+func TestWaitUntil(t *testing.T) {
+	calls := 0
+	WaitUntil(t, time.Minute, "not yet", func() bool { calls++; return calls == 2 })
+	if calls != 2 {
+		t.Fatalf("cond called %d times, want 2", calls)
+	}
+	var failed bool
+	var msg string
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rec := &recorder{TB: t}
+		defer func() { failed, msg = rec.failed, rec.msg }()
+		WaitUntil(rec, 20*time.Millisecond, "the thing never happened", func() bool { return false })
+	}()
+	<-done
+	if !failed || !strings.Contains(msg, "the thing never happened") {
+		t.Fatalf("failed %v with %q, want a failure naming what was awaited", failed, msg)
+	}
+}
