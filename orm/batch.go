@@ -2,7 +2,9 @@ package orm
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -119,13 +121,28 @@ func (b *Batch) add(t *Table, w writeStmt, partitionKey []any) error {
 		b.lwt = true
 	}
 	b.entries = append(b.entries, gocql.BatchEntry{Stmt: w.cql, Args: w.vals, Idempotent: w.idempotent && !w.lwt})
-	// %#v keeps the key parts apart: ("ab", "c") and ("a", "bc") are two partitions.
-	b.partitions[t.Name+"\x00"+fmt.Sprintf("%#v", pk)] = struct{}{}
+	b.partitions[partitionID(t.Name, pk)] = struct{}{}
 	for _, v := range w.vals {
 		b.bytes += approxSize(v)
 	}
 	b.tables = append(b.tables, t.Name)
 	return nil
+}
+
+// partitionID names the partition of table with bound key values pk. Each part is
+// length-prefixed, so ("ab", "c") and ("a", "bc") are two partitions.
+func partitionID(table string, pk []any) string {
+	id := binary.BigEndian.AppendUint32([]byte(table), uint32(len(pk)))
+	for _, v := range pk {
+		e, ok := v.(encoded)
+		if !ok { // a null key part: the server refuses the statement
+			id = binary.BigEndian.AppendUint32(id, math.MaxUint32)
+			continue
+		}
+		id = binary.BigEndian.AppendUint32(id, uint32(len(e.b)))
+		id = append(id, e.b...)
+	}
+	return string(id)
 }
 
 // approxSize estimates the serialized size of a bound value.
