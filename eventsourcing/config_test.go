@@ -41,6 +41,9 @@ func TestStoreConfigValidate(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.cfg.Prefix = "cfg"
+			if verr := c.cfg.Validate(); (verr == nil) != (c.want == "") {
+				t.Fatalf("Validate: %v, want ok=%v", verr, c.want == "")
+			}
 			_, err := eventsourcing.NewStore(db, c.cfg)
 			switch {
 			case c.want == "" && err != nil:

@@ -122,9 +122,10 @@ func (c *StoreConfig) setDefaults() {
 	}
 }
 
-// Validate reports a configuration the store cannot run with. It checks the values
-// as given, so call it after the defaults are filled in (NewStore does).
+// Validate reports a configuration the store cannot run with, its zero fields taken
+// at their defaults (as NewStore takes them).
 func (c StoreConfig) Validate() error {
+	c.setDefaults()
 	switch {
 	case c.BucketSize < 1 || c.BucketSize > MaxBucketSize:
 		return fmt.Errorf("eventsourcing: store %s: BucketSize %d is not between 1 and %d", c.Prefix, c.BucketSize, MaxBucketSize)
