@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/cassandraorm/cassandraorm-go/internal/devenv"
+	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
 // Env is the test environment of one test package: its keyspace and the
@@ -106,8 +107,8 @@ type dropPolicy struct {
 	// timeouts bounds each attempt in turn (connecting, the drop and the
 	// wait for schema agreement); there are len(timeouts) attempts.
 	timeouts []time.Duration
-	// backoff is the pause before the second attempt, doubled before each
-	// later one.
+	// backoff is the least pause before the second attempt (with jitter, up
+	// to twice as long: retry.Backoff), doubled before each later one.
 	backoff time.Duration
 }
 
@@ -142,19 +143,22 @@ func (e *Env) close(w io.Writer, p dropPolicy) error {
 // on a new session whose request timeout is that attempt's, reporting each
 // failed attempt to w.
 func patiently(hosts []string, what, stmt string, w io.Writer, p dropPolicy) error {
-	backoff := p.backoff
-	var err error
-	for i, timeout := range p.timeouts {
-		if i > 0 {
-			fmt.Fprintf(w, "testenv: %s, attempt %d of %d: %v; retrying in %v\n", what, i, len(p.timeouts), err, backoff)
-			time.Sleep(backoff)
-			backoff *= 2
+	var last error
+	n := 0
+	policy := retry.Policy{If: func(error) bool { return true }, MaxAttempts: len(p.timeouts),
+		Backoff: retry.Backoff{Initial: 2 * p.backoff, Max: 2 * p.backoff << len(p.timeouts)}}
+	err := retry.Do(context.Background(), policy, func(_ context.Context, attempt int) error {
+		if attempt > 1 {
+			fmt.Fprintf(w, "testenv: %s, attempt %d of %d: %v; retrying\n", what, attempt-1, len(p.timeouts), last)
 		}
-		if err = schemaOnce(hosts, stmt, timeout); err == nil {
-			return nil
-		}
+		n = attempt
+		last = schemaOnce(hosts, stmt, p.timeouts[attempt-1])
+		return last
+	})
+	if err != nil {
+		return fmt.Errorf("%s failed %d times, last: %w", what, n, last)
 	}
-	return fmt.Errorf("%s failed %d times, last: %w", what, len(p.timeouts), err)
+	return nil
 }
 
 // schemaOnce makes one attempt of patiently, all of it within timeout.
