@@ -126,7 +126,7 @@ func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, err
 func (s *Store) abandon(ctx context.Context, feed []feedRow) {
 	b := s.db.NewBatch(orm.UnloggedBatch, orm.BatchLimits{MaxPartitions: 4, MaxStatements: len(feed)})
 	for _, f := range feed {
-		_ = s.feed.Batch(b).Delete(f.Bucket, f.Shard, f.Seq)
+		_ = s.feed.Batch(b).Delete(ctx, f.Bucket, f.Shard, f.Seq)
 	}
 	_ = b.Exec(context.WithoutCancel(ctx))
 }

@@ -371,7 +371,7 @@ func (s *Store) appendRows(ctx context.Context, rows []eventRow, expected int64,
 	if expected == 0 || openBucket {
 		cond = nil
 	}
-	err := s.events.Batch(b).PatchIf([]any{first.Stream, first.Bucket}, []orm.Predicate{orm.Eq("head", cond)},
+	err := s.events.Batch(b).PatchIf(ctx, []any{first.Stream, first.Bucket}, []orm.Predicate{orm.Eq("head", cond)},
 		[]orm.Change{orm.Set("head", head)})
 	if err != nil {
 		return err

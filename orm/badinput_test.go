@@ -96,9 +96,9 @@ func TestBadValuesRefusedNamingTableAndColumn(t *testing.T) {
 		{"Insert a vector of the wrong length", "vec", func() error { return m.Insert(ctx, &BadRow{ID: id, Vec: []float32{1}}) }},
 		{"Insert non-ASCII text", "code", func() error { return m.Insert(ctx, &BadRow{ID: id, Vec: []float32{1, 2, 3}, Code: "ü"}) }},
 		{"batched Patch of the wrong type", "n", batch(func(w orm.BatchWriter[BadRow]) error {
-			return w.Patch(key, []orm.Change{orm.Set("n", "x")})
+			return w.Patch(ctx, key, []orm.Change{orm.Set("n", "x")})
 		})},
-		{"batched Delete with a wrong key", "id", batch(func(w orm.BatchWriter[BadRow]) error { return w.Delete(42) })},
+		{"batched Delete with a wrong key", "id", batch(func(w orm.BatchWriter[BadRow]) error { return w.Delete(ctx, 42) })},
 		{"Delete with a bool key", "id", func() error { return m.Delete(ctx, true) }},
 	}
 	for _, tc := range cases {
@@ -123,12 +123,13 @@ func noPanic(t *testing.T, f func() error) (err error) {
 }
 
 func TestBadBatchKindAndSession(t *testing.T) {
+	ctx := t.Context()
 	db := openDB(t)
 	m := newModel[BadRow](t, db)
 	for _, kind := range []orm.BatchKind{orm.BatchKind(7), orm.BatchKind(-1)} {
 		err := noPanic(t, func() error {
 			b := db.NewBatch(kind, orm.BatchLimits{})
-			if err := m.Batch(b).Delete(orm.NewUUID()); err != nil {
+			if err := m.Batch(b).Delete(ctx, orm.NewUUID()); err != nil {
 				return err
 			}
 			return b.Exec(t.Context())
@@ -141,7 +142,7 @@ func TestBadBatchKindAndSession(t *testing.T) {
 		}
 	}
 	b := db.NewBatch(orm.LoggedBatch, orm.BatchLimits{MaxStatements: -1})
-	if err := noPanic(t, func() error { return m.Batch(b).Delete(orm.NewUUID()) }); !errors.Is(err, orm.ErrInvalidQuery) {
+	if err := noPanic(t, func() error { return m.Batch(b).Delete(ctx, orm.NewUUID()) }); !errors.Is(err, orm.ErrInvalidQuery) {
 		t.Errorf("negative batch limit: %v", err)
 	}
 	if _, err := orm.New(nil, env.Keyspace(), nil); !errors.Is(err, orm.ErrInvalidValue) {
@@ -157,10 +158,10 @@ func TestDetachedRunsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := m.Query().Where(orm.Eq("id", "a")).CQL(); err != nil {
+	ctx := t.Context()
+	if _, _, err := m.Query().Where(orm.Eq("id", "a")).CQL(ctx); err != nil {
 		t.Fatalf("a detached DB does not build: %v", err)
 	}
-	ctx := t.Context()
 	calls := map[string]func() error{
 		"Insert":            func() error { return m.Insert(ctx, &Account{ID: "a"}) },
 		"InsertIfNotExists": func() error { return m.InsertIfNotExists(ctx, &Account{ID: "a"}) },

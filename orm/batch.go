@@ -110,10 +110,11 @@ func (b *Batch) Len() int { return len(b.entries) }
 // Partitions returns the number of partitions the batch spans.
 func (b *Batch) Partitions() int { return len(b.partitions) }
 
-// add adds statement w on table t, whose row is in the partition with the given
-// key values (as given; they are bound to tell partitions apart).
-func (b *Batch) add(t *Table, w writeStmt, partitionKey []any) error {
-	pk, err := t.bindKeys(partitionKey)
+// add adds statement w on table t in keyspace ks, whose row is in the partition with
+// the given key values (as given; they are bound, with the tenant's, to tell
+// partitions apart).
+func (b *Batch) add(sc scoped, t *Table, w writeStmt, partitionKey []any) error {
+	pk, err := sc.keys(t, partitionKey)
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func (b *Batch) add(t *Table, w writeStmt, partitionKey []any) error {
 		b.lwt = true
 	}
 	b.entries = append(b.entries, gocql.BatchEntry{Stmt: w.cql, Args: w.vals, Idempotent: w.idempotent && !w.lwt})
-	b.partitions[partitionID(t.Name, pk)] = struct{}{}
+	b.partitions[partitionID(sc.st.from, pk)] = struct{}{}
 	for _, v := range w.vals {
 		b.bytes += approxSize(v)
 	}
@@ -267,7 +268,8 @@ func uniq(s []string) []string {
 
 // BatchWriter adds a model's writes to a batch. Get one with Model.Batch. Each method
 // runs the model's before hooks and validation and checks the statement at once,
-// returning any error then; after hooks do not run for batched writes.
+// returning any error then; after hooks do not run for batched writes. On a
+// tenant-scoped model each write is for the tenant of the context it is given.
 type BatchWriter[T any] struct {
 	m *Model[T]
 	b *Batch
@@ -303,71 +305,85 @@ func (w BatchWriter[T]) InsertIfNotExists(ctx context.Context, v *T, opts ...Que
 }
 
 func (w BatchWriter[T]) insert(ctx context.Context, v *T, lwt bool, opts []QueryOption) error {
-	if err := w.check(false); err != nil {
-		return err
-	}
-	o := collectOpts(opts)
-	ws, rv, err := w.m.buildInsert(ctx, v, lwt, &o)
+	sc, err := w.start(ctx, false)
 	if err != nil {
 		return err
 	}
-	return w.b.add(w.m.t, ws, w.partitionOf(w.m.keysOf(rv)))
+	o := collectOpts(opts)
+	ws, rv, err := w.m.buildInsert(ctx, sc, v, lwt, &o)
+	if err != nil {
+		return err
+	}
+	return w.b.add(sc, w.m.t, ws, w.partitionOf(w.m.keysOf(rv)))
+}
+
+// start resolves the write's scope and checks that it may go in the batch.
+func (w BatchWriter[T]) start(ctx context.Context, counter bool) (scoped, error) {
+	sc, err := w.m.scope(ctx, "batch write to")
+	if err != nil {
+		return scoped{}, err
+	}
+	return sc, w.check(counter)
 }
 
 // Update adds an UPDATE of v's non-key columns.
 func (w BatchWriter[T]) Update(ctx context.Context, v *T, opts ...QueryOption) error {
-	if err := w.check(false); err != nil {
-		return err
-	}
-	o := collectOpts(opts)
-	ws, _, err := w.m.buildUpdate(ctx, v, nil, false, &o)
+	sc, err := w.start(ctx, false)
 	if err != nil {
 		return err
 	}
-	return w.b.add(w.m.t, ws, w.partitionOf(ws.keys))
+	o := collectOpts(opts)
+	ws, _, err := w.m.buildUpdate(ctx, sc, v, nil, false, &o)
+	if err != nil {
+		return err
+	}
+	return w.b.add(sc, w.m.t, ws, w.partitionOf(ws.keys))
 }
 
 // Patch adds column changes to the row with the given key; counter increments go in
 // a CounterBatch.
-func (w BatchWriter[T]) Patch(keys []any, changes []Change, opts ...QueryOption) error {
-	if err := w.check(w.m.t.Counter); err != nil {
-		return err
-	}
-	o := collectOpts(opts)
-	ws, err := w.m.buildPatch(keys, nil, false, changes, &o)
+func (w BatchWriter[T]) Patch(ctx context.Context, keys []any, changes []Change, opts ...QueryOption) error {
+	sc, err := w.start(ctx, w.m.t.Counter)
 	if err != nil {
 		return err
 	}
-	return w.b.add(w.m.t, ws, w.partitionOf(keys))
+	o := collectOpts(opts)
+	ws, err := w.m.buildPatch(sc, keys, nil, false, changes, &o)
+	if err != nil {
+		return err
+	}
+	return w.b.add(sc, w.m.t, ws, w.partitionOf(keys))
 }
 
 // PatchIf adds conditional column changes: the batch is then applied only if conds
 // hold (IF EXISTS when conds is empty). With changes and conditions on static columns
 // only, keys is the partition key: the way to guard a whole partition with one value,
 // such as a stream's head version.
-func (w BatchWriter[T]) PatchIf(keys []any, conds []Predicate, changes []Change, opts ...QueryOption) error {
-	if err := w.check(false); err != nil {
-		return err
-	}
-	o := collectOpts(opts)
-	ws, err := w.m.buildPatch(keys, conds, true, changes, &o)
+func (w BatchWriter[T]) PatchIf(ctx context.Context, keys []any, conds []Predicate, changes []Change, opts ...QueryOption) error {
+	sc, err := w.start(ctx, false)
 	if err != nil {
 		return err
 	}
-	return w.b.add(w.m.t, ws, w.partitionOf(keys))
+	o := collectOpts(opts)
+	ws, err := w.m.buildPatch(sc, keys, conds, true, changes, &o)
+	if err != nil {
+		return err
+	}
+	return w.b.add(sc, w.m.t, ws, w.partitionOf(keys))
 }
 
 // Delete adds a DELETE of the rows under the key prefix (at least the partition key).
-func (w BatchWriter[T]) Delete(keys ...any) error {
-	if err := w.check(false); err != nil {
+func (w BatchWriter[T]) Delete(ctx context.Context, keys ...any) error {
+	sc, err := w.start(ctx, false)
+	if err != nil {
 		return err
 	}
 	if err := w.m.keyValues(keys, len(w.m.t.PartitionKey)); err != nil {
 		return err
 	}
-	ws, err := w.m.buildDelete(keys, nil, false, nil)
+	ws, err := w.m.buildDelete(sc, keys, nil, false, nil)
 	if err != nil {
 		return err
 	}
-	return w.b.add(w.m.t, ws, w.partitionOf(keys))
+	return w.b.add(sc, w.m.t, ws, w.partitionOf(keys))
 }

@@ -25,7 +25,7 @@ func TestLoggedBatchAcrossTables(t *testing.T) {
 	if err := events.Batch(b).Insert(ctx, &Event{Stream: "batch-1", Bucket: 0, Seq: 1, Kind: "opened"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := accounts.Batch(b).Patch([]any{"batch-1"}, []orm.Change{orm.Set("balance", int64(20))}); err != nil {
+	if err := accounts.Batch(b).Patch(ctx, []any{"batch-1"}, []orm.Change{orm.Set("balance", int64(20))}); err != nil {
 		t.Fatal(err)
 	}
 	if b.Len() != 3 || b.Partitions() != 2 {
@@ -119,7 +119,7 @@ func TestBatchGuardrails(t *testing.T) {
 	}
 	// Kinds: counters only in counter batches, and the reverse.
 	b = db.NewBatch(orm.LoggedBatch, orm.BatchLimits{})
-	if err := views.Batch(b).Patch([]any{"x"}, []orm.Change{orm.Increment("views", 1)}); !errors.Is(err, orm.ErrInvalidQuery) {
+	if err := views.Batch(b).Patch(ctx, []any{"x"}, []orm.Change{orm.Increment("views", 1)}); !errors.Is(err, orm.ErrInvalidQuery) {
 		t.Fatalf("counter in a logged batch: %v", err)
 	}
 	// Unique constraints cannot be batched.
@@ -133,7 +133,7 @@ func TestBatchGuardrails(t *testing.T) {
 	// A counter batch works.
 	cb := db.NewBatch(orm.CounterBatch, orm.BatchLimits{})
 	for range 3 {
-		if err := views.Batch(cb).Patch([]any{"batched"}, []orm.Change{orm.Increment("views", 5)}); err != nil {
+		if err := views.Batch(cb).Patch(ctx, []any{"batched"}, []orm.Change{orm.Increment("views", 5)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -228,7 +228,7 @@ func TestConditionalBatchOnStaticColumn(t *testing.T) {
 		if expected == nil {
 			cond = nil
 		}
-		if err := rows.Batch(b).PatchIf([]any{"s"}, []orm.Predicate{orm.Eq("head", cond)}, []orm.Change{orm.Set("head", head)}); err != nil {
+		if err := rows.Batch(b).PatchIf(ctx, []any{"s"}, []orm.Predicate{orm.Eq("head", cond)}, []orm.Change{orm.Set("head", head)}); err != nil {
 			return err
 		}
 		for i := range n {

@@ -295,24 +295,15 @@ func (t *Table) bind(vals []any, c *Column, v any) ([]any, error) {
 	return vals, nil
 }
 
-// bindKeys returns the bound values of key values keys, which match the first
-// len(keys) primary key columns.
-func (t *Table) bindKeys(keys []any) ([]any, error) {
-	vals := make([]any, 0, len(keys))
-	var err error
-	for i, k := range keys {
-		if vals, err = t.bind(vals, t.pk[i], k); err != nil {
-			return nil, err
-		}
-	}
-	return vals, nil
-}
-
-// keyWhereOf returns "k1" = ? AND ... over the first n primary key columns.
+// keyWhereOf returns "k1" = ? AND ... over the first n primary key columns, after
+// the tenant column of a tenant-scoped table (bind its value first: scoped.keys).
 func (t *Table) keyWhereOf(n int) string {
-	parts := make([]string, n)
-	for i, c := range t.pk[:n] {
-		parts[i] = quote(c.Name) + " = " + marker(c)
+	parts := make([]string, 0, n+1)
+	if t.Tenant != nil {
+		parts = append(parts, quote(t.Tenant.Name)+" = ?")
+	}
+	for _, c := range t.pk[:n] {
+		parts = append(parts, quote(c.Name)+" = "+marker(c))
 	}
 	return strings.Join(parts, " AND ")
 }

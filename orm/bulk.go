@@ -41,8 +41,12 @@ type BulkReport struct {
 // BulkInsert inserts every row of rows with bounded concurrency, going on past rows
 // that fail and reporting each failure with its index. Each row goes through Insert
 // (hooks, validation, unique constraints). The returned error is non-nil only when ctx
-// ends; the report then covers the rows attempted so far.
+// ends, the report then covering the rows attempted so far, or when no row can be
+// written (on a tenant-scoped model, a context without a valid tenant), before any.
 func (m *Model[T]) BulkInsert(ctx context.Context, rows iter.Seq[T], opts BulkOptions) (BulkReport, error) {
+	if _, err := m.scope(ctx, "bulk insert into"); err != nil {
+		return BulkReport{}, err
+	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
 	}

@@ -111,6 +111,8 @@ type DB struct {
 	owned    bool
 
 	cursorKey []byte // authenticates page cursors; nil: processCursorKey
+
+	tenancy *tenancyState // set on the views WithTenancy makes
 }
 
 // Open validates cfg (after setting its defaults) and connects to the cluster it
@@ -364,19 +366,24 @@ func firstWords(s string, n int) string {
 }
 
 // ExecCQL runs a statement written by hand, such as a migration step, with its values
-// bound to its markers, in the DB's keyspace (unqualified names resolve to it), and
-// reports it to the observer. After a schema change (CREATE, ALTER, DROP) it waits
+// bound to its markers, in the keyspace KeyspaceFor(ctx) returns (unqualified names
+// resolve to it: on a tenanted DB, the own keyspace of ctx's tenant, if it has one),
+// and reports it to the observer. After a schema change (CREATE, ALTER, DROP) it waits
 // until the nodes agree on the schema, and after CREATE INDEX until the keyspace's SAI
 // indexes have finished building, so the next statement can use them. It is the one
 // way to run CQL the ORM did not build; prefer models wherever they fit.
 func (db *DB) ExecCQL(ctx context.Context, stmt string, values ...any) error {
 	words := strings.Fields(strings.ToUpper(stmt))
 	schema := len(words) > 0 && (words[0] == "CREATE" || words[0] == "ALTER" || words[0] == "DROP")
-	if err := db.exec(ctx, "cql", stmt, db.keyspace, values, schema, false); err != nil {
+	ks, err := db.KeyspaceFor(ctx)
+	if err != nil {
 		return err
 	}
-	if len(words) > 1 && words[0] == "CREATE" && (words[1] == "INDEX" || words[1] == "CUSTOM") && db.keyspace != "" {
-		return db.awaitIndexes(ctx, db.keyspace)
+	if err := db.exec(ctx, "cql", stmt, ks, values, schema, false); err != nil {
+		return err
+	}
+	if len(words) > 1 && words[0] == "CREATE" && (words[1] == "INDEX" || words[1] == "CUSTOM") && ks != "" {
+		return db.awaitIndexes(ctx, ks)
 	}
 	return nil
 }

@@ -193,6 +193,7 @@ func ExampleBatch() {
 // Detached builds models and statements with no server: the access-path checks run
 // as they would before sending, and nothing is ever sent.
 func ExampleDetached() {
+	ctx := context.Background()
 	db, err := orm.Detached("shop")
 	if err != nil {
 		log.Fatal(err)
@@ -201,11 +202,11 @@ func ExampleDetached() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	stmt, _, err := products.Query().Where(orm.Eq("category", "books")).Limit(10).CQL()
+	stmt, _, err := products.Query().Where(orm.Eq("category", "books")).Limit(10).CQL(ctx)
 	fmt.Println(stmt, err)
-	_, _, err = products.Query().Where(orm.Eq("name", "Dune")).CQL()
+	_, _, err = products.Query().Where(orm.Eq("name", "Dune")).CQL(ctx)
 	fmt.Println(errors.Is(err, orm.ErrFiltering))
-	err = products.Insert(context.Background(), &Product{Category: "books", SKU: "b1", Name: "Dune"})
+	err = products.Insert(ctx, &Product{Category: "books", SKU: "b1", Name: "Dune"})
 	fmt.Println(errors.Is(err, orm.ErrDetached))
 	// Output:
 	// SELECT "category", "sku", "name", "price", "tags", "updated", "stock" FROM "shop"."product" WHERE "category" = ? LIMIT 10 <nil>

@@ -37,7 +37,7 @@ func FuzzQueryBuilder(f *testing.F) {
 		case 3:
 			q = q.AllowFiltering()
 		}
-		stmt, vals, err := q.CQL()
+		stmt, vals, err := q.CQL(t.Context())
 		if err != nil {
 			for _, want := range []error{orm.ErrUnknownColumn, orm.ErrFiltering, orm.ErrInvalidQuery, orm.ErrInvalidValue} {
 				if errors.Is(err, want) {
@@ -222,13 +222,13 @@ func FuzzWriteSurface(f *testing.F) {
 			err = m.UpdateIf(ctx, row, []orm.Predicate{pred})
 		case 12:
 			b := db.NewBatch(orm.LoggedBatch, orm.BatchLimits{})
-			if err = m.Batch(b).Patch(keys, []orm.Change{orm.Set(col, v)}); err == nil {
+			if err = m.Batch(b).Patch(ctx, keys, []orm.Change{orm.Set(col, v)}); err == nil {
 				err = b.Exec(ctx)
 			}
 		case 13:
 			b := db.NewBatch(orm.BatchKind(n), orm.BatchLimits{MaxStatements: int(kind) - 1})
 			if err = m.Batch(b).Insert(ctx, row); err == nil {
-				if err = m.Batch(b).PatchIf(keys, []orm.Predicate{pred}, []orm.Change{orm.Set("n", int32(2))}); err == nil {
+				if err = m.Batch(b).PatchIf(ctx, keys, []orm.Predicate{pred}, []orm.Change{orm.Set("n", int32(2))}); err == nil {
 					err = b.Exec(ctx)
 				}
 			}

@@ -26,6 +26,7 @@ func TestIdempotencyMarking(t *testing.T) {
 	counters := MustModel[idemCounter](db)
 	ctx := t.Context()
 	o := queryOpts{}
+	sc := scoped{st: rows.home}
 	key := []any{"a", int64(1)}
 	build := func(w writeStmt, _ any, err error) writeStmt {
 		t.Helper()
@@ -35,10 +36,10 @@ func TestIdempotencyMarking(t *testing.T) {
 		return w
 	}
 	patch := func(m interface {
-		buildPatch([]any, []Predicate, bool, []Change, *queryOpts) (writeStmt, error)
+		buildPatch(scoped, []any, []Predicate, bool, []Change, *queryOpts) (writeStmt, error)
 	}, keys []any, lwt bool, ch ...Change) writeStmt {
 		t.Helper()
-		w, err := m.buildPatch(keys, nil, lwt, ch, &o)
+		w, err := m.buildPatch(scoped{st: &stmts{}}, keys, nil, lwt, ch, &o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -50,11 +51,11 @@ func TestIdempotencyMarking(t *testing.T) {
 		w    writeStmt
 		want bool
 	}{
-		{"insert", build(rows.buildInsert(ctx, &r, false, &o)), true},
-		{"insert with TTL", build(rows.buildInsert(ctx, &r, false, &queryOpts{ttl: time.Hour, hasTTL: true})), true},
-		{"insert if not exists", build(rows.buildInsert(ctx, &r, true, &o)), false},
-		{"update", build(rows.buildUpdate(ctx, &r, nil, false, &o)), true},
-		{"update if", build(rows.buildUpdate(ctx, &r, []Predicate{Eq("name", "n")}, true, &o)), false},
+		{"insert", build(rows.buildInsert(ctx, sc, &r, false, &o)), true},
+		{"insert with TTL", build(rows.buildInsert(ctx, sc, &r, false, &queryOpts{ttl: time.Hour, hasTTL: true})), true},
+		{"insert if not exists", build(rows.buildInsert(ctx, sc, &r, true, &o)), false},
+		{"update", build(rows.buildUpdate(ctx, sc, &r, nil, false, &o)), true},
+		{"update if", build(rows.buildUpdate(ctx, sc, &r, []Predicate{Eq("name", "n")}, true, &o)), false},
 		{"set", patch(rows, key, false, Set("name", "x")), true},
 		{"set add", patch(rows, key, false, Add("tags", []string{"x"})), true},
 		{"set remove", patch(rows, key, false, Remove("tags", []string{"x"})), true},
@@ -69,11 +70,11 @@ func TestIdempotencyMarking(t *testing.T) {
 			t.Errorf("%s: idempotent = %v, want %v (%s)", c.name, c.w.idempotent, c.want, c.w.cql)
 		}
 	}
-	d, err := rows.buildDelete(key, nil, false, nil)
+	d, err := rows.buildDelete(sc, key, nil, false, nil)
 	if err != nil || !d.idempotent {
 		t.Errorf("delete: idempotent = %v, %v", d.idempotent, err)
 	}
-	d, err = rows.buildDelete(key, nil, true, nil)
+	d, err = rows.buildDelete(sc, key, nil, true, nil)
 	if err != nil || d.idempotent {
 		t.Errorf("delete if exists: idempotent = %v, %v", d.idempotent, err)
 	}

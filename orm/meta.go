@@ -34,11 +34,15 @@ func (m *Model[T]) CellMeta(ctx context.Context, column string, keys ...any) (Ce
 	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {
 		return meta, err
 	}
-	bkeys, err := m.t.bindKeys(keys)
+	sc, err := m.scope(ctx, "cell meta")
 	if err != nil {
 		return meta, err
 	}
-	stmt := "SELECT WRITETIME(" + quote(c.Name) + "), TTL(" + quote(c.Name) + ") FROM " + m.from + " WHERE " + m.keyWhere
+	bkeys, err := sc.keys(m.t, keys)
+	if err != nil {
+		return meta, err
+	}
+	stmt := "SELECT WRITETIME(" + quote(c.Name) + "), TTL(" + quote(c.Name) + ") FROM " + sc.st.from + " WHERE " + m.keyWhere
 	var wt *int64
 	var ttl *int32
 	o := queryOpts{}

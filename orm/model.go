@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -18,17 +19,14 @@ var errNoRows = gocql.ErrNotFound
 type Model[T any] struct {
 	db    *DB
 	t     *Table
-	ks    string
 	cols  string // quoted column list in Columns order
-	from  string // qualified table name
 	hooks hookSet
 
 	nvals int // values in a whole row, a tuple counting one per element
 
-	insertStmt  string
-	uniqueStmts map[string]uniqueStmts // by constraint name
-	getStmt     string
-	keyWhere    string // "pk1" = ? AND ... over the whole primary key
+	keyWhere string   // "pk1" = ? AND ... over the whole primary key (tenant column first)
+	home     *stmts   // statements in the model's own keyspace
+	others   sync.Map // keyspace -> *stmts, for tenants with a keyspace of their own
 }
 
 // ModelOption configures a model when it is made.
@@ -37,6 +35,7 @@ type ModelOption func(*modelConfig)
 type modelConfig struct {
 	table, keyspace string
 	options         TableOptions
+	scope           Scope
 }
 
 // TableName overrides the table name (default: TableNamer, else the struct name in
@@ -68,8 +67,15 @@ func NewModel[T any](db *DB, opts ...ModelOption) (*Model[T], error) {
 		t.Keyspace = cfg.keyspace
 	}
 	t.Options = cfg.options
-	m := &Model[T]{db: db, t: t, ks: db.keyspaceOf(t), hooks: hooksOf(reflect.TypeFor[*T]())}
-	m.from = qualified(m.ks, t.Name)
+	if db.tenancy != nil {
+		t.scope = cfg.scope
+		if t.scope == TenantScope {
+			if err := t.addTenantColumn(db.tenancy.cfg.Column); err != nil {
+				return nil, err
+			}
+		}
+	}
+	m := &Model[T]{db: db, t: t, hooks: hooksOf(reflect.TypeFor[*T]())}
 	for _, c := range t.Columns {
 		m.nvals++
 		if c.cql.name == "tuple" {
@@ -78,17 +84,29 @@ func NewModel[T any](db *DB, opts ...ModelOption) (*Model[T], error) {
 	}
 	m.cols = quoteNames(t.Columns)
 	m.keyWhere = t.keyWhereOf(len(t.primaryKey()))
-	m.uniqueStmts = map[string]uniqueStmts{}
-	for _, u := range t.Uniques {
-		m.uniqueStmts[u.Name] = lookupStmts(m.ks, t, u)
-	}
-	ms := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		ms[i] = marker(c)
-	}
-	m.insertStmt = "INSERT INTO " + m.from + " (" + m.cols + ") VALUES (" + strings.Join(ms, ", ") + ")"
-	m.getStmt = "SELECT " + m.cols + " FROM " + m.from + " WHERE " + m.keyWhere
+	m.home = m.buildStmts(db.keyspaceOf(t))
 	return m, nil
+}
+
+// buildStmts builds the model's fixed statements in keyspace ks.
+func (m *Model[T]) buildStmts(ks string) *stmts {
+	t := m.t
+	st := &stmts{ks: ks, from: qualified(ks, t.Name), uniqueStmts: map[string]uniqueStmts{}}
+	for _, u := range t.Uniques {
+		st.uniqueStmts[u.Name] = lookupStmts(ks, t, u)
+	}
+	ms := make([]string, 0, len(t.Columns)+1)
+	cols := m.cols
+	if t.Tenant != nil {
+		ms = append(ms, "?")
+		cols = quote(t.Tenant.Name) + ", " + cols
+	}
+	for _, c := range t.Columns {
+		ms = append(ms, marker(c))
+	}
+	st.insert = "INSERT INTO " + st.from + " (" + cols + ") VALUES (" + strings.Join(ms, ", ") + ")"
+	st.get = "SELECT " + m.cols + " FROM " + st.from + " WHERE " + m.keyWhere
+	return st
 }
 
 // MustModel is NewModel that panics on error, for package-level model variables whose
@@ -322,12 +340,16 @@ func (m *Model[T]) run(ctx context.Context, w writeStmt, o *queryOpts) error {
 }
 
 func (m *Model[T]) insert(ctx context.Context, v *T, ifNotExists bool, opts []QueryOption) error {
-	o := collectOpts(opts)
-	w, rv, err := m.buildInsert(ctx, v, ifNotExists, &o)
+	sc, err := m.scope(ctx, "insert")
 	if err != nil {
 		return err
 	}
-	if err := m.writeClaimed(ctx, rv, o.nulls, func(ctx context.Context) error { return m.run(ctx, w, &o) }); err != nil {
+	o := collectOpts(opts)
+	w, rv, err := m.buildInsert(ctx, sc, v, ifNotExists, &o)
+	if err != nil {
+		return err
+	}
+	if err := m.writeClaimed(ctx, sc, rv, o.nulls, func(ctx context.Context) error { return m.run(ctx, w, &o) }); err != nil {
 		return err
 	}
 	if m.hooks.afterInsert != nil {
@@ -339,7 +361,7 @@ func (m *Model[T]) insert(ctx context.Context, v *T, ifNotExists bool, opts []Qu
 }
 
 // buildInsert runs the before hook and validation and builds the INSERT for v.
-func (m *Model[T]) buildInsert(ctx context.Context, v *T, ifNotExists bool, o *queryOpts) (writeStmt, reflect.Value, error) {
+func (m *Model[T]) buildInsert(ctx context.Context, sc scoped, v *T, ifNotExists bool, o *queryOpts) (writeStmt, reflect.Value, error) {
 	if m.t.Counter {
 		return writeStmt{}, reflect.Value{}, fmt.Errorf("%w: %s is a counter table: change it with Patch and Increment", ErrInvalidQuery, m.t.Name)
 	}
@@ -347,13 +369,13 @@ func (m *Model[T]) buildInsert(ctx context.Context, v *T, ifNotExists bool, o *q
 	if err != nil {
 		return writeStmt{}, rv, err
 	}
-	vals := make([]any, 0, m.nvals+2)
+	vals := sc.lead(make([]any, 0, m.nvals+3))
 	for _, c := range m.t.Columns {
 		if vals, err = m.t.appendBind(vals, rv, c, bindMode{nulls: o.nulls}); err != nil {
 			return writeStmt{}, rv, fmt.Errorf("orm: insert %s: %w", m.t.Name, err)
 		}
 	}
-	w := writeStmt{op: "insert", cql: m.insertStmt, idempotent: !ifNotExists, lwt: ifNotExists}
+	w := writeStmt{op: "insert", cql: sc.st.insert, idempotent: !ifNotExists, lwt: ifNotExists}
 	if ifNotExists {
 		w.cql += " IF NOT EXISTS"
 		w.keys = m.keysOf(rv)
@@ -376,17 +398,21 @@ func (m *Model[T]) Get(ctx context.Context, keys ...any) (T, error) {
 	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {
 		return row, err
 	}
-	return m.get(ctx, keys, false)
+	sc, err := m.scope(ctx, "get")
+	if err != nil {
+		return row, err
+	}
+	return m.get(ctx, sc, keys, false)
 }
 
 // get reads a row by its full key; with includeDeleted it returns soft-deleted rows
 // too, as unique-constraint bookkeeping must.
-func (m *Model[T]) get(ctx context.Context, keys []any, includeDeleted bool) (T, error) {
+func (m *Model[T]) get(ctx context.Context, sc scoped, keys []any, includeDeleted bool) (T, error) {
 	var row T
 	if err := m.db.live(); err != nil {
 		return row, fmt.Errorf("orm: get %s: %w", m.t.Name, err)
 	}
-	bkeys, err := m.t.bindKeys(keys)
+	bkeys, err := sc.keys(m.t, keys)
 	if err != nil {
 		return row, err
 	}
@@ -394,12 +420,12 @@ func (m *Model[T]) get(ctx context.Context, keys []any, includeDeleted bool) (T,
 	rv := reflect.ValueOf(&row).Elem()
 	dest := scanDest(make([]any, 0, m.nvals), rv, m.t.Columns)
 	start := time.Now()
-	err = m.query(m.getStmt, bkeys, &o, true).ScanContext(ctx, dest...)
+	err = m.query(sc.st.get, bkeys, &o, true).ScanContext(ctx, dest...)
 	rows := 1
 	if err != nil {
 		rows = 0
 	}
-	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: "get", Statement: m.getStmt, Latency: time.Since(start), Rows: rows, Err: ignoreNotFound(err)})
+	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: "get", Statement: sc.st.get, Latency: time.Since(start), Rows: rows, Err: ignoreNotFound(err)})
 	if errors.Is(err, errNoRows) {
 		return row, fmt.Errorf("%w: %s (%s)", ErrNotFound, m.t.Name, m.keyString(keys))
 	}
@@ -443,11 +469,15 @@ func (m *Model[T]) HardDelete(ctx context.Context, keys ...any) error {
 
 // Restore clears the softdelete column of the row with the given key.
 func (m *Model[T]) Restore(ctx context.Context, keys ...any) error {
+	sc, err := m.scope(ctx, "restore")
+	if err != nil {
+		return err
+	}
 	if m.t.SoftDelete == nil {
 		return fmt.Errorf("%w: %s has no softdelete column", ErrInvalidQuery, m.t.Name)
 	}
 	o := queryOpts{}
-	w, err := m.buildPatch(keys, nil, false, []Change{Set(m.t.SoftDelete.Name, nil)}, &o)
+	w, err := m.buildPatch(sc, keys, nil, false, []Change{Set(m.t.SoftDelete.Name, nil)}, &o)
 	if err != nil {
 		return err
 	}
@@ -481,7 +511,7 @@ func convertKey(v reflect.Value, to reflect.Type) (reflect.Value, bool) {
 
 // buildDelete builds a DELETE of the rows under the key prefix keys (of the given
 // columns only, when columns is not nil).
-func (m *Model[T]) buildDelete(keys []any, conds []Predicate, lwt bool, columns []string) (writeStmt, error) {
+func (m *Model[T]) buildDelete(sc scoped, keys []any, conds []Predicate, lwt bool, columns []string) (writeStmt, error) {
 	var b strings.Builder
 	b.WriteString("DELETE ")
 	for i, name := range columns {
@@ -493,8 +523,8 @@ func (m *Model[T]) buildDelete(keys []any, conds []Predicate, lwt bool, columns 
 	if columns != nil {
 		b.WriteString(" ")
 	}
-	b.WriteString("FROM " + m.from + " WHERE " + m.t.keyWhereOf(len(keys)))
-	bkeys, err := m.t.bindKeys(keys)
+	b.WriteString("FROM " + sc.st.from + " WHERE " + m.t.keyWhereOf(len(keys)))
+	bkeys, err := sc.keys(m.t, keys)
 	if err != nil {
 		return writeStmt{}, err
 	}
@@ -545,6 +575,10 @@ func (m *Model[T]) delete(ctx context.Context, keys []any, conds []Predicate, lw
 	if err := m.keyValues(keys, len(m.t.PartitionKey)); err != nil {
 		return err
 	}
+	sc, err := m.scope(ctx, "delete")
+	if err != nil {
+		return err
+	}
 	var row T
 	rv := reflect.ValueOf(&row).Elem()
 	pk := m.t.primaryKey()
@@ -568,7 +602,7 @@ func (m *Model[T]) delete(ctx context.Context, keys []any, conds []Predicate, lw
 			return fmt.Errorf("%w: %s soft-deletes rows one at a time by full key; use HardDelete to remove a range", ErrInvalidQuery, m.t.Name)
 		}
 		o := queryOpts{}
-		w, err := m.buildPatch(keys, nil, false, []Change{Set(m.t.SoftDelete.Name, time.Now())}, &o)
+		w, err := m.buildPatch(sc, keys, nil, false, []Change{Set(m.t.SoftDelete.Name, time.Now())}, &o)
 		if err != nil {
 			return err
 		}
@@ -591,8 +625,7 @@ func (m *Model[T]) delete(ctx context.Context, keys []any, conds []Predicate, lw
 		if !fullKey {
 			return fmt.Errorf("%w: %s has unique constraints: delete rows one at a time so their claims are released", ErrInvalidQuery, m.t.Name)
 		}
-		var err error
-		old, err = m.get(ctx, keys, true)
+		old, err = m.get(ctx, sc, keys, true)
 		switch {
 		case errors.Is(err, ErrNotFound):
 		case err != nil:
@@ -601,7 +634,7 @@ func (m *Model[T]) delete(ctx context.Context, keys []any, conds []Predicate, lw
 			haveOld = true
 		}
 	}
-	w, err := m.buildDelete(keys, conds, lwt, columns)
+	w, err := m.buildDelete(sc, keys, conds, lwt, columns)
 	if err != nil {
 		return err
 	}
@@ -610,7 +643,7 @@ func (m *Model[T]) delete(ctx context.Context, keys []any, conds []Predicate, lw
 		return err
 	}
 	if haveOld {
-		m.releaseUniques(ctx, reflect.ValueOf(&old).Elem(), reflect.Value{}, false)
+		m.releaseUniques(ctx, sc, reflect.ValueOf(&old).Elem(), reflect.Value{}, false)
 	}
 	if m.hooks.afterDelete != nil {
 		if err := m.hooks.afterDelete(&row, ctx); err != nil {

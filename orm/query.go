@@ -128,16 +128,25 @@ func (q Query[T]) selected() ([]*Column, error) {
 }
 
 // CQL returns the SELECT statement and its bound values, after the same checks the
-// terminal methods make. Each value is nil or already in its CQL encoding (a
+// terminal methods make, as they would run with context ctx (on a tenant-scoped model,
+// for its tenant). Each value is nil or already in its CQL encoding (a
 // gocql.Marshaler), as it is sent; a value that does not fit its column fails here
 // with ErrInvalidValue.
-func (q Query[T]) CQL() (string, []any, error) {
+func (q Query[T]) CQL(ctx context.Context) (string, []any, error) {
+	sc, err := q.m.scope(ctx, "select")
+	if err != nil {
+		return "", nil, err
+	}
+	return q.cql(sc)
+}
+
+func (q Query[T]) cql(sc scoped) (string, []any, error) {
 	cols, err := q.selected()
 	if err != nil {
 		return "", nil, err
 	}
 	var b strings.Builder
-	b.Grow(64 + len(q.m.cols) + len(q.m.from) + 24*len(q.where))
+	b.Grow(64 + len(q.m.cols) + len(sc.st.from) + 24*len(q.where))
 	b.WriteString("SELECT ")
 	if len(cols) == len(q.m.t.Columns) && len(q.cols) == 0 {
 		b.WriteString(q.m.cols)
@@ -145,8 +154,8 @@ func (q Query[T]) CQL() (string, []any, error) {
 		b.WriteString(quoteNames(cols))
 	}
 	b.WriteString(" FROM ")
-	b.WriteString(q.m.from)
-	vals, err := q.whereClause(&b)
+	b.WriteString(sc.st.from)
+	vals, filter, err := q.whereClause(&b, sc)
 	if err != nil {
 		return "", nil, err
 	}
@@ -161,37 +170,49 @@ func (q Query[T]) CQL() (string, []any, error) {
 	} else if q.ann != nil && q.limit == 0 {
 		return "", nil, fmt.Errorf("%w: %s: NearestTo needs a Limit", ErrInvalidQuery, q.m.t.Name)
 	}
-	if q.filtering && len(q.where) > 0 {
+	if filter {
 		b.WriteString(" ALLOW FILTERING")
 	}
 	return b.String(), vals, nil
 }
 
-// whereClause checks the predicates and the access path and writes WHERE.
-func (q Query[T]) whereClause(b *strings.Builder) ([]any, error) {
+// whereClause checks the predicates and the access path and writes WHERE, led by the
+// tenant column's restriction on a tenant-scoped model. It reports whether the
+// statement needs ALLOW FILTERING: when AllowFiltering was called, or when only the
+// tenant column of the partition key is restricted (Cassandra filters the rows an
+// index or a scan finds down to the tenant's; checkAccess has checked that the
+// query's own access path is efficient, or allowed to filter).
+func (q Query[T]) whereClause(b *strings.Builder, sc scoped) ([]any, bool, error) {
 	t := q.m.t
-	err := q.checkAccess()
+	pkDone, err := q.checkAccess()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var vals []any
+	vals := make([]any, 0, len(q.where)+1)
+	filter := q.filtering && len(q.where) > 0
+	if t.Tenant != nil {
+		b.WriteString(" WHERE " + quote(t.Tenant.Name) + " = ?")
+		vals = sc.lead(vals)
+		filter = filter || !pkDone
+	}
 	for i, p := range q.where {
-		if i == 0 {
+		if i == 0 && t.Tenant == nil {
 			b.WriteString(" WHERE ")
 		} else {
 			b.WriteString(" AND ")
 		}
 		c, _ := t.column(p.col) // checked by checkAccess
 		if vals, err = t.appendPredicate(b, vals, c, p); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
-	return vals, nil
+	return vals, filter, nil
 }
 
 // checkAccess refuses predicates a column cannot take and queries with no efficient
-// access path.
-func (q Query[T]) checkAccess() error {
+// access path. It reports whether the partition key is restricted to one or more
+// whole partitions (Eq or In on every column).
+func (q Query[T]) checkAccess() (bool, error) {
 	t := q.m.t
 	restricted := map[string]Predicate{}
 	var needs []string      // why the query would filter
@@ -199,19 +220,19 @@ func (q Query[T]) checkAccess() error {
 	for _, p := range q.where {
 		c, err := t.column(p.col)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if _, dup := restricted[c.Name]; dup && !p.isRange() {
-			return fmt.Errorf("%w: %s: column %s restricted twice", ErrInvalidQuery, t.Name, c.Name)
+			return false, fmt.Errorf("%w: %s: column %s restricted twice", ErrInvalidQuery, t.Name, c.Name)
 		}
 		restricted[c.Name] = p
 		switch p.op {
 		case "CONTAINS", "CONTAINS KEY":
 			if n := c.cql.name; n != "list" && n != "set" && n != "map" {
-				return fmt.Errorf("%w: %s: %s on %s, which is %s, not a collection", ErrInvalidQuery, t.Name, p.op, c.Name, c.Type)
+				return false, fmt.Errorf("%w: %s: %s on %s, which is %s, not a collection", ErrInvalidQuery, t.Name, p.op, c.Name, c.Type)
 			}
 			if p.op == "CONTAINS KEY" && c.cql.name != "map" {
-				return fmt.Errorf("%w: %s: CONTAINS KEY on %s, which is %s, not a map", ErrInvalidQuery, t.Name, c.Name, c.Type)
+				return false, fmt.Errorf("%w: %s: CONTAINS KEY on %s, which is %s, not a map", ErrInvalidQuery, t.Name, c.Name, c.Type)
 			}
 			want := "values"
 			if p.op == "CONTAINS KEY" {
@@ -223,10 +244,10 @@ func (q Query[T]) checkAccess() error {
 				needs = append(needs, fmt.Sprintf(`%s on %s needs orm:"index=%s"`, p.op, c.Name, want))
 			}
 		case "!=":
-			return fmt.Errorf("%w: %s: != is only allowed in lightweight transaction conditions", ErrInvalidQuery, t.Name)
+			return false, fmt.Errorf("%w: %s: != is only allowed in lightweight transaction conditions", ErrInvalidQuery, t.Name)
 		default:
 			if c.cql.isCollection() {
-				return fmt.Errorf("%w: %s: %s on collection %s: use Contains or ContainsKey", ErrInvalidQuery, t.Name, p.op, c.Name)
+				return false, fmt.Errorf("%w: %s: %s on collection %s: use Contains or ContainsKey", ErrInvalidQuery, t.Name, p.op, c.Name)
 			}
 			if c.Index != "" && (!p.isRange() || rangeIndexable(c)) {
 				indexed = true
@@ -285,10 +306,10 @@ func (q Query[T]) checkAccess() error {
 	}
 	if len(needs) > 0 && !q.filtering {
 		slices.Sort(needs)
-		return fmt.Errorf("%w: table %s: %s; restrict the partition key (%s), query an indexed column, or call AllowFiltering()",
+		return false, fmt.Errorf("%w: table %s: %s; restrict the partition key (%s), query an indexed column, or call AllowFiltering()",
 			ErrFiltering, t.Name, strings.Join(needs, "; "), names(t.PartitionKey))
 	}
-	return nil
+	return pkDone, nil
 }
 
 // rangeIndexable reports whether an SAI index on c answers range predicates: numeric
@@ -400,7 +421,7 @@ func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
 			yield(zero, fmt.Errorf("orm: select %s: %w", q.m.t.Name, err))
 			return
 		}
-		stmt, vals, err := q.CQL()
+		stmt, vals, err := q.CQL(ctx)
 		if err != nil {
 			yield(zero, err)
 			return
@@ -495,7 +516,7 @@ const DefaultPageSize = 100
 // ErrInvalidQuery.
 func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 	var page Page[T]
-	stmt, vals, err := q.CQL()
+	stmt, vals, err := q.CQL(ctx)
 	if err != nil {
 		return page, err
 	}
@@ -548,13 +569,17 @@ func (q Query[T]) Count(ctx context.Context) (int64, error) {
 	if q.ann != nil {
 		return 0, fmt.Errorf("%w: %s: Count of a NearestTo query: an ANN search ranks rows, it does not count them", ErrInvalidQuery, q.m.t.Name)
 	}
-	var b strings.Builder
-	b.WriteString("SELECT COUNT(*) FROM " + q.m.from)
-	vals, err := q.whereClause(&b)
+	sc, err := q.m.scope(ctx, "count")
 	if err != nil {
 		return 0, err
 	}
-	if q.filtering && len(q.where) > 0 {
+	var b strings.Builder
+	b.WriteString("SELECT COUNT(*) FROM " + sc.st.from)
+	vals, filter, err := q.whereClause(&b, sc)
+	if err != nil {
+		return 0, err
+	}
+	if filter {
 		b.WriteString(" ALLOW FILTERING")
 	}
 	stmt := b.String()
@@ -579,6 +604,9 @@ func (q Query[T]) Count(ctx context.Context) (int64, error) {
 // Cassandra cannot mark a range of rows, and removing them would ignore the soft
 // delete. Use HardDelete to remove them.
 func (q Query[T]) Delete(ctx context.Context) error {
+	if _, err := q.m.scope(ctx, "delete"); err != nil {
+		return err
+	}
 	if q.m.t.SoftDelete != nil {
 		return fmt.Errorf("%w: %s soft-deletes rows one at a time by full key; use HardDelete to remove a range", ErrInvalidQuery, q.m.t.Name)
 	}
@@ -589,6 +617,10 @@ func (q Query[T]) Delete(ctx context.Context) error {
 // soft deletes, whether or not this model has them.
 func (q Query[T]) HardDelete(ctx context.Context) error {
 	t := q.m.t
+	sc, err := q.m.scope(ctx, "delete")
+	if err != nil {
+		return err
+	}
 	if len(t.Uniques) > 0 {
 		return fmt.Errorf("%w: %s has unique constraints: delete rows one at a time so their claims are released", ErrInvalidQuery, t.Name)
 	}
@@ -607,8 +639,8 @@ func (q Query[T]) HardDelete(ctx context.Context) error {
 		}
 	}
 	var b strings.Builder
-	b.WriteString("DELETE FROM " + q.m.from)
-	vals, err := q.whereClause(&b)
+	b.WriteString("DELETE FROM " + sc.st.from)
+	vals, _, err := q.whereClause(&b, sc)
 	if err != nil {
 		return err
 	}

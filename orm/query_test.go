@@ -1,6 +1,7 @@
 package orm_test
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -32,7 +33,7 @@ func TestQueryAccessPaths(t *testing.T) {
 	}
 	ok := []struct {
 		name string
-		cql  func() (string, []any, error)
+		cql  func(context.Context) (string, []any, error)
 		want string
 	}{
 		{"full key", events.Query().Where(orm.Eq("stream", "s"), orm.Eq("bucket", 1), orm.Gt("seq", 5)).Limit(10).CQL,
@@ -49,7 +50,7 @@ func TestQueryAccessPaths(t *testing.T) {
 	}
 	for _, c := range ok {
 		t.Run(c.name, func(t *testing.T) {
-			stmt, _, err := c.cql()
+			stmt, _, err := c.cql(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +61,7 @@ func TestQueryAccessPaths(t *testing.T) {
 	}
 	refused := []struct {
 		name     string
-		cql      func() (string, []any, error)
+		cql      func(context.Context) (string, []any, error)
 		is       error
 		contains string
 	}{
@@ -81,7 +82,7 @@ func TestQueryAccessPaths(t *testing.T) {
 	}
 	for _, c := range refused {
 		t.Run(c.name, func(t *testing.T) {
-			_, _, err := c.cql()
+			_, _, err := c.cql(t.Context())
 			if !errors.Is(err, c.is) {
 				t.Fatalf("got %v, want %v", err, c.is)
 			}
@@ -353,10 +354,10 @@ func TestNearestToANN(t *testing.T) {
 	if len(names) != 2 || names[0] != "north" || names[1] != "north-east" {
 		t.Fatalf("nearest to (0.1, 0.9, 0): %v", names)
 	}
-	if _, _, err := items.Query().NearestTo("embedding", []float32{1, 2}).Limit(1).CQL(); !errors.Is(err, orm.ErrInvalidValue) {
+	if _, _, err := items.Query().NearestTo("embedding", []float32{1, 2}).Limit(1).CQL(ctx); !errors.Is(err, orm.ErrInvalidValue) {
 		t.Fatalf("wrong dimension: %v", err)
 	}
-	if _, _, err := items.Query().NearestTo("embedding", []float32{1, 2, 3}).CQL(); !errors.Is(err, orm.ErrInvalidQuery) {
+	if _, _, err := items.Query().NearestTo("embedding", []float32{1, 2, 3}).CQL(ctx); !errors.Is(err, orm.ErrInvalidQuery) {
 		t.Fatalf("no limit: %v", err)
 	}
 }

@@ -183,7 +183,7 @@ func TestRegressionReads(t *testing.T) {
 		"range on text index": {m.Query().Where(orm.Gt("name", "a")), "serves equality only"},
 	}
 	for name, c := range refused {
-		_, _, err := c.q.CQL()
+		_, _, err := c.q.CQL(t.Context())
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error containing %q", name, err, c.want)
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 // SchemaModel is what schema management needs of a model: its table description.
@@ -32,6 +34,10 @@ type SchemaChange struct {
 
 // Diff compares the live schema with the models and returns the changes that would
 // bring the schema in line, safe and unsafe, in the order they would be applied.
+//
+// On a tenanted DB (see WithTenancy), tenant-scoped and per-keyspace models are
+// compared in the keyspace of ctx's tenant: its own keyspace, or the shared one for a
+// tenant in the shared tables and for a context without a tenant.
 func (db *DB) Diff(ctx context.Context, models ...SchemaModel) ([]SchemaChange, error) {
 	if err := db.live(); err != nil {
 		return nil, fmt.Errorf("orm: schema diff: %w", err)
@@ -40,7 +46,10 @@ func (db *DB) Diff(ctx context.Context, models ...SchemaModel) ([]SchemaChange, 
 	seenTypes := map[string]bool{}
 	for _, m := range models {
 		t := m.Table()
-		ks := db.keyspaceOf(t)
+		ks, err := db.schemaKeyspace(ctx, t)
+		if err != nil {
+			return nil, err
+		}
 		if ks == "" {
 			return nil, fmt.Errorf("orm: table %s: no keyspace: set Config.Keyspace or the model's keyspace", t.Name)
 		}
@@ -111,6 +120,32 @@ func (db *DB) keyspaceOf(t *Table) string {
 	return db.keyspace
 }
 
+// schemaKeyspace returns the keyspace in which schema changes of table t apply for
+// ctx: the table's own keyspace, or, on a tenanted DB, the keyspace of ctx's tenant
+// for a table that is not global.
+func (db *DB) schemaKeyspace(ctx context.Context, t *Table) (string, error) {
+	home := db.keyspaceOf(t)
+	if db.tenancy == nil || t.scope == GlobalScope {
+		return home, nil
+	}
+	id, err := tenant.From(ctx)
+	if errors.Is(err, tenant.ErrNoTenant) {
+		return home, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("orm: schema of %s: %w", t.Name, err)
+	}
+	return db.keyspaceFor(ctx, t, home, id, "schema of")
+}
+
+// KeyspaceFor returns the keyspace that holds the tables of ctx's tenant: its own
+// keyspace for a tenant the Placer puts in one, else the DB's keyspace (also for a
+// context without a tenant, and on a DB without tenancy). ExecCQL runs its
+// statements there.
+func (db *DB) KeyspaceFor(ctx context.Context) (string, error) {
+	return db.schemaKeyspace(ctx, &Table{Name: "keyspace", scope: KeyspaceScope})
+}
+
 // liveColumns reads a table's columns from system_schema: name -> (type, kind, order).
 type liveColumn struct {
 	typ, kind, order string
@@ -159,7 +194,11 @@ func (db *DB) diffTable(ctx context.Context, ks string, t *Table) ([]SchemaChang
 	if len(live) == 0 {
 		changes = append(changes, SchemaChange{Object: obj, What: "create table", Statement: createTable(ks, t), Safe: true})
 	} else {
-		for _, c := range t.Columns {
+		cols := t.Columns
+		if t.Tenant != nil {
+			cols = append([]*Column{t.Tenant}, cols...)
+		}
+		for _, c := range cols {
 			lc, ok := live[c.Name]
 			want := normType(c.Type)
 			switch {
@@ -192,7 +231,7 @@ func (db *DB) diffTable(ctx context.Context, ks string, t *Table) ([]SchemaChang
 		}
 		changes = append(changes, opts...)
 		for name, lc := range live {
-			if (lc.kind == "partition_key" || lc.kind == "clustering") && t.byName[name] == nil {
+			if (lc.kind == "partition_key" || lc.kind == "clustering") && t.byName[name] == nil && (t.Tenant == nil || name != t.Tenant.Name) {
 				changes = append(changes, SchemaChange{Object: obj, What: "key column " + name + " is not in the model: the primary key cannot change"})
 			}
 		}
@@ -222,6 +261,9 @@ func (db *DB) diffTable(ctx context.Context, ks string, t *Table) ([]SchemaChang
 // counts it.
 func keyPosition(t *Table, c *Column) int {
 	keys := t.PartitionKey
+	if t.Tenant != nil {
+		keys = append([]*Column{t.Tenant}, keys...)
+	}
 	if c.Kind == ClusteringKey {
 		keys = t.Clustering
 	}
@@ -315,6 +357,11 @@ func createType(ks string, u *udtInfo) string {
 func createTable(ks string, t *Table) string {
 	var b strings.Builder
 	b.WriteString("CREATE TABLE IF NOT EXISTS " + qualified(ks, t.Name) + " (")
+	pk := quoteNames(t.PartitionKey)
+	if t.Tenant != nil {
+		b.WriteString(quote(t.Tenant.Name) + " " + t.Tenant.Type + ", ")
+		pk = quote(t.Tenant.Name) + ", " + pk
+	}
 	for _, c := range t.Columns {
 		b.WriteString(quote(c.Name) + " " + c.Type)
 		if c.Kind == Static {
@@ -322,7 +369,7 @@ func createTable(ks string, t *Table) string {
 		}
 		b.WriteString(", ")
 	}
-	b.WriteString("PRIMARY KEY ((" + quoteNames(t.PartitionKey) + ")")
+	b.WriteString("PRIMARY KEY ((" + pk + ")")
 	if len(t.Clustering) > 0 {
 		b.WriteString(", " + quoteNames(t.Clustering))
 	}

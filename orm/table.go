@@ -97,7 +97,13 @@ type Table struct {
 	// Delete sets it to the current time instead of removing the row, and reads skip
 	// rows where it is set.
 	SoftDelete *Column
+	// Tenant is the tenant column of a tenant-scoped model on a tenanted DB (see
+	// DB.WithTenancy), or nil. It leads the partition key in the database, before
+	// PartitionKey, and is in neither Columns nor PartitionKey: no struct field holds
+	// it, and the ORM alone sets and restricts it, from the context's tenant.
+	Tenant *Column
 
+	scope  Scope // on a tenanted DB
 	byName map[string]*Column
 	udts   []*udtInfo
 	goType reflect.Type
@@ -112,6 +118,26 @@ type UniqueConstraint struct {
 	Columns []*Column
 	// LookupTable is the table that holds one row per taken value.
 	LookupTable string
+}
+
+// Scope returns how the table is shared among tenants (see Scope); on a DB without
+// tenancy every table is GlobalScope.
+func (t *Table) Scope() Scope {
+	if t.scope == TenantScope && t.Tenant == nil {
+		return GlobalScope
+	}
+	return t.scope
+}
+
+// addTenantColumn gives a tenant-scoped table its tenant column, called name.
+func (t *Table) addTenantColumn(name string) error {
+	if t.byName[name] != nil {
+		return fmt.Errorf("%w: %s: field column %s is the tenant column's name: rename the field, or set Tenancy.Column", ErrInvalidModel, t.Name, name)
+	}
+	c := &Column{Name: name, Type: "text", Kind: PartitionKey, cql: &cqlType{name: "text"}, goType: reflect.TypeFor[string]()}
+	c.info = driverType(c.cql)
+	t.Tenant = c
+	return nil
 }
 
 // Column returns the column called name, or nil.

@@ -30,7 +30,7 @@ func ownerCol(c *Column) string { return "owner_" + c.Name }
 
 // lookupTable describes the lookup table of constraint u of table t.
 func (u UniqueConstraint) lookupTable(t *Table) *Table {
-	lt := &Table{Keyspace: t.Keyspace, Name: u.LookupTable, byName: map[string]*Column{}}
+	lt := &Table{Keyspace: t.Keyspace, Name: u.LookupTable, byName: map[string]*Column{}, Tenant: t.Tenant, scope: t.scope}
 	add := func(c *Column) {
 		lt.Columns = append(lt.Columns, c)
 		lt.byName[c.Name] = c
@@ -62,8 +62,12 @@ func lookupStmts(ks string, t *Table, u UniqueConstraint) uniqueStmts {
 	pk := t.primaryKey()
 	valueWhere := make([]string, len(u.Columns))
 	cols := make([]string, 0, len(u.Columns)+len(pk)+1)
+	if t.Tenant != nil {
+		valueWhere = append([]string{quote(t.Tenant.Name) + " = ?"}, valueWhere...)
+		cols = append(cols, quote(t.Tenant.Name))
+	}
 	for i, c := range u.Columns {
-		valueWhere[i] = quote(c.Name) + " = ?"
+		valueWhere[len(valueWhere)-len(u.Columns)+i] = quote(c.Name) + " = ?"
 		cols = append(cols, quote(c.Name))
 	}
 	ownerSet := make([]string, len(pk))
@@ -148,7 +152,7 @@ func uniqueValues(v reflect.Value, u UniqueConstraint) []any {
 // it does not. The write must start within StaleClaimAge/2 of the claims, so that it
 // cannot land after another writer took a claim over as stale. nulls says whether the
 // write sets nil fields to null (else they are left as stored).
-func (m *Model[T]) writeClaimed(ctx context.Context, v reflect.Value, nulls bool, write func(context.Context) error) error {
+func (m *Model[T]) writeClaimed(ctx context.Context, sc scoped, v reflect.Value, nulls bool, write func(context.Context) error) error {
 	if len(m.t.Uniques) == 0 {
 		return write(ctx)
 	}
@@ -156,12 +160,12 @@ func (m *Model[T]) writeClaimed(ctx context.Context, v reflect.Value, nulls bool
 		return err
 	}
 	owner := m.keysOf(v)
-	old, err := m.get(ctx, owner, true)
+	old, err := m.get(ctx, sc, owner, true)
 	haveOld := err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
 	}
-	claimed, err := m.claimUniques(ctx, v, owner)
+	claimed, err := m.claimUniques(ctx, sc, v, owner)
 	if err != nil {
 		return err
 	}
@@ -171,28 +175,28 @@ func (m *Model[T]) writeClaimed(ctx context.Context, v reflect.Value, nulls bool
 		// Every error of write but ErrUncertain proves that nothing was applied: a
 		// conflict, or a refusal by the server or the driver (see outcome).
 		if !errors.Is(err, ErrUncertain) {
-			m.releaseClaims(ctx, claimed, owner)
+			m.releaseClaims(ctx, sc, claimed, owner)
 		}
 		return err
 	}
 	if haveOld {
-		m.releaseUniques(ctx, reflect.ValueOf(&old).Elem(), v, nulls)
+		m.releaseUniques(ctx, sc, reflect.ValueOf(&old).Elem(), v, nulls)
 	}
 	return nil
 }
 
 // claimUniques claims every unique value of row v for owner and returns the claims it
 // made (not those owner held already). If one fails it gives back the others.
-func (m *Model[T]) claimUniques(ctx context.Context, v reflect.Value, owner []any) ([]claim, error) {
+func (m *Model[T]) claimUniques(ctx context.Context, sc scoped, v reflect.Value, owner []any) ([]claim, error) {
 	var claimed []claim
 	for _, u := range m.t.Uniques {
 		vals := uniqueValues(v, u)
 		if vals == nil {
 			continue
 		}
-		ok, err := m.claim(ctx, u, vals, owner)
+		ok, err := m.claim(ctx, sc, u, vals, owner)
 		if err != nil {
-			m.releaseClaims(ctx, claimed, owner)
+			m.releaseClaims(ctx, sc, claimed, owner)
 			return nil, err
 		}
 		if ok {
@@ -204,19 +208,20 @@ func (m *Model[T]) claimUniques(ctx context.Context, v reflect.Value, owner []an
 
 // releaseClaims gives back claims. Best effort on a cleanup path: a claim left behind
 // is taken over once stale, since its owner row does not hold the value.
-func (m *Model[T]) releaseClaims(ctx context.Context, claims []claim, owner []any) {
+func (m *Model[T]) releaseClaims(ctx context.Context, sc scoped, claims []claim, owner []any) {
 	for _, c := range claims {
-		_ = m.releaseClaim(context.WithoutCancel(ctx), c, owner)
+		_ = m.releaseClaim(context.WithoutCancel(ctx), sc, c, owner)
 	}
 }
 
 // claim takes value vals of constraint u for owner. It reports whether it made a new
 // claim (false when owner already held it).
-func (m *Model[T]) claim(ctx context.Context, u UniqueConstraint, vals, owner []any) (bool, error) {
-	stmts := m.uniqueStmts[u.Name]
+func (m *Model[T]) claim(ctx context.Context, sc scoped, u UniqueConstraint, vals, owner []any) (bool, error) {
+	stmts := sc.st.uniqueStmts[u.Name]
 	pk := m.t.primaryKey()
-	args := append(append(append([]any{}, vals...), owner...), time.Now())
-	cur, applied, err := m.casOwner(ctx, stmts.claim, append(append(append([]*Column{}, u.Columns...), pk...), nil), args)
+	args := append(append(append(sc.lead(nil), vals...), owner...), time.Now())
+	cols := append(append(append(sc.leadCols(nil), u.Columns...), pk...), nil)
+	cur, applied, err := m.casOwner(ctx, stmts.claim, cols, args)
 	if err != nil {
 		return false, fmt.Errorf("orm: claim unique %s of %s: %w", u.Name, m.t.Name, err)
 	}
@@ -231,7 +236,7 @@ func (m *Model[T]) claim(ctx context.Context, u UniqueConstraint, vals, owner []
 		return false, conflict
 	}
 	// An old claim: does its owner row still hold the value?
-	row, err := m.get(ctx, cur.owner, true)
+	row, err := m.get(ctx, sc, cur.owner, true)
 	if err == nil {
 		if reflect.DeepEqual(uniqueValues(reflect.ValueOf(&row).Elem(), u), vals) {
 			conflict.Current = &row
@@ -241,8 +246,8 @@ func (m *Model[T]) claim(ctx context.Context, u UniqueConstraint, vals, owner []
 		return false, err
 	}
 	// Stale: take it over, if nobody else did meanwhile.
-	args = append(append(append(append([]any{}, owner...), time.Now()), vals...), cur.owner...)
-	cols := append(append(append(append([]*Column{}, pk...), nil), u.Columns...), pk...)
+	args = append(append(sc.lead(append(append([]any{}, owner...), time.Now())), vals...), cur.owner...)
+	cols = append(append(sc.leadCols(append(append([]*Column{}, pk...), nil)), u.Columns...), pk...)
 	_, applied, err = m.casOwner(ctx, stmts.takeOver, cols, args)
 	if err != nil {
 		return false, fmt.Errorf("orm: take over stale unique %s of %s: %w", u.Name, m.t.Name, err)
@@ -261,23 +266,23 @@ type ownerRow struct {
 // casOwner runs a lookup-table LWT and returns the current owner when not applied.
 // args[i] is a value of column cols[i] (a unique or key column, whose lookup-table
 // twin has its type), bound by the model's one conversion path, or a value bound as
-// it is where cols[i] is nil.
+// it is where cols[i] is nil (the tenant column's value, already bound, among them).
 func (m *Model[T]) casOwner(ctx context.Context, stmt string, cols []*Column, args []any) (ownerRow, bool, error) {
 	var cur ownerRow
 	if err := m.db.live(); err != nil {
 		return cur, false, err
 	}
-	bound := make([]any, len(args))
+	bound := make([]any, 0, len(args))
 	for i, a := range args {
 		if cols[i] == nil {
-			bound[i] = a
+			bound = append(bound, a)
 			continue
 		}
 		e, err := m.t.encode(cols[i], cols[i].info, a)
 		if err != nil {
 			return cur, false, err
 		}
-		bound[i] = e
+		bound = append(bound, e)
 	}
 	var row T
 	rv := reflect.ValueOf(&row).Elem()
@@ -308,7 +313,7 @@ func (m *Model[T]) casOwner(ctx context.Context, stmt string, cols []*Column, ar
 // constraint with a nil field in cur was left as stored, unless nulls. Each value is
 // released only if the row, read again now, does not hold it: a concurrent write of
 // the same row may have put it back. Failures are left for stale take-over.
-func (m *Model[T]) releaseUniques(ctx context.Context, old, cur reflect.Value, nulls bool) {
+func (m *Model[T]) releaseUniques(ctx context.Context, sc scoped, old, cur reflect.Value, nulls bool) {
 	owner := m.keysOf(old)
 	var release []claim
 	for _, u := range m.t.Uniques {
@@ -324,7 +329,7 @@ func (m *Model[T]) releaseUniques(ctx context.Context, old, cur reflect.Value, n
 	if len(release) == 0 {
 		return
 	}
-	now, err := m.get(ctx, owner, true)
+	now, err := m.get(ctx, sc, owner, true)
 	switch {
 	case errors.Is(err, ErrNotFound):
 	case err != nil:
@@ -334,7 +339,7 @@ func (m *Model[T]) releaseUniques(ctx context.Context, old, cur reflect.Value, n
 		release = slices.DeleteFunc(release, func(c claim) bool { return reflect.DeepEqual(uniqueValues(nv, c.u), c.vals) })
 	}
 	for _, c := range release {
-		_ = m.releaseClaim(ctx, c, owner)
+		_ = m.releaseClaim(ctx, sc, c, owner)
 	}
 }
 
@@ -349,9 +354,9 @@ func hasNil(v reflect.Value, u UniqueConstraint) bool {
 }
 
 // releaseClaim deletes the lookup row of a claim if owner still holds it.
-func (m *Model[T]) releaseClaim(ctx context.Context, c claim, owner []any) error {
-	cols := append(append([]*Column{}, c.u.Columns...), m.t.primaryKey()...)
-	_, _, err := m.casOwner(ctx, m.uniqueStmts[c.u.Name].release, cols, append(append([]any{}, c.vals...), owner...))
+func (m *Model[T]) releaseClaim(ctx context.Context, sc scoped, c claim, owner []any) error {
+	cols := append(append(sc.leadCols(nil), c.u.Columns...), m.t.primaryKey()...)
+	_, _, err := m.casOwner(ctx, sc.st.uniqueStmts[c.u.Name].release, cols, append(append(sc.lead(nil), c.vals...), owner...))
 	return err
 }
 func uniqueKey(u UniqueConstraint, vals []any) string {

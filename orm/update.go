@@ -27,12 +27,16 @@ func (m *Model[T]) UpdateIf(ctx context.Context, v *T, conds []Predicate, opts .
 }
 
 func (m *Model[T]) update(ctx context.Context, v *T, conds []Predicate, lwt bool, opts []QueryOption) error {
-	o := collectOpts(opts)
-	w, rv, err := m.buildUpdate(ctx, v, conds, lwt, &o)
+	sc, err := m.scope(ctx, "update")
 	if err != nil {
 		return err
 	}
-	if err := m.writeClaimed(ctx, rv, o.nulls, func(ctx context.Context) error { return m.run(ctx, w, &o) }); err != nil {
+	o := collectOpts(opts)
+	w, rv, err := m.buildUpdate(ctx, sc, v, conds, lwt, &o)
+	if err != nil {
+		return err
+	}
+	if err := m.writeClaimed(ctx, sc, rv, o.nulls, func(ctx context.Context) error { return m.run(ctx, w, &o) }); err != nil {
 		return err
 	}
 	if m.hooks.afterUpdate != nil {
@@ -44,7 +48,7 @@ func (m *Model[T]) update(ctx context.Context, v *T, conds []Predicate, lwt bool
 }
 
 // buildUpdate runs the before hook and validation and builds the UPDATE for v.
-func (m *Model[T]) buildUpdate(ctx context.Context, v *T, conds []Predicate, lwt bool, o *queryOpts) (writeStmt, reflect.Value, error) {
+func (m *Model[T]) buildUpdate(ctx context.Context, sc scoped, v *T, conds []Predicate, lwt bool, o *queryOpts) (writeStmt, reflect.Value, error) {
 	if m.t.Counter {
 		return writeStmt{}, reflect.Value{}, fmt.Errorf("%w: %s is a counter table: change it with Patch and Increment", ErrInvalidQuery, m.t.Name)
 	}
@@ -53,7 +57,7 @@ func (m *Model[T]) buildUpdate(ctx context.Context, v *T, conds []Predicate, lwt
 		return writeStmt{}, rv, err
 	}
 	var b strings.Builder
-	b.WriteString("UPDATE " + m.from)
+	b.WriteString("UPDATE " + sc.st.from)
 	using, vals, err := o.using(m.t.Name)
 	if err != nil {
 		return writeStmt{}, rv, err
@@ -78,6 +82,7 @@ func (m *Model[T]) buildUpdate(ctx context.Context, v *T, conds []Predicate, lwt
 	}
 	keys := m.keysOf(rv)
 	b.WriteString(" WHERE " + m.keyWhere)
+	vals = sc.lead(vals)
 	for _, c := range m.t.primaryKey() {
 		if vals, err = m.t.appendBind(vals, rv, c, bindMode{}); err != nil {
 			return writeStmt{}, rv, fmt.Errorf("orm: update %s: %w", m.t.Name, err)
@@ -137,8 +142,12 @@ func (m *Model[T]) PatchIf(ctx context.Context, keys []any, conds []Predicate, c
 }
 
 func (m *Model[T]) patch(ctx context.Context, keys []any, conds []Predicate, lwt bool, changes []Change, opts []QueryOption) error {
+	sc, err := m.scope(ctx, "patch")
+	if err != nil {
+		return err
+	}
 	o := collectOpts(opts)
-	w, err := m.buildPatch(keys, conds, lwt, changes, &o)
+	w, err := m.buildPatch(sc, keys, conds, lwt, changes, &o)
 	if err != nil {
 		return err
 	}
@@ -146,7 +155,7 @@ func (m *Model[T]) patch(ctx context.Context, keys []any, conds []Predicate, lwt
 }
 
 // buildPatch checks the changes against the columns and builds their UPDATE.
-func (m *Model[T]) buildPatch(keys []any, conds []Predicate, lwt bool, changes []Change, o *queryOpts) (writeStmt, error) {
+func (m *Model[T]) buildPatch(sc scoped, keys []any, conds []Predicate, lwt bool, changes []Change, o *queryOpts) (writeStmt, error) {
 	need := len(m.t.PartitionKey) + len(m.t.Clustering)
 	if m.staticOnly(changes, conds) {
 		need = len(m.t.PartitionKey)
@@ -161,7 +170,7 @@ func (m *Model[T]) buildPatch(keys []any, conds []Predicate, lwt bool, changes [
 		return writeStmt{}, fmt.Errorf("%w: %s: Patch with no changes", ErrInvalidQuery, m.t.Name)
 	}
 	var b strings.Builder
-	b.WriteString("UPDATE " + m.from)
+	b.WriteString("UPDATE " + sc.st.from)
 	using, vals, err := o.using(m.t.Name)
 	if err != nil {
 		return writeStmt{}, err
@@ -200,7 +209,7 @@ func (m *Model[T]) buildPatch(keys []any, conds []Predicate, lwt bool, changes [
 		}
 	}
 	b.WriteString(" WHERE " + m.t.keyWhereOf(len(keys)))
-	bkeys, err := m.t.bindKeys(keys)
+	bkeys, err := sc.keys(m.t, keys)
 	if err != nil {
 		return writeStmt{}, err
 	}

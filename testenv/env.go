@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -135,8 +136,44 @@ func (e *Env) close(w io.Writer, p dropPolicy) error {
 	if !e.ksCreated {
 		return nil
 	}
-	return patiently(e.hosts, "drop keyspace "+e.keyspace, "DROP KEYSPACE IF EXISTS "+e.keyspace, w, p)
+	var errs []error
+	for _, ks := range e.extraKeyspaces() {
+		if err := patiently(e.hosts, "drop keyspace "+ks, "DROP KEYSPACE IF EXISTS "+ks, w, p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := patiently(e.hosts, "drop keyspace "+e.keyspace, "DROP KEYSPACE IF EXISTS "+e.keyspace, w, p); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
+
+// extraKeyspaces lists the keyspaces the tests made beside the package's own, named
+// with KeyspacePrefix (a tenant's keyspace, say). A failure to list them leaves them
+// behind, which is harmless.
+func (e *Env) extraKeyspaces() []string {
+	s, err := connectCassandra(e.hosts, "")
+	if err != nil {
+		return nil
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	it := s.Query("SELECT keyspace_name FROM system_schema.keyspaces").IterContext(ctx)
+	var out []string
+	var name string
+	for it.Scan(&name) {
+		if strings.HasPrefix(name, e.KeyspacePrefix()) {
+			out = append(out, name)
+		}
+	}
+	_ = it.Close()
+	return out
+}
+
+// KeyspacePrefix is the prefix of the other keyspaces a test package may create
+// (Keyspace() + "_"); Main drops them with the package's keyspace.
+func (e *Env) KeyspacePrefix() string { return e.keyspace + "_" }
 
 // patiently runs the idempotent schema statement stmt (what, in messages)
 // until it succeeds and the schema agrees, at most len(p.timeouts) times, each
