@@ -36,6 +36,10 @@ var ErrClosed = errors.New("cqrs: bus closed")
 // unacknowledged, and another member of the group receives it. A handler is
 // called concurrently for messages of different partitions, never for two
 // messages of the same key in the same group.
+//
+// The context carries the message's tenant (its MetaTenant entry) for
+// tenant.From, or no tenant when the message names none, whatever tenant
+// the Subscribe context has; see Deliver, which every transport calls.
 type Handler func(ctx context.Context, m Message) error
 
 // Publisher publishes messages to topics.
@@ -49,6 +53,13 @@ type Handler func(ctx context.Context, m Message) error
 // message's Topic and fills an empty ID and a zero Time (see Stamp). A
 // context already done makes it return the context's error and publish
 // nothing.
+//
+// When ctx carries a tenant, Publish gives it to each message without a
+// MetaTenant entry, and publishes nothing, returning an error wrapping
+// tenant.ErrMismatch, if a message names another tenant; an invalid tenant
+// in ctx or in a message is an error wrapping tenant.ErrInvalidID, and
+// nothing is published either. The errors name the topic and the tenants.
+// See Prepare, which every transport calls.
 type Publisher interface {
 	Publish(ctx context.Context, topic string, msgs ...Message) error
 }

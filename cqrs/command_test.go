@@ -12,6 +12,7 @@ import (
 
 	"github.com/cassandraorm/cassandraorm-go/cqrs"
 	"github.com/cassandraorm/cassandraorm-go/retry"
+	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 type placeOrder struct {
@@ -282,4 +283,52 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestDispatchTenant: the tenant of the Dispatch context reaches the handler
+// through every middleware, retries included; no tenant stays no tenant.
+func TestDispatchTenant(t *testing.T) {
+	retryAll, err := cqrs.Retry(retry.Policy{If: func(error) bool { return true }, MaxAttempts: 3,
+		Backoff: retry.Backoff{Initial: time.Millisecond, Max: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := cqrs.NewCommandBus(cqrs.Logging(slog.New(slog.DiscardHandler)), cqrs.Validation(), retryAll)
+	var (
+		mu   sync.Mutex
+		seen []string // the tenant of each handler call; "-" for none
+	)
+	if err := cqrs.Handle(bus, func(ctx context.Context, c placeOrder) error {
+		id, err := tenant.From(ctx)
+		if errors.Is(err, tenant.ErrNoTenant) {
+			id = "-"
+		}
+		mu.Lock()
+		seen = append(seen, id)
+		attempt := len(seen)
+		mu.Unlock()
+		if c.OrderID == "retried" && attempt == 1 {
+			return errors.New("conflict")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		ctx  context.Context
+		cmd  placeOrder
+		want []string
+	}{
+		{tenant.With(t.Context(), "acme"), placeOrder{OrderID: "once", Items: 1}, []string{"acme"}},
+		{tenant.With(t.Context(), "globex"), placeOrder{OrderID: "retried", Items: 1}, []string{"globex", "globex"}},
+		{t.Context(), placeOrder{OrderID: "no-tenant", Items: 1}, []string{"-"}},
+	} {
+		seen = nil
+		if err := bus.Dispatch(tc.ctx, tc.cmd); err != nil {
+			t.Fatalf("Dispatch(%s): %v", tc.cmd.OrderID, err)
+		}
+		if strings.Join(seen, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("Dispatch(%s): handler tenants = %v, want %v", tc.cmd.OrderID, seen, tc.want)
+		}
+	}
 }

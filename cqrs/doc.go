@@ -35,6 +35,11 @@
 //	})
 //	err = events.Publish(ctx, "orders", cqrs.Message{Key: "o-1", Type: "order.placed", Payload: body})
 //
+// A message belongs to the tenant of the context it is published under
+// (tenant.With): Publish records it in the metadata entry MetaTenant and
+// refuses a message that names another tenant, and every handler call runs
+// under the tenant of its message, or under none. See Prepare and Deliver.
+//
 // The MemoryBus serves a single process with no broker; the package
 // cqrs/kafka carries the same contract across processes on Kafka. The
 // package cqrs/bustest is the conformance suite both pass, and that any

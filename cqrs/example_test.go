@@ -9,6 +9,7 @@ import (
 
 	"github.com/cassandraorm/cassandraorm-go/cqrs"
 	"github.com/cassandraorm/cassandraorm-go/retry"
+	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 type PlaceOrder struct {
@@ -146,4 +147,36 @@ func ExamplePermanent() {
 	// Output:
 	// m-1 billing 1 cqrs: poison message: decode m-1: invalid JSON
 	// then handled: o-1
+}
+
+// A message belongs to the tenant of the context it is published under, and
+// its handler runs under that tenant; another tenant's message is refused.
+func ExampleMetaTenant() {
+	bus, err := cqrs.NewMemoryBus(cqrs.MemoryConfig{})
+	if err != nil {
+		panic(err)
+	}
+	defer bus.Close()
+	done := make(chan struct{})
+	sub, err := bus.Subscribe(context.Background(), "orders", "billing", func(ctx context.Context, m cqrs.Message) error {
+		id, err := tenant.From(ctx)
+		fmt.Println("handled under", id, err, "metadata", m.Metadata[cqrs.MetaTenant])
+		close(done)
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer sub.Close()
+
+	ctx := tenant.With(context.Background(), "acme")
+	err = bus.Publish(ctx, "orders", cqrs.Message{Metadata: map[string]string{cqrs.MetaTenant: "globex"}})
+	fmt.Println(errors.Is(err, tenant.ErrMismatch))
+	if err := bus.Publish(ctx, "orders", cqrs.Message{Key: "o-1", Type: "order.placed"}); err != nil {
+		panic(err)
+	}
+	<-done
+	// Output:
+	// true
+	// handled under acme <nil> metadata acme
 }

@@ -183,16 +183,20 @@ func (b *MemoryBus) Publish(ctx context.Context, topic string, msgs ...Message) 
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("cqrs: publish to %s: %w", topic, err)
 	}
+	stamped, err := Prepare(ctx, topic, msgs)
+	if err != nil {
+		return fmt.Errorf("cqrs: publish to %s: %w", topic, err)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
 		return fmt.Errorf("cqrs: publish to %s: %w", topic, ErrClosed)
 	}
-	b.append(b.topic(topic), msgs)
+	b.append(b.topic(topic), stamped)
 	return nil
 }
 
-// append stamps msgs and appends them to t. b.mu is held.
+// append appends msgs, stamped for t, to t. b.mu is held.
 func (b *MemoryBus) append(t *memTopic, msgs []Message) {
 	for _, m := range msgs {
 		var p int
@@ -203,7 +207,7 @@ func (b *MemoryBus) append(t *memTopic, msgs []Message) {
 			b.rr++
 		}
 		t.seq++
-		t.parts[p].msgs = append(t.parts[p].msgs, memEntry{seq: t.seq, m: Stamp(t.name, m)})
+		t.parts[p].msgs = append(t.parts[p].msgs, memEntry{seq: t.seq, m: m})
 		t.retained++
 	}
 	b.dropOverLimit(t)
@@ -325,7 +329,7 @@ func (b *MemoryBus) dispatch(t *memTopic, g *memGroup, p int) {
 		s.inflight.Add(1) // under b.mu, before Close can mark s closed and wait
 		b.mu.Unlock()
 
-		res, n, err := deliver.Until(s.ctx, b.policy(g, m), func(ctx context.Context) error { return s.handler(ctx, m.Clone()) })
+		res, n, err := deliver.Until(s.ctx, b.policy(g, m), func(ctx context.Context) error { return Deliver(ctx, s.handler, m) })
 		s.inflight.Done()
 		if res == deliver.Stopped {
 			continue
@@ -335,7 +339,7 @@ func (b *MemoryBus) dispatch(t *memTopic, g *memGroup, p int) {
 			b.cfg.Logger.Error("cqrs: message poisoned, moved to the poison topic", "topic", m.Topic, "group", g.name,
 				"poison_topic", g.poison, "key", m.Key, "id", m.ID, "deliveries", n, "err", err)
 			// Moved and acknowledged at once, under b.mu.
-			b.append(b.topic(g.poison), []Message{Poisoned(m, g.name, n, err)})
+			b.append(b.topic(g.poison), []Message{Stamp(g.poison, Poisoned(m, g.name, n, err))})
 		}
 		g.next[p] = off + 1
 		b.trim(t, p)

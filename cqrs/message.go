@@ -72,8 +72,10 @@ func NewID() string {
 
 // Stamp prepares a message for publishing to topic: it sets Topic, fills
 // an empty ID with NewID() and a zero Time with the current time, and
-// copies Payload and Metadata. Transports call it on every message given to
-// Publish so that all of them fill the same fields the same way.
+// copies Payload and Metadata. Prepare calls it on every message given to
+// Publish so that all transports fill the same fields the same way;
+// transports call it directly only for the messages they move to a poison
+// topic (see Poisoned), which keep their metadata as it is.
 func Stamp(topic string, m Message) Message {
 	m = m.Clone()
 	m.Topic = topic

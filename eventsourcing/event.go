@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 // Event is a domain event: a Go value that says what happened. EventType names it in
@@ -21,7 +22,8 @@ type Metadata struct {
 	CorrelationID string
 	// CausationID is the id of the command or event that caused this one.
 	CausationID string
-	// Tenant is the tenant the event belongs to, if any.
+	// Tenant is the tenant the event belongs to, if any. Repository.Save sets it
+	// from the tenant of its context (tenant.From), when there is one.
 	Tenant string
 	// Actor is the user or service that caused it.
 	Actor string
@@ -67,7 +69,9 @@ func metadataFrom(in map[string]string) Metadata {
 type metadataKey struct{}
 
 // WithMetadata returns a context carrying m; Repository.Save stamps it on the events
-// it appends, so a request handler sets it once.
+// it appends, so a request handler sets it once. Under a context that carries a
+// tenant (tenant.With), Save takes m.Tenant from it: leave m.Tenant empty, or set it
+// to the same tenant.
 func WithMetadata(ctx context.Context, m Metadata) context.Context {
 	return context.WithValue(ctx, metadataKey{}, m)
 }
@@ -76,6 +80,25 @@ func WithMetadata(ctx context.Context, m Metadata) context.Context {
 func MetadataFrom(ctx context.Context) Metadata {
 	m, _ := ctx.Value(metadataKey{}).(Metadata)
 	return m
+}
+
+// withTenant returns md with the tenant of ctx, for the events Save appends to stream:
+// md as it is when ctx has no tenant; an error when ctx's tenant is invalid, or when
+// md names another tenant (saving one tenant's events from another tenant's request
+// is a bug in the caller).
+func withTenant(ctx context.Context, stream string, md Metadata) (Metadata, error) {
+	id, err := tenant.From(ctx)
+	switch {
+	case errors.Is(err, tenant.ErrNoTenant):
+		return md, nil
+	case err != nil:
+		return md, fmt.Errorf("eventsourcing: saving %s: context: %w", stream, err)
+	case md.Tenant != "" && md.Tenant != id:
+		return md, fmt.Errorf("eventsourcing: saving %s: metadata has tenant %q, but the context has tenant %q: %w",
+			stream, md.Tenant, id, tenant.ErrMismatch)
+	}
+	md.Tenant = id
+	return md, nil
 }
 
 // EventData is an event ready to append: encoded, with its id and metadata.

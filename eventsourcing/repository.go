@@ -124,7 +124,11 @@ func (r *Repository[A, E]) decode(rec Record) (E, error) {
 }
 
 // Save appends a's pending events at its stored version, stamped with the metadata
-// of ctx (see WithMetadata), and clears them. It returns a *ConcurrencyError if the
+// of ctx (see WithMetadata) and the tenant of ctx (tenant.From), and clears them.
+// It appends nothing, and returns an error naming the stream, when ctx's tenant is
+// invalid (tenant.ErrInvalidID) or the metadata names another tenant than ctx's
+// (tenant.ErrMismatch); under a ctx without tenant, Metadata.Tenant is what
+// WithMetadata gave, possibly empty. It returns a *ConcurrencyError if the
 // stream moved since a was loaded; then a is stale and must be loaded again. After any
 // other error the outcome is unknown and Save may be called again: the events keep
 // the ids they got when raised, so a save that did apply is not repeated.
@@ -137,7 +141,10 @@ func (r *Repository[A, E]) save(ctx context.Context, a A, info loadInfo) error {
 	if len(root.pending) == 0 {
 		return nil
 	}
-	meta := MetadataFrom(ctx)
+	meta, err := withTenant(ctx, root.id, MetadataFrom(ctx))
+	if err != nil {
+		return err
+	}
 	data := make([]EventData, len(root.pending))
 	for i, e := range root.pending {
 		d, err := r.reg.Encode(e)

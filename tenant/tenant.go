@@ -18,6 +18,11 @@ var (
 	ErrUnknown = errors.New("tenant: unknown tenant")
 	// ErrSuspended: the tenant exists and is suspended; its requests are refused.
 	ErrSuspended = errors.New("tenant: tenant suspended")
+	// ErrMismatch: data that names its tenant (a message's metadata, an event's
+	// metadata) names another tenant than the context it is written under. Writing
+	// one tenant's data from another tenant's request is a bug in the caller, so
+	// it is refused rather than corrected.
+	ErrMismatch = errors.New("tenant: tenant does not match the context's")
 )
 
 // MaxIDLen is the longest tenant id: with a short prefix it still fits Cassandra's
@@ -69,6 +74,16 @@ type entry struct {
 // such: From reports it, so no call runs under it.
 func With(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, ctxKey{}, entry{id: id, err: Check(id)})
+}
+
+// Without returns a copy of ctx that carries no tenant, whatever ctx carries, or ctx
+// itself when it carries none. A consumer uses it for work that belongs to no tenant
+// but runs below a context that has one (a subscription opened in a request).
+func Without(ctx context.Context) context.Context {
+	if ctx.Value(ctxKey{}) == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, ctxKey{}, nil)
 }
 
 // From returns the tenant ctx carries. It fails with ErrNoTenant when there is none

@@ -92,3 +92,19 @@ func TestConcurrentContexts(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestWithout(t *testing.T) {
+	bg := context.Background()
+	if got := tenant.Without(bg); got != bg {
+		t.Errorf("Without(a context without tenant) returned a new context")
+	}
+	for _, id := range []string{"acme", "Bad'Id"} {
+		ctx := tenant.Without(tenant.With(bg, id))
+		if _, err := tenant.From(ctx); !errors.Is(err, tenant.ErrNoTenant) {
+			t.Errorf("From(Without(With(%q))) = %v, want ErrNoTenant", id, err)
+		}
+		if got, err := tenant.From(tenant.With(ctx, "globex")); err != nil || got != "globex" {
+			t.Errorf("From(With(Without(...), globex)) = %q, %v; want globex", got, err)
+		}
+	}
+}

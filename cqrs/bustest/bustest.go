@@ -60,6 +60,10 @@ func Run(t *testing.T, tr Transport) {
 		{"PoisonAfterMaxDeliveries", testPoisonAfterMaxDeliveries},
 		{"PoisonPermanentError", testPoisonPermanentError},
 		{"PublishDuringClose", testPublishDuringClose},
+		{"TenantFromContext", testTenantFromContext},
+		{"TenantsInterleaved", testTenantsInterleaved},
+		{"TenantAbsent", testTenantAbsent},
+		{"TenantRefused", testTenantRefused},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

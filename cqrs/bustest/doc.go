@@ -15,7 +15,15 @@
 // MaxDeliveries calls, and one whose handler returns a permanent error
 // after one, while the later messages still arrive; and that publishers
 // racing with Close get success or ErrClosed, never a panic or a deadlock,
-// and (for a durable transport) lose no acknowledged message.
+// and (for a durable transport) lose no acknowledged message. For tenants:
+// that a message published under a tenant's context carries it in its
+// metadata and in its handler's context; that messages of eleven
+// publishers (ten tenants and one without) interleaved on shared keys are
+// each handled under their own tenant, none under another's or under the
+// Subscribe context's; that a message without tenant is handled without
+// one, right after messages with one; and that a Publish naming another
+// tenant than its context's, or an invalid tenant, fails naming the topic
+// and the tenants, and publishes none of its messages.
 //
 //	func TestConformance(t *testing.T) {
 //		bustest.Run(t, bustest.Transport{

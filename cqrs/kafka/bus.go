@@ -117,9 +117,13 @@ func (b *Bus) Publish(ctx context.Context, topic string, msgs ...cqrs.Message) e
 		return fmt.Errorf("kafka: publish to %s: %w", topic, err)
 	}
 	defer b.calls.Done()
-	recs := make([]*kgo.Record, len(msgs))
-	for i, m := range msgs {
-		r, err := encode(cqrs.Stamp(topic, m))
+	stamped, err := cqrs.Prepare(ctx, topic, msgs)
+	if err != nil {
+		return fmt.Errorf("kafka: publish to %s: %w", topic, err)
+	}
+	recs := make([]*kgo.Record, len(stamped))
+	for i, m := range stamped {
+		r, err := encode(m)
 		if err != nil {
 			return fmt.Errorf("kafka: publish to %s: %w", topic, err)
 		}
@@ -296,7 +300,7 @@ func (s *subscription) handle(recs []*kgo.Record, log *slog.Logger) (last *kgo.R
 				log.Warn("kafka: handler failed, will redeliver", "deliveries", n, "err", err)
 			},
 		}
-		res, n, err := deliver.Until(s.ctx, p, func(ctx context.Context) error { return s.handler(ctx, m.Clone()) })
+		res, n, err := deliver.Until(s.ctx, p, func(ctx context.Context) error { return cqrs.Deliver(ctx, s.handler, m) })
 		if res == deliver.Poisoned {
 			log.Error("kafka: message poisoned, moving it to the poison topic", "poison_topic", s.poison, "deliveries", n, "err", err)
 			res = s.movePoison(cqrs.Poisoned(m, s.group, n, err), log)

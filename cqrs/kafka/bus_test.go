@@ -17,6 +17,7 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/cqrs/bustest"
 	"github.com/cassandraorm/cassandraorm-go/cqrs/kafka"
 	"github.com/cassandraorm/cassandraorm-go/retry"
+	"github.com/cassandraorm/cassandraorm-go/tenant"
 	"github.com/cassandraorm/cassandraorm-go/testenv"
 )
 
@@ -268,5 +269,59 @@ func TestPoisonForeignRecord(t *testing.T) {
 		}
 	case <-time.After(bustest.Timeout):
 		t.Fatal("the foreign record did not reach the poison topic")
+	}
+}
+
+// TestTenantHeader: the tenant travels as the record header "tenant", so
+// a record from another producer names its tenant the same way; one whose
+// header is not a valid tenant id is still delivered, under a context for
+// which tenant.From fails with ErrInvalidID.
+func TestTenantHeader(t *testing.T) {
+	cfg := testConfig(t)
+	bus := newBus(t, cfg)
+	defer bus.Close()
+	topic := uniqueTopic("cqrs-kafka-test.tenant")
+	if err := bus.EnsureTopic(t.Context(), topic, 1); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var recs []*kgo.Record
+	for _, v := range []string{"acme", "Bad'Id"} {
+		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte(v),
+			Headers: []kgo.RecordHeader{{Key: cqrs.MetaTenant, Value: []byte(v)}}})
+	}
+	if err := cl.ProduceSync(t.Context(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		payload, id string
+		err         error
+	}
+	got := make(chan seen, 2)
+	sub, err := bus.Subscribe(tenant.With(t.Context(), "decoy"), topic, "g", func(ctx context.Context, m cqrs.Message) error {
+		id, err := tenant.From(ctx)
+		got <- seen{string(m.Payload), id, err}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for i := range 2 {
+		select {
+		case s := <-got:
+			switch {
+			case s.payload == "acme" && (s.id != "acme" || s.err != nil):
+				t.Errorf("record with tenant header acme: handler context tenant %q, %v; want acme", s.id, s.err)
+			case s.payload != "acme" && !errors.Is(s.err, tenant.ErrInvalidID):
+				t.Errorf("record with tenant header %q: handler context tenant %q, %v; want ErrInvalidID", s.payload, s.id, s.err)
+			}
+		case <-time.After(bustest.Timeout):
+			t.Fatalf("record %d not delivered", i)
+		}
 	}
 }

@@ -6,7 +6,8 @@
 // key is Message.Key, so each key stays in one partition and keeps its
 // order; the record value is the payload; headers carry the id, the type,
 // the time to the nanosecond (cqrs-id, cqrs-type, cqrs-time) and one
-// header per metadata entry.
+// header per metadata entry, the tenant among them (the header "tenant",
+// cqrs.MetaTenant), which each handler call gets back in its context.
 //
 // Each Subscribe is one member of a Kafka consumer group, with a client of
 // its own. Records are handled in order per partition, partitions in
