@@ -166,7 +166,7 @@ type Store struct {
 
 	meta     *orm.Model[layoutRow]
 	layoutMu sync.Mutex
-	layoutOK bool
+	layoutOK map[string]bool // by keyspace: the layout is recorded per keyspace
 }
 
 // layoutRow records the configuration that must stay fixed for the life of the data, so a
@@ -189,14 +189,18 @@ func (l *layoutRow) String() string {
 // checkLayout records the store's fixed options on first use, or checks them against
 // those recorded. It runs once per Store.
 func (s *Store) checkLayout(ctx context.Context) error {
+	ks, err := s.db.KeyspaceFor(ctx)
+	if err != nil {
+		return err
+	}
 	s.layoutMu.Lock()
 	defer s.layoutMu.Unlock()
-	if s.layoutOK {
+	if s.layoutOK[ks] {
 		return nil
 	}
 	want := layoutRow{Name: "layout", BucketSize: s.opts.BucketSize, FeedBucket: int64(s.opts.FeedBucket / time.Second),
 		FeedShards: int32(s.opts.FeedShards), FeedLag: s.opts.FeedLag.Milliseconds(), AbandonAfter: s.opts.AbandonAfter.Milliseconds()}
-	err := s.meta.InsertIfNotExists(ctx, &want)
+	err = s.meta.InsertIfNotExists(ctx, &want)
 	var ce *orm.ConflictError
 	if errors.As(err, &ce) {
 		cur, _ := ce.Current.(*layoutRow)
@@ -210,7 +214,7 @@ func (s *Store) checkLayout(ctx context.Context) error {
 	} else if err != nil {
 		return fmt.Errorf("eventsourcing: recording the layout of store %s: %w", s.opts.Prefix, err)
 	}
-	s.layoutOK = true
+	s.layoutOK[ks] = true
 	return nil
 }
 
@@ -222,7 +226,7 @@ func NewStore(db *orm.DB, cfg StoreConfig) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, opts: cfg}
+	s := &Store{db: db, opts: cfg, layoutOK: map[string]bool{}}
 	var err error
 	if s.events, err = orm.NewModel[eventRow](db, orm.TableName(cfg.Prefix+"_events")); err != nil {
 		return nil, err
@@ -242,7 +246,7 @@ func NewStore(db *orm.DB, cfg StoreConfig) (*Store, error) {
 	if s.positions, err = orm.NewModel[streamPosRow](db, orm.TableName(cfg.Prefix+"_stream_positions")); err != nil {
 		return nil, err
 	}
-	if s.meta, err = orm.NewModel[layoutRow](db, orm.TableName(cfg.Prefix+"_layout")); err != nil {
+	if s.meta, err = orm.NewModel[layoutRow](db, orm.TableName(cfg.Prefix+"_layout"), orm.WithScope(orm.KeyspaceScope)); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -26,6 +26,12 @@ type row struct {
 type Config struct {
 	// Table is the lease table's name (default "leases"), a Cassandra identifier.
 	Table string
+	// Scope says, on a tenanted DB (orm.DB.WithTenancy), whose leases these are:
+	// orm.TenantScope (the default) gives each tenant its own leases, so a name is
+	// held once per tenant and every call needs a tenant in its context;
+	// orm.KeyspaceScope, once per keyspace (a migration lock); orm.GlobalScope, once
+	// for the whole deployment. On a DB without tenancy it changes nothing.
+	Scope orm.Scope
 	// TTL is how long a lease lives without renewal (default 15s, at least 1s). The
 	// row is written with a TTL one second longer, since Cassandra counts TTLs in
 	// whole seconds from the start of the current one, so it lives at least TTL.
@@ -136,7 +142,7 @@ func New(db *orm.DB, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	cfg.setDefaults()
-	rows, err := orm.NewModel[row](db, orm.TableName(cfg.Table))
+	rows, err := orm.NewModel[row](db, orm.TableName(cfg.Table), orm.WithScope(cfg.Scope))
 	if err != nil {
 		return nil, fmt.Errorf("lease: table %s: %w", cfg.Table, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/lease"
+	"github.com/cassandraorm/cassandraorm-go/orm"
 )
 
 // lockName is the lease's name in the lock table: one lock per migrations table.
@@ -29,7 +30,7 @@ func newOwner() string {
 // every fifth of the lease, and at least every 2s, so waiting processes start soon
 // after the holder is done.
 func (m *Migrator) leases(owner string, waiting func(*lease.HeldError)) (*lease.Manager, error) {
-	return lease.New(m.db, lease.Config{Table: m.opts.LockTable, TTL: m.opts.LockLease, Owner: owner,
+	return lease.New(m.db, lease.Config{Table: m.opts.LockTable, Scope: orm.KeyspaceScope, TTL: m.opts.LockLease, Owner: owner,
 		Poll: min(m.opts.LockLease/5, 2*time.Second), Waiting: waiting})
 }
 

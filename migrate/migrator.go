@@ -100,7 +100,7 @@ type Migrator struct {
 
 	mu     sync.Mutex
 	ms     map[int64]*migration
-	synced bool // the bookkeeping tables exist
+	synced map[string]bool // by keyspace: the bookkeeping tables exist
 }
 
 // New returns a Migrator for the migrations of db's keyspace, which must be set. It
@@ -116,15 +116,15 @@ func New(db *orm.DB, opts Config) (*Migrator, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	applied, err := orm.NewModel[appliedRow](db, orm.TableName(opts.Table))
+	applied, err := orm.NewModel[appliedRow](db, orm.TableName(opts.Table), orm.WithScope(orm.KeyspaceScope))
 	if err != nil {
 		return nil, err
 	}
-	dirty, err := orm.NewModel[dirtyRow](db, orm.TableName(opts.DirtyTable))
+	dirty, err := orm.NewModel[dirtyRow](db, orm.TableName(opts.DirtyTable), orm.WithScope(orm.KeyspaceScope))
 	if err != nil {
 		return nil, err
 	}
-	m := &Migrator{db: db, opts: opts, applied: applied, dirty: dirty, ms: map[int64]*migration{}}
+	m := &Migrator{db: db, opts: opts, applied: applied, dirty: dirty, ms: map[int64]*migration{}, synced: map[string]bool{}}
 	if m.locks, err = m.leases(newOwner(), nil); err != nil {
 		return nil, err
 	}
@@ -204,8 +204,12 @@ func (m *Migrator) sorted() []*migration {
 
 // ensureTables creates the migrations, dirty and lock tables if they do not exist.
 func (m *Migrator) ensureTables(ctx context.Context) error {
+	ks, err := m.db.KeyspaceFor(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	m.mu.Lock()
-	synced := m.synced
+	synced := m.synced[ks]
 	m.mu.Unlock()
 	if synced {
 		return nil
@@ -217,7 +221,7 @@ func (m *Migrator) ensureTables(ctx context.Context) error {
 		return fmt.Errorf("migrate: creating the migration tables: %w", err)
 	}
 	m.mu.Lock()
-	m.synced = true
+	m.synced[ks] = true
 	m.mu.Unlock()
 	return nil
 }

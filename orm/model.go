@@ -67,6 +67,9 @@ func NewModel[T any](db *DB, opts ...ModelOption) (*Model[T], error) {
 		t.Keyspace = cfg.keyspace
 	}
 	t.Options = cfg.options
+	if cfg.scope < TenantScope || cfg.scope > KeyspaceScope {
+		return nil, fmt.Errorf("%w: %s: %s is not a scope", ErrInvalidModel, t.Name, cfg.scope)
+	}
 	if db.tenancy != nil {
 		t.scope = cfg.scope
 		if t.scope == TenantScope {

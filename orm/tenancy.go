@@ -54,7 +54,8 @@ func (c Tenancy) Validate() error {
 }
 
 // WithTenancy returns a multi-tenant view of db: it shares db's session and settings,
-// and every model made on it is tenant-scoped unless made with Global or PerKeyspace.
+// and every model made on it is tenant-scoped unless made WithScope(GlobalScope) or
+// WithScope(KeyspaceScope).
 //
 // A tenant-scoped model resolves the tenant from the context of each call
 // (tenant.From) and fails with an error matching tenant.ErrNoTenant when there is
@@ -122,13 +123,11 @@ func (s Scope) String() string {
 	return fmt.Sprintf("Scope(%d)", int(s))
 }
 
-// Global makes a model GlobalScope on a tenanted DB. On a DB without tenancy every
-// model is global already and the option changes nothing.
-func Global() ModelOption { return func(c *modelConfig) { c.scope = GlobalScope } }
-
-// PerKeyspace makes a model KeyspaceScope on a tenanted DB. On a DB without tenancy
-// it changes nothing.
-func PerKeyspace() ModelOption { return func(c *modelConfig) { c.scope = KeyspaceScope } }
+// WithScope sets how the model's table is shared among tenants on a tenanted DB
+// (default TenantScope). On a DB without tenancy every model is global and the
+// option changes nothing, so a package can make its models with the scope they need
+// on any DB.
+func WithScope(s Scope) ModelOption { return func(c *modelConfig) { c.scope = s } }
 
 // scoped is where one call on a model runs: the statements of its keyspace and, on a
 // tenant-scoped model, the bound value of the tenant column.

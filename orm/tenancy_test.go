@@ -336,7 +336,7 @@ func TestTenancyModels(t *testing.T) {
 	db, _ := tenantDB(t)
 	ctx := t.Context()
 	// A global model needs no tenant, and has no tenant column.
-	countries, err := orm.NewModel[Country](db, orm.Global())
+	countries, err := orm.NewModel[Country](db, orm.WithScope(orm.GlobalScope))
 	if err != nil {
 		t.Fatal(err)
 	}
