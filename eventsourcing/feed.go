@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 // feedRow is one entry of the global feed: every event of every stream, in time
@@ -71,8 +72,10 @@ func (s *Store) shardOf(stream string) int32 {
 	return int32(h.Sum32() % uint32(s.opts.FeedShards))
 }
 
-// knownBucket keys Store.knownBuckets.
+// knownBucket keys Store.knownBuckets. On a tenanted DB every tenant has its own
+// bucket list, so the tenant is part of the key.
 type knownBucket struct {
+	tenant string
 	shard  int32
 	bucket int64
 }
@@ -81,6 +84,7 @@ type knownBucket struct {
 func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, error) {
 	feed := make([]feedRow, len(rows))
 	shard := s.shardOf(rows[0].Stream)
+	owner, _ := tenant.From(ctx) // "" without one; the writes below refuse a tenant-scoped call then
 	var buckets, listed []int64
 	for i, r := range rows {
 		seq := orm.NewTimeUUID()
@@ -89,7 +93,7 @@ func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, err
 			Data: r.Data, Metadata: r.Metadata, RecordedAt: r.RecordedAt}
 		if !slices.Contains(buckets, feed[i].Bucket) {
 			buckets = append(buckets, feed[i].Bucket)
-			if _, ok := s.knownBuckets.Load(knownBucket{shard, feed[i].Bucket}); !ok {
+			if _, ok := s.knownBuckets.Load(knownBucket{owner, shard, feed[i].Bucket}); !ok {
 				listed = append(listed, feed[i].Bucket)
 			}
 		}
@@ -116,7 +120,7 @@ func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, err
 		return nil, fmt.Errorf("eventsourcing: writing feed entries for %s: %w", rows[0].Stream, err)
 	}
 	for _, bucket := range listed {
-		s.knownBuckets.Store(knownBucket{shard, bucket}, true)
+		s.knownBuckets.Store(knownBucket{owner, shard, bucket}, true)
 	}
 	return feed, nil
 }

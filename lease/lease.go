@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 // row is a held lease.
@@ -207,45 +208,54 @@ func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
 	switch {
 	case errors.As(err, &ce):
 		cur, _ := ce.Current.(*row)
-		if cur == nil || !m.claimUnsure(name, cur.Owner) {
+		if cur == nil || !m.claimUnsure(ctx, name, cur.Owner) {
 			return nil, heldError(name, ce.Current)
 		}
 		return m.adopt(ctx, name, cur)
 	case err != nil:
 		// The insert may have applied: remember its token for the next attempt.
-		m.rememberUnsure(name, token)
+		m.rememberUnsure(ctx, name, token)
 		return nil, fmt.Errorf("lease: acquiring %s: %w", name, err)
 	}
-	m.forget(name)
-	return m.hold(name, token, r.AcquiredAt, sent), nil
+	m.forget(ctx, name)
+	return m.hold(ctx, name, token, r.AcquiredAt, sent), nil
 }
 
 // claimUnsure reports whether owner is the token of one of this Manager's
 // acquisitions of name whose outcome was unknown, and if so takes it out of them, so
 // that only one caller (an adopt or a give-back) acts on that row. Any other owner
 // settles them all: none of them holds the row.
-func (m *Manager) claimUnsure(name, owner string) bool {
+func (m *Manager) claimUnsure(ctx context.Context, name, owner string) bool {
+	k := unsureKey(ctx, name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if i := slices.Index(m.unsure[name], owner); i >= 0 {
-		m.unsure[name] = slices.Delete(m.unsure[name], i, i+1)
+	if i := slices.Index(m.unsure[k], owner); i >= 0 {
+		m.unsure[k] = slices.Delete(m.unsure[k], i, i+1)
 		return true
 	}
-	delete(m.unsure, name)
+	delete(m.unsure, k)
 	return false
 }
 
+// unsureKey keys Manager.unsure: the lease's name, and on a tenanted DB its tenant,
+// whose row it is (another tenant's lease of the same name is another row).
+func unsureKey(ctx context.Context, name string) string {
+	id, _ := tenant.From(ctx)
+	return id + "\x00" + name
+}
+
 // rememberUnsure records tokens of acquisitions of name whose outcome is unknown.
-func (m *Manager) rememberUnsure(name string, tokens ...string) {
+func (m *Manager) rememberUnsure(ctx context.Context, name string, tokens ...string) {
+	k := unsureKey(ctx, name)
 	m.mu.Lock()
-	m.unsure[name] = append(m.unsure[name], tokens...)
+	m.unsure[k] = append(m.unsure[k], tokens...)
 	m.mu.Unlock()
 }
 
 // forget drops the uncertain acquisitions of name: their outcome is settled.
-func (m *Manager) forget(name string) {
+func (m *Manager) forget(ctx context.Context, name string) {
 	m.mu.Lock()
-	delete(m.unsure, name)
+	delete(m.unsure, unsureKey(ctx, name))
 	m.mu.Unlock()
 }
 
@@ -259,8 +269,8 @@ func (m *Manager) giveBack(ctx context.Context, name string) {
 	// The tokens are taken out first, so a concurrent TryAcquire cannot adopt a row
 	// that is being deleted; those whose delete did not apply are put back.
 	m.mu.Lock()
-	tokens := m.unsure[name]
-	delete(m.unsure, name)
+	tokens := m.unsure[unsureKey(ctx, name)]
+	delete(m.unsure, unsureKey(ctx, name))
 	m.mu.Unlock()
 	if len(tokens) == 0 {
 		return
@@ -269,7 +279,7 @@ func (m *Manager) giveBack(ctx context.Context, name string) {
 	defer cancel()
 	for _, token := range tokens {
 		if err := m.rows.DeleteIf(ctx, []any{name}, orm.Eq("owner", token)); err != nil {
-			m.rememberUnsure(name, token)
+			m.rememberUnsure(ctx, name, token)
 		}
 	}
 }
@@ -285,14 +295,14 @@ func (m *Manager) adopt(ctx context.Context, name string, cur *row) (*Held, erro
 	var ce *orm.ConflictError
 	switch {
 	case errors.As(err, &ce):
-		m.forget(name) // the row expired or was taken meanwhile
+		m.forget(ctx, name) // the row expired or was taken meanwhile
 		return nil, fmt.Errorf("lease: taking over %s after an uncertain acquisition: %w", name, heldError(name, ce.Current))
 	case err != nil:
-		m.rememberUnsure(name, cur.Owner)
+		m.rememberUnsure(ctx, name, cur.Owner)
 		return nil, fmt.Errorf("lease: taking over %s after an uncertain acquisition: %w", name, err)
 	}
-	m.forget(name)
-	return m.hold(name, cur.Owner, cur.AcquiredAt, sent), nil
+	m.forget(ctx, name)
+	return m.hold(ctx, name, cur.Owner, cur.AcquiredAt, sent), nil
 }
 
 // cellTTL is the TTL written: a second more than the lease's, because Cassandra
@@ -339,9 +349,11 @@ func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 	}
 }
 
-// hold starts renewing an acquisition whose last write was sent at sent.
-func (m *Manager) hold(name, token string, since, sent time.Time) *Held {
-	ctx, cancel := context.WithCancel(context.Background())
+// hold starts renewing an acquisition whose last write was sent at sent. The renewals
+// run in a context of their own that keeps the values of ctx, the acquiring call's
+// (the tenant, on a tenanted DB), but not its end.
+func (m *Manager) hold(ctx context.Context, name, token string, since, sent time.Time) *Held {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	h := &Held{m: m, name: name, token: token, since: since, lost: make(chan struct{}), stop: cancel, done: make(chan struct{})}
 	h.mu.Lock() // expire may run at once if the write took longer than the lease
 	h.deadline = sent.Add(m.cfg.TTL - m.cfg.Margin)
