@@ -39,12 +39,12 @@ type UpdateUserProfile struct {
 
 // Profile is the read model: one row per user, kept by the projection.
 type Profile struct {
-	UserID    string    `cql:"user_id" orm:"pk"`
-	Email     string    `cql:"email"`
-	Name      string    `cql:"name"`
-	Bio       string    `cql:"bio"`
-	Version   int64     `cql:"version"`
-	UpdatedAt time.Time `cql:"updated_at"`
+	UserID    string    `cql:"user_id" orm:"pk" json:"user_id"`
+	Email     string    `cql:"email" json:"email"`
+	Name      string    `cql:"name" json:"name"`
+	Bio       string    `cql:"bio" json:"bio"`
+	Version   int64     `cql:"version" json:"version"`
+	UpdatedAt time.Time `cql:"updated_at" json:"updated_at"`
 }
 
 // Service wires the user service: command bus, repository, relay and projection.
@@ -60,6 +60,12 @@ type Service struct {
 
 // New builds the service on db (its keyspace holds the event store and the read
 // model) publishing to pub. Call Sync once, then Run to relay and project.
+//
+// On a tenanted DB (orm.DB.WithTenancy, or the tenant registry's DB) the service is
+// multi-tenant with no change to its code: every command, read, relay and projection
+// runs for the tenant of its context, so Run and CatchUp run once per tenant, and
+// Sync once for the shared tables plus once for each tenant with a keyspace of its
+// own.
 func New(db *orm.DB, pub cqrs.Publisher, leases *lease.Manager, cfg eventsourcing.StoreConfig, log *slog.Logger) (*Service, error) {
 	reg, err := Registry()
 	if err != nil {
