@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 // Product is the model the examples use.
@@ -211,5 +212,31 @@ func ExampleDetached() {
 	// Output:
 	// SELECT "category", "sku", "name", "price", "tags", "updated", "stock" FROM "shop"."product" WHERE "category" = ? LIMIT 10 <nil>
 	// true
+	// true
+}
+
+// A tenanted view of a DB makes every model tenant-scoped: the tenant column leads its
+// partition key, and every statement is restricted to the context's tenant.
+func ExampleDB_WithTenancy() {
+	base, err := orm.Detached("shop")
+	if err != nil {
+		log.Fatal(err)
+	}
+	db, err := base.WithTenancy(orm.Tenancy{}) // every tenant in the shared tables
+	if err != nil {
+		log.Fatal(err)
+	}
+	products, err := orm.NewModel[Product](db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := tenant.With(context.Background(), "acme")
+	stmt, vals, err := products.Query().Where(orm.Eq("category", "books")).CQL(ctx)
+	fmt.Println(stmt, len(vals), err)
+
+	_, _, err = products.Query().Where(orm.Eq("category", "books")).CQL(context.Background())
+	fmt.Println(errors.Is(err, tenant.ErrNoTenant))
+	// Output:
+	// SELECT "category", "sku", "name", "price", "tags", "updated", "stock" FROM "shop"."product" WHERE "tenant_id" = ? AND "category" = ? 2 <nil>
 	// true
 }
