@@ -54,7 +54,7 @@ func (r *Registry) Active(ctx context.Context, id string) error {
 // lookup returns the cached entry of an active tenant id, or why it may not be
 // served.
 func (r *Registry) lookup(ctx context.Context, id string) (entry, error) {
-	e, err := r.cache.get(ctx, id, r.read)
+	e, err := r.cache.get(ctx, id)
 	if err != nil {
 		return entry{}, fmt.Errorf("tenant %s: reading the registry: %w", id, err)
 	}
@@ -111,6 +111,7 @@ type flight struct {
 type cache struct {
 	ttl         time.Duration
 	max, maxNeg int
+	read        func(context.Context, string) (entry, error)
 
 	mu      sync.Mutex
 	known   map[string]entry
@@ -119,15 +120,15 @@ type cache struct {
 	gen     uint64 // counts invalidations; a read that started before one is not kept
 }
 
-func newCache(size int, ttl time.Duration) *cache {
+func newCache(size int, ttl time.Duration, read func(context.Context, string) (entry, error)) *cache {
 	maxNeg := max(1, size/4)
-	return &cache{ttl: ttl, max: max(1, size-maxNeg), maxNeg: maxNeg,
+	return &cache{ttl: ttl, max: max(1, size-maxNeg), maxNeg: maxNeg, read: read,
 		known: map[string]entry{}, unknown: map[string]entry{}, flights: map[string]*flight{}}
 }
 
 // get returns the entry of id, from the cache if it is fresh enough, else from
-// read, once for all concurrent callers. Each caller waits until its own ctx ends.
-func (c *cache) get(ctx context.Context, id string, read func(context.Context, string) (entry, error)) (entry, error) {
+// c.read, once for all concurrent callers. Each caller waits until its own ctx ends.
+func (c *cache) get(ctx context.Context, id string) (entry, error) {
 	now := time.Now()
 	c.mu.Lock()
 	if e, ok := c.known[id]; ok && now.Sub(e.at) < c.ttl {
@@ -142,7 +143,7 @@ func (c *cache) get(ctx context.Context, id string, read func(context.Context, s
 	if f == nil {
 		f = &flight{done: make(chan struct{})}
 		c.flights[id] = f
-		go c.fill(context.WithoutCancel(ctx), id, f, c.gen, read)
+		go c.fill(context.WithoutCancel(ctx), id, f, c.gen)
 	}
 	c.mu.Unlock()
 	select {
@@ -155,11 +156,11 @@ func (c *cache) get(ctx context.Context, id string, read func(context.Context, s
 
 // fill runs flight f's read and keeps its answer, unless the cache was invalidated
 // since generation gen (the answer may predate a change made through this Registry).
-func (c *cache) fill(ctx context.Context, id string, f *flight, gen uint64, read func(context.Context, string) (entry, error)) {
+func (c *cache) fill(ctx context.Context, id string, f *flight, gen uint64) {
 	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
 	sent := time.Now()
-	e, err := read(ctx, id)
+	e, err := c.read(ctx, id)
 	e.at = sent
 	f.e, f.err = e, err
 	c.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,7 +14,7 @@ import (
 )
 
 // fakeRead is a registry read for the cache that answers from status (empty: no
-// such tenant), counts its calls and records when each was made.
+// such tenant; so are ids with unknownPrefix), counts its calls and records when each was made.
 type fakeRead struct {
 	mu     sync.Mutex
 	status Status
@@ -21,13 +22,18 @@ type fakeRead struct {
 	calls  int
 	last   time.Time
 	gate   chan struct{} // when set, reads wait for it to close
+
+	unknownPrefix string // ids with this prefix are unknown
 }
 
-func (f *fakeRead) read(ctx context.Context, _ string) (entry, error) {
+func (f *fakeRead) read(ctx context.Context, id string) (entry, error) {
 	f.mu.Lock()
 	f.calls++
 	f.last = time.Now()
 	gate, st, err := f.gate, f.status, f.err
+	if f.unknownPrefix != "" && strings.HasPrefix(id, f.unknownPrefix) {
+		st = ""
+	}
 	f.mu.Unlock()
 	if gate != nil {
 		select {
@@ -59,14 +65,14 @@ func (f *fakeRead) stats() (int, time.Time) {
 // the read it came from was sent less than ttl before the call.
 func TestCacheStaleness(t *testing.T) {
 	const ttl = 150 * time.Millisecond
-	c := newCache(100, ttl)
 	f := &fakeRead{status: StatusActive}
+	c := newCache(100, ttl, f.read)
 	ctx := t.Context()
-	if e, err := c.get(ctx, "acme", f.read); err != nil || e.status != StatusActive {
+	if e, err := c.get(ctx, "acme"); err != nil || e.status != StatusActive {
 		t.Fatalf("first get: %+v, %v", e, err)
 	}
 	for range 100 {
-		if _, err := c.get(ctx, "acme", f.read); err != nil {
+		if _, err := c.get(ctx, "acme"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -77,7 +83,7 @@ func TestCacheStaleness(t *testing.T) {
 	_, sent := f.stats()
 	testenv.WaitFor(t, 5*time.Second, func() error {
 		before := time.Now()
-		e, err := c.get(ctx, "acme", f.read)
+		e, err := c.get(ctx, "acme")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,13 +100,13 @@ func TestCacheStaleness(t *testing.T) {
 // TestCacheOneReadPerMiss: concurrent misses for one id share one read, and each
 // caller gets its answer.
 func TestCacheOneReadPerMiss(t *testing.T) {
-	c := newCache(100, time.Minute)
 	f := &fakeRead{status: StatusActive, gate: make(chan struct{})}
+	c := newCache(100, time.Minute, f.read)
 	var wg sync.WaitGroup
 	var ok atomic.Int32
 	for range 50 {
 		wg.Go(func() {
-			if e, err := c.get(t.Context(), "acme", f.read); err == nil && e.status == StatusActive {
+			if e, err := c.get(t.Context(), "acme"); err == nil && e.status == StatusActive {
 				ok.Add(1)
 			}
 		})
@@ -116,16 +122,16 @@ func TestCacheOneReadPerMiss(t *testing.T) {
 // TestCacheCallerGivesUp: a caller whose context ends stops waiting; the read goes
 // on for the others and is kept.
 func TestCacheCallerGivesUp(t *testing.T) {
-	c := newCache(100, time.Minute)
 	f := &fakeRead{status: StatusActive, gate: make(chan struct{})}
+	c := newCache(100, time.Minute, f.read)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, err := c.get(ctx, "acme", f.read); !errors.Is(err, context.Canceled) {
+	if _, err := c.get(ctx, "acme"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled get: %v", err)
 	}
 	close(f.gate)
 	testenv.WaitUntil(t, 5*time.Second, "the read was kept", func() bool { k, _ := c.len(); return k == 1 })
-	if _, err := c.get(t.Context(), "acme", f.read); err != nil {
+	if _, err := c.get(t.Context(), "acme"); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := f.stats(); n != 1 {
@@ -136,11 +142,11 @@ func TestCacheCallerGivesUp(t *testing.T) {
 // TestCacheErrorsNotCached: a failed read is returned as it is and not kept: the
 // next call reads again.
 func TestCacheErrorsNotCached(t *testing.T) {
-	c := newCache(100, time.Minute)
 	boom := errors.New("registry unreachable")
 	f := &fakeRead{err: boom}
+	c := newCache(100, time.Minute, f.read)
 	for range 3 {
-		if _, err := c.get(t.Context(), "acme", f.read); !errors.Is(err, boom) {
+		if _, err := c.get(t.Context(), "acme"); !errors.Is(err, boom) {
 			t.Fatalf("get: %v", err)
 		}
 	}
@@ -152,16 +158,15 @@ func TestCacheErrorsNotCached(t *testing.T) {
 // TestCacheUnknownBounded: unknown ids are cached, but a flood of them stays within
 // their quarter of the cache and evicts no known tenant.
 func TestCacheUnknownBounded(t *testing.T) {
-	c := newCache(8, time.Minute) // 6 known, 2 unknown
-	known := &fakeRead{status: StatusActive}
+	f := &fakeRead{status: StatusActive, unknownPrefix: "random-"}
+	c := newCache(8, time.Minute, f.read) // 6 known, 2 unknown
 	for i := range 6 {
-		if _, err := c.get(t.Context(), fmt.Sprintf("known-%d", i), known.read); err != nil {
+		if _, err := c.get(t.Context(), fmt.Sprintf("known-%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	unknown := &fakeRead{}
 	for i := range 1000 {
-		e, err := c.get(t.Context(), fmt.Sprintf("random-%d", i), unknown.read)
+		e, err := c.get(t.Context(), fmt.Sprintf("random-%d", i))
 		if err != nil || e.found {
 			t.Fatalf("unknown id: %+v, %v", e, err)
 		}
@@ -170,24 +175,25 @@ func TestCacheUnknownBounded(t *testing.T) {
 		t.Errorf("the cache holds %d known and %d unknown entries, want 6 and 2", k, u)
 	}
 	// Unknown ids are cached too: asking again does not read.
-	n, _ := unknown.stats()
-	if _, err := c.get(t.Context(), "random-999", unknown.read); err != nil {
+	n, _ := f.stats()
+	if _, err := c.get(t.Context(), "random-999"); err != nil {
 		t.Fatal(err)
 	}
-	if m, _ := unknown.stats(); m != n {
+	if m, _ := f.stats(); m != n {
 		t.Error("a recent unknown id was read again")
 	}
+	// The flood evicted no known tenant.
 	for i := range 10 {
-		if _, err := c.get(t.Context(), fmt.Sprintf("known-%d", i%6), known.read); err != nil {
+		if _, err := c.get(t.Context(), fmt.Sprintf("known-%d", i%6)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n, _ := known.stats(); n != 6 {
-		t.Errorf("%d reads of known tenants, want 6: the flood evicted some", n)
+	if m, _ := f.stats(); m != n {
+		t.Errorf("%d reads of known tenants after the flood, want none", m-n)
 	}
 	// More known tenants than room: the cache stays at its bound.
 	for i := range 100 {
-		if _, err := c.get(t.Context(), fmt.Sprintf("more-%d", i), known.read); err != nil {
+		if _, err := c.get(t.Context(), fmt.Sprintf("more-%d", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -199,14 +205,14 @@ func TestCacheUnknownBounded(t *testing.T) {
 // TestCacheInvalidate: after invalidate, the next call reads afresh, and a read that
 // was in flight when it came is not kept.
 func TestCacheInvalidate(t *testing.T) {
-	c := newCache(100, time.Minute)
 	f := &fakeRead{status: StatusActive}
-	if _, err := c.get(t.Context(), "acme", f.read); err != nil {
+	c := newCache(100, time.Minute, f.read)
+	if _, err := c.get(t.Context(), "acme"); err != nil {
 		t.Fatal(err)
 	}
 	f.set(StatusSuspended)
 	c.invalidate("acme")
-	if e, _ := c.get(t.Context(), "acme", f.read); e.status != StatusSuspended {
+	if e, _ := c.get(t.Context(), "acme"); e.status != StatusSuspended {
 		t.Fatalf("after invalidate: %+v", e)
 	}
 
@@ -217,7 +223,7 @@ func TestCacheInvalidate(t *testing.T) {
 	f.gate = make(chan struct{})
 	f.mu.Unlock()
 	done := make(chan entry)
-	go func() { e, _ := c.get(context.Background(), "acme", f.read); done <- e }()
+	go func() { e, _ := c.get(context.Background(), "acme"); done <- e }()
 	testenv.WaitUntil(t, 5*time.Second, "a read started", func() bool { n, _ := f.stats(); return n == 3 })
 	c.invalidate("acme")
 	f.mu.Lock()

@@ -270,7 +270,7 @@ func New(db *orm.DB, cfg Config) (*Registry, error) {
 	if r.tdb, err = db.WithTenancy(orm.Tenancy{Placer: r}); err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}
-	r.cache = newCache(cfg.CacheSize, cfg.MaxStaleness)
+	r.cache = newCache(cfg.CacheSize, cfg.MaxStaleness, r.read)
 	return r, nil
 }
 
