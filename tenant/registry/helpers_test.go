@@ -46,7 +46,9 @@ func otherDB(t testing.TB, obs orm.Observer) *orm.DB {
 }
 
 // newRegistry returns a synced Registry on db whose tables are named after table
-// (each test has its own registry) and whose tenant keyspaces Main drops.
+// (each test has its own registry) and whose tenant keyspaces Main drops. Its
+// leases last 5s unless cfg says otherwise: short enough for a test to wait out a
+// dead holder, long enough that renewals survive a loaded 2-core machine.
 func newRegistry(t testing.TB, db *orm.DB, table string, cfg registry.Config) *registry.Registry {
 	t.Helper()
 	cfg.Table = table
@@ -54,7 +56,7 @@ func newRegistry(t testing.TB, db *orm.DB, table string, cfg registry.Config) *r
 		cfg.KeyspacePrefix = env.KeyspacePrefix()
 	}
 	if cfg.LeaseTTL == 0 {
-		cfg.LeaseTTL = 2 * time.Second
+		cfg.LeaseTTL = 5 * time.Second
 	}
 	r, err := registry.New(db, cfg)
 	if err != nil {

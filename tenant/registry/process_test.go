@@ -59,7 +59,7 @@ func TestHelperProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	r, err := registry.New(db, registry.Config{Table: "prov_killed", KeyspacePrefix: os.Getenv(helperPrefixEnv), LeaseTTL: 2 * time.Second})
+	r, err := registry.New(db, registry.Config{Table: "prov_killed", KeyspacePrefix: os.Getenv(helperPrefixEnv), LeaseTTL: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

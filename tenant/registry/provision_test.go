@@ -32,7 +32,7 @@ var itemsMigrations = fstest.MapFS{
 // migrator returns a Migrator of fsys on r's tenanted DB.
 func migrator(t testing.TB, r *registry.Registry, fsys fstest.MapFS) *migrate.Migrator {
 	t.Helper()
-	m, err := migrate.New(r.DB(), migrate.Config{LockLease: 3 * time.Second})
+	m, err := migrate.New(r.DB(), migrate.Config{LockLease: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
