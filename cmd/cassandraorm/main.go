@@ -5,11 +5,21 @@
 //	cassandraorm dev status              show what runs where
 //	cassandraorm dev logs [service]      tail a server's log
 //	cassandraorm dev reset               stop and delete all local state
+//	cassandraorm migrate -keyspace ks up|down|status|resolve
+//	                                     apply or roll back .cql migrations
+//	cassandraorm migrate -keyspace shared up -all-tenants
+//	                                     ... in the shared keyspace and every tenant keyspace
+//	cassandraorm tenant -keyspace shared create|list|suspend|resume|delete
+//	                                     run the tenant registry's lifecycle
+//
+// Each command prints its own help with -h.
 package main
 
 import (
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 )
 
 // command is one subcommand; run gets the arguments after its name.
@@ -45,7 +55,8 @@ func main() {
 
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: cassandraorm <command> [arguments]\n\ncommands:")
-	for name, c := range commands {
-		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, c.summary)
+	for _, name := range slices.Sorted(maps.Keys(commands)) {
+		fmt.Fprintf(os.Stderr, "  %-8s %s\n", name, commands[name].summary)
 	}
+	fmt.Fprintln(os.Stderr, "\nRun cassandraorm <command> -h for a command's flags.")
 }

@@ -17,16 +17,23 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/internal/devenv"
 	"github.com/cassandraorm/cassandraorm-go/migrate"
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/tenant/registry"
 )
 
 func init() {
 	commands["migrate"] = command{summary: "apply, roll back or list the .cql migrations of a directory (up, down, status, resolve)", run: runMigrate}
 }
 
-const migrateUsage = `usage: cassandraorm migrate [-hosts host:port,...] -keyspace ks [-dir ./migrations] [-create-keyspace] <command>
+const migrateUsage = `usage: cassandraorm migrate [-hosts host:port,...] -keyspace ks [-dir ./migrations] [-create-keyspace] [-registry-table tenants] <command>
 
 commands:
-  up [N | --to V]   apply all pending migrations, the next N, or those up to version V
+  up [--all-tenants] [N | --to V]
+                    apply all pending migrations, the next N, or those up to version V.
+                    With --all-tenants, ks is the shared keyspace of a tenant registry:
+                    apply them there, then in the keyspace of each keyspace-strategy
+                    tenant (active or suspended), in id order; a failing keyspace does
+                    not stop the others. Run it again after a failure: each keyspace
+                    applies only what it lacks
   down [N]          roll back the last N applied migrations (default 1)
   status            list the migrations: applied, pending, dirty, or changed since applied
   resolve -version V -applied|-pending
@@ -52,6 +59,7 @@ func migrateCmd(ctx context.Context, args []string, out, errOut io.Writer) error
 	keyspace := fs.String("keyspace", "", "the keyspace to migrate (required)")
 	dir := fs.String("dir", "migrations", "the directory of NNNN_name.up.cql and NNNN_name.down.cql files")
 	create := fs.Bool("create-keyspace", false, "create the keyspace if it does not exist (SimpleStrategy, replication factor 1: for development)")
+	regTable := fs.String("registry-table", registry.DefaultTable, "with up -all-tenants: the tenant registry's table in the shared keyspace (registry.Config.Table)")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
@@ -64,8 +72,12 @@ func migrateCmd(ctx context.Context, args []string, out, errOut io.Writer) error
 		return errors.New("-keyspace is required\n" + migrateUsage)
 	}
 	sub, subArgs := fs.Arg(0), fs.Args()[1:]
-	run, err := parseMigrateCommand(sub, subArgs)
+	run, allTenants, err := parseMigrateCommand(sub, subArgs)
 	if err != nil {
+		return err
+	}
+	cfg := registry.Config{Table: *regTable}
+	if err := cfg.Validate(); allTenants && err != nil {
 		return err
 	}
 	if st, err := os.Stat(*dir); err != nil || !st.IsDir() {
@@ -90,18 +102,34 @@ func migrateCmd(ctx context.Context, args []string, out, errOut io.Writer) error
 			return fmt.Errorf("keyspace %s does not exist: create it, or pass -create-keyspace for a development keyspace", *keyspace)
 		}
 	}
-	m, err := migrate.New(db, migrate.Config{Progress: func(e migrate.Event) { fmt.Fprintln(out, e) }})
+	mdb := db
+	var reg *registry.Registry
+	if allTenants {
+		if reg, err = registry.New(db, cfg); err != nil {
+			return err
+		}
+		if err := reg.Sync(ctx); err != nil {
+			return err
+		}
+		mdb = reg.DB()
+	}
+	m, err := migrate.New(mdb, migrate.Config{Progress: func(e migrate.Event) { fmt.Fprintln(out, e) }})
 	if err != nil {
 		return err
 	}
 	if err := m.AddFS(os.DirFS(*dir), "."); err != nil {
 		return fmt.Errorf("%s: %w", *dir, err)
 	}
+	if allTenants {
+		return reg.MigrateAll(ctx, func(ctx context.Context) error { return run(ctx, m, out) },
+			func(e registry.ProgressEvent) { fmt.Fprintln(out, e) })
+	}
 	return run(ctx, m, out)
 }
 
-// parseMigrateCommand reads the subcommand and its arguments, before anything connects.
-func parseMigrateCommand(sub string, args []string) (func(context.Context, *migrate.Migrator, io.Writer) error, error) {
+// parseMigrateCommand reads the subcommand and its arguments, before anything
+// connects, and whether it is `up -all-tenants`.
+func parseMigrateCommand(sub string, args []string) (func(context.Context, *migrate.Migrator, io.Writer) error, bool, error) {
 	count := func(args []string, def int) (int, error) {
 		switch len(args) {
 		case 0:
@@ -119,15 +147,16 @@ func parseMigrateCommand(sub string, args []string) (func(context.Context, *migr
 	case "up":
 		fs := flag.NewFlagSet("migrate up", flag.ContinueOnError)
 		to := fs.Int64("to", 0, "apply the pending migrations up to this version")
+		all := fs.Bool("all-tenants", false, "migrate the shared keyspace and each keyspace-strategy tenant's keyspace")
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		n, err := count(fs.Args(), 0)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if n > 0 && *to > 0 {
-			return nil, errors.New("migrate up: give N or --to V, not both")
+			return nil, false, errors.New("migrate up: give N or --to V, not both")
 		}
 		return func(ctx context.Context, m *migrate.Migrator, out io.Writer) error {
 			var rs []migrate.Result
@@ -144,11 +173,11 @@ func parseMigrateCommand(sub string, args []string) (func(context.Context, *migr
 				fmt.Fprintln(out, "no pending migrations")
 			}
 			return err
-		}, nil
+		}, *all, nil
 	case "down":
 		n, err := count(args, 1)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		return func(ctx context.Context, m *migrate.Migrator, out io.Writer) error {
 			rs, err := m.Down(ctx, n)
@@ -156,27 +185,27 @@ func parseMigrateCommand(sub string, args []string) (func(context.Context, *migr
 				fmt.Fprintln(out, "no applied migrations")
 			}
 			return err
-		}, nil
+		}, false, nil
 	case "status":
 		if len(args) > 0 {
-			return nil, fmt.Errorf("migrate status: unexpected arguments %q", args)
+			return nil, false, fmt.Errorf("migrate status: unexpected arguments %q", args)
 		}
-		return printStatus, nil
+		return printStatus, false, nil
 	case "resolve":
 		fs := flag.NewFlagSet("migrate resolve", flag.ContinueOnError)
 		version := fs.Int64("version", 0, "the migration to resolve")
 		applied := fs.Bool("applied", false, "its change took effect: record it as applied")
 		pending := fs.Bool("pending", false, "its change did not take effect (or was undone by hand): the next up runs it again")
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		switch {
 		case fs.NArg() > 0:
-			return nil, fmt.Errorf("migrate resolve: unexpected arguments %q\n%s", fs.Args(), migrateUsage)
+			return nil, false, fmt.Errorf("migrate resolve: unexpected arguments %q\n%s", fs.Args(), migrateUsage)
 		case *version < 1:
-			return nil, errors.New("migrate resolve: -version V is required (a positive version)")
+			return nil, false, errors.New("migrate resolve: -version V is required (a positive version)")
 		case *applied == *pending:
-			return nil, errors.New("migrate resolve: give one of -applied or -pending")
+			return nil, false, errors.New("migrate resolve: give one of -applied or -pending")
 		}
 		return func(ctx context.Context, m *migrate.Migrator, out io.Writer) error {
 			if err := m.Resolve(ctx, *version, *applied); err != nil {
@@ -185,9 +214,9 @@ func parseMigrateCommand(sub string, args []string) (func(context.Context, *migr
 			state := map[bool]string{true: "applied", false: "pending"}[*applied]
 			fmt.Fprintf(out, "resolved version %d as %s\n", *version, state)
 			return nil
-		}, nil
+		}, false, nil
 	}
-	return nil, fmt.Errorf("migrate: unknown command %q\n%s", sub, migrateUsage)
+	return nil, false, fmt.Errorf("migrate: unknown command %q\n%s", sub, migrateUsage)
 }
 
 // printStatus prints a table of the migrations, then each migration in error; it
