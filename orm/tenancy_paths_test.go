@@ -2,6 +2,7 @@ package orm_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
@@ -52,5 +53,28 @@ func TestTenancyPurgeTupleKey(t *testing.T) {
 		if p, err := parcels.Get(globex, Pair{i, "z"}, Pair{1, "s"}); err != nil || p.Note != "globex" {
 			t.Errorf("globex after the others' purges: %+v, %v", p, err)
 		}
+	}
+}
+
+// TestTenancyColumnClashesWithLookup: a tenant column named like a column of a
+// unique lookup table is refused when the model is made, not by the server when
+// the lookup table is created.
+func TestTenancyColumnClashesWithLookup(t *testing.T) {
+	for _, col := range []string{"claimed_at", "owner_team", "owner_id"} {
+		db, err := buildDB(t).WithTenancy(orm.Tenancy{Column: col})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = orm.NewModel[Staff](db)
+		if !errors.Is(err, orm.ErrInvalidModel) || !strings.Contains(err.Error(), col) || !strings.Contains(err.Error(), "staff_by_email") {
+			t.Errorf("tenant column %s: %v, want ErrInvalidModel naming it and the lookup table", col, err)
+		}
+	}
+	db, err := buildDB(t).WithTenancy(orm.Tenancy{Column: "org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := orm.NewModel[Staff](db); err != nil {
+		t.Errorf("tenant column org: %v", err)
 	}
 }
