@@ -353,8 +353,9 @@ func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 // run in a context of their own that keeps the values of ctx, the acquiring call's
 // (the tenant, on a tenanted DB), but not its end.
 func (m *Manager) hold(ctx context.Context, name, token string, since, sent time.Time) *Held {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h := &Held{m: m, name: name, token: token, since: since, lost: make(chan struct{}), stop: cancel, done: make(chan struct{})}
+	vals := context.WithoutCancel(ctx)
+	ctx, cancel := context.WithCancel(vals)
+	h := &Held{m: m, name: name, token: token, since: since, vals: vals, lost: make(chan struct{}), stop: cancel, done: make(chan struct{})}
 	h.mu.Lock() // expire may run at once if the write took longer than the lease
 	h.deadline = sent.Add(m.cfg.TTL - m.cfg.Margin)
 	h.timer = time.AfterFunc(time.Until(h.deadline), h.expire)
@@ -385,6 +386,7 @@ type Held struct {
 	name  string
 	token string
 	since time.Time
+	vals  context.Context // the acquiring call's values (its tenant), without its end
 	lost  chan struct{}
 	stop  context.CancelFunc
 	done  chan struct{}
@@ -550,7 +552,10 @@ func (h *Held) renew(ctx context.Context) {
 }
 
 // Release stops renewal and deletes the lease if this owner still holds it. Valid
-// is false from then on; Lost is not closed by Release.
+// is false from then on; Lost is not closed by Release. ctx bounds the delete; like
+// the renewals, it runs with the values of the context the lease was acquired with,
+// so on a tenanted DB it deletes the row of the acquiring call's tenant whatever
+// tenant ctx carries, or none.
 func (h *Held) Release(ctx context.Context) error {
 	h.mu.Lock()
 	h.released = true
@@ -558,7 +563,13 @@ func (h *Held) Release(ctx context.Context) error {
 	h.mu.Unlock()
 	h.stop()
 	<-h.done
-	err := h.m.rows.DeleteIf(ctx, []any{h.name}, orm.Eq("owner", h.token))
+	dctx, cancel := context.WithCancelCause(h.vals)
+	defer cancel(nil)
+	if ctx.Err() != nil {
+		cancel(context.Cause(ctx))
+	}
+	defer context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })()
+	err := h.m.rows.DeleteIf(dctx, []any{h.name}, orm.Eq("owner", h.token))
 	if err != nil && !errors.Is(err, orm.ErrConflict) {
 		return fmt.Errorf("lease: releasing %s: %w", h.name, err)
 	}
