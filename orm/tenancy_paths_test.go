@@ -381,3 +381,41 @@ func TestTenancyCursorAcrossStrategies(t *testing.T) {
 		}
 	}
 }
+
+// TestTenancySharedTableName: a tenant-scoped model and a model without tenancy of
+// one table do not share it: whichever made the table, Sync of the other refuses with
+// the primary key difference, and writes of the other fail instead of landing in it.
+func TestTenancySharedTableName(t *testing.T) {
+	tdb, _ := tenantDB(t)
+	base := openDB(t)
+	acme := tenant.With(t.Context(), "acme")
+	row := func() *Country { return &Country{Code: "nl", Name: "x"} }
+	for _, tc := range []struct {
+		table       string
+		first, then *orm.DB
+	}{
+		{"shared_plain_first", base, tdb},
+		{"shared_tenanted_first", tdb, base},
+	} {
+		first, err := orm.NewModel[Country](tc.first, orm.TableName(tc.table))
+		if err != nil {
+			t.Fatal(err)
+		}
+		then, err := orm.NewModel[Country](tc.then, orm.TableName(tc.table))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tc.first.Sync(acme, first); err != nil {
+			t.Fatal(err)
+		}
+		if err := tc.then.Sync(acme, then); !errors.Is(err, orm.ErrUnsafeSchemaChange) || !strings.Contains(err.Error(), "tenant_id") {
+			t.Errorf("%s: Sync of the other model: %v, want ErrUnsafeSchemaChange naming tenant_id", tc.table, err)
+		}
+		if err := then.Insert(acme, row()); err == nil {
+			t.Errorf("%s: the other model's insert was written", tc.table)
+		}
+		if _, err := then.Get(acme, "nl"); err == nil || errors.Is(err, orm.ErrNotFound) {
+			t.Errorf("%s: the other model's get: %v, want the server's refusal", tc.table, err)
+		}
+	}
+}
