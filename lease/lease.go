@@ -191,9 +191,10 @@ func heldError(name string, current any) *HeldError {
 }
 
 // TryAcquire takes lease name if nobody holds it, or returns a *HeldError (wrapping
-// ErrHeld) that names the holder. Any other error leaves the outcome unknown (the
-// insert may have applied): the next TryAcquire or Acquire of name through this
-// Manager recognises the row by its token and adopts it.
+// ErrHeld) that names the holder. An error matching orm.ErrUncertain leaves the
+// outcome unknown (the insert may have applied): the next TryAcquire or Acquire of
+// name through this Manager recognises the row by its token and adopts it. Any other
+// error wrote nothing.
 func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
 	if name == "" {
 		return nil, errors.New("lease: TryAcquire: empty lease name")
@@ -213,8 +214,12 @@ func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
 		}
 		return m.adopt(ctx, name, cur)
 	case err != nil:
-		// The insert may have applied: remember its token for the next attempt.
-		m.rememberUnsure(ctx, name, token)
+		// An insert of unknown outcome may have applied: remember its token for the
+		// next attempt. Any other failure (a refusal, or a call the ORM refused
+		// before sending it: no tenant, a suspended one) wrote nothing.
+		if errors.Is(err, orm.ErrUncertain) {
+			m.rememberUnsure(ctx, name, token)
+		}
 		return nil, fmt.Errorf("lease: acquiring %s: %w", name, err)
 	}
 	m.forget(ctx, name)
