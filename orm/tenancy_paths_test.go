@@ -3,7 +3,9 @@ package orm_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -417,5 +419,68 @@ func TestTenancySharedTableName(t *testing.T) {
 		if _, err := then.Get(acme, "nl"); err == nil || errors.Is(err, orm.ErrNotFound) {
 			t.Errorf("%s: the other model's get: %v, want the server's refusal", tc.table, err)
 		}
+	}
+}
+
+// oncePlacer serves each call's first placement and refuses the later ones, as a
+// registry does for a tenant suspended mid-call.
+type oncePlacer struct{ calls atomic.Int32 }
+
+func (p *oncePlacer) Keyspace(context.Context, string) (string, error) {
+	if p.calls.Add(1) > 1 {
+		return "", fmt.Errorf("placer: %w", tenant.ErrSuspended)
+	}
+	return "", nil
+}
+
+// TestTenancyPlacedOncePerCall: a write with unique constraints (read the old row,
+// claim, write, release) asks the Placer once, so a Placer that starts refusing
+// mid-call cannot leave claims without their row, or a row without its claims; and a
+// call it refuses at once claims nothing.
+func TestTenancyPlacedOncePerCall(t *testing.T) {
+	p := &oncePlacer{}
+	db, err := openDB(t).WithTenancy(orm.Tenancy{Placer: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := orm.NewModel[Staff](db, orm.TableName("staff_placed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Sync(t.Context(), members); err != nil {
+		t.Fatal(err)
+	}
+	acme := tenant.With(t.Context(), "acme")
+	claims := func() int {
+		t.Helper()
+		var n int
+		if err := db.Session().Query(`SELECT COUNT(*) FROM "` + env.Keyspace() + `"."staff_placed_by_email" WHERE "tenant_id" = 'acme' ALLOW FILTERING`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, tc := range []struct {
+		name   string
+		call   func() error
+		claims int
+	}{
+		{"insert", func() error { return members.Insert(acme, &Staff{Team: "t", ID: 1, Email: "a@x.org"}) }, 1},
+		{"update", func() error { return members.Update(acme, &Staff{Team: "t", ID: 1, Email: "b@x.org"}) }, 1},
+		{"delete", func() error { return members.Delete(acme, "t", int64(1)) }, 0},
+	} {
+		p.calls.Store(0)
+		if err := tc.call(); err != nil || p.calls.Load() != 1 {
+			t.Fatalf("%s: %v, %d placements; want 1", tc.name, err, p.calls.Load())
+		}
+		if n := claims(); n != tc.claims {
+			t.Errorf("after the %s: %d claims, want %d", tc.name, n, tc.claims)
+		}
+	}
+	p.calls.Store(1) // refuse the next call at once
+	if err := members.Insert(acme, &Staff{Team: "t", ID: 2, Email: "c@x.org"}); !errors.Is(err, tenant.ErrSuspended) {
+		t.Errorf("insert refused by the Placer: %v", err)
+	}
+	if n := claims(); n != 0 {
+		t.Errorf("a refused insert left %d claims", n)
 	}
 }
