@@ -82,10 +82,10 @@ func MetadataFrom(ctx context.Context) Metadata {
 	return m
 }
 
-// withTenant returns md with the tenant of ctx, for the events Save appends to stream:
-// md as it is when ctx has no tenant; an error when ctx's tenant is invalid, or when
-// md names another tenant (saving one tenant's events from another tenant's request
-// is a bug in the caller).
+// withTenant returns md with the tenant of ctx, for the events Append stores in
+// stream: md as it is when ctx has no tenant; an error when ctx's tenant is invalid,
+// or when md names another tenant (saving one tenant's events from another tenant's
+// request is a bug in the caller).
 func withTenant(ctx context.Context, stream string, md Metadata) (Metadata, error) {
 	id, err := tenant.From(ctx)
 	switch {

@@ -141,10 +141,7 @@ func (r *Repository[A, E]) save(ctx context.Context, a A, info loadInfo) error {
 	if len(root.pending) == 0 {
 		return nil
 	}
-	meta, err := withTenant(ctx, root.id, MetadataFrom(ctx))
-	if err != nil {
-		return err
-	}
+	meta := MetadataFrom(ctx) // Append takes ctx's tenant into it, or refuses it
 	data := make([]EventData, len(root.pending))
 	for i, e := range root.pending {
 		d, err := r.reg.Encode(e)

@@ -274,6 +274,11 @@ func (s *Store) Config() StoreConfig { return s.opts }
 //     same events (by ID) at the same expected version again settles it: it
 //     succeeds without storing them twice if they are stored;
 //   - any other error: this call stored nothing.
+//
+// Each event's Metadata.Tenant is set to the tenant of ctx (tenant.From), when there
+// is one; Append refuses, storing nothing, a ctx whose tenant is invalid
+// (tenant.ErrInvalidID) and an event whose Metadata.Tenant names another tenant
+// (tenant.ErrMismatch). Under a ctx without tenant the metadata is stored as given.
 func (s *Store) Append(ctx context.Context, stream string, expected int64, events []EventData) (int64, error) {
 	n := int64(len(events))
 	switch {
@@ -294,12 +299,16 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 	rows := make([]eventRow, n)
 	bucket := expected / s.opts.BucketSize
 	for i, e := range events {
+		md, err := withTenant(ctx, stream, e.Metadata)
+		if err != nil {
+			return 0, err
+		}
 		if e.ID == (orm.UUID{}) {
 			e.ID = orm.NewUUID()
 		}
 		size += len(e.Data)
 		rows[i] = eventRow{Stream: stream, Bucket: bucket, Version: expected + int64(i) + 1, EventID: e.ID,
-			Type: e.Type, SchemaVersion: int32(e.SchemaVersion), Data: e.Data, Metadata: e.Metadata.toMap(), RecordedAt: now}
+			Type: e.Type, SchemaVersion: int32(e.SchemaVersion), Data: e.Data, Metadata: md.toMap(), RecordedAt: now}
 	}
 	if size > s.opts.MaxAppendBytes {
 		return 0, fmt.Errorf("eventsourcing: append to %s: %d bytes of payload, at most %d per append", stream, size, s.opts.MaxAppendBytes)

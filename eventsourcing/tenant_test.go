@@ -164,3 +164,61 @@ func TestRelayTenant(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestStoreAppendTenant: Store.Append, which Save calls and callers may call
+// directly, takes the tenant of its context into the events' metadata and refuses
+// metadata naming another tenant, so an append made for one tenant can never reach
+// another tenant's handlers through the relay.
+func TestStoreAppendTenant(t *testing.T) {
+	reg := registry(t)
+	s := newStore(t, "appendtenant", eventsourcing.StoreConfig{})
+	for i, tc := range []struct {
+		name    string
+		tenant  string // given to tenant.With; "" for none
+		md      string // Metadata.Tenant of the events
+		want    string // the stored Metadata.Tenant
+		wantErr error
+	}{
+		{"context tenant", "acme", "", "acme", nil},
+		{"context tenant and the same in metadata", "acme", "acme", "acme", nil},
+		{"another tenant in metadata", "acme", "globex", "", tenant.ErrMismatch},
+		{"invalid context tenant", "Bad'Id", "", "", tenant.ErrInvalidID},
+		{"no context tenant, metadata tenant kept", "", "globex", "globex", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			if tc.tenant != "" {
+				ctx = tenant.With(ctx, tc.tenant)
+			}
+			stream := fmt.Sprintf("append-tenant-%d", i)
+			events := []eventsourcing.EventData{added(t, reg, 1), added(t, reg, 2)}
+			for j := range events {
+				events[j].Metadata.Tenant = tc.md
+			}
+			_, err := s.Append(ctx, stream, 0, events)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), stream) {
+					t.Fatalf("Append = %v, want an error wrapping %v and naming the stream %s", err, tc.wantErr, stream)
+				}
+				if v, err := s.Version(t.Context(), stream); err != nil || v != 0 {
+					t.Fatalf("after a refused Append: stream version %d (%v), want 0", v, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Append: %v", err)
+			}
+			for r, err := range s.Load(t.Context(), stream, 1) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Metadata.Tenant != tc.want {
+					t.Errorf("event %d: Metadata.Tenant = %q, want %q", r.Version, r.Metadata.Tenant, tc.want)
+				}
+			}
+			if events[0].Metadata.Tenant != tc.md {
+				t.Errorf("Append changed its argument's metadata: %q", events[0].Metadata.Tenant)
+			}
+		})
+	}
+}

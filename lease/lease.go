@@ -191,9 +191,10 @@ func heldError(name string, current any) *HeldError {
 }
 
 // TryAcquire takes lease name if nobody holds it, or returns a *HeldError (wrapping
-// ErrHeld) that names the holder. Any other error leaves the outcome unknown (the
-// insert may have applied): the next TryAcquire or Acquire of name through this
-// Manager recognises the row by its token and adopts it.
+// ErrHeld) that names the holder. An error matching orm.ErrUncertain leaves the
+// outcome unknown (the insert may have applied): the next TryAcquire or Acquire of
+// name through this Manager recognises the row by its token and adopts it. Any other
+// error wrote nothing.
 func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
 	if name == "" {
 		return nil, errors.New("lease: TryAcquire: empty lease name")
@@ -213,8 +214,12 @@ func (m *Manager) TryAcquire(ctx context.Context, name string) (*Held, error) {
 		}
 		return m.adopt(ctx, name, cur)
 	case err != nil:
-		// The insert may have applied: remember its token for the next attempt.
-		m.rememberUnsure(ctx, name, token)
+		// An insert of unknown outcome may have applied: remember its token for the
+		// next attempt. Any other failure (a refusal, or a call the ORM refused
+		// before sending it: no tenant, a suspended one) wrote nothing.
+		if errors.Is(err, orm.ErrUncertain) {
+			m.rememberUnsure(ctx, name, token)
+		}
 		return nil, fmt.Errorf("lease: acquiring %s: %w", name, err)
 	}
 	m.forget(ctx, name)
@@ -353,8 +358,9 @@ func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 // run in a context of their own that keeps the values of ctx, the acquiring call's
 // (the tenant, on a tenanted DB), but not its end.
 func (m *Manager) hold(ctx context.Context, name, token string, since, sent time.Time) *Held {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h := &Held{m: m, name: name, token: token, since: since, lost: make(chan struct{}), stop: cancel, done: make(chan struct{})}
+	vals := context.WithoutCancel(ctx)
+	ctx, cancel := context.WithCancel(vals)
+	h := &Held{m: m, name: name, token: token, since: since, vals: vals, lost: make(chan struct{}), stop: cancel, done: make(chan struct{})}
 	h.mu.Lock() // expire may run at once if the write took longer than the lease
 	h.deadline = sent.Add(m.cfg.TTL - m.cfg.Margin)
 	h.timer = time.AfterFunc(time.Until(h.deadline), h.expire)
@@ -385,6 +391,7 @@ type Held struct {
 	name  string
 	token string
 	since time.Time
+	vals  context.Context // the acquiring call's values (its tenant), without its end
 	lost  chan struct{}
 	stop  context.CancelFunc
 	done  chan struct{}
@@ -550,7 +557,10 @@ func (h *Held) renew(ctx context.Context) {
 }
 
 // Release stops renewal and deletes the lease if this owner still holds it. Valid
-// is false from then on; Lost is not closed by Release.
+// is false from then on; Lost is not closed by Release. ctx bounds the delete; like
+// the renewals, it runs with the values of the context the lease was acquired with,
+// so on a tenanted DB it deletes the row of the acquiring call's tenant whatever
+// tenant ctx carries, or none.
 func (h *Held) Release(ctx context.Context) error {
 	h.mu.Lock()
 	h.released = true
@@ -558,7 +568,13 @@ func (h *Held) Release(ctx context.Context) error {
 	h.mu.Unlock()
 	h.stop()
 	<-h.done
-	err := h.m.rows.DeleteIf(ctx, []any{h.name}, orm.Eq("owner", h.token))
+	dctx, cancel := context.WithCancelCause(h.vals)
+	defer cancel(nil)
+	if ctx.Err() != nil {
+		cancel(context.Cause(ctx))
+	}
+	defer context.AfterFunc(ctx, func() { cancel(context.Cause(ctx)) })()
+	err := h.m.rows.DeleteIf(dctx, []any{h.name}, orm.Eq("owner", h.token))
 	if err != nil && !errors.Is(err, orm.ErrConflict) {
 		return fmt.Errorf("lease: releasing %s: %w", h.name, err)
 	}

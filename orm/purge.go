@@ -49,8 +49,13 @@ func (db *DB) purge(ctx context.Context, sc scoped, t *Table, from string, keys 
 	tcol := quote(t.Tenant.Name)
 	sel := "SELECT " + quoteNames(keys) + " FROM " + from + " WHERE " + tcol + " = ? ALLOW FILTERING"
 	where := tcol + " = ?"
+	width := 0 // values of a partition key: the driver reads and binds a tuple's elements one by one
 	for _, c := range keys {
-		where += " AND " + quote(c.Name) + " = ?"
+		where += " AND " + quote(c.Name) + " = " + marker(c)
+		width++
+		if c.cql.name == "tuple" {
+			width += len(c.cql.elems) - 1
+		}
 	}
 	del := "DELETE FROM " + from + " WHERE " + where
 	seen := map[string]bool{}
@@ -62,9 +67,9 @@ func (db *DB) purge(ctx context.Context, sc scoped, t *Table, from string, keys 
 		state = it.PageState()
 		var parts [][]any
 		for {
-			row := make([]any, len(keys))
-			dest := make([]any, len(keys))
-			for i := range keys {
+			row := make([]any, width)
+			dest := make([]any, width)
+			for i := range width {
 				dest[i] = &rawValue{}
 				row[i] = dest[i]
 			}

@@ -249,12 +249,12 @@ func (q Query[T]) checkAccess() (bool, error) {
 			if c.cql.isCollection() {
 				return false, fmt.Errorf("%w: %s: %s on collection %s: use Contains or ContainsKey", ErrInvalidQuery, t.Name, p.op, c.Name)
 			}
-			if c.Index != "" && (!p.isRange() || rangeIndexable(c)) {
+			if indexServes(c, p) {
 				indexed = true
 			}
 		}
 	}
-	pkDone := true
+	pkDone, partial := true, false
 	var missing []string
 	for _, c := range t.PartitionKey {
 		p, ok := restricted[c.Name]
@@ -265,13 +265,19 @@ func (q Query[T]) checkAccess() (bool, error) {
 		if ok && p.isRange() && c.Index == "" {
 			needs = append(needs, "range on partition key column "+c.Name)
 		}
-	}
-	if !pkDone && !indexed {
-		if len(q.where) == 0 {
-			needs = append(needs, "no WHERE clause: a full table scan")
-		} else {
-			needs = append(needs, "partition key ("+strings.Join(missing, ", ")+") not restricted and no indexed column used")
+		if ok && !indexServes(c, p) {
+			partial = true
 		}
+	}
+	switch {
+	case pkDone:
+	case !indexed && len(q.where) == 0:
+		needs = append(needs, "no WHERE clause: a full table scan")
+	case !indexed:
+		needs = append(needs, "partition key ("+strings.Join(missing, ", ")+") not restricted and no indexed column used")
+	case partial:
+		// Cassandra filters the rows the index finds by the restricted part.
+		needs = append(needs, "partition key partly restricted ("+strings.Join(missing, ", ")+" not) beside an index")
 	}
 	// Clustering columns: a prefix of equalities, then at most one range; a gap or a
 	// restriction after a range means filtering (unless an index serves it).
@@ -280,7 +286,7 @@ func (q Query[T]) checkAccess() (bool, error) {
 	gap, ranged := false, false
 	for _, c := range t.Clustering {
 		p, ok := restricted[c.Name]
-		served := c.Index != "" && (!p.isRange() || rangeIndexable(c))
+		served := indexServes(c, p)
 		switch {
 		case !ok:
 			gap = true
@@ -300,6 +306,8 @@ func (q Query[T]) checkAccess() (bool, error) {
 		switch {
 		case c.Index == "":
 			needs = append(needs, "column "+name+` is neither a key nor indexed (add orm:"index")`)
+		case p.op == "IN":
+			needs = append(needs, "IN on indexed column "+name+": its index serves = and ranges only")
 		case p.isRange() && !rangeIndexable(c):
 			needs = append(needs, "range on "+name+": its index ("+c.Type+") serves equality only")
 		}
@@ -310,6 +318,13 @@ func (q Query[T]) checkAccess() (bool, error) {
 			ErrFiltering, t.Name, strings.Join(needs, "; "), names(t.PartitionKey))
 	}
 	return pkDone, nil
+}
+
+// indexServes reports whether c's SAI index answers predicate p: = always, ranges on
+// the types rangeIndexable names, IN never (Cassandra 5.0 filters IN on an indexed
+// column).
+func indexServes(c *Column, p Predicate) bool {
+	return c.Index != "" && p.op != "IN" && (!p.isRange() || rangeIndexable(c))
 }
 
 // rangeIndexable reports whether an SAI index on c answers range predicates: numeric

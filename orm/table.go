@@ -134,6 +134,11 @@ func (t *Table) addTenantColumn(name string) error {
 	if t.byName[name] != nil {
 		return fmt.Errorf("%w: %s: field column %s is the tenant column's name: rename the field, or set Tenancy.Column", ErrInvalidModel, t.Name, name)
 	}
+	for _, u := range t.Uniques {
+		if u.lookupTable(t).byName[name] != nil {
+			return fmt.Errorf("%w: %s: the tenant column's name %s is a column of unique lookup table %s: set Tenancy.Column", ErrInvalidModel, t.Name, name, u.LookupTable)
+		}
+	}
 	c := &Column{Name: name, Type: "text", Kind: PartitionKey, cql: &cqlType{name: "text"}, goType: reflect.TypeFor[string]()}
 	c.info = driverType(c.cql)
 	t.Tenant = c

@@ -38,9 +38,11 @@ var errVanished = errors.New("the tenant's row was removed meanwhile")
 // its Name and Limits are kept. Provision fails when the tenant exists with another
 // strategy (a tenant's strategy never changes), with an error matching
 // tenant.ErrUnknown when it is being deleted, with tenant.ErrInvalidID for an id
-// that is not valid or whose keyspace name would be too long, and with ErrCeiling
-// when no keyspace slot is left; the refused tenant is then not recorded, so it may
-// be provisioned with the partition strategy. Errors name the tenant and the step.
+// that is not valid or whose keyspace name would be too long or would be that of a
+// keyspace of shared tables (the registry's, or one a model of schema names), and
+// with ErrCeiling when no keyspace slot is left; the refused tenant is then not
+// recorded, so it may be provisioned with the partition strategy. Errors name the
+// tenant and the step.
 func (r *Registry) Provision(ctx context.Context, spec Spec, schema Schema) (Tenant, error) {
 	spec, ks, err := r.checkSpec(spec, schema)
 	if err != nil {
@@ -93,7 +95,27 @@ func (r *Registry) checkSpec(spec Spec, schema Schema) (Spec, string, error) {
 	if err := orm.CheckIdent("keyspace", ks); err != nil {
 		return spec, "", fmt.Errorf("tenant %s: provision: %w: %w", id, tenant.ErrInvalidID, err)
 	}
+	if r.shared(ks, schema) {
+		return spec, "", fmt.Errorf("tenant %s: provision: %w: its keyspace would be %s, which holds tables shared by every tenant: "+
+			"use another id, or another Config.KeyspacePrefix", id, tenant.ErrInvalidID, ks)
+	}
 	return spec, ks, nil
+}
+
+// shared reports whether keyspace ks holds tables that are not one tenant's: the
+// registry's keyspace (the registry's tables, and the shared tables of the
+// partition tenants) or the keyspace a model of schema names. Such a keyspace is
+// never a keyspace tenant's, so Delete never drops it.
+func (r *Registry) shared(ks string, schema Schema) bool {
+	if ks == r.db.Keyspace() {
+		return true
+	}
+	for _, m := range schema.Models {
+		if m.Table().Keyspace == ks {
+			return true
+		}
+	}
+	return false
 }
 
 // keyspaceName returns the keyspace of tenant id under KeyspaceStrategy.
@@ -339,7 +361,12 @@ func (r *Registry) Delete(ctx context.Context, id string, schema Schema) error {
 	}
 	if Strategy(cur.Strategy) == KeyspaceStrategy {
 		if cur.Keyspace != "" {
-			if err := step("drop keyspace "+cur.Keyspace, func() error { return r.db.DropKeyspace(ictx, cur.Keyspace) }); err != nil {
+			if err := step("drop keyspace "+cur.Keyspace, func() error {
+				if r.shared(cur.Keyspace, schema) {
+					return fmt.Errorf("keyspace %s holds tables shared by every tenant: not dropped", cur.Keyspace)
+				}
+				return r.db.DropKeyspace(ictx, cur.Keyspace)
+			}); err != nil {
 				return err
 			}
 		}
