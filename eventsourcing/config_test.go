@@ -79,7 +79,7 @@ func TestLayoutFixesFeedTimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, cfg := range []eventsourcing.StoreConfig{
-		{Prefix: "layouttimes", FeedLag: 2 * fastLag, AbandonAfter: time.Second},
+		{Prefix: "layouttimes", FeedLag: fastLag - 100*time.Millisecond, AbandonAfter: time.Second},
 		{Prefix: "layouttimes", FeedLag: fastLag, AbandonAfter: 2 * time.Second},
 	} {
 		other, err := eventsourcing.NewStore(db, cfg)

@@ -18,7 +18,10 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/testenv"
 )
 
-const fastLag = 200 * time.Millisecond
+// fastLag is the feed lag of the tests' stores: short, so they wait little, and long
+// enough that an append's feed write (which must take under half of it) fits on a busy
+// 2-core machine running the other packages' tests too.
+const fastLag = 500 * time.Millisecond
 
 func leases(t testing.TB) *lease.Manager {
 	t.Helper()

@@ -45,7 +45,7 @@ func TestUserServiceEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := user.New(db, bus, leases, eventsourcing.StoreConfig{FeedLag: 200 * time.Millisecond}, log)
+	svc, err := user.New(db, bus, leases, eventsourcing.StoreConfig{FeedLag: 500 * time.Millisecond}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestRunStopsWhenAProjectionFails(t *testing.T) {
 	}
 	_ = bus.Close() // every publish fails
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := user.New(db, bus, leases, eventsourcing.StoreConfig{Prefix: "runfail", FeedLag: 200 * time.Millisecond}, log)
+	svc, err := user.New(db, bus, leases, eventsourcing.StoreConfig{Prefix: "runfail", FeedLag: 500 * time.Millisecond}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,10 +31,21 @@ import (
 // tenant carried to the bus's subscribers.
 func TestUserServiceTenants(t *testing.T) {
 	ctx := t.Context()
-	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	// The service's tables have fixed names: the tenanted ones go in a keyspace of
+	// their own, apart from the other tests' tables without tenancy.
+	shared := env.KeyspacePrefix() + "shared"
+	base, err := orm.New(env.Session(t), env.Keyspace(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := base.CreateKeyspace(ctx, shared, orm.SimpleStrategy(1)); err != nil {
+		t.Fatal(err)
+	}
+	db, err := orm.Open(ctx, orm.Config{Hosts: env.Hosts(), Keyspace: shared})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	reg, err := registry.New(db, registry.Config{Table: "svc_tenants", KeyspacePrefix: env.KeyspacePrefix(), MaxStaleness: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +64,7 @@ func TestUserServiceTenants(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := user.New(tdb, bus, leases, eventsourcing.StoreConfig{Prefix: "svc", FeedLag: 200 * time.Millisecond}, log)
+	svc, err := user.New(tdb, bus, leases, eventsourcing.StoreConfig{Prefix: "svc", FeedLag: 500 * time.Millisecond}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
