@@ -335,6 +335,11 @@ func (m *Manager) Acquire(ctx context.Context, name string) (*Held, error) {
 			holder = he
 		case ctx.Err() != nil:
 			m.giveBack(ctx, name)
+			if holder != nil {
+				// ctx ended during an attempt rather than between two: say whom
+				// Acquire was waiting for all the same.
+				return nil, fmt.Errorf("lease: waiting for %s held by %s: %w", name, holder.Owner, err)
+			}
 			return nil, err
 		default:
 			if failures++; failures >= 3 {

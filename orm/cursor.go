@@ -82,7 +82,9 @@ func (db *DB) encodeCursor(stmt string, vals []any, state []byte) string {
 // decodeCursor returns the paging state in cursor, or an error wrapping
 // ErrInvalidQuery that names table when the cursor is not one this query made.
 func (db *DB) decodeCursor(table, stmt string, vals []any, cursor string) ([]byte, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	// Strict: a cursor with its unused trailing bits changed by hand decodes to the
+	// same bytes, and is refused all the same.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
 	if err != nil || len(raw) <= cursorMACSize {
 		return nil, fmt.Errorf("%w: %s: malformed page cursor", ErrInvalidQuery, table)
 	}
