@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -396,9 +397,10 @@ func TestConcurrentTenants(t *testing.T) {
 	for _, id := range active {
 		res[id] = nil
 	}
-	// The resolver yields, so requests interleave between resolution and the handler.
+	// The resolver and the handler yield, so requests interleave between resolution and
+	// the handler.
 	slow := tenanthttp.ResolverFunc(func(ctx context.Context, id string) error {
-		time.Sleep(50 * time.Microsecond)
+		runtime.Gosched()
 		return res.Active(ctx, id)
 	})
 	var handled, mismatches atomic.Int64
@@ -409,7 +411,7 @@ func TestConcurrentTenants(t *testing.T) {
 			mismatches.Add(1)
 			t.Errorf("handler for %q saw %q, %v", want, got, err)
 		}
-		time.Sleep(50 * time.Microsecond)
+		runtime.Gosched()
 		_, _ = io.WriteString(w, got)
 	})
 	srv := httptest.NewServer(mustMiddleware(t, tenanthttp.Config{Resolver: slow, BaseDomain: "shop.test"})(next))
