@@ -273,9 +273,10 @@ func (m *Manager) forget(ctx context.Context, name string) {
 func (m *Manager) giveBack(ctx context.Context, name string) {
 	// The tokens are taken out first, so a concurrent TryAcquire cannot adopt a row
 	// that is being deleted; those whose delete did not apply are put back.
+	k := unsureKey(ctx, name)
 	m.mu.Lock()
-	tokens := m.unsure[unsureKey(ctx, name)]
-	delete(m.unsure, unsureKey(ctx, name))
+	tokens := m.unsure[k]
+	delete(m.unsure, k)
 	m.mu.Unlock()
 	if len(tokens) == 0 {
 		return

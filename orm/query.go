@@ -619,23 +619,28 @@ func (q Query[T]) Count(ctx context.Context) (int64, error) {
 // Cassandra cannot mark a range of rows, and removing them would ignore the soft
 // delete. Use HardDelete to remove them.
 func (q Query[T]) Delete(ctx context.Context) error {
-	if _, err := q.m.scope(ctx, "delete"); err != nil {
+	sc, err := q.m.scope(ctx, "delete")
+	if err != nil {
 		return err
 	}
 	if q.m.t.SoftDelete != nil {
 		return fmt.Errorf("%w: %s soft-deletes rows one at a time by full key; use HardDelete to remove a range", ErrInvalidQuery, q.m.t.Name)
 	}
-	return q.HardDelete(ctx)
+	return q.hardDelete(ctx, sc)
 }
 
 // HardDelete removes the rows the query selects, as Delete does on a model without
 // soft deletes, whether or not this model has them.
 func (q Query[T]) HardDelete(ctx context.Context) error {
-	t := q.m.t
 	sc, err := q.m.scope(ctx, "delete")
 	if err != nil {
 		return err
 	}
+	return q.hardDelete(ctx, sc)
+}
+
+func (q Query[T]) hardDelete(ctx context.Context, sc scoped) error {
+	t := q.m.t
 	if len(t.Uniques) > 0 {
 		return fmt.Errorf("%w: %s has unique constraints: delete rows one at a time so their claims are released", ErrInvalidQuery, t.Name)
 	}

@@ -41,13 +41,7 @@ func (r *Registry) Keyspace(ctx context.Context, id string) (string, error) {
 // Active implements tenanthttp.Resolver: it returns nil when tenant id is active,
 // and otherwise fails as Keyspace does, from the same cache.
 func (r *Registry) Active(ctx context.Context, id string) error {
-	if err := tenant.Check(id); err != nil {
-		return fmt.Errorf("registry: %w", err)
-	}
-	if _, ok := r.placed(ctx, id); ok {
-		return nil
-	}
-	_, err := r.lookup(ctx, id)
+	_, err := r.Keyspace(ctx, id)
 	return err
 }
 
