@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
@@ -29,6 +30,13 @@ type Config struct {
 	// Timeout bounds each request and each connection attempt. Default 10 seconds;
 	// negative is invalid.
 	Timeout time.Duration
+	// SchemaTimeout bounds each schema change (CREATE, ALTER, DROP, from Sync,
+	// CreateKeyspace or ExecCQL). A busy node can take longer over one than over any
+	// read or write, and a schema change that times out has an unknown outcome, so
+	// these run on a second session, opened on the first schema change, whose request
+	// timeout is this. Default 60 seconds; negative is invalid; no more than Timeout
+	// means the one session serves for both.
+	SchemaTimeout time.Duration
 	// Retries is how often an idempotent statement is retried after a timeout or an
 	// unavailable replica, with exponential backoff from 50ms to 1s: zero means 3,
 	// negative means never. Lightweight transactions, counter increments and list
@@ -62,6 +70,9 @@ func (c *Config) setDefaults() {
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Second
 	}
+	if c.SchemaTimeout == 0 {
+		c.SchemaTimeout = time.Minute
+	}
 	if c.Retries == 0 {
 		c.Retries = 3
 	}
@@ -93,6 +104,9 @@ func (c Config) Validate() error {
 	if c.Timeout < 0 {
 		return fmt.Errorf("orm: Config.Timeout %s is negative", c.Timeout)
 	}
+	if c.SchemaTimeout < 0 {
+		return fmt.Errorf("orm: Config.SchemaTimeout %s is negative", c.SchemaTimeout)
+	}
 	if c.Password != "" && c.Username == "" {
 		return errors.New("orm: Config.Password is set without Config.Username")
 	}
@@ -109,6 +123,7 @@ type DB struct {
 	keyspace string
 	observer Observer
 	owned    bool
+	schema   *schemaSession // runs schema changes; nil: session does
 
 	cursorKey []byte // authenticates page cursors; nil: processCursorKey
 
@@ -130,7 +145,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("orm: connecting to %s: %w", hosts, classify(err))
 		}
-		return &DB{session: s, keyspace: cfg.Keyspace, observer: cfg.Observer, owned: true, cursorKey: cfg.CursorKey}, nil
+		return opened(s, cfg), nil
 	}
 	// The driver does not say why no connection took the keyspace: connect without
 	// it, and go on so only if the keyspace is still to be created.
@@ -138,7 +153,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if s, err = connect(ctx, cfg.cluster("")); err != nil {
 		return nil, fmt.Errorf("orm: connecting to %s: %w", hosts, classify(err))
 	}
-	db := &DB{session: s, keyspace: cfg.Keyspace, observer: cfg.Observer, owned: true, cursorKey: cfg.CursorKey}
+	db := opened(s, cfg)
 	exists, err := db.KeyspaceExists(ctx, cfg.Keyspace)
 	switch {
 	case err != nil:
@@ -149,6 +164,63 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("orm: connecting to %s in keyspace %s: %w", hosts, cfg.Keyspace, classify(first))
 	}
 	return db, nil
+}
+
+// opened returns the DB Open makes on session s for cfg.
+func opened(s *gocql.Session, cfg Config) *DB {
+	db := &DB{session: s, keyspace: cfg.Keyspace, observer: cfg.Observer, owned: true, cursorKey: cfg.CursorKey}
+	if cfg.SchemaTimeout > cfg.Timeout {
+		cc := cfg.cluster("")
+		cc.Timeout = cfg.SchemaTimeout
+		db.schema = &schemaSession{cc: cc}
+	}
+	return db
+}
+
+// schemaSession is the second session of a DB opened with a SchemaTimeout longer
+// than its Timeout, connected on the first schema change.
+type schemaSession struct {
+	cc *gocql.ClusterConfig
+
+	mu     sync.Mutex
+	s      *gocql.Session
+	closed bool
+}
+
+// get returns the session, connecting it if this is the first call (or the first
+// since a failed attempt).
+func (ss *schemaSession) get(ctx context.Context) (*gocql.Session, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return nil, ErrClosed
+	}
+	if ss.s == nil {
+		s, err := connect(ctx, ss.cc)
+		if err != nil {
+			return nil, fmt.Errorf("connecting the schema session to %s: %w", strings.Join(ss.cc.Hosts, ","), classify(err))
+		}
+		ss.s = s
+	}
+	return ss.s, nil
+}
+
+func (ss *schemaSession) close() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.closed = true
+	if ss.s != nil {
+		ss.s.Close()
+	}
+}
+
+// sessionFor returns the session that runs a statement: the schema session for a
+// schema change, if db has one.
+func (db *DB) sessionFor(ctx context.Context, schema bool) (*gocql.Session, error) {
+	if !schema || db.schema == nil {
+		return db.session, nil
+	}
+	return db.schema.get(ctx)
 }
 
 // cluster returns the driver's configuration for cfg, with session keyspace ks.
@@ -258,6 +330,9 @@ func sessionKeyspace(s *gocql.Session) string { return s.Query("").Keyspace() }
 // Close closes the session if Open made it.
 func (db *DB) Close() {
 	if db.owned {
+		if db.schema != nil {
+			db.schema.close()
+		}
 		db.session.Close()
 	}
 }
@@ -339,18 +414,22 @@ func (db *DB) exec(ctx context.Context, op, stmt, ks string, values []any, schem
 	if err := db.live(); err != nil {
 		return fmt.Errorf("orm: %s: %w", firstWords(stmt, 6), err)
 	}
+	session, err := db.sessionFor(ctx, schema)
+	if err != nil {
+		return fmt.Errorf("orm: %s: %w", firstWords(stmt, 6), err)
+	}
 	start := time.Now()
-	q := db.session.Query(stmt, values...).Idempotent(idempotent)
+	q := session.Query(stmt, values...).Idempotent(idempotent)
 	if ks != "" {
 		q.SetKeyspace(ks)
 	}
-	err := q.ExecContext(ctx)
+	err = q.ExecContext(ctx)
 	db.observe(ctx, QueryEvent{Op: op, Statement: stmt, Latency: time.Since(start), Err: err})
 	if err != nil {
 		return fmt.Errorf("orm: %s: %w", firstWords(stmt, 6), outcome(err))
 	}
 	if schema {
-		if err := db.session.AwaitSchemaAgreement(ctx); err != nil {
+		if err := session.AwaitSchemaAgreement(ctx); err != nil {
 			// The statement applied; only the wait for the other nodes failed.
 			return fmt.Errorf("orm: waiting for schema agreement after %s: %w", firstWords(stmt, 6), classify(err))
 		}

@@ -23,6 +23,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bad keyspace", orm.Config{Hosts: []string{"a"}, Keyspace: "x; DROP"}, "Keyspace"},
 		{"bad consistency", orm.Config{Hosts: []string{"a"}, Consistency: orm.Consistency(99)}, "Consistency"},
 		{"negative timeout", orm.Config{Hosts: []string{"a"}, Timeout: -time.Second}, "Timeout"},
+		{"negative schema timeout", orm.Config{Hosts: []string{"a"}, SchemaTimeout: -time.Second}, "SchemaTimeout"},
+		{"schema timeout below timeout", orm.Config{Hosts: []string{"a"}, Timeout: time.Minute, SchemaTimeout: time.Second}, ""},
 		{"password alone", orm.Config{Hosts: []string{"a"}, Password: "p"}, "Username"},
 		{"bad data center", orm.Config{Hosts: []string{"a"}, LocalDC: "dc'1"}, "LocalDC"},
 	}
@@ -85,6 +87,13 @@ func TestOpenKeyspace(t *testing.T) {
 	}
 	if ok, err := db2.TableExists(ctx, fresh, "fresh_probe"); err != nil || !ok {
 		t.Fatalf("fresh_probe in %s: %v, %v", fresh, ok, err)
+	}
+
+	// Schema changes run on a session of their own: closing the DB closes it too,
+	// and a schema change after Close is refused rather than run.
+	db.Close()
+	if err := db.ExecCQL(ctx, `CREATE TABLE IF NOT EXISTS open_probe2 (id int PRIMARY KEY)`); !errors.Is(err, orm.ErrClosed) {
+		t.Fatalf("a schema change after Close: %v, want ErrClosed", err)
 	}
 }
 
