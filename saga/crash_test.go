@@ -233,6 +233,36 @@ func TestCrashRecovery(t *testing.T) {
 			_ = p.cmd.Process.Kill()
 		}
 	})
+	// Now and then a worker is paused past its lease (SIGSTOP for twice the lease
+	// time) and resumed: its writes must be fenced off by then.
+	paused := 0
+	pauseCtx, stopPausing := context.WithCancel(ctx)
+	var pauses sync.WaitGroup
+	pauses.Add(1)
+	go func() {
+		defer pauses.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-pauseCtx.Done():
+				return
+			case <-time.After(3 * time.Second):
+			}
+			mu.Lock()
+			p := procs[i%workers]
+			mu.Unlock()
+			if p.cmd.Process.Signal(syscall.SIGSTOP) != nil {
+				continue
+			}
+			select {
+			case <-pauseCtx.Done():
+			case <-time.After(4 * time.Second):
+			}
+			_ = p.cmd.Process.Signal(syscall.SIGCONT)
+			mu.Lock()
+			paused++
+			mu.Unlock()
+		}
+	}()
 	killed := 0
 	finished := func() (int, error) {
 		final := 0
@@ -263,7 +293,10 @@ func TestCrashRecovery(t *testing.T) {
 					kill = kills[next]
 					next++
 				}
-				procs[i] = start(kill)
+				np := start(kill)
+				mu.Lock()
+				procs[i] = np
+				mu.Unlock()
 			default:
 			}
 		}
@@ -283,10 +316,13 @@ func TestCrashRecovery(t *testing.T) {
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+	stopPausing()
+	pauses.Wait()
 	for _, p := range procs {
+		_ = p.cmd.Process.Signal(syscall.SIGCONT)
 		_ = p.stdin.Close()
 	}
-	t.Logf("%d workers killed themselves at their kill point", killed)
+	t.Logf("%d workers killed themselves at their kill point; workers were paused past their lease %d times", killed, paused)
 
 	// Kill points a process never reached (its shards held no saga there) do not
 	// count; most must have been hit.
