@@ -44,9 +44,9 @@ func (f *Flow[S]) advance(ctx context.Context, w *worker, sh *shard, k sagaKey, 
 		}
 		f.report(ctx, k, next, entries)
 		r = next
-		if run {
+		for run {
 			var err error
-			if r, err = f.attempt(ctx, w, sh, k, r); r == nil {
+			if r, run, err = f.attempt(ctx, w, sh, k, r); r == nil {
 				return err
 			}
 		}
@@ -159,11 +159,12 @@ func (f *Flow[S]) failed(n *runRow, err error, now time.Time, es *[]entry) {
 	*es = append(*es, entry{event: "parked", step: s.Name, dir: Undo, attempt: n.Attempt, err: n.Reason})
 }
 
-// attempt runs the attempt r has just started and stores its outcome. It returns
-// the saga as stored after it, or nil when this worker cannot go on with it (its
-// shard was lost, the saga moved on elsewhere, or the outcome could not be stored:
-// the attempt's timer brings it back).
-func (f *Flow[S]) attempt(ctx context.Context, w *worker, sh *shard, k sagaKey, r *runRow) (*runRow, error) {
+// attempt runs the attempt r has just started and stores its outcome; a step that
+// succeeded and has a next one starts that one's first attempt in the same write,
+// and attempt then reports run. It returns the saga as stored after it, or nil when
+// this worker cannot go on with it (its shard was lost, or the outcome could not be
+// stored: the attempt's timer brings it back).
+func (f *Flow[S]) attempt(ctx context.Context, w *worker, sh *shard, k sagaKey, r *runRow) (*runRow, bool, error) {
 	s := f.def.Steps[r.Step]
 	dir := Direction(r.Dir)
 	fn := s.Action
@@ -184,12 +185,13 @@ func (f *Flow[S]) attempt(ctx context.Context, w *worker, sh *shard, k sagaKey, 
 	took := time.Since(started)
 	now := time.Now()
 	if !sh.held.Valid() {
-		return nil, sh.held.Err()
+		return nil, false, sh.held.Err()
 	}
 	n := *r
 	n.Ran = slices.Clone(r.Ran)
 	n.Version++
 	var es []entry
+	run := false
 	if err == nil {
 		data, eerr := f.def.Codec.Encode(state)
 		if eerr != nil {
@@ -209,9 +211,13 @@ func (f *Flow[S]) attempt(ctx context.Context, w *worker, sh *shard, k sagaKey, 
 				n.Ran = append(n.Ran, n.Step)
 			}
 			n.Step++
-			if int(n.Step) == len(f.def.Steps) {
+			switch {
+			case int(n.Step) == len(f.def.Steps):
 				n.Step, n.Status, n.WakeAt = 0, string(Completed), 0
 				es = append(es, entry{event: "completed"})
+			case n.Deadline == 0 || ms(now) < n.Deadline:
+				f.start(&n, now, &es)
+				run = true
 			}
 		} else {
 			n.Ran = slices.DeleteFunc(n.Ran, func(x int32) bool { return x == r.Step })
@@ -219,17 +225,18 @@ func (f *Flow[S]) attempt(ctx context.Context, w *worker, sh *shard, k sagaKey, 
 	}
 	if n.WakeAt > ms(now) {
 		if serr := w.o.schedule(ctx, k.tenant, r.ID, fromMS(n.WakeAt)); serr != nil {
-			return nil, serr // the attempt's own timer brings the saga back
+			return nil, false, serr // the attempt's own timer brings the saga back
 		}
 	}
 	if werr := w.o.write(ctx, r, &n, es); werr != nil {
 		if errors.Is(werr, errStale) {
-			return w.o.load(ctx, r.ID, true)
+			cur, lerr := w.o.load(ctx, r.ID, true)
+			return cur, false, lerr
 		}
-		return nil, werr
+		return nil, false, werr
 	}
 	f.report(ctx, k, &n, es)
-	return &n, nil
+	return &n, run, nil
 }
 
 // call runs fn, turning a panic into an error.

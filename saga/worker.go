@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -416,4 +417,23 @@ func (w *worker) advance(k sagaKey) error {
 		return w.o.schedule(ctx, k.tenant, k.id, time.Now().Add(time.Minute))
 	}
 	return f.advance(ctx, w, sh, k, r)
+}
+
+// HeldShards returns the shards this process's worker holds now, in order; none
+// when Run is not running.
+func (o *Orchestrator) HeldShards() []int {
+	o.mu.Lock()
+	w := o.worker
+	o.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]int, 0, len(w.shards))
+	for n := range w.shards {
+		out = append(out, int(n))
+	}
+	slices.Sort(out)
+	return out
 }
