@@ -140,7 +140,6 @@ type Orchestrator struct {
 
 // flow is a registered definition without its state type.
 type flow interface {
-	steps() []string
 	advance(ctx context.Context, w *worker, sh *shard, k sagaKey, r *runRow) error
 }
 
@@ -243,17 +242,7 @@ func (o *Orchestrator) Status(ctx context.Context, id string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	return r.info(tid, o.stepsOf(r.Name)), nil
-}
-
-func (o *Orchestrator) stepsOf(name string) []string {
-	o.mu.Lock()
-	f := o.defs[name]
-	o.mu.Unlock()
-	if f == nil {
-		return nil
-	}
-	return f.steps()
+	return r.info(tid), nil
 }
 
 // History returns saga id's history, oldest first.
@@ -383,7 +372,7 @@ func (f *Flow[S]) Start(ctx context.Context, state S, opts ...StartOption) (stri
 		return "", fmt.Errorf("saga %s %s: encoding its state: %w", f.def.Name, so.id, err)
 	}
 	now := time.Now()
-	r := runRow{ID: so.id, Seq: 1, Name: f.def.Name, Status: string(Running), Version: 1, Dir: string(Do),
+	r := runRow{ID: so.id, Seq: 1, Name: f.def.Name, Steps: f.steps(), Status: string(Running), Version: 1, Dir: string(Do),
 		WakeAt: ms(now), Data: data, Codec: int32(f.def.Codec.Version()), Created: ms(now), Updated: ms(now),
 		Event: "started", At: now, Tx: orm.NewUUID().String()}
 	if f.def.Timeout > 0 {

@@ -302,6 +302,12 @@ func TestStartWithID(t *testing.T) {
 	if err != nil || res.Status != saga.Running || res.Step != "a" {
 		t.Fatalf("Status: %+v, %v", res.Info, err)
 	}
+	if l, err := o.List(t.Context(), saga.ListFilter{Status: saga.Running}); err != nil || len(l) != 1 || l[0].ID != id || l[0].Step != "a" {
+		t.Fatalf("List of running sagas: %+v, %v", l, err)
+	}
+	if l, err := o.List(t.Context(), saga.ListFilter{Status: saga.Completed}); err != nil || len(l) != 0 {
+		t.Fatalf("List of completed sagas: %+v, %v", l, err)
+	}
 	if _, err := o.Status(t.Context(), "no-such-saga"); !errors.Is(err, saga.ErrNotFound) {
 		t.Fatalf("Status of a missing saga: %v", err)
 	}

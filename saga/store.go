@@ -19,30 +19,31 @@ type runRow struct {
 	Seq int64  `cql:"seq" orm:"ck"`
 	N   int32  `cql:"n" orm:"ck"`
 
-	Name     string  `cql:"name" orm:"static"`
-	Status   string  `cql:"status" orm:"static"`
-	Version  int64   `cql:"version" orm:"static"`
-	Epoch    int64   `cql:"epoch" orm:"static"`
-	Owner    string  `cql:"owner" orm:"static"`
-	Step     int32   `cql:"step" orm:"static"`
-	Dir      string  `cql:"direction" orm:"static"`
-	Attempt  int32   `cql:"attempt" orm:"static"`
-	InFlight int64   `cql:"in_flight_until_ms" orm:"static"`
-	WakeAt   int64   `cql:"wake_at_ms" orm:"static"`
-	Deadline int64   `cql:"deadline_ms" orm:"static"`
-	Ran      []int32 `cql:"ran" orm:"static,set"`
-	Data     []byte  `cql:"data" orm:"static"`
-	Codec    int32   `cql:"codec" orm:"static"`
-	Reason   string  `cql:"reason" orm:"static"`
-	Created  int64   `cql:"created_ms" orm:"static"`
-	Updated  int64   `cql:"updated_ms" orm:"static"`
+	Name     string   `cql:"name" orm:"static"`
+	Steps    []string `cql:"steps" orm:"static"`
+	Status   string   `cql:"status" orm:"static"`
+	Version  int64    `cql:"version" orm:"static"`
+	Epoch    int64    `cql:"epoch" orm:"static"`
+	Owner    string   `cql:"owner" orm:"static"`
+	Step     int32    `cql:"step" orm:"static"`
+	Dir      string   `cql:"direction" orm:"static"`
+	Attempt  int32    `cql:"attempt" orm:"static"`
+	InFlight int64    `cql:"in_flight_until_ms" orm:"static"`
+	WakeAt   int64    `cql:"wake_at_ms" orm:"static"`
+	Deadline int64    `cql:"deadline_ms" orm:"static"`
+	Ran      []int32  `cql:"ran" orm:"static,set"`
+	Data     []byte   `cql:"data" orm:"static"`
+	Codec    int32    `cql:"codec" orm:"static"`
+	Reason   string   `cql:"reason" orm:"static"`
+	Created  int64    `cql:"created_ms" orm:"static"`
+	Updated  int64    `cql:"updated_ms" orm:"static"`
 
 	Event    string    `cql:"event"`
 	LStep    string    `cql:"entry_step"`
 	LDir     string    `cql:"entry_direction"`
 	LAttempt int32     `cql:"entry_attempt"`
 	At       time.Time `cql:"at"`
-	TookMS   int64     `cql:"took_ms"`
+	TookUS   int64     `cql:"took_us"`
 	LErr     string    `cql:"entry_error"`
 	LOwner   string    `cql:"entry_owner"`
 	Tx       string    `cql:"tx"`
@@ -125,8 +126,9 @@ func fromMS(v int64) time.Time {
 	return time.UnixMilli(v)
 }
 
-// info converts the static part of r for definition steps (nil when unknown).
-func (r *runRow) info(tenant string, steps []string) Info {
+// info converts the static part of r.
+func (r *runRow) info(tenant string) Info {
+	steps := r.Steps
 	name := func(i int32) string {
 		if int(i) < len(steps) && i >= 0 {
 			return steps[i]
@@ -179,6 +181,44 @@ func (o *Orchestrator) load(ctx context.Context, id string, serial bool) (*runRo
 	return &r, nil
 }
 
+// ListFilter selects the sagas List returns; its zero value selects all.
+type ListFilter struct {
+	// Name and Status, when set, keep only the sagas of that definition and status.
+	Name   string
+	Status Status
+	// Limit caps the sagas returned; zero means 100.
+	Limit int
+}
+
+// List returns the sagas of ctx's tenant that match filter, in no particular order.
+// It scans the saga table (one row per saga, filtered on the server by tenant and
+// by the coordinator here): an operator's tool, not for request paths.
+func (o *Orchestrator) List(ctx context.Context, filter ListFilter) ([]Info, error) {
+	tid, err := o.tenantOf(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("saga: list: %w", err)
+	}
+	limit := filter.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []Info
+	q := o.runs.Query().PerPartitionLimit(1).AllowFiltering()
+	for r, err := range q.All(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("saga: list: %w", err)
+		}
+		if r.Version == 0 || filter.Name != "" && r.Name != filter.Name || filter.Status != "" && Status(r.Status) != filter.Status {
+			continue
+		}
+		out = append(out, r.info(tid))
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
 // history reads every entry of saga id in order.
 func (o *Orchestrator) history(ctx context.Context, id string) ([]Entry, error) {
 	var out []Entry
@@ -190,7 +230,7 @@ func (o *Orchestrator) history(ctx context.Context, id string) ([]Entry, error) 
 			continue
 		}
 		out = append(out, Entry{Version: r.Seq, At: r.At, Event: r.Event, Step: r.LStep, Direction: Direction(r.LDir),
-			Attempt: int(r.LAttempt), Took: time.Duration(r.TookMS) * time.Millisecond, Error: r.LErr, Owner: r.LOwner})
+			Attempt: int(r.LAttempt), Took: time.Duration(r.TookUS) * time.Microsecond, Error: r.LErr, Owner: r.LOwner})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
@@ -221,7 +261,7 @@ func (o *Orchestrator) write(ctx context.Context, cur, next *runRow, entries []e
 		}
 		err = w.Patch(ctx, []any{cur.ID, next.Version, int32(i)}, []orm.Change{
 			orm.Set("event", e.event), orm.Set("entry_step", e.step), orm.Set("entry_direction", string(e.dir)),
-			orm.Set("entry_attempt", e.attempt), orm.Set("at", now), orm.Set("took_ms", e.took.Milliseconds()),
+			orm.Set("entry_attempt", e.attempt), orm.Set("at", now), orm.Set("took_us", e.took.Microseconds()),
 			orm.Set("entry_error", e.err), orm.Set("entry_owner", next.Owner), orm.Set("tx", tx)})
 	}
 	if err == nil {

@@ -86,6 +86,12 @@ func TestTenants(t *testing.T) {
 			t.Fatalf("%s reads %+v, %v", id, res.State, err)
 		}
 	}
+	for _, id := range tenants {
+		l, err := o.List(tenant.With(ctx, id), saga.ListFilter{})
+		if err != nil || len(l) != 1 || l[0].Tenant != id || l[0].Status != saga.Completed {
+			t.Fatalf("%s lists %+v, %v", id, l, err)
+		}
+	}
 	if _, err := o.Status(ctx, "order-1"); !errors.Is(err, tenant.ErrNoTenant) {
 		t.Fatalf("Status without a tenant: %v, want ErrNoTenant", err)
 	}

@@ -11,6 +11,8 @@
 //	                                     ... in the shared keyspace and every tenant keyspace
 //	cassandraorm tenant -keyspace shared create|list|suspend|resume|delete
 //	                                     run the tenant registry's lifecycle
+//	cassandraorm saga -keyspace ks list|show ID
+//	                                     list sagas; show one's state and attempts
 //
 // Each command prints its own help with -h.
 package main
