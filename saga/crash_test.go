@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -338,6 +339,7 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	var worst time.Duration
 	var worstAt string
+	var resumed []time.Duration // how long after an attempt's deadline another worker took its saga over
 	counts := map[saga.Status]int{}
 	for _, id := range ids {
 		s := states[id]
@@ -384,10 +386,18 @@ func TestCrashRecovery(t *testing.T) {
 			t.Fatal(err)
 		}
 		for j, e := range h[:len(h)-1] {
+			if e.Event == "attempt" && h[j+1].Event == "taken_over" {
+				resumed = append(resumed, h[j+1].At.Sub(e.At)-crashTimeout)
+			}
 			if d := h[j+1].At.Sub(e.At); e.Event == "attempt" && d > worst {
 				worst, worstAt = d, fmt.Sprintf("%s %s/%s attempt %d, then %s by %s", id, e.Step, e.Direction, e.Attempt, h[j+1].Event, h[j+1].Owner)
 			}
 		}
+	}
+	if len(resumed) > 0 {
+		slices.Sort(resumed)
+		t.Logf("%d attempts were taken over by another worker; after the attempt's deadline: median %s, 90th percentile %s, max %s",
+			len(resumed), resumed[len(resumed)/2].Round(time.Millisecond), resumed[len(resumed)*9/10].Round(time.Millisecond), resumed[len(resumed)-1].Round(time.Millisecond))
 	}
 	t.Logf("outcomes %v; longest an attempt stayed in flight: %s, %s (step timeout %s, lease %s)", counts, worst, worstAt, crashTimeout, 2*time.Second)
 	if limit := crashTimeout + 2*time.Second + 20*time.Second; worst > limit {
