@@ -1,0 +1,125 @@
+package order
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/retry"
+	"github.com/cassandraorm/cassandraorm-go/saga"
+)
+
+// Processing is the state of an order_processing saga.
+type Processing struct {
+	Order PlaceOrder `json:"order"`
+	Total int64      `json:"total_cents"`
+	// PaymentStatus is what the payment service answered.
+	PaymentStatus string `json:"payment_status,omitempty"`
+}
+
+// The timeouts of the seed's steps.
+const (
+	ValidateTimeout = 30 * time.Second
+	ReserveTimeout  = 15 * time.Second
+	PaymentTimeout  = 45 * time.Second
+	CreateTimeout   = 10 * time.Second
+	UpdateTimeout   = 10 * time.Second
+	ConfirmTimeout  = 5 * time.Second
+)
+
+type itemQty struct {
+	ProductID string `json:"product_id"`
+	Quantity  int    `json:"quantity"`
+}
+
+func (p *Processing) items() []itemQty {
+	out := make([]itemQty, len(p.Order.Items))
+	for i, it := range p.Order.Items {
+		out[i] = itemQty{it.ProductID, it.Quantity}
+	}
+	return out
+}
+
+func (p *Processing) productIDs() []string {
+	out := make([]string, len(p.Order.Items))
+	for i, it := range p.Order.Items {
+		out[i] = it.ProductID
+	}
+	return out
+}
+
+// definition is order_processing. The reservation and the payment are named by
+// the order id, which is the saga's id: one of each per order.
+func (s *Service) definition() *saga.Definition[Processing] {
+	calls := retry.Policy{MaxAttempts: 5, Backoff: retry.Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second}}
+	undo := retry.Policy{MaxAttempts: 20, Backoff: retry.Backoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second}}
+	release := func(ctx context.Context, p *Processing) error {
+		return s.inventory.call(ctx, "DELETE", path("reservations", p.Order.OrderID), map[string]any{"product_ids": p.productIDs()}, nil)
+	}
+	return &saga.Definition[Processing]{Name: "order_processing", Timeout: s.cfg.SagaTimeout, Steps: []saga.Step[Processing]{
+		{Name: "validate_inventory", Timeout: ValidateTimeout, Retry: calls,
+			Action: func(ctx context.Context, p *Processing) error {
+				return s.inventory.call(ctx, "POST", "/inventory/check", map[string]any{"items": p.items()}, nil)
+			}},
+		{Name: "reserve_inventory", Timeout: ReserveTimeout, Retry: calls, CompensateRetry: undo,
+			Action: func(ctx context.Context, p *Processing) error {
+				return s.inventory.call(ctx, "PUT", path("reservations", p.Order.OrderID),
+					map[string]any{"items": p.items(), "ttl_seconds": int(s.cfg.ReservationTTL / time.Second)}, nil)
+			},
+			Compensate: release},
+		{Name: "process_payment", Timeout: PaymentTimeout, Retry: calls, CompensateRetry: undo,
+			Action: func(ctx context.Context, p *Processing) error {
+				var res struct {
+					Status string `json:"status"`
+				}
+				err := s.payments.call(ctx, "POST", path("payments", p.Order.OrderID, "charge"), map[string]any{
+					"order_id": p.Order.OrderID, "amount_cents": p.Total, "currency": p.Order.Currency, "card": p.Order.Card}, &res)
+				if StatusOf(err) == 402 {
+					p.PaymentStatus = "declined"
+				}
+				if err == nil {
+					p.PaymentStatus = res.Status
+				}
+				return err
+			},
+			Compensate: func(ctx context.Context, p *Processing) error {
+				return s.payments.call(ctx, "POST", path("payments", p.Order.OrderID, "refund"), map[string]any{}, nil)
+			}},
+		{Name: "create_order", Timeout: CreateTimeout, Retry: calls, CompensateRetry: undo,
+			Action: func(ctx context.Context, p *Processing) error {
+				now := time.Now().UTC().Truncate(time.Millisecond)
+				err := s.Orders.InsertIfNotExists(ctx, &Order{OrderID: p.Order.OrderID, UserID: p.Order.UserID, Items: p.Order.Items,
+					TotalCents: p.Total, Currency: p.Order.Currency, Status: StatusPlaced, PaymentID: p.Order.OrderID, CreatedAt: now, UpdatedAt: now})
+				if errors.Is(err, orm.ErrConflict) {
+					return nil // an earlier attempt created it
+				}
+				return err
+			},
+			Compensate: func(ctx context.Context, p *Processing) error {
+				err := s.Orders.PatchIf(ctx, []any{p.Order.OrderID}, nil,
+					[]orm.Change{orm.Set("status", StatusCancelled), orm.Set("updated_at", time.Now().UTC())})
+				if errors.Is(err, orm.ErrConflict) {
+					return nil // never created
+				}
+				return err
+			}},
+		{Name: "update_inventory", Timeout: UpdateTimeout, Retry: calls, CompensateRetry: undo,
+			Action: func(ctx context.Context, p *Processing) error {
+				return s.inventory.call(ctx, "POST", path("reservations", p.Order.OrderID, "commit"), map[string]any{"product_ids": p.productIDs()}, nil)
+			},
+			Compensate: release},
+		{Name: "send_confirmation", Timeout: ConfirmTimeout, Retry: calls,
+			Action: func(ctx context.Context, p *Processing) error {
+				k, _ := saga.KeyFrom(ctx)
+				n := Notification{ID: k.String(), OrderID: p.Order.OrderID, UserID: p.Order.UserID, Kind: "order_confirmed",
+					Body: fmt.Sprintf("Your order %s of %s %.2f is confirmed.", p.Order.OrderID, p.Order.Currency, float64(p.Total)/100),
+					CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+				if err := s.Notifications.InsertIfNotExists(ctx, &n); err != nil && !errors.Is(err, orm.ErrConflict) {
+					return err
+				}
+				return s.Orders.Patch(ctx, []any{p.Order.OrderID}, []orm.Change{orm.Set("status", StatusConfirmed), orm.Set("updated_at", time.Now().UTC())})
+			}},
+	}}
+}
