@@ -1,0 +1,62 @@
+// Command orders runs the e-commerce platform's order service: its HTTP API
+// (POST /orders, GET /orders/{id}, tenant in X-Tenant-ID) and a worker of the
+// order_processing saga, which calls the inventory and payment services. Run
+// several: they share the sagas, and one that dies has its sagas resumed by the
+// others within the lease time.
+//
+//	go run ./examples/ecommerce/cmd/orders -inventory http://127.0.0.1:7403 -payments http://127.0.0.1:7402
+package main
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/order"
+	"github.com/cassandraorm/cassandraorm-go/saga"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:7404", "address of the HTTP API")
+	inventory := flag.String("inventory", "http://127.0.0.1:7403", "base URL of the inventory service")
+	payments := flag.String("payments", "http://127.0.0.1:7402", "base URL of the payment service")
+	keyspace := flag.String("keyspace", "ecommerce_orders", "the service's keyspace")
+	tenantID := flag.String("tenant", "acme", "a tenant to provision at start-up")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log, *listen, *inventory, *payments, *keyspace, *tenantID); err != nil {
+		log.Error("orders", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, listen, inventory, payments, keyspace, tenantID string) error {
+	st, err := platform.Open(ctx, keyspace)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := order.New(st.Tenanted, order.Config{InventoryURL: inventory, PaymentURL: payments, Saga: saga.Config{Log: log}})
+	if err != nil {
+		return err
+	}
+	if err := st.Provision(ctx, svc.Sync, tenantID); err != nil {
+		return err
+	}
+	h, err := st.Handler(svc.Handler())
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := svc.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error("saga worker", "err", err)
+		}
+	}()
+	return platform.Serve(ctx, listen, h, log, nil)
+}

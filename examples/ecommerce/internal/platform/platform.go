@@ -1,0 +1,120 @@
+// Package platform holds what every service program of the e-commerce example
+// does the same way: connect to Cassandra, keep its tenant registry, serve its
+// HTTP API behind the tenant middleware, and stop on a signal.
+package platform
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/tenant/registry"
+	"github.com/cassandraorm/cassandraorm-go/tenant/tenanthttp"
+)
+
+// Store is a service's database: its keyspace, its tenant registry, and the
+// tenanted view the service runs on.
+type Store struct {
+	// DB is the plain handle on the service's keyspace.
+	DB *orm.DB
+	// Registry is the service's tenant registry, in that keyspace.
+	Registry *registry.Registry
+	// Tenanted is the view every tenant-scoped call goes through.
+	Tenanted *orm.DB
+}
+
+// Open connects to the Cassandra of CASSANDRA_HOSTS (default 127.0.0.1:9042),
+// creates keyspace if it is missing (SimpleStrategy 1: a development setting), and
+// syncs the tenant registry, whose keyspace tenants get keyspaces named
+// keyspace+"_t_"+id.
+func Open(ctx context.Context, keyspace string) (*Store, error) {
+	hosts := strings.Split(Env("CASSANDRA_HOSTS", "127.0.0.1:9042"), ",")
+	db, err := orm.Open(ctx, orm.Config{Hosts: hosts, Keyspace: keyspace})
+	if err != nil {
+		return nil, fmt.Errorf("%w (start the servers with: make up)", err)
+	}
+	if err := db.CreateKeyspace(ctx, keyspace, orm.SimpleStrategy(1)); err != nil {
+		db.Close()
+		return nil, err
+	}
+	reg, err := registry.New(db, registry.Config{KeyspacePrefix: keyspace + "_t_", MaxStaleness: time.Second})
+	if err == nil {
+		err = reg.Sync(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{DB: db, Registry: reg, Tenanted: reg.DB()}, nil
+}
+
+// Provision creates (or resumes creating) each tenant, in the shared tables, with
+// migrate run for it.
+func (s *Store) Provision(ctx context.Context, migrate func(ctx context.Context) error, tenants ...string) error {
+	schema := registry.Schema{Migrate: migrate}
+	if err := migrate(ctx); err != nil {
+		return err
+	}
+	for _, id := range tenants {
+		if _, err := s.Registry.Provision(ctx, registry.Spec{ID: id, Name: id, Strategy: registry.PartitionStrategy}, schema); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes the connection.
+func (s *Store) Close() { s.DB.Close() }
+
+// Handler wraps h in the tenant middleware: the tenant comes from X-Tenant-ID and
+// must be active in the registry.
+func (s *Store) Handler(h http.Handler) (http.Handler, error) {
+	mw, err := tenanthttp.Middleware(tenanthttp.Config{Resolver: s.Registry})
+	if err != nil {
+		return nil, err
+	}
+	return mw(h), nil
+}
+
+// Serve serves h on addr until ctx ends, then shuts down gracefully. ready, if set,
+// gets the address it listens on.
+func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if serr := <-done; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// Env returns the environment variable name, or def when it is unset or empty.
+func Env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
