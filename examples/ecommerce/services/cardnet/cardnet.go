@@ -195,7 +195,7 @@ func (n *Network) delay(ctx context.Context) error {
 	d := n.cfg.Latency
 	if n.cfg.Jitter > 0 {
 		n.mu.Lock()
-		d += time.Duration(n.rng.Int64N(int64(n.cfg.Jitter) + 1))
+		d += time.Duration(n.rng.Int64N(int64(n.cfg.Jitter)))
 		n.mu.Unlock()
 	}
 	if d <= 0 {
