@@ -4,19 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 )
 
 // Backoff is an exponential backoff with jitter: the wait before retry n
-// (counted from 0) is drawn between half and all of Initial*2^n, capped at
-// Max. The jitter makes competing writers fall out of step. The zero Backoff
-// does not wait.
+// (counted from 0) is Initial*Multiplier^n, capped at Max, of which a share
+// Jitter is drawn at random (by default between half and all of it). The
+// jitter makes competing writers fall out of step. The zero Backoff does not
+// wait.
 type Backoff struct {
 	// Initial is the base of the first wait.
 	Initial time.Duration
-	// Max caps every wait; zero means Initial*2^10.
+	// Max caps every wait; zero means Initial*Multiplier^10.
 	Max time.Duration
+	// Multiplier grows the wait from one retry to the next; zero means 2, and
+	// below 1 is invalid.
+	Multiplier float64
+	// Jitter is the share of each wait drawn at random: the wait lies between
+	// (1-Jitter) and 1 times the computed one. Zero means 0.5; negative means no
+	// jitter; above 1 is invalid.
+	Jitter float64
 }
 
 // Delay returns the wait before retry attempt (0 for the first retry).
@@ -24,25 +33,42 @@ func (b Backoff) Delay(attempt int) time.Duration {
 	if b.Initial <= 0 {
 		return 0
 	}
+	mult := b.Multiplier
+	if mult == 0 {
+		mult = 2
+	}
 	maxDelay := b.Max
 	if maxDelay <= 0 {
-		maxDelay = b.Initial << 10
+		maxDelay = time.Duration(min(float64(b.Initial)*math.Pow(mult, 10), math.MaxInt64/2))
 	}
-	d := b.Initial
-	for i := 0; i < attempt && d < maxDelay; i++ {
-		d *= 2
+	d := float64(b.Initial)
+	for i := 0; i < attempt && d < float64(maxDelay); i++ {
+		d *= mult
 	}
-	d = min(d, maxDelay)
-	return d/2 + rand.N(d/2+1)
+	d = min(d, float64(maxDelay))
+	jitter := b.Jitter
+	switch {
+	case jitter == 0:
+		jitter = 0.5
+	case jitter < 0:
+		return time.Duration(d)
+	}
+	fixed := time.Duration(d * (1 - jitter))
+	return fixed + rand.N(time.Duration(d)-fixed+1)
 }
 
-// Validate reports a negative duration or a Max below Initial.
+// Validate reports a negative duration, a Max below Initial, a Multiplier
+// below 1 or a Jitter above 1.
 func (b Backoff) Validate() error {
 	switch {
 	case b.Initial < 0 || b.Max < 0:
 		return fmt.Errorf("retry: backoff %v..%v: negative duration", b.Initial, b.Max)
 	case b.Max > 0 && b.Max < b.Initial:
 		return fmt.Errorf("retry: backoff Max %v is below Initial %v", b.Max, b.Initial)
+	case b.Multiplier != 0 && !(b.Multiplier >= 1):
+		return fmt.Errorf("retry: backoff Multiplier %v is below 1", b.Multiplier)
+	case b.Jitter > 1 || math.IsNaN(b.Jitter):
+		return fmt.Errorf("retry: backoff Jitter %v is above 1", b.Jitter)
 	}
 	return nil
 }

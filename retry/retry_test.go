@@ -75,6 +75,9 @@ func TestPolicyValidate(t *testing.T) {
 		{"no If", retry.Policy{}, false},
 		{"negative attempts", retry.Policy{If: retry.On(errTransient), MaxAttempts: -1}, false},
 		{"negative backoff", retry.Policy{If: retry.On(errTransient), Backoff: retry.Backoff{Initial: -time.Second}}, false},
+		{"multiplier below 1", retry.Policy{If: retry.On(errTransient), Backoff: retry.Backoff{Initial: time.Second, Multiplier: 0.5}}, false},
+		{"jitter above 1", retry.Policy{If: retry.On(errTransient), Backoff: retry.Backoff{Initial: time.Second, Jitter: 1.5}}, false},
+		{"multiplier and jitter", retry.Policy{If: retry.On(errTransient), Backoff: retry.Backoff{Initial: time.Second, Multiplier: 1.5, Jitter: 0.2}}, true},
 		{"max below initial", retry.Policy{If: retry.On(errTransient), Backoff: retry.Backoff{Initial: time.Second, Max: time.Millisecond}}, false},
 		{"defaults", retry.Policy{If: retry.On(errTransient)}, true},
 	} {
@@ -108,5 +111,29 @@ func TestBackoffDelay(t *testing.T) {
 	// With no Max the cap is Initial*2^10, however many attempts.
 	if d := (retry.Backoff{Initial: time.Millisecond}).Delay(1000); d < 512*time.Millisecond || d > 1024*time.Millisecond {
 		t.Fatalf("Delay(1000) with no Max = %v, want within [512ms, 1024ms]", d)
+	}
+}
+
+func TestBackoffMultiplierAndJitter(t *testing.T) {
+	tests := []struct {
+		name     string
+		b        retry.Backoff
+		attempt  int
+		min, max time.Duration
+	}{
+		{"no jitter is exact", retry.Backoff{Initial: 100 * time.Millisecond, Multiplier: 3, Jitter: -1}, 2, 900 * time.Millisecond, 900 * time.Millisecond},
+		{"jitter 0.2 keeps 80 percent", retry.Backoff{Initial: 100 * time.Millisecond, Multiplier: 3, Jitter: 0.2}, 2, 720 * time.Millisecond, 900 * time.Millisecond},
+		{"capped by Max", retry.Backoff{Initial: 100 * time.Millisecond, Max: 250 * time.Millisecond, Multiplier: 3, Jitter: -1}, 5, 250 * time.Millisecond, 250 * time.Millisecond},
+		{"multiplier 1 is constant", retry.Backoff{Initial: 40 * time.Millisecond, Multiplier: 1, Jitter: -1}, 7, 40 * time.Millisecond, 40 * time.Millisecond},
+		{"huge multiplier does not overflow", retry.Backoff{Initial: time.Hour, Multiplier: 1e6, Jitter: -1}, 3, time.Hour, time.Duration(1<<62)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 50 {
+				if d := tc.b.Delay(tc.attempt); d < tc.min || d > tc.max {
+					t.Fatalf("Delay(%d) = %v, want within [%v, %v]", tc.attempt, d, tc.min, tc.max)
+				}
+			}
+		})
 	}
 }
