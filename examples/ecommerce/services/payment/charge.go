@@ -52,11 +52,11 @@ func (s *Service) Charge(ctx context.Context, id string, r ChargeRequest) (Payme
 // each step is idempotent: the pending row is rewritten, the network dedupes the call
 // by its key, and the outcome's rows have keys derived from id.
 func (s *Service) charge(ctx context.Context, id string, r ChargeRequest) (Payment, error) {
-	now := time.Now().UTC()
+	at := now()
 	p, err := s.payments.Get(ctx, id)
 	switch {
 	case errors.Is(err, orm.ErrNotFound):
-		p = Payment{PaymentID: id, CreatedAt: now}
+		p = Payment{PaymentID: id, CreatedAt: at}
 	case err != nil:
 		return Payment{}, fmt.Errorf("payment %q: %w", id, err)
 	case p.Status != StatusPending:
@@ -67,7 +67,7 @@ func (s *Service) charge(ctx context.Context, id string, r ChargeRequest) (Payme
 		return p, nil
 	}
 	p.OrderID, p.AmountCents, p.Currency, p.CardLast4 = r.OrderID, r.AmountCents, r.Currency, r.Card[len(r.Card)-4:]
-	p.Status, p.UpdatedAt = StatusPending, now
+	p.Status, p.UpdatedAt = StatusPending, at
 	if err := s.payments.Insert(ctx, &p); err != nil {
 		return Payment{}, fmt.Errorf("payment %q: record pending: %w", id, err)
 	}
@@ -76,7 +76,7 @@ func (s *Service) charge(ctx context.Context, id string, r ChargeRequest) (Payme
 	if err != nil {
 		return Payment{}, s.networkFailure(ctx, id, err)
 	}
-	p.ChargeID, p.UpdatedAt = c.ChargeID, time.Now().UTC()
+	p.ChargeID, p.UpdatedAt = c.ChargeID, now()
 	switch c.Status {
 	case StatusApproved:
 		p.Status = StatusApproved
@@ -119,12 +119,12 @@ func (s *Service) Refund(ctx context.Context, id string) (Payment, error) {
 
 // refund is the barrier's fn of a refund; like charge, every step is idempotent.
 func (s *Service) refund(ctx context.Context, id string) (Payment, error) {
-	now := time.Now().UTC()
+	at := now()
 	p, err := s.payments.Get(ctx, id)
 	switch {
 	case errors.Is(err, orm.ErrNotFound):
 		// The charge's run may have reached the network before writing anything.
-		p = Payment{PaymentID: id, Status: StatusPending, CreatedAt: now}
+		p = Payment{PaymentID: id, Status: StatusPending, CreatedAt: at}
 	case err != nil:
 		return Payment{}, fmt.Errorf("payment %q: %w", id, err)
 	}
@@ -133,7 +133,7 @@ func (s *Service) refund(ctx context.Context, id string) (Payment, error) {
 	case StatusRefunded, StatusVoided:
 		return p, nil // recorded by a run whose end the barrier did not hear of
 	case StatusDeclined:
-		p.Status, p.UpdatedAt = StatusVoided, now
+		p.Status, p.UpdatedAt = StatusVoided, at
 		return p, s.record(ctx, p)
 	case StatusPending:
 		// The charge's outcome was never recorded: the network knows it.
@@ -142,7 +142,7 @@ func (s *Service) refund(ctx context.Context, id string) (Payment, error) {
 			return Payment{}, s.networkFailure(ctx, id, err)
 		}
 		if !found || c.Status != StatusApproved {
-			p.Status, p.ChargeID, p.DeclineCode, p.UpdatedAt = StatusVoided, c.ChargeID, c.DeclineCode, now
+			p.Status, p.ChargeID, p.DeclineCode, p.UpdatedAt = StatusVoided, c.ChargeID, c.DeclineCode, at
 			return p, s.record(ctx, p)
 		}
 		p.ChargeID, p.AmountCents, p.Currency, p.CardLast4 = c.ChargeID, c.AmountCents, c.Currency, c.CardLast4
@@ -152,7 +152,7 @@ func (s *Service) refund(ctx context.Context, id string) (Payment, error) {
 	if err != nil {
 		return Payment{}, s.networkFailure(ctx, id, err)
 	}
-	p.Status, p.RefundID, p.UpdatedAt = StatusRefunded, rf.RefundID, time.Now().UTC()
+	p.Status, p.RefundID, p.UpdatedAt = StatusRefunded, rf.RefundID, now()
 	return p, s.record(ctx, p, kinds...)
 }
 
@@ -166,8 +166,8 @@ func (s *Service) voidIfUnseen(ctx context.Context, id string) (Payment, error) 
 		}
 		return p, nil
 	}
-	now := time.Now().UTC()
-	p = Payment{PaymentID: id, Status: StatusVoided, CreatedAt: now, UpdatedAt: now}
+	at := now()
+	p = Payment{PaymentID: id, Status: StatusVoided, CreatedAt: at, UpdatedAt: at}
 	if err := s.payments.Insert(ctx, &p); err != nil {
 		return Payment{}, fmt.Errorf("payment %q: record voided: %w", id, err)
 	}
@@ -195,3 +195,7 @@ func (s *Service) networkFailure(ctx context.Context, id string, err error) erro
 func sameCharge(p Payment, r ChargeRequest) bool {
 	return p.OrderID == r.OrderID && p.AmountCents == r.AmountCents && p.Currency == r.Currency
 }
+
+// now is the time of a write, at the millisecond a timestamp column keeps, so that a
+// payment answered from its run and the same payment read back are equal.
+func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
