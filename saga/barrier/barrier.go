@@ -158,7 +158,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("barrier: Config.InFlight %v: want at least 1ms", c.InFlight)
 	}
 	if c.Retain < c.InFlight || c.Retain < time.Second || c.Retain > orm.MaxTTL {
-		return fmt.Errorf("barrier: Config.Retain %v: want between InFlight (%v), and at least 1s, and orm.MaxTTL (%v)", c.Retain, c.InFlight, orm.MaxTTL)
+		return fmt.Errorf("barrier: Config.Retain %v: want at least InFlight (%v) and 1s, at most orm.MaxTTL (%v)", c.Retain, c.InFlight, orm.MaxTTL)
 	}
 	return nil
 }
@@ -239,10 +239,10 @@ func (b *Barrier) Sync(ctx context.Context) error {
 //
 // It returns Ran once fn has run and finished without error; Duplicate when a do of
 // branch had already finished; Skipped, with an error matching ErrCompensated, when
-// the branch's undo came first (a null compensation or a real one). fn is not called
-// in those last two cases. While another run of branch is in flight (a do or an
-// undo that has started and whose deadline has not passed) it returns ErrInFlight
-// and calls nothing. A run that did not finish (fn returned an error, or the process
+// the branch's undo came first (a null compensation or a real one, finished or not:
+// the do may never run, however the undo ends). fn is not called in those last two
+// cases. While another do of branch is in flight (it has started and its deadline
+// has not passed) Do returns ErrInFlight and calls nothing. A run that did not finish (fn returned an error, or the process
 // died, or its deadline passed) is run again by the next call: so fn must be
 // idempotent for the branch (see the package documentation).
 //

@@ -15,9 +15,11 @@
 //   - a do or undo whose earlier run did not finish (fn returned an error or
 //     panicked, the process died, its deadline passed) is run again;
 //   - while a run is in flight (started, not finished, before its deadline) another
-//     call of the branch returns ErrInFlight instead of running concurrently; after
-//     the deadline the run counts as abandoned, the next call takes the branch over
-//     with a new fencing token, and the abandoned run's end is refused (ErrLost).
+//     call of the branch returns ErrInFlight instead of running concurrently (but a
+//     do while its undo runs is skipped at once: it may never run, however the undo
+//     ends); after the deadline the run counts as abandoned, the next call takes the
+//     branch over with a new fencing token, and the abandoned run's end is refused
+//     (ErrLost).
 //
 // # The contract of fn
 //
@@ -63,7 +65,7 @@
 //
 //	bar, _ := barrier.New(db, barrier.Config{})
 //	_ = bar.Sync(ctx)
-//	branch, op, err := barrier.SplitKey(r.Header.Get("Idempotency-Key"))
+//	branch, _, err := barrier.SplitKey(r.Header.Get("Idempotency-Key")) // ".../do"
 //	reserve := func(ctx context.Context) error { return stock.Reserve(ctx, branch, sku, n) } // idempotent by branch
 //	out, err := bar.Do(ctx, branch, reserve)
 //	switch {

@@ -89,7 +89,7 @@ func (b *Barrier) run(ctx context.Context, op Op, branch string, fn func(ctx con
 		s := decide(op, &cur, now)
 		if !s.take {
 			if s.err != nil {
-				return s.outcome, b.refusal(op, branch, &cur, s.err)
+				return s.outcome, b.refusal(op, branch, &cur, now, s.err)
 			}
 			return s.outcome, nil
 		}
@@ -145,11 +145,11 @@ func (b *Barrier) settle(ctx context.Context, op Op, branch string, token orm.UU
 	return row{}, false, fmt.Errorf("barrier: %s %q in table %s: %w", op, branch, b.cfg.Table, err)
 }
 
-// refusal is the error of a call refused for reason, given the row cur.
-func (b *Barrier) refusal(op Op, branch string, cur *row, reason error) error {
+// refusal is the error of a call refused for reason, given the row cur at now.
+func (b *Barrier) refusal(op Op, branch string, cur *row, now time.Time, reason error) error {
 	if errors.Is(reason, ErrInFlight) {
 		holder := Do
-		if cur.side(Undo).phase == phaseStarted {
+		if cur.side(Undo).inFlight(now) {
 			holder = Undo
 		}
 		return fmt.Errorf("%w: %s %q in table %s: a %s is running until %s", reason, op, branch, b.cfg.Table,
