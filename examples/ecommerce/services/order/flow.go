@@ -50,22 +50,31 @@ func (p *Processing) productIDs() []string {
 	return out
 }
 
-// definition is order_processing. The reservation and the payment are named by
-// the order id, which is the saga's id: one of each per order.
+// The participants name a reservation and a payment by the saga's branch of the
+// step that makes them, "<order id>/<step>" (the order id is the saga's id), which
+// the payment service's barrier and the inventory's reservation rows key their
+// effects by.
+func reservationID(orderID string) string { return orderID + "/reserve_inventory" }
+
+// PaymentID is the payment service's id of order orderID's payment.
+func PaymentID(orderID string) string { return orderID + "/process_payment" }
+
+// definition is order_processing.
 func (s *Service) definition() *saga.Definition[Processing] {
 	calls := retry.Policy{MaxAttempts: 5, Backoff: retry.Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second}}
 	undo := retry.Policy{MaxAttempts: 20, Backoff: retry.Backoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second}}
 	release := func(ctx context.Context, p *Processing) error {
-		return s.inventory.call(ctx, "DELETE", path("reservations", p.Order.OrderID), map[string]any{"product_ids": p.productIDs()}, nil)
+		k, _ := saga.KeyFrom(ctx)
+		return s.inventory.call(ctx, "DELETE", path("reservations", reservationID(p.Order.OrderID)), k.Step == "reserve_inventory", map[string]any{"product_ids": p.productIDs()}, nil)
 	}
 	return &saga.Definition[Processing]{Name: "order_processing", Timeout: s.cfg.SagaTimeout, Steps: []saga.Step[Processing]{
 		{Name: "validate_inventory", Timeout: ValidateTimeout, Retry: calls,
 			Action: func(ctx context.Context, p *Processing) error {
-				return s.inventory.call(ctx, "POST", "/inventory/check", map[string]any{"items": p.items()}, nil)
+				return s.inventory.call(ctx, "POST", "/inventory/check", false, map[string]any{"items": p.items()}, nil)
 			}},
 		{Name: "reserve_inventory", Timeout: ReserveTimeout, Retry: calls, CompensateRetry: undo,
 			Action: func(ctx context.Context, p *Processing) error {
-				return s.inventory.call(ctx, "PUT", path("reservations", p.Order.OrderID),
+				return s.inventory.call(ctx, "PUT", path("reservations", reservationID(p.Order.OrderID)), true,
 					map[string]any{"items": p.items(), "ttl_seconds": int(s.cfg.ReservationTTL / time.Second)}, nil)
 			},
 			Compensate: release},
@@ -74,7 +83,7 @@ func (s *Service) definition() *saga.Definition[Processing] {
 				var res struct {
 					Status string `json:"status"`
 				}
-				err := s.payments.call(ctx, "POST", path("payments", p.Order.OrderID, "charge"), map[string]any{
+				err := s.payments.call(ctx, "POST", path("payments", PaymentID(p.Order.OrderID), "charge"), true, map[string]any{
 					"order_id": p.Order.OrderID, "amount_cents": p.Total, "currency": p.Order.Currency, "card": p.Order.Card}, &res)
 				if StatusOf(err) == 402 {
 					p.PaymentStatus = "declined"
@@ -85,13 +94,13 @@ func (s *Service) definition() *saga.Definition[Processing] {
 				return err
 			},
 			Compensate: func(ctx context.Context, p *Processing) error {
-				return s.payments.call(ctx, "POST", path("payments", p.Order.OrderID, "refund"), map[string]any{}, nil)
+				return s.payments.call(ctx, "POST", path("payments", PaymentID(p.Order.OrderID), "refund"), true, map[string]any{}, nil)
 			}},
 		{Name: "create_order", Timeout: CreateTimeout, Retry: calls, CompensateRetry: undo,
 			Action: func(ctx context.Context, p *Processing) error {
 				now := time.Now().UTC().Truncate(time.Millisecond)
 				err := s.Orders.InsertIfNotExists(ctx, &Order{OrderID: p.Order.OrderID, UserID: p.Order.UserID, Items: p.Order.Items,
-					TotalCents: p.Total, Currency: p.Order.Currency, Status: StatusPlaced, PaymentID: p.Order.OrderID, CreatedAt: now, UpdatedAt: now})
+					TotalCents: p.Total, Currency: p.Order.Currency, Status: StatusPlaced, PaymentID: PaymentID(p.Order.OrderID), CreatedAt: now, UpdatedAt: now})
 				if errors.Is(err, orm.ErrConflict) {
 					return nil // an earlier attempt created it
 				}
@@ -107,7 +116,7 @@ func (s *Service) definition() *saga.Definition[Processing] {
 			}},
 		{Name: "update_inventory", Timeout: UpdateTimeout, Retry: calls, CompensateRetry: undo,
 			Action: func(ctx context.Context, p *Processing) error {
-				return s.inventory.call(ctx, "POST", path("reservations", p.Order.OrderID, "commit"), map[string]any{"product_ids": p.productIDs()}, nil)
+				return s.inventory.call(ctx, "POST", path("reservations", reservationID(p.Order.OrderID), "commit"), false, map[string]any{"product_ids": p.productIDs()}, nil)
 			},
 			Compensate: release},
 		{Name: "send_confirmation", Timeout: ConfirmTimeout, Retry: calls,

@@ -32,11 +32,12 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s: %s %s: %d %s", e.Service, e.Method, e.Path, e.Status, e.Body)
 }
 
-// call sends body as JSON to path with the step's idempotency key and the saga's
-// tenant, and decodes a success into out (if not nil). A refusal (4xx) is
+// call sends body as JSON to path with the saga's tenant, and decodes a success
+// into out (if not nil). keyed adds the step's idempotency key as the
+// Idempotency-Key header: for a call on the resource the step itself names. A refusal (4xx) is
 // permanent: the saga compensates. A failure to get an answer, or a 5xx or 429, may
 // be retried: the key makes a retry safe.
-func (p participant) call(ctx context.Context, method, path string, body, out any) error {
+func (p participant) call(ctx context.Context, method, path string, keyed bool, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -53,7 +54,7 @@ func (p participant) call(ctx context.Context, method, path string, body, out an
 	if id, err := tenant.From(ctx); err == nil {
 		req.Header.Set("X-Tenant-ID", id)
 	}
-	if k, ok := saga.KeyFrom(ctx); ok {
+	if k, ok := saga.KeyFrom(ctx); ok && keyed {
 		req.Header.Set("Idempotency-Key", k.String())
 	}
 	resp, err := p.client.Do(req)
