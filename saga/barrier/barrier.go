@@ -88,8 +88,9 @@ const (
 )
 
 // BranchState is the recorded state of both directions of a branch. DoAt and UndoAt
-// are when their phase was last recorded (the start, then the end, of a run; the
-// null compensation); zero when never started.
+// are when their phase was last recorded (the start, then the end, of a run; an
+// abandoned do's fencing by the undo that took it over; the null compensation); zero
+// when never started.
 type BranchState struct {
 	Do, Undo     Phase
 	DoAt, UndoAt time.Time
@@ -242,9 +243,10 @@ func (b *Barrier) Sync(ctx context.Context) error {
 // the branch's undo came first (a null compensation or a real one, finished or not:
 // the do may never run, however the undo ends). fn is not called in those last two
 // cases. While another do of branch is in flight (it has started and its deadline
-// has not passed) Do returns ErrInFlight and calls nothing. A run that did not finish (fn returned an error, or the process
-// died, or its deadline passed) is run again by the next call: so fn must be
-// idempotent for the branch (see the package documentation).
+// has not passed) Do returns ErrInFlight and calls nothing. A run that did not
+// finish (fn returned an error, or the process died, or its deadline passed) is run
+// again by the next call: so fn must be idempotent for the branch (see the package
+// documentation).
 //
 // fn runs with a context that ends at the run's deadline: ctx's deadline if it has
 // one, else Config.InFlight from now. If fn returns an error, Do returns it wrapped,

@@ -307,6 +307,7 @@ func TestAbandonedRunIsTakenOver(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each waits out its own deadline
 			br := branch("abandoned")
 			ops := map[barrier.Op]func(context.Context, string, func(context.Context) error) (barrier.Outcome, error){
 				barrier.Do: b.Do, barrier.Undo: b.Undo,
@@ -317,13 +318,17 @@ func TestAbandonedRunIsTakenOver(t *testing.T) {
 				}
 			}
 			// Generous: the take must land before the deadline on a loaded machine.
-			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 			defer cancel()
 			bl := startBlocked(t, ctx, ops[tt.first], br)
 			select {
 			case <-bl.ctxDone: // the run's deadline has passed, fn is still blocked
 			case <-t.Context().Done():
 				t.Fatal("fn's context never ended")
+			}
+			before, err := b.State(t.Context(), br)
+			if err != nil {
+				t.Fatal(err)
 			}
 			f := &counter{}
 			out, err := ops[tt.then](t.Context(), br, f.fn)
@@ -339,6 +344,16 @@ func TestAbandonedRunIsTakenOver(t *testing.T) {
 			}
 			if st.Do != tt.wantState.Do || st.Undo != tt.wantState.Undo {
 				t.Errorf("state: do %q, undo %q; want %q, %q", st.Do, st.Undo, tt.wantState.Do, tt.wantState.Undo)
+			}
+			// The abandoned run's side was recorded again by the run that took it
+			// over (its start and end, or its fencing by the undo); the deadline
+			// passed in between.
+			was, now := before.DoAt, st.DoAt
+			if tt.first == barrier.Undo {
+				was, now = before.UndoAt, st.UndoAt
+			}
+			if !now.After(was) {
+				t.Errorf("the abandoned %s's time: %v before the takeover, %v after; want it later", tt.first, was, now)
 			}
 		})
 	}

@@ -102,7 +102,7 @@ func (b *Barrier) run(ctx context.Context, op Op, branch string, fn func(ctx con
 			changes = append(changes, orm.Set(p+"phase", string(phaseStarted)), orm.Set(p+"deadline", deadline))
 		}
 		if s.fence {
-			changes = append(changes, orm.Set("do_phase", string(phaseFailed)), orm.Set("do_token", orm.NewUUID()))
+			changes = append(changes, orm.Set("do_phase", string(phaseFailed)), orm.Set("do_token", orm.NewUUID()), orm.Set("do_at", now))
 		}
 		err := b.rows.PatchIf(ctx, []any{branch}, conditions(&cur), changes, orm.WithTTL(b.cfg.Retain))
 		if err != nil {
