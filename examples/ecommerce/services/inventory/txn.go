@@ -53,32 +53,32 @@ type txn struct {
 // read reads product pid's stock and, when rid is not empty, rid's row in it, at
 // SERIAL consistency when serial is set (to see the outcome of a lightweight
 // transaction whose answer was lost).
+//
+// The stock is read first and the row second, so that the two agree: a row read
+// brings the static columns as they were with it, and a row found absent was
+// absent when the stock was read too (rows are never deleted, only expire after
+// Config.Retention). Read the other way round, a row found absent and a stock
+// read after a duplicate call held it would say "insufficient" to a reservation
+// that is held.
 func (s *Service) read(ctx context.Context, pid, rid string, serial bool) (*txn, error) {
 	q := s.stock.Query()
 	if serial {
 		q = q.With(orm.WithConsistency(orm.Serial))
 	}
 	t := &txn{s: s, now: time.Now().UTC(), pid: pid, rid: rid}
-	var st Stock
-	found := false
+	st, err := q.Where(orm.Eq("product_id", pid)).One(ctx)
+	if err != nil && !errors.Is(err, orm.ErrNotFound) {
+		return nil, fmt.Errorf("inventory: read stock of product %q: %w", pid, err)
+	}
 	if rid != "" {
 		r, err := q.Where(orm.Eq("product_id", pid), orm.Eq("reservation_id", rid)).One(ctx)
 		switch {
 		case err == nil:
-			st, found = r, true
+			st = r
 			row := r
 			t.row = &row
 		case !errors.Is(err, orm.ErrNotFound):
 			return nil, fmt.Errorf("inventory: read reservation %q of product %q: %w", rid, pid, err)
-		}
-	}
-	if !found {
-		r, err := q.Where(orm.Eq("product_id", pid)).One(ctx)
-		switch {
-		case err == nil:
-			st = r
-		case !errors.Is(err, orm.ErrNotFound):
-			return nil, fmt.Errorf("inventory: read stock of product %q: %w", pid, err)
 		}
 	}
 	t.exists = st.Version != nil
