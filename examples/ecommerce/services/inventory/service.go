@@ -130,7 +130,7 @@ func (s *Service) Check(ctx context.Context, items []Item) error {
 		if err != nil {
 			return err
 		}
-		t.expireDue()
+		t.expireDue(len(t.holds))
 		if err := t.reserveRefusal(it.Quantity); err != nil {
 			return err
 		}
@@ -255,29 +255,36 @@ func (s *Service) Reserve(ctx context.Context, reservationID string, items []Ite
 	return out, nil
 }
 
-// reserve holds one item for reservation rid, expiring at expiresAt.
+// reserve holds one item for reservation rid, expiring at expiresAt. A refusal
+// for want of units made while more expired holds are left than one change
+// releases is decided again once those are released.
 func (s *Service) reserve(ctx context.Context, rid string, it Item, expiresAt time.Time) (Reservation, error) {
-	t, err := s.change(ctx, it.ProductID, rid, func(t *txn) error {
-		if t.row != nil {
-			switch t.row.State {
-			case StateHeld, StateCommitted:
-				return nil // a duplicate
-			case StateExpired:
-				return t.refuse(ErrExpired)
-			default:
-				return t.refuse(ErrCompensated)
+	for {
+		t, err := s.change(ctx, it.ProductID, rid, func(t *txn) error {
+			if t.row != nil {
+				switch t.row.State {
+				case StateHeld, StateCommitted:
+					return nil // a duplicate
+				case StateExpired:
+					return t.refuse(ErrExpired)
+				default:
+					return t.refuse(ErrCompensated)
+				}
 			}
+			if err := t.reserveRefusal(it.Quantity); err != nil {
+				return err
+			}
+			t.hold(it.Quantity, expiresAt)
+			return nil
+		})
+		switch {
+		case errors.Is(err, ErrInsufficient) && t != nil && t.expired == maxExpirePerChange:
+			continue
+		case err != nil:
+			return Reservation{}, err
 		}
-		if err := t.reserveRefusal(it.Quantity); err != nil {
-			return err
-		}
-		t.hold(it.Quantity, expiresAt)
-		return nil
-	})
-	if err != nil {
-		return Reservation{}, err
+		return t.reservation(), nil
 	}
-	return t.reservation(), nil
 }
 
 // reserveRefusal returns why q units of the product cannot be held now, or nil.
@@ -382,7 +389,7 @@ func (s *Service) Commit(ctx context.Context, reservationID string, productIDs [
 		if err != nil {
 			return nil, err
 		}
-		t.expireDue()
+		t.expireDue(len(t.holds))
 		if err := t.commitRefusal(); err != nil {
 			return nil, err
 		}
