@@ -33,6 +33,9 @@ type Service struct {
 	stock  *orm.Model[Stock]
 	expiry *orm.Model[expiryEntry]
 	cursor *orm.Model[expiryCursor]
+	// execute writes an attempt's batch: (*txn).exec, which the tests wrap to
+	// lose answers.
+	execute func(*txn, context.Context) error
 }
 
 // New returns the service on db (its keyspace holds the tables; call Sync once),
@@ -58,12 +61,13 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{
-		db:     db,
-		cfg:    cfg,
-		policy: retry.Policy{If: transient, MaxAttempts: cfg.Attempts, Backoff: cfg.Backoff},
-		stock:  stock,
-		expiry: expiry,
-		cursor: cursor,
+		db:      db,
+		cfg:     cfg,
+		policy:  retry.Policy{If: transient, MaxAttempts: cfg.Attempts, Backoff: cfg.Backoff},
+		stock:   stock,
+		expiry:  expiry,
+		cursor:  cursor,
+		execute: (*txn).exec,
 	}, nil
 }
 

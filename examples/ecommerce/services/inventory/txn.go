@@ -262,7 +262,7 @@ func (s *Service) change(ctx context.Context, pid, rid string, decide func(*txn)
 		t.expireDue(maxExpirePerChange)
 		refusal = decide(t)
 		if t.dirty() {
-			switch err := t.exec(ctx); {
+			switch err := s.execute(t, ctx); {
 			case errors.Is(err, orm.ErrConflict):
 				return fmt.Errorf("%w: %w", ErrContended, err)
 			case errors.Is(err, orm.ErrUncertain):
