@@ -67,9 +67,10 @@
 // conditioned on the version:
 //
 //   - lazily: every change to a product releases, in the same batch, the holds of
-//     the product whose time has passed (up to 20 at a time). The holds set in the
-//     static columns lists them, so nothing but the partition's static row is read;
-//     Check counts them as available.
+//     the product whose time has passed (up to 20 per batch; a Reserve refused for
+//     want of units while more are due releases those and decides again). The
+//     holds column lists them, so nothing but the partition's static row is read;
+//     Check and Commit count them as released.
 //   - the sweeper, RunExpiry: Reserve first writes an index row (inventory_expiry:
 //     partition bucket = the expiry time truncated to Config.Bucket, one minute by
 //     default; clustering expires_at, product_id, reservation_id). The sweeper
@@ -99,6 +100,16 @@
 //     scanned. A reservation id must not be used again after it.
 //   - A cancelled row is a lightweight transaction (IF NOT EXISTS) of its own: it
 //     changes no stock, so it does not bump the version.
+//
+// # Limits
+//
+// The static row holds one entry per held reservation and is read by every
+// change: a product with tens of thousands of carts held at once makes every
+// change read them all. The changes to one product go one at a time, each a
+// lightweight transaction (several round trips between replicas), so a product's
+// throughput is bounded by its partition whatever the cluster's size (not
+// measured here); under contention the attempts back off and, past
+// Config.Attempts, fail with ErrContended.
 //
 // # HTTP
 //

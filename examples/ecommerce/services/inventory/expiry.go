@@ -93,6 +93,11 @@ func (sw *sweeper) pass(ctx context.Context) Sweep {
 		rep.Err = err
 		return rep
 	}
+	for e := range sw.done {
+		if e.Bucket.Before(cur) { // passed by another sweeper's cursor
+			delete(sw.done, e)
+		}
+	}
 	width := s.cfg.Bucket
 	moved := cur
 	for next := cur; !next.Add(width + s.cfg.Grace).After(now); {

@@ -100,6 +100,37 @@ func TestLazyExpiry(t *testing.T) {
 	wantRefusal(t, err, inventory.ErrExpired, rs[0].ProductID)
 }
 
+// More expired holds than one change releases (20): a reserve that needs all
+// their units frees them over several changes, then holds.
+func TestLazyExpiryOfManyHolds(t *testing.T) {
+	svc := newService(t, testConfig())
+	ctx := t.Context()
+	pid := stocked(t, svc, "p", 25)
+	var last []inventory.Reservation
+	for i := range 25 {
+		rs, err := svc.Reserve(ctx, fmt.Sprint("cart-", i), items(pid, 1), time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = rs
+	}
+	wantLevel(t, svc, pid, 25, 0)
+	waitExpired(t, last)
+	if err := svc.Check(ctx, items(pid, 25)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Reserve(ctx, "big", items(pid, 25), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	l := wantLevel(t, svc, pid, 25, 0)
+	if len(l.Reservations) != 1 || l.Reservations[0].ReservationID != "big" {
+		t.Fatalf("holds %+v", l.Reservations)
+	}
+	for i := range 25 {
+		wantState(t, svc, pid, fmt.Sprint("cart-", i), inventory.StateExpired)
+	}
+}
+
 // The sweeper releases holds that expired without any other change to their
 // product, moves its cursor past their bucket, and a restarted sweeper goes on
 // from the cursor.

@@ -181,10 +181,14 @@ func writeError(w http.ResponseWriter, err error) {
 			status, code = http.StatusNotFound, "unknown_product"
 		}
 		body := map[string]any{"error": err.Error(), "code": code, "product_id": pe.ProductID}
-		if code == "insufficient_stock" {
+		switch {
+		case code == "insufficient_stock":
 			body["available"] = pe.Available
-		} else if pe.ReservationID != "" {
-			body["reservation_id"], body["state"] = pe.ReservationID, pe.State
+		case pe.ReservationID != "":
+			body["reservation_id"] = pe.ReservationID
+			if pe.State != "" {
+				body["state"] = pe.State
+			}
 		}
 		writeJSON(w, status, body)
 	case errors.Is(err, tenant.ErrNoTenant), errors.Is(err, tenant.ErrInvalidID):

@@ -33,6 +33,9 @@ type Service struct {
 	stock  *orm.Model[Stock]
 	expiry *orm.Model[expiryEntry]
 	cursor *orm.Model[expiryCursor]
+	// execute writes an attempt's batch: (*txn).exec, which the tests wrap to
+	// lose answers.
+	execute func(*txn, context.Context) error
 }
 
 // New returns the service on db (its keyspace holds the tables; call Sync once),
@@ -58,12 +61,13 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{
-		db:     db,
-		cfg:    cfg,
-		policy: retry.Policy{If: transient, MaxAttempts: cfg.Attempts, Backoff: cfg.Backoff},
-		stock:  stock,
-		expiry: expiry,
-		cursor: cursor,
+		db:      db,
+		cfg:     cfg,
+		policy:  retry.Policy{If: transient, MaxAttempts: cfg.Attempts, Backoff: cfg.Backoff},
+		stock:   stock,
+		expiry:  expiry,
+		cursor:  cursor,
+		execute: (*txn).exec,
 	}, nil
 }
 
@@ -130,7 +134,7 @@ func (s *Service) Check(ctx context.Context, items []Item) error {
 		if err != nil {
 			return err
 		}
-		t.expireDue()
+		t.expireDue(len(t.holds))
 		if err := t.reserveRefusal(it.Quantity); err != nil {
 			return err
 		}
@@ -255,29 +259,36 @@ func (s *Service) Reserve(ctx context.Context, reservationID string, items []Ite
 	return out, nil
 }
 
-// reserve holds one item for reservation rid, expiring at expiresAt.
+// reserve holds one item for reservation rid, expiring at expiresAt. A refusal
+// for want of units made while more expired holds are left than one change
+// releases is decided again once those are released.
 func (s *Service) reserve(ctx context.Context, rid string, it Item, expiresAt time.Time) (Reservation, error) {
-	t, err := s.change(ctx, it.ProductID, rid, func(t *txn) error {
-		if t.row != nil {
-			switch t.row.State {
-			case StateHeld, StateCommitted:
-				return nil // a duplicate
-			case StateExpired:
-				return t.refuse(ErrExpired)
-			default:
-				return t.refuse(ErrCompensated)
+	for {
+		t, err := s.change(ctx, it.ProductID, rid, func(t *txn) error {
+			if t.row != nil {
+				switch t.row.State {
+				case StateHeld, StateCommitted:
+					return nil // a duplicate
+				case StateExpired:
+					return t.refuse(ErrExpired)
+				default:
+					return t.refuse(ErrCompensated)
+				}
 			}
+			if err := t.reserveRefusal(it.Quantity); err != nil {
+				return err
+			}
+			t.hold(it.Quantity, expiresAt)
+			return nil
+		})
+		switch {
+		case errors.Is(err, ErrInsufficient) && t != nil && t.expired == maxExpirePerChange:
+			continue
+		case err != nil:
+			return Reservation{}, err
 		}
-		if err := t.reserveRefusal(it.Quantity); err != nil {
-			return err
-		}
-		t.hold(it.Quantity, expiresAt)
-		return nil
-	})
-	if err != nil {
-		return Reservation{}, err
+		return t.reservation(), nil
 	}
-	return t.reservation(), nil
 }
 
 // reserveRefusal returns why q units of the product cannot be held now, or nil.
@@ -382,7 +393,7 @@ func (s *Service) Commit(ctx context.Context, reservationID string, productIDs [
 		if err != nil {
 			return nil, err
 		}
-		t.expireDue()
+		t.expireDue(len(t.holds))
 		if err := t.commitRefusal(); err != nil {
 			return nil, err
 		}

@@ -65,7 +65,7 @@ func (s *Service) read(ctx context.Context, pid, rid string, serial bool) (*txn,
 	if serial {
 		q = q.With(orm.WithConsistency(orm.Serial))
 	}
-	t := &txn{s: s, now: time.Now().UTC(), pid: pid, rid: rid}
+	t := &txn{s: s, now: time.Now().UTC().Truncate(time.Millisecond), pid: pid, rid: rid}
 	st, err := q.Where(orm.Eq("product_id", pid)).One(ctx)
 	if err != nil && !errors.Is(err, orm.ErrNotFound) {
 		return nil, fmt.Errorf("inventory: read stock of product %q: %w", pid, err)
@@ -102,9 +102,11 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// expireDue releases, as expired, the holds whose time has passed (the oldest
-// first, up to maxExpirePerChange): the lazy expiry every change makes.
-func (t *txn) expireDue() {
+// expireDue releases, as expired, the holds whose time has passed, the oldest
+// first, up to limit: the lazy expiry every change makes (up to
+// maxExpirePerChange), and what a read that changes nothing counts as released
+// (all).
+func (t *txn) expireDue(limit int) {
 	var due []string
 	for id, h := range t.holds {
 		if !h.ExpiresAt.After(t.now) {
@@ -114,7 +116,7 @@ func (t *txn) expireDue() {
 	slices.SortFunc(due, func(a, b string) int {
 		return cmp.Or(t.holds[a].ExpiresAt.Compare(t.holds[b].ExpiresAt), cmp.Compare(a, b))
 	})
-	for _, id := range due[:min(len(due), maxExpirePerChange)] {
+	for _, id := range due[:min(len(due), limit)] {
 		t.settle(id, StateExpired)
 		t.expired++
 	}
@@ -122,7 +124,7 @@ func (t *txn) expireDue() {
 
 // hold adds a held reservation of q units for rid, written IF NOT EXISTS.
 func (t *txn) hold(q int, expiresAt time.Time) {
-	h := Hold{Quantity: int32(q), ExpiresAt: expiresAt, CreatedAt: t.now.Truncate(time.Millisecond)}
+	h := Hold{Quantity: int32(q), ExpiresAt: expiresAt, CreatedAt: t.now}
 	t.insert = t.rowOf(t.rid, h, StateHeld)
 	t.row = t.insert
 	t.holds[t.rid] = h
@@ -174,7 +176,7 @@ func (t *txn) unsell() {
 // cancel writes rid's row as cancelled, IF NOT EXISTS: a release came before
 // its reservation.
 func (t *txn) cancel() {
-	t.insert = t.rowOf(t.rid, Hold{CreatedAt: t.now.Truncate(time.Millisecond)}, StateCancelled)
+	t.insert = t.rowOf(t.rid, Hold{CreatedAt: t.now}, StateCancelled)
 	t.row = t.insert
 }
 
@@ -257,10 +259,10 @@ func (s *Service) change(ctx context.Context, pid, rid string, decide func(*txn)
 			return err
 		}
 		t.prior = prior
-		t.expireDue()
+		t.expireDue(maxExpirePerChange)
 		refusal = decide(t)
 		if t.dirty() {
-			switch err := t.exec(ctx); {
+			switch err := s.execute(t, ctx); {
 			case errors.Is(err, orm.ErrConflict):
 				return fmt.Errorf("%w: %w", ErrContended, err)
 			case errors.Is(err, orm.ErrUncertain):
