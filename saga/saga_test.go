@@ -317,3 +317,34 @@ func TestStartWithID(t *testing.T) {
 		t.Fatalf("Wait: %+v, %v", res.Info, err)
 	}
 }
+
+// A worker that stops gives its shard leases back (and stops renewing them): the
+// next worker takes the shards at once, long before the leases would expire.
+func TestStoppedWorkerHandsOver(t *testing.T) {
+	long := func(c *saga.Config) { c.LeaseTTL = 2 * time.Minute }
+	j := &journal{}
+	def := func() *saga.Definition[trip] {
+		return &saga.Definition[trip]{Name: "handover", Steps: []saga.Step[trip]{step(j, "a", nil)}}
+	}
+	first := newOrch(t, "handover", long)
+	f1, err := saga.Register(first, def())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, first)
+	if _, err := f1.Execute(t.Context(), trip{}); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	second := newOrch(t, "handover", long)
+	f2, err := saga.Register(second, def())
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, second)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if res, err := f2.Execute(ctx, trip{}); err != nil || res.Status != saga.Completed {
+		t.Fatalf("after the first worker stopped: %+v, %v (its leases live 2 minutes: were they given back?)", res.Info, err)
+	}
+}

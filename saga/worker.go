@@ -64,16 +64,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 	o.mu.Unlock()
 	defer func() {
 		cancel()
-		w.wg.Wait()
-		w.mu.Lock()
-		shards := w.shards
-		w.shards = map[int32]*shard{}
-		w.mu.Unlock()
-		for _, sh := range shards {
-			rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = sh.held.Release(rctx)
-			rcancel()
-		}
+		w.wg.Wait() // each shard's goroutine gives its lease back as it ends
 		o.mu.Lock()
 		o.worker = nil
 		o.mu.Unlock()
@@ -141,13 +132,18 @@ func (w *worker) adopt(n int32, held *lease.Held) error {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		defer cancel()
 		w.pollLoop(sh)
 		w.mu.Lock()
 		if w.shards[n] == sh {
 			delete(w.shards, n)
 		}
 		w.mu.Unlock()
+		cancel()
+		// Give the lease back (this also stops its renewals), so another worker
+		// takes the shard at once rather than after the lease time.
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = held.Release(rctx)
+		rcancel()
 	}()
 	return nil
 }
