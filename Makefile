@@ -23,6 +23,7 @@ test: up
 demo: up
 	$(GO) run ./examples/quickstart
 	$(GO) run ./examples/ecommerce/cmd/users
+	$(GO) run ./examples/ecommerce/cmd/shop
 
 bench: up
 	$(GO) test -run '^$$' -bench . -benchmem ./...

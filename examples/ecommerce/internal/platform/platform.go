@@ -118,3 +118,19 @@ func Env(name, def string) string {
 	}
 	return def
 }
+
+// Reset drops keyspaces and everything in them: a demo's way to start afresh.
+func Reset(ctx context.Context, keyspaces ...string) error {
+	hosts := strings.Split(Env("CASSANDRA_HOSTS", "127.0.0.1:9042"), ",")
+	db, err := orm.Open(ctx, orm.Config{Hosts: hosts})
+	if err != nil {
+		return fmt.Errorf("%w (start the servers with: make up)", err)
+	}
+	defer db.Close()
+	for _, ks := range keyspaces {
+		if err := db.DropKeyspace(ctx, ks); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -123,7 +123,7 @@ func (s *Service) definition() *saga.Definition[Processing] {
 			Action: func(ctx context.Context, p *Processing) error {
 				k, _ := saga.KeyFrom(ctx)
 				n := Notification{ID: k.String(), OrderID: p.Order.OrderID, UserID: p.Order.UserID, Kind: "order_confirmed",
-					Body: fmt.Sprintf("Your order %s of %s %.2f is confirmed.", p.Order.OrderID, p.Order.Currency, float64(p.Total)/100),
+					Body:      fmt.Sprintf("Your order %s of %s %.2f is confirmed.", p.Order.OrderID, p.Order.Currency, float64(p.Total)/100),
 					CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
 				if err := s.Notifications.InsertIfNotExists(ctx, &n); err != nil && !errors.Is(err, orm.ErrConflict) {
 					return err

@@ -1,0 +1,254 @@
+// Command shop runs the order flow of the e-commerce platform in one process, end
+// to end on the local Cassandra: the card network simulator, the inventory, payment
+// and order services, each with its own keyspace, tenant registry and HTTP API on a
+// loopback port, talking to each other over HTTP as separate programs do
+// (examples/ecommerce/cmd/{cardnet,inventory,payments,orders}). It stocks two
+// products, places an order that is confirmed, one whose card is declined (the
+// saga compensates: the reservation is released), and one for more than is in
+// stock, and prints what each service then holds.
+//
+//	make demo    # starts the dev servers, then runs the quickstart, users and this
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/cardnet"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/inventory"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/order"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/payment"
+	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/saga"
+	"github.com/cassandraorm/cassandraorm-go/tenant"
+)
+
+const shopTenant = "acme"
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	// Each run starts afresh: the demo's keyspaces hold nothing worth keeping.
+	if err := platform.Reset(ctx, "ecommerce_inventory", "ecommerce_payments", "ecommerce_orders"); err != nil {
+		return err
+	}
+
+	// The card network.
+	network, err := cardnet.New(cardnet.Config{Latency: 20 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	netURL, err := listen(ctx, network.Handler(), quiet)
+	if err != nil {
+		return err
+	}
+
+	// Inventory and payments, each on its own keyspace and registry.
+	invStore, err := platform.Open(ctx, "ecommerce_inventory")
+	if err != nil {
+		return err
+	}
+	defer invStore.Close()
+	inv, err := inventory.New(invStore.Tenanted, inventory.Config{})
+	if err != nil {
+		return err
+	}
+	invURL, err := serveService(ctx, invStore, inv.Sync, inv.Handler(), quiet)
+	if err != nil {
+		return err
+	}
+	payStore, err := platform.Open(ctx, "ecommerce_payments")
+	if err != nil {
+		return err
+	}
+	defer payStore.Close()
+	pay, err := payment.New(payStore.Tenanted, payment.Config{CardNetURL: netURL, Log: quiet})
+	if err != nil {
+		return err
+	}
+	payURL, err := serveService(ctx, payStore, pay.Sync, pay.Handler(), quiet)
+	if err != nil {
+		return err
+	}
+
+	// Orders, with a worker of the order_processing saga.
+	ordStore, err := platform.Open(ctx, "ecommerce_orders")
+	if err != nil {
+		return err
+	}
+	defer ordStore.Close()
+	orders, err := order.New(ordStore.Tenanted, order.Config{InventoryURL: invURL, PaymentURL: payURL,
+		Saga: saga.Config{Poll: 50 * time.Millisecond, Log: quiet}})
+	if err != nil {
+		return err
+	}
+	ordURL, err := serveService(ctx, ordStore, orders.Sync, orders.Handler(), quiet)
+	if err != nil {
+		return err
+	}
+	wctx, stopWorker := context.WithCancel(ctx)
+	workerDone := make(chan struct{})
+	go func() { defer close(workerDone); _ = orders.Run(wctx) }()
+	defer func() { stopWorker(); <-workerDone }()
+
+	fmt.Printf("services on loopback: cardnet %s, inventory %s, payments %s, orders %s (tenant %s)\n", netURL, invURL, payURL, ordURL, shopTenant)
+	run := orm.NewUUID().String()[:8]
+	kettle, mug := "kettle-"+run, "mug-"+run
+	c := client{tenant: shopTenant}
+	for product, n := range map[string]int{kettle: 5, mug: 2} {
+		if _, _, err := c.do(ctx, "PUT", invURL+"/stock/"+product, map[string]int{"on_hand": n}); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("stock: %s 5, %s 2\n\n", kettle, mug)
+
+	for _, o := range []struct {
+		what, id, card string
+		items          []order.Item
+	}{
+		{"an order paid with a good card", "order-" + run + "-1", cardnet.CardApprove,
+			[]order.Item{{ProductID: kettle, Quantity: 2, PriceCents: 3999}, {ProductID: mug, Quantity: 1, PriceCents: 1250}}},
+		{"an order whose card is declined", "order-" + run + "-2", cardnet.CardDecline,
+			[]order.Item{{ProductID: kettle, Quantity: 1, PriceCents: 3999}}},
+		{"an order for more mugs than are in stock", "order-" + run + "-3", cardnet.CardApprove,
+			[]order.Item{{ProductID: mug, Quantity: 5, PriceCents: 1250}}},
+	} {
+		start := time.Now()
+		code, body, err := c.do(ctx, "POST", ordURL+"/orders?wait=60s", order.PlaceOrder{OrderID: o.id, UserID: "ada", Items: o.items, Currency: "EUR", Card: o.card})
+		if err != nil {
+			return err
+		}
+		var v order.View
+		if err := json.Unmarshal(body, &v); err != nil {
+			return fmt.Errorf("POST /orders: %d %s", code, body)
+		}
+		fmt.Printf("%s: POST /orders → %d, %s in %s\n", o.what, code, v.Status, time.Since(start).Round(time.Millisecond))
+		if v.Reason != "" {
+			fmt.Printf("  reason: %s\n", shorten(v.Reason, 150))
+		}
+		hist, err := orders.Processing.History(tenant.With(ctx, shopTenant), o.id)
+		if err != nil {
+			return err
+		}
+		var steps []string
+		for _, e := range hist {
+			if e.Event == "succeeded" || e.Event == "failed" {
+				steps = append(steps, fmt.Sprintf("%s/%s %s", e.Step, e.Direction, e.Event))
+			}
+		}
+		fmt.Printf("  saga: %s\n", strings.Join(steps, ", "))
+	}
+
+	fmt.Println("\nafterwards:")
+	for _, product := range []string{kettle, mug} {
+		_, body, err := c.do(ctx, "GET", invURL+"/stock/"+product, nil)
+		if err != nil {
+			return err
+		}
+		var l inventory.Level
+		if err := json.Unmarshal(body, &l); err != nil {
+			return err
+		}
+		fmt.Printf("  stock %-16s on hand %d, available %d, held %d\n", product, l.OnHand, l.Available, l.Held)
+	}
+	_, body, err := c.do(ctx, "GET", payURL+"/ledger/balances", nil)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  ledger balances: %s\n", bytes.TrimSpace(body))
+	st := network.Stats()
+	fmt.Printf("  card network: %d charges, %d approved (%d cents), %d declined\n", st.Charges, st.Approved, st.ApprovedCents, st.Declined)
+	for n, err := range orders.Notifications.Query().AllowFiltering().All(tenant.With(ctx, shopTenant)) {
+		if err != nil {
+			return err
+		}
+		if strings.Contains(n.OrderID, run) {
+			fmt.Printf("  notification to send: %s: %s\n", n.Kind, n.Body)
+		}
+	}
+	return nil
+}
+
+// serveService provisions the shop's tenant for a service and serves its API.
+func serveService(ctx context.Context, st *platform.Store, sync func(context.Context) error, h http.Handler, log *slog.Logger) (string, error) {
+	if err := st.Provision(ctx, sync, shopTenant); err != nil {
+		return "", err
+	}
+	th, err := st.Handler(h)
+	if err != nil {
+		return "", err
+	}
+	return listen(ctx, th, log)
+}
+
+// listen serves h on a loopback port until ctx ends and returns its URL.
+func listen(ctx context.Context, h http.Handler, log *slog.Logger) (string, error) {
+	addr := make(chan string, 1)
+	errc := make(chan error, 1)
+	go func() { errc <- platform.Serve(ctx, "127.0.0.1:0", h, log, func(a string) { addr <- a }) }()
+	select {
+	case a := <-addr:
+		return "http://" + a, nil
+	case err := <-errc:
+		return "", err
+	}
+}
+
+// shorten cuts s to n bytes (at a rune boundary), marking the cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// client calls the services as the shop's front end would.
+type client struct{ tenant string }
+
+func (c client) do(ctx context.Context, method, url string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("X-Tenant-ID", c.tenant)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 500 {
+		return resp.StatusCode, data, fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, data)
+	}
+	return resp.StatusCode, data, err
+}
