@@ -41,9 +41,10 @@ type platform struct {
 	payments  *payment.Service
 	network   *cardnet.Network
 	ordersURL string
+	db        *orm.DB
 }
 
-func serve(t *testing.T, h http.Handler) string {
+func serve(t testing.TB, h http.Handler) string {
 	t.Helper()
 	mw, err := tenanthttp.Middleware(tenanthttp.Config{Resolver: anyTenant{}})
 	if err != nil {
@@ -54,7 +55,7 @@ func serve(t *testing.T, h http.Handler) string {
 	return srv.URL
 }
 
-func start(t *testing.T) *platform {
+func start(t testing.TB) *platform {
 	t.Helper()
 	ctx := t.Context()
 	base, err := orm.New(env.Session(t), env.Keyspace(), nil)
@@ -65,7 +66,7 @@ func start(t *testing.T) *platform {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &platform{}
+	p := &platform{db: db}
 	if p.network, err = cardnet.New(cardnet.Config{Seed: 9}); err != nil {
 		t.Fatal(err)
 	}
