@@ -148,6 +148,24 @@ func TestUserServiceTenants(t *testing.T) {
 			return nil
 		})
 	}
+	// The relay's catch-up may have run before an event passed the feed lag while
+	// the projection's ran after it: catch up again until the subscribers heard both.
+	testenv.WaitFor(t, time.Minute, func() error {
+		mu.Lock()
+		n := len(heard["acme"]) + len(heard["globex"])
+		mu.Unlock()
+		if n == 2 {
+			return nil
+		}
+		for _, id := range []string{"acme", "globex"} {
+			if err := svc.CatchUp(tenant.With(ctx, id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Errorf("heard %v", heard)
+	})
 	if code, _ := call("initech", "GET", "/users/ada", ""); code != http.StatusNotFound {
 		t.Errorf("unknown tenant: %d, want 404", code)
 	}
@@ -164,14 +182,6 @@ func TestUserServiceTenants(t *testing.T) {
 	if _, err := svc.Profiles.Get(tenant.With(ctx, "globex"), "ada"); !errors.Is(err, tenant.ErrSuspended) {
 		t.Errorf("suspended tenant's read: %v", err)
 	}
-	testenv.WaitFor(t, time.Minute, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if len(heard["acme"]) != 1 || len(heard["globex"]) != 1 {
-			return fmt.Errorf("heard %v", heard)
-		}
-		return nil
-	})
 	mu.Lock()
 	defer mu.Unlock()
 	if heard["acme"][0] != "Ada of acme" || heard["globex"][0] != "Ada of globex" || len(heard) != 2 {
