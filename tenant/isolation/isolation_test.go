@@ -123,7 +123,7 @@ func newWorld(t *testing.T, strategy string) *world {
 	if w.tallies, err = orm.NewModel[Tally](w.db, table("tallies")); err != nil {
 		t.Fatal(err)
 	}
-	if w.store, err = eventsourcing.NewStore(w.db, eventsourcing.StoreConfig{Prefix: strategy, FeedLag: 500 * time.Millisecond}); err != nil {
+	if w.store, err = eventsourcing.NewStore(w.db, eventsourcing.StoreConfig{Prefix: strategy, FeedLag: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	if w.leases, err = lease.New(w.db, lease.Config{Table: strategy + "_leases", TTL: 5 * time.Second}); err != nil {
