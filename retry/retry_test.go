@@ -125,7 +125,7 @@ func TestBackoffMultiplierAndJitter(t *testing.T) {
 		{"jitter 0.2 keeps 80 percent", retry.Backoff{Initial: 100 * time.Millisecond, Multiplier: 3, Jitter: 0.2}, 2, 720 * time.Millisecond, 900 * time.Millisecond},
 		{"capped by Max", retry.Backoff{Initial: 100 * time.Millisecond, Max: 250 * time.Millisecond, Multiplier: 3, Jitter: -1}, 5, 250 * time.Millisecond, 250 * time.Millisecond},
 		{"multiplier 1 is constant", retry.Backoff{Initial: 40 * time.Millisecond, Multiplier: 1, Jitter: -1}, 7, 40 * time.Millisecond, 40 * time.Millisecond},
-		{"huge multiplier does not overflow", retry.Backoff{Initial: time.Hour, Multiplier: 1e6, Jitter: -1}, 3, time.Hour, time.Duration(1<<62)},
+		{"huge multiplier does not overflow", retry.Backoff{Initial: time.Hour, Multiplier: 1e6, Jitter: -1}, 3, time.Hour, time.Duration(1 << 62)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
