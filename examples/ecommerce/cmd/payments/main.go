@@ -13,34 +13,25 @@
 // provisioned with `cassandraorm tenant`. The tenant of a request comes from its
 // X-Tenant-ID header or its host (<tenant>.shop.localhost). It logs with log/slog
 // and stops gracefully on SIGINT or SIGTERM, finishing the requests in flight (for
-// up to 30 seconds).
+// up to 10 seconds).
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
-	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/payment"
-	"github.com/cassandraorm/cassandraorm-go/orm"
-	"github.com/cassandraorm/cassandraorm-go/tenant/registry"
-	"github.com/cassandraorm/cassandraorm-go/tenant/tenanthttp"
 )
 
 const (
-	keyspace       = "ecommerce_payments"
-	tenantKeyspace = "ecommerce_payments_t_" // a keyspace tenant's keyspace is this + its id
-	baseDomain     = "shop.localhost"
-	defaultTenant  = "acme"
+	keyspace      = "ecommerce_payments"
+	defaultTenant = "acme"
 )
 
 func main() {
@@ -64,67 +55,23 @@ func run(log *slog.Logger, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	hosts := strings.Split(envOr("CASSANDRA_HOSTS", "127.0.0.1:9042"), ",")
-	db, err := orm.Open(ctx, orm.Config{Hosts: hosts, Keyspace: keyspace})
-	if err != nil {
-		return fmt.Errorf("cassandra at %v: %w", hosts, err)
-	}
-	defer db.Close()
-	if err := db.CreateKeyspace(ctx, keyspace, orm.SimpleStrategy(1)); err != nil {
-		return err
-	}
-	reg, err := registry.New(db, registry.Config{KeyspacePrefix: tenantKeyspace})
+	st, err := platform.Open(ctx, keyspace)
 	if err != nil {
 		return err
 	}
-	if err := reg.Sync(ctx); err != nil {
-		return err
-	}
-	svc, err := payment.New(reg.DB(), payment.Config{CardNetURL: *cardnetURL, Log: log})
+	defer st.Close()
+	svc, err := payment.New(st.Tenanted, payment.Config{CardNetURL: *cardnetURL, Log: log})
 	if err != nil {
 		return err
 	}
 	// The shared tables; each keyspace tenant gets its own when it is provisioned.
-	schema := registry.Schema{Migrate: svc.Sync}
-	if err := schema.Migrate(ctx); err != nil {
+	if err := st.Provision(ctx, svc.Sync, defaultTenant); err != nil {
 		return err
 	}
-	if _, err := reg.Provision(ctx, registry.Spec{ID: defaultTenant, Name: "Acme Corp"}, schema); err != nil {
-		return err
-	}
-
-	mw, err := tenanthttp.Middleware(tenanthttp.Config{Resolver: reg, BaseDomain: baseDomain})
+	h, err := st.Handler(svc.Handler())
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: mw(svc.Handler()), ReadHeaderTimeout: 10 * time.Second}
-	log.Info("payment service listening", "addr", ln.Addr().String(), "cardnet", *cardnetURL, "keyspace", keyspace, "tenant", defaultTenant)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
+	log.Info("payment service", "cardnet", *cardnetURL, "keyspace", keyspace, "tenant", defaultTenant)
+	return platform.Serve(ctx, *listen, h, log, nil)
 }

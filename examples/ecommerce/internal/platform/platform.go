@@ -73,10 +73,14 @@ func (s *Store) Provision(ctx context.Context, migrate func(ctx context.Context)
 // Close closes the connection.
 func (s *Store) Close() { s.DB.Close() }
 
-// Handler wraps h in the tenant middleware: the tenant comes from X-Tenant-ID and
-// must be active in the registry.
+// BaseDomain is the domain under which a request's host names its tenant
+// (acme.shop.localhost is tenant acme).
+const BaseDomain = "shop.localhost"
+
+// Handler wraps h in the tenant middleware: the tenant comes from the host under
+// BaseDomain or from X-Tenant-ID, and must be active in the registry.
 func (s *Store) Handler(h http.Handler) (http.Handler, error) {
-	mw, err := tenanthttp.Middleware(tenanthttp.Config{Resolver: s.Registry})
+	mw, err := tenanthttp.Middleware(tenanthttp.Config{Resolver: s.Registry, BaseDomain: BaseDomain})
 	if err != nil {
 		return nil, err
 	}
