@@ -1,32 +1,23 @@
 package saga_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/internal/crashtest"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/retry"
 	"github.com/cassandraorm/cassandraorm-go/saga"
 )
 
-// The worker processes of TestCrashRecovery read these.
-const (
-	crashEnv     = "SAGA_CRASH_HELPER" // set: run as a worker process
-	crashKSEnv   = "SAGA_CRASH_KEYSPACE"
-	crashKillEnv = "SAGA_CRASH_KILL" // "<step>/<do|undo>/<before|after>": SIGKILL itself there
-)
+// The worker processes of TestCrashRecovery read this.
+const crashKSEnv = "SAGA_CRASH_KEYSPACE"
 
 // The six steps of the order flow, with the test's short timeouts.
 var crashSteps = []string{"validate_inventory", "reserve_inventory", "process_payment", "create_order", "update_inventory", "send_confirmation"}
@@ -49,23 +40,17 @@ type effect struct {
 
 const crashTimeout = time.Second
 
-// crashDefinition builds the crash test's saga; kill, when set, is the point at
-// which this process kills itself, the first time it gets there.
-func crashDefinition(effects *orm.Model[effect], kill string) *saga.Definition[crashState] {
-	var once sync.Once
-	maybeDie := func(k saga.Key, phase string) {
-		if kill == k.Step+"/"+string(k.Direction)+"/"+phase {
-			once.Do(func() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} })
-		}
-	}
+// crashDefinition builds the crash test's saga; kill, when not nil, is this worker
+// process's kill point.
+func crashDefinition(effects *orm.Model[effect], kill *crashtest.Killer) *saga.Definition[crashState] {
 	do := func(ctx context.Context) error {
 		k, _ := saga.KeyFrom(ctx)
-		maybeDie(k, "before")
+		kill.At(crashtest.Point(k.Step, k.Direction, "before"))
 		err := effects.InsertIfNotExists(ctx, &effect{Key: k.String(), Saga: k.Saga, Step: k.Step, Dir: string(k.Direction)})
 		if err != nil && !errors.Is(err, orm.ErrConflict) {
 			return err
 		}
-		maybeDie(k, "after")
+		kill.At(crashtest.Point(k.Step, k.Direction, "after"))
 		return nil
 	}
 	def := &saga.Definition[crashState]{Name: "crash"}
@@ -103,13 +88,13 @@ func crashOrch(t *testing.T, db *orm.DB) saga.Config {
 }
 
 // TestCrashHelper is not a test: TestCrashRecovery runs the test binary as worker
-// processes with crashEnv set, and this is one. It works until its stdin closes,
-// or until it kills itself at its kill point.
+// processes (package crashtest), and this is one. It works until the test stops
+// it, or until it kills itself at its kill point.
 func TestCrashHelper(t *testing.T) {
-	if os.Getenv(crashEnv) == "" {
+	kill, ctx, ok := crashtest.Worker()
+	if !ok {
 		return
 	}
-	ctx := context.Background()
 	db, err := orm.Open(ctx, orm.Config{Hosts: env.Hosts(), Keyspace: os.Getenv(crashKSEnv)})
 	if err != nil {
 		t.Fatal(err)
@@ -120,16 +105,10 @@ func TestCrashHelper(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := saga.Register(o, crashDefinition(effects, os.Getenv(crashKillEnv))); err != nil {
+	if _, err := saga.Register(o, crashDefinition(effects, kill)); err != nil {
 		t.Fatal(err)
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		cancel()
-	}()
-	fmt.Println("CRASH HELPER READY")
-	_ = o.Run(rctx)
+	_ = o.Run(ctx)
 }
 
 // Worker processes are killed with SIGKILL at every step and every compensation,
@@ -157,7 +136,7 @@ func TestCrashRecovery(t *testing.T) {
 	if err := o.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f, err := saga.Register(o, crashDefinition(effects, ""))
+	f, err := saga.Register(o, crashDefinition(effects, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,154 +160,32 @@ func TestCrashRecovery(t *testing.T) {
 		states[ids[i]] = s
 	}
 
-	// Kill points: every step and compensation, before and after its effect.
-	var kills []string
-	for _, st := range crashSteps {
-		for _, d := range []string{"do", "undo"} {
-			for _, p := range []string{"before", "after"} {
-				kills = append(kills, st+"/"+d+"/"+p)
-			}
-		}
-	}
-	type proc struct {
-		cmd   *exec.Cmd
-		stdin io.WriteCloser
-		done  chan error
-		kill  string
-		out   *strings.Builder
-	}
-	var mu sync.Mutex
-	start := func(kill string) *proc {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashEnv+"=1", crashKSEnv+"="+env.Keyspace(), crashKillEnv+"="+kill)
-		p := &proc{cmd: cmd, done: make(chan error, 1), kill: kill, out: &strings.Builder{}}
-		pr, pw := io.Pipe()
-		cmd.Stdout, cmd.Stderr = pw, pw
-		go func() {
-			sc := bufio.NewScanner(pr)
-			for sc.Scan() {
-				mu.Lock()
-				p.out.WriteString(sc.Text() + "\n")
-				mu.Unlock()
-			}
-		}()
-		var err error
-		if p.stdin, err = cmd.StdinPipe(); err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { p.done <- cmd.Wait(); _ = pw.Close() }()
-		return p
-	}
-	const workers = 3
-	procs := make([]*proc, workers)
-	next := 0
-	for i := range procs {
-		procs[i] = start(kills[next])
-		next++
-	}
-	t.Cleanup(func() {
-		for _, p := range procs {
-			_ = p.cmd.Process.Kill()
-		}
-	})
-	// Now and then a worker is paused past its lease (SIGSTOP for twice the lease
-	// time) and resumed: its writes must be fenced off by then.
-	paused := 0
-	pauseCtx, stopPausing := context.WithCancel(ctx)
-	var pauses sync.WaitGroup
-	pauses.Add(1)
-	go func() {
-		defer pauses.Done()
-		for i := 0; ; i++ {
-			select {
-			case <-pauseCtx.Done():
-				return
-			case <-time.After(3 * time.Second):
-			}
-			mu.Lock()
-			p := procs[i%workers]
-			mu.Unlock()
-			if p.cmd.Process.Signal(syscall.SIGSTOP) != nil {
-				continue
-			}
-			select {
-			case <-pauseCtx.Done():
-			case <-time.After(4 * time.Second):
-			}
-			_ = p.cmd.Process.Signal(syscall.SIGCONT)
-			mu.Lock()
-			paused++
-			mu.Unlock()
-		}
-	}()
-	killed := 0
-	finished := func() (int, error) {
+	// Kill points: every step and compensation, before and after its effect. Now
+	// and then a worker is paused past its lease (SIGSTOP for twice the lease time)
+	// and resumed: its writes must be fenced off by then.
+	kills := crashtest.Points(crashSteps...)
+	pool := crashtest.Start(t, crashtest.Config{Helper: "TestCrashHelper", Env: []string{crashKSEnv + "=" + env.Keyspace()},
+		Kills: kills, PauseEvery: 3 * time.Second, PauseFor: 4 * time.Second})
+	pool.Until(t, 6*time.Minute, func() (bool, string, error) {
 		final := 0
 		for _, id := range ids {
 			in, err := o.Status(ctx, id)
 			if err != nil {
-				return 0, err
+				return false, "", err
 			}
 			if in.Status.Final() {
 				final++
 			}
 		}
-		return final, nil
-	}
-	deadline := time.Now().Add(6 * time.Minute)
-	for {
-		for i, p := range procs {
-			select {
-			case err := <-p.done:
-				var ee *exec.ExitError
-				if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-					mu.Lock()
-					t.Fatalf("worker (kill point %q) ended with %v, not its own SIGKILL:\n%s", p.kill, err, p.out.String())
-				}
-				killed++
-				kill := ""
-				if next < len(kills) {
-					kill = kills[next]
-					next++
-				}
-				np := start(kill)
-				mu.Lock()
-				procs[i] = np
-				mu.Unlock()
-			default:
-			}
-		}
-		final, err := finished()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if final == n && next == len(kills) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 6 minutes %d of %d sagas are final, %d of %d kill points used", final, n, next, len(kills))
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatal(ctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
-	stopPausing()
-	pauses.Wait()
-	for _, p := range procs {
-		_ = p.cmd.Process.Signal(syscall.SIGCONT)
-		_ = p.stdin.Close()
-	}
-	t.Logf("%d workers killed themselves at their kill point; workers were paused past their lease %d times", killed, paused)
-
-	// Kill points a process never reached (its shards held no saga there) do not
-	// count; most must have been hit.
-	if killed < len(kills)/2 {
-		t.Errorf("only %d of %d kill points were reached", killed, len(kills))
+		return final == n, fmt.Sprintf("%d of %d sagas are final", final, n), nil
+	})
+	reached, missed, paused := pool.Stop()
+	t.Logf("%d workers killed themselves at their kill point, %d kill points not reached %q; workers were paused past their lease %d times",
+		len(reached), len(missed), missed, paused)
+	// A kill point handed to a worker whose sagas never got there does not count;
+	// most must have been reached.
+	if len(reached) < len(kills)/2 {
+		t.Errorf("only %d of %d kill points were reached", len(reached), len(kills))
 	}
 	done := map[string]bool{}
 	for e, err := range effects.Query().AllowFiltering().All(ctx) {
@@ -385,20 +242,13 @@ func TestCrashRecovery(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for j, e := range h[:len(h)-1] {
-			if e.Event == "attempt" && h[j+1].Event == "taken_over" {
-				resumed = append(resumed, h[j+1].At.Sub(e.At)-crashTimeout)
-			}
-			if d := h[j+1].At.Sub(e.At); e.Event == "attempt" && d > worst {
-				worst, worstAt = d, fmt.Sprintf("%s %s/%s attempt %d, then %s by %s", id, e.Step, e.Direction, e.Attempt, h[j+1].Event, h[j+1].Owner)
-			}
+		r, longest, which := crashtest.Takeovers(h, func(string) time.Duration { return crashTimeout })
+		resumed = append(resumed, r...)
+		if longest > worst {
+			worst, worstAt = longest, id+" "+which
 		}
 	}
-	if len(resumed) > 0 {
-		slices.Sort(resumed)
-		t.Logf("%d attempts were taken over by another worker; after the attempt's deadline: median %s, 90th percentile %s, max %s",
-			len(resumed), resumed[len(resumed)/2].Round(time.Millisecond), resumed[len(resumed)*9/10].Round(time.Millisecond), resumed[len(resumed)-1].Round(time.Millisecond))
-	}
+	t.Logf("attempts taken over by another worker, how long after their deadline: %s", crashtest.Summary(resumed))
 	t.Logf("outcomes %v; longest an attempt stayed in flight: %s, %s (step timeout %s, lease %s)", counts, worst, worstAt, crashTimeout, 2*time.Second)
 	// How long attempts stayed in flight is a measurement (reported above), not an
 	// assertion: on a loaded machine a replacement worker can take a while to start.

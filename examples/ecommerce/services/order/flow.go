@@ -19,15 +19,24 @@ type Processing struct {
 	PaymentStatus string `json:"payment_status,omitempty"`
 }
 
-// The timeouts of the seed's steps.
-const (
-	ValidateTimeout = 30 * time.Second
-	ReserveTimeout  = 15 * time.Second
-	PaymentTimeout  = 45 * time.Second
-	CreateTimeout   = 10 * time.Second
-	UpdateTimeout   = 10 * time.Second
-	ConfirmTimeout  = 5 * time.Second
-)
+// StepTimeout is a step of order_processing and its seed timeout.
+type StepTimeout struct {
+	Name    string
+	Timeout time.Duration
+}
+
+// Steps returns order_processing's steps in order, with the seed's timeouts
+// (Config.Timeouts overrides them).
+func Steps() []StepTimeout {
+	return []StepTimeout{
+		{"validate_inventory", 30 * time.Second},
+		{"reserve_inventory", 15 * time.Second},
+		{"process_payment", 45 * time.Second},
+		{"create_order", 10 * time.Second},
+		{"update_inventory", 10 * time.Second},
+		{"send_confirmation", 5 * time.Second},
+	}
+}
 
 type itemQty struct {
 	ProductID string `json:"product_id"`
@@ -68,17 +77,17 @@ func (s *Service) definition() *saga.Definition[Processing] {
 		return s.inventory.call(ctx, "DELETE", path("reservations", reservationID(p.Order.OrderID)), k.Step == "reserve_inventory", map[string]any{"product_ids": p.productIDs()}, nil)
 	}
 	return &saga.Definition[Processing]{Name: "order_processing", Timeout: s.cfg.SagaTimeout, Steps: []saga.Step[Processing]{
-		{Name: "validate_inventory", Timeout: ValidateTimeout, Retry: calls,
+		{Name: "validate_inventory", Timeout: s.cfg.Timeouts["validate_inventory"], Retry: calls,
 			Action: func(ctx context.Context, p *Processing) error {
 				return s.inventory.call(ctx, "POST", "/inventory/check", false, map[string]any{"items": p.items()}, nil)
 			}},
-		{Name: "reserve_inventory", Timeout: ReserveTimeout, Retry: calls, CompensateRetry: undo,
+		{Name: "reserve_inventory", Timeout: s.cfg.Timeouts["reserve_inventory"], Retry: calls, CompensateRetry: undo,
 			Action: func(ctx context.Context, p *Processing) error {
 				return s.inventory.call(ctx, "PUT", path("reservations", reservationID(p.Order.OrderID)), true,
 					map[string]any{"items": p.items(), "ttl_seconds": int(s.cfg.ReservationTTL / time.Second)}, nil)
 			},
 			Compensate: release},
-		{Name: "process_payment", Timeout: PaymentTimeout, Retry: calls, CompensateRetry: undo,
+		{Name: "process_payment", Timeout: s.cfg.Timeouts["process_payment"], Retry: calls, CompensateRetry: undo,
 			Action: func(ctx context.Context, p *Processing) error {
 				var res struct {
 					Status string `json:"status"`
@@ -96,7 +105,7 @@ func (s *Service) definition() *saga.Definition[Processing] {
 			Compensate: func(ctx context.Context, p *Processing) error {
 				return s.payments.call(ctx, "POST", path("payments", PaymentID(p.Order.OrderID), "refund"), true, map[string]any{}, nil)
 			}},
-		{Name: "create_order", Timeout: CreateTimeout, Retry: calls, CompensateRetry: undo,
+		{Name: "create_order", Timeout: s.cfg.Timeouts["create_order"], Retry: calls, CompensateRetry: undo,
 			Action: func(ctx context.Context, p *Processing) error {
 				now := time.Now().UTC().Truncate(time.Millisecond)
 				err := s.Orders.InsertIfNotExists(ctx, &Order{OrderID: p.Order.OrderID, UserID: p.Order.UserID, Items: p.Order.Items,
@@ -114,12 +123,12 @@ func (s *Service) definition() *saga.Definition[Processing] {
 				}
 				return err
 			}},
-		{Name: "update_inventory", Timeout: UpdateTimeout, Retry: calls, CompensateRetry: undo,
+		{Name: "update_inventory", Timeout: s.cfg.Timeouts["update_inventory"], Retry: calls, CompensateRetry: undo,
 			Action: func(ctx context.Context, p *Processing) error {
 				return s.inventory.call(ctx, "POST", path("reservations", reservationID(p.Order.OrderID), "commit"), false, map[string]any{"product_ids": p.productIDs()}, nil)
 			},
 			Compensate: release},
-		{Name: "send_confirmation", Timeout: ConfirmTimeout, Retry: calls,
+		{Name: "send_confirmation", Timeout: s.cfg.Timeouts["send_confirmation"], Retry: calls,
 			Action: func(ctx context.Context, p *Processing) error {
 				k, _ := saga.KeyFrom(ctx)
 				n := Notification{ID: k.String(), OrderID: p.Order.OrderID, UserID: p.Order.UserID, Kind: "order_confirmed",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,6 +26,9 @@ type Config struct {
 	ReservationTTL time.Duration
 	// SagaTimeout bounds a whole order_processing saga (default 5 minutes).
 	SagaTimeout time.Duration
+	// Timeouts overrides the seed's timeout of the steps it names (see Steps), each
+	// at least 100ms: a step not named keeps its seed timeout.
+	Timeouts map[string]time.Duration
 	// Saga configures the orchestrator (tables, shards, leases, observer, log).
 	Saga saga.Config
 }
@@ -39,6 +43,14 @@ func (c *Config) setDefaults() {
 	if c.SagaTimeout == 0 {
 		c.SagaTimeout = 5 * time.Minute
 	}
+	timeouts := make(map[string]time.Duration, len(c.Timeouts)) // the caller's map stays as it is
+	for _, st := range Steps() {
+		timeouts[st.Name] = st.Timeout
+	}
+	for name, d := range c.Timeouts {
+		timeouts[name] = d
+	}
+	c.Timeouts = timeouts
 }
 
 // Validate reports a Config New would refuse.
@@ -50,6 +62,14 @@ func (c Config) Validate() error {
 	}
 	if c.ReservationTTL < time.Second || c.SagaTimeout < time.Second {
 		return fmt.Errorf("order: Config.ReservationTTL %s and SagaTimeout %s: want at least 1s", c.ReservationTTL, c.SagaTimeout)
+	}
+	for name, d := range c.Timeouts {
+		switch {
+		case !slices.ContainsFunc(Steps(), func(s StepTimeout) bool { return s.Name == name }):
+			return fmt.Errorf("order: Config.Timeouts: no step %q in order_processing", name)
+		case d < 100*time.Millisecond:
+			return fmt.Errorf("order: Config.Timeouts[%q] %s: want at least 100ms", name, d)
+		}
 	}
 	return nil
 }
