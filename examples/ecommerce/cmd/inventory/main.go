@@ -3,10 +3,10 @@
 // behind the tenant middleware, on the tenants of the tenant registry, with the
 // expiry sweeper of every active tenant running beside it.
 //
-// At start-up it creates the keyspace ecommerce_inventory if it is missing (with
-// SimpleStrategy(1): development), the registry's tables and the service's shared
-// tables, and provisions the default tenant (-tenant, "acme") if it does not exist.
-// Requests name their tenant with the X-Tenant-ID header:
+// At start-up it creates its keyspace (-keyspace, "ecommerce_inventory") if it is
+// missing (with SimpleStrategy(1): development), the registry's tables and the
+// service's shared tables, and provisions the default tenant (-tenant, "acme") if it
+// does not exist. Requests name their tenant with the X-Tenant-ID header:
 //
 //	go run ./examples/ecommerce/cmd/inventory -listen 127.0.0.1:7403
 //	curl -X PUT -H 'X-Tenant-ID: acme' -d '{"on_hand":10}' localhost:7403/stock/sku-1
@@ -34,27 +34,25 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/tenant/registry"
 )
 
-const (
-	keyspace = "ecommerce_inventory"
-	// tenantScan is how often the sweepers are matched to the registry's active
-	// tenants: a tenant provisioned meanwhile gets its sweeper within it.
-	tenantScan = 30 * time.Second
-)
+// tenantScan is how often the sweepers are matched to the registry's active
+// tenants: a tenant provisioned meanwhile gets its sweeper within it.
+const tenantScan = 30 * time.Second
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:7403", "address the HTTP API listens on")
+	keyspace := flag.String("keyspace", "ecommerce_inventory", "the service's keyspace")
 	defTenant := flag.String("tenant", "acme", "tenant provisioned at start-up (partition strategy) if it does not exist")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *listen, *defTenant, log); err != nil {
+	if err := run(ctx, *listen, *keyspace, *defTenant, log); err != nil {
 		log.Error("inventory", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, listen, defTenant string, log *slog.Logger) error {
+func run(ctx context.Context, listen, keyspace, defTenant string, log *slog.Logger) error {
 	st, err := platform.Open(ctx, keyspace)
 	if err != nil {
 		return err
