@@ -11,17 +11,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/cardnet"
 )
 
@@ -52,36 +51,12 @@ func run(log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{
-		Handler:           logRequests(log, network.Handler()),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	log.Info("card network listening", "addr", ln.Addr().String(), "decline_rate", cfg.DeclineRate,
-		"latency", cfg.Latency, "jitter", cfg.Jitter, "outage_rate", cfg.OutageRate, "seed", cfg.Seed)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+
+	log.Info("card network", "decline_rate", cfg.DeclineRate, "latency", cfg.Latency, "jitter", cfg.Jitter,
+		"outage_rate", cfg.OutageRate, "seed", cfg.Seed)
+	return platform.Serve(ctx, *listen, logRequests(log, network.Handler()), log, nil)
 }
 
 // logRequests logs each request's method, path, status and duration.

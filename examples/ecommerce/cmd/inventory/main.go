@@ -3,82 +3,62 @@
 // behind the tenant middleware, on the tenants of the tenant registry, with the
 // expiry sweeper of every active tenant running beside it.
 //
-// At start-up it creates the keyspace ecommerce_inventory if it is missing (with
-// SimpleStrategy(1): development), the registry's tables and the service's shared
-// tables, and provisions the default tenant (-tenant, "acme") if it does not exist.
-// Requests name their tenant with the X-Tenant-ID header:
+// At start-up it creates its keyspace (-keyspace, "ecommerce_inventory") if it is
+// missing (with SimpleStrategy(1): development), the registry's tables and the
+// service's shared tables, and provisions the default tenant (-tenant, "acme") if it
+// does not exist. Requests name their tenant with the X-Tenant-ID header:
 //
 //	go run ./examples/ecommerce/cmd/inventory -listen 127.0.0.1:7403
 //	curl -X PUT -H 'X-Tenant-ID: acme' -d '{"on_hand":10}' localhost:7403/stock/sku-1
 //	curl -X PUT -H 'X-Tenant-ID: acme' -d '{"items":[{"product_id":"sku-1","quantity":2}]}' localhost:7403/reservations/saga-1%2Freserve_inventory
 //
-// CASSANDRA_HOSTS (comma separated, default 127.0.0.1:9042) names the cluster. It
-// stops on SIGINT or SIGTERM: the server finishes the requests in flight (for up
-// to 10 seconds), and the sweepers stop.
+// CASSANDRA_HOSTS (comma separated, default 127.0.0.1:9042) names the cluster. A
+// request may also name its tenant by its host (<tenant>.shop.localhost). It logs
+// with log/slog and stops on SIGINT or SIGTERM: the server finishes the requests in
+// flight (for up to 10 seconds), and the sweepers stop.
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/inventory"
-	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/tenant"
 	"github.com/cassandraorm/cassandraorm-go/tenant/registry"
-	"github.com/cassandraorm/cassandraorm-go/tenant/tenanthttp"
 )
 
-const (
-	keyspace       = "ecommerce_inventory"
-	tenantKeyspace = "ecommerce_inventory_t_" // a keyspace tenant's own keyspace starts so
-	// tenantScan is how often the sweepers are matched to the registry's active
-	// tenants: a tenant provisioned meanwhile gets its sweeper within it.
-	tenantScan      = 30 * time.Second
-	shutdownTimeout = 10 * time.Second
-)
+// tenantScan is how often the sweepers are matched to the registry's active
+// tenants: a tenant provisioned meanwhile gets its sweeper within it.
+const tenantScan = 30 * time.Second
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:7403", "address the HTTP API listens on")
+	keyspace := flag.String("keyspace", "ecommerce_inventory", "the service's keyspace")
 	defTenant := flag.String("tenant", "acme", "tenant provisioned at start-up (partition strategy) if it does not exist")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *listen, *defTenant, log); err != nil {
+	if err := run(ctx, *listen, *keyspace, *defTenant, log); err != nil {
 		log.Error("inventory", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, listen, defTenant string, log *slog.Logger) error {
-	hosts := strings.Split(envOr("CASSANDRA_HOSTS", "127.0.0.1:9042"), ",")
-	db, err := orm.Open(ctx, orm.Config{Hosts: hosts, Keyspace: keyspace})
-	if err != nil {
-		return fmt.Errorf("connect to Cassandra at %s: %w", strings.Join(hosts, ","), err)
-	}
-	defer db.Close()
-	if err := db.CreateKeyspace(ctx, keyspace, orm.SimpleStrategy(1)); err != nil {
-		return err
-	}
-	reg, err := registry.New(db, registry.Config{KeyspacePrefix: tenantKeyspace})
+func run(ctx context.Context, listen, keyspace, defTenant string, log *slog.Logger) error {
+	st, err := platform.Open(ctx, keyspace)
 	if err != nil {
 		return err
 	}
-	if err := reg.Sync(ctx); err != nil {
-		return err
-	}
-	svc, err := inventory.New(reg.DB(), inventory.Config{OnSweep: func(s inventory.Sweep) {
+	defer st.Close()
+	svc, err := inventory.New(st.Tenanted, inventory.Config{OnSweep: func(s inventory.Sweep) {
 		switch {
 		case s.Err != nil:
 			log.Warn("expiry pass", "err", s.Err)
@@ -89,29 +69,16 @@ func run(ctx context.Context, listen, defTenant string, log *slog.Logger) error 
 	if err != nil {
 		return err
 	}
-	if err := svc.Sync(ctx); err != nil { // the shared tables, for the partition strategy
+	// The shared tables; each keyspace tenant gets its own when it is provisioned.
+	if err := st.Provision(ctx, svc.Sync, defTenant); err != nil {
 		return err
 	}
-	t, err := reg.Provision(ctx, registry.Spec{ID: defTenant, Name: defTenant}, registry.Schema{Models: svc.Models()})
+	h, err := st.Handler(svc.Handler())
 	if err != nil {
 		return err
 	}
-	log.Info("tenant", "id", t.ID, "status", t.Status, "strategy", t.Strategy)
 
-	mw, err := tenanthttp.Middleware(tenanthttp.Config{Resolver: reg})
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: mw(svc.Handler()), ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "keyspace", keyspace)
-
-	sweepers := sweepers{svc: svc, reg: reg, log: log, running: map[string]bool{}}
+	sweepers := sweepers{svc: svc, reg: st.Registry, log: log, running: map[string]bool{}}
 	sctx, stopSweepers := context.WithCancel(ctx)
 	defer func() {
 		stopSweepers()
@@ -119,21 +86,8 @@ func run(ctx context.Context, listen, defTenant string, log *slog.Logger) error 
 	}()
 	sweepers.wg.Go(func() { sweepers.supervise(sctx) })
 
-	select {
-	case err := <-served:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shut); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	log.Info("inventory service", "keyspace", keyspace, "tenant", defTenant)
+	return platform.Serve(ctx, listen, h, log, nil)
 }
 
 // sweepers runs one RunExpiry per active tenant of the registry.
@@ -190,11 +144,4 @@ func (s *sweepers) scan(ctx context.Context) {
 			s.mu.Unlock()
 		}(t.ID)
 	}
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

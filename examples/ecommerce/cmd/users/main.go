@@ -29,6 +29,7 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/cqrs"
 	"github.com/cassandraorm/cassandraorm-go/cqrs/kafka"
 	"github.com/cassandraorm/cassandraorm-go/eventsourcing"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/user"
 	"github.com/cassandraorm/cassandraorm-go/lease"
 	"github.com/cassandraorm/cassandraorm-go/orm"
@@ -40,7 +41,6 @@ import (
 const (
 	keyspace       = "ecommerce_users"
 	tenantKeyspace = "ecommerce_t_" // globex's keyspace is ecommerce_t_globex
-	baseDomain     = "shop.localhost"
 )
 
 func main() {
@@ -52,8 +52,8 @@ func main() {
 func run(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	hosts := strings.Split(envOr("CASSANDRA_HOSTS", "127.0.0.1:9042"), ",")
-	brokers := strings.Split(envOr("KAFKA_BROKERS", "127.0.0.1:9092"), ",")
+	hosts := strings.Split(platform.Env("CASSANDRA_HOSTS", "127.0.0.1:9042"), ",")
+	brokers := strings.Split(platform.Env("KAFKA_BROKERS", "127.0.0.1:9092"), ",")
 	db, err := orm.Open(ctx, orm.Config{Hosts: hosts, Keyspace: keyspace})
 	if err != nil {
 		return fmt.Errorf("%w (start the servers with: make up)", err)
@@ -137,7 +137,7 @@ func run(ctx context.Context) error {
 	defer sub.Close()
 
 	// The service's HTTP API behind the tenant middleware, on a loopback port.
-	mw, err := tenanthttp.Middleware(tenanthttp.Config{Resolver: reg, BaseDomain: baseDomain})
+	mw, err := tenanthttp.Middleware(tenanthttp.Config{Resolver: reg, BaseDomain: platform.BaseDomain})
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func run(ctx context.Context) error {
 	c := client{base: "http://" + ln.Addr().String()}
 
 	ada := "ada-" + run
-	fmt.Println("requests (Host: <tenant>." + baseDomain + "):")
+	fmt.Println("requests (Host: <tenant>." + platform.BaseDomain + "):")
 	for _, s := range []struct{ tenant, method, path, body string }{
 		{"acme", "POST", "/users", `{"UserID":"` + ada + `","Email":"ada@example.com","Name":"Ada (acme)"}`},
 		{"globex", "POST", "/users", `{"UserID":"` + ada + `","Email":"ada@example.com","Name":"Ada (globex)"}`},
@@ -222,7 +222,7 @@ func (c client) show(ctx context.Context, tenantID, method, path, body string) e
 	if err != nil {
 		return err
 	}
-	req.Host = tenantID + "." + baseDomain
+	req.Host = tenantID + "." + platform.BaseDomain
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
@@ -238,11 +238,4 @@ func (c client) show(ctx context.Context, tenantID, method, path, body string) e
 	}
 	fmt.Printf("  %-8s %-40s %d %s\n", tenantID, method+" "+path, resp.StatusCode, compact.String())
 	return nil
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

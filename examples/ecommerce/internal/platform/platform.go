@@ -87,8 +87,9 @@ func (s *Store) Handler(h http.Handler) (http.Handler, error) {
 	return mw(h), nil
 }
 
-// Serve serves h on addr until ctx ends, then shuts down gracefully. ready, if set,
-// gets the address it listens on.
+// Serve serves h on addr until ctx ends, then shuts down gracefully, finishing the
+// requests in flight for up to 10 seconds. ready, if set, gets the address it
+// listens on.
 func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger, ready func(addr string)) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -106,9 +107,12 @@ func Serve(ctx context.Context, addr string, h http.Handler, log *slog.Logger, r
 		return err
 	case <-ctx.Done():
 	}
+	log.Info("shutting down", "addr", ln.Addr().String())
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	if err = srv.Shutdown(sctx); err != nil {
+		err = fmt.Errorf("shutdown: %w", err)
+	}
 	if serr := <-done; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
