@@ -85,6 +85,9 @@ func (b *Barrier) run(ctx context.Context, op Op, branch string, fn func(ctx con
 	// conflict hands back the row as it is, for the next.
 	cur := row{Branch: branch}
 	for range maxAttempts {
+		if err := ctx.Err(); err != nil {
+			return 0, fmt.Errorf("barrier: %s %q in table %s: %w", op, branch, b.cfg.Table, err)
+		}
 		now := time.Now()
 		s := decide(op, &cur, now)
 		if !s.take {
@@ -117,6 +120,15 @@ func (b *Barrier) run(ctx context.Context, op Op, branch string, fn func(ctx con
 		if s.null {
 			return NullCompensation, nil
 		}
+		if cerr := ctx.Err(); cerr != nil {
+			// The caller is gone (its context ended while the take was in flight, and
+			// the read that settled it found it applied): give the branch back rather
+			// than leave it in flight until its deadline.
+			if ferr := b.finish(ctx, op, branch, token, phaseFailed); ferr != nil {
+				return 0, fmt.Errorf("barrier: %s %q in table %s: %w; giving the branch back: %w", op, branch, b.cfg.Table, cerr, ferr)
+			}
+			return 0, fmt.Errorf("barrier: %s %q in table %s: %w", op, branch, b.cfg.Table, cerr)
+		}
 		return b.call(ctx, op, branch, token, deadline, fn)
 	}
 	return 0, fmt.Errorf("%w: %s %q in table %s: its record changed under each of %d attempts to take it", ErrInFlight, op, branch, b.cfg.Table, maxAttempts)
@@ -125,7 +137,10 @@ func (b *Barrier) run(ctx context.Context, op Op, branch string, fn func(ctx con
 // settle finds out, after the take of branch failed with err, whether it applied:
 // mine reports that it did, else cur is the row as it is now. A conflict carries
 // the row; an outcome unknown is resolved by a SERIAL read, never by sending the
-// take again. Any other error is returned, naming the table and branch.
+// take again. The read runs even when ctx has ended (within finishTimeout): the
+// take may have applied because ctx ended while it was in flight, and a branch
+// taken must be known to be given back. Any other error is returned, naming the
+// table and branch.
 func (b *Barrier) settle(ctx context.Context, op Op, branch string, token orm.UUID, err error) (cur row, mine bool, _ error) {
 	var ce *orm.ConflictError
 	switch {
@@ -136,7 +151,9 @@ func (b *Barrier) settle(ctx context.Context, op Op, branch string, token orm.UU
 		}
 		return row{Branch: branch}, false, nil // no row any more: it expired
 	case errors.Is(err, orm.ErrUncertain):
-		r, rerr := b.read(ctx, branch)
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+		defer cancel()
+		r, rerr := b.read(rctx, branch)
 		if rerr != nil {
 			return row{}, false, fmt.Errorf("barrier: %s %q in table %s: taking the branch: %w; reading it back: %w", op, branch, b.cfg.Table, err, rerr)
 		}

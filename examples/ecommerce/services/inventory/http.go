@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/deadline"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
@@ -35,7 +36,9 @@ const maxBody = 1 << 16
 // service's tenant-scoped models, never another tenant's data. A failure the
 // handler does not know is a 500 whose body does not describe it; one whose
 // outcome is unknown, a 503 with Retry-After, for the caller to repeat (every
-// call is idempotent).
+// call is idempotent). A request carrying the caller's deadline (header
+// X-Request-Deadline, package deadline) runs under it; one whose deadline has
+// passed gets 504.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT /stock/{product_id}", func(w http.ResponseWriter, r *http.Request) {
@@ -116,7 +119,7 @@ func (s *Service) Handler() http.Handler {
 		rs, err := s.Commit(r.Context(), id, body.ProductIDs)
 		reply(w, map[string]any{"reservation_id": id, "reservations": rs}, err)
 	})
-	return mux
+	return deadline.Handler(mux)
 }
 
 // decode reads the JSON body into v, refusing unknown fields and trailing data;

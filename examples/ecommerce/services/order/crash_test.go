@@ -168,6 +168,19 @@ func TestOrderCrashHelper(t *testing.T) {
 	_ = svc.Run(ctx)
 }
 
+// history is order id's saga history, a line per entry, for a failure message.
+func history(ctx context.Context, orders *order.Service, id string) string {
+	h, err := orders.Processing.History(ctx, id)
+	if err != nil {
+		return "\n  (no history: " + err.Error() + ")"
+	}
+	var b strings.Builder
+	for _, e := range h {
+		fmt.Fprintf(&b, "\n  %s v%d %s %s/%s #%d took %s owner %s: %s", e.At.Format("15:04:05.000"), e.Version, e.Event, e.Step, e.Direction, e.Attempt, e.Took, e.Owner, e.Error)
+	}
+	return b.String()
+}
+
 // Reliability scenario 4 on the real order flow: order-saga workers run as
 // processes killed with SIGKILL at every step and every compensation, before and
 // after the participant's effect, and paused past their lease, over 200 orders
@@ -236,19 +249,30 @@ func TestOrderCrashRecovery(t *testing.T) {
 	const n = 200
 	ids := make([]string, n)
 	plans := make([]crashPlan, n)
-	for i := range n {
-		plans[i] = crashPlanOf(i)
-		for j := range plans[i].Items {
-			plans[i].Items[j].ProductID = product(plans[i].Items[j].ProductID)
+	placed := 0
+	// place places the next k orders: they are placed a few at a time while the
+	// workers die, so that sagas are at every step when each kill point is handed out.
+	place := func(k int) error {
+		for ; k > 0 && placed < n; k-- {
+			i := placed
+			plans[i] = crashPlanOf(i)
+			for j := range plans[i].Items {
+				plans[i].Items[j].ProductID = product(plans[i].Items[j].ProductID)
+			}
+			card := cardnet.CardApprove
+			if plans[i].Decline {
+				card = cardnet.CardDecline
+			}
+			ids[i] = fmt.Sprintf("crash-%s-%03d", run, i)
+			if err := orders.Place(tenant.With(ctx, plans[i].Tenant), order.PlaceOrder{OrderID: ids[i], UserID: "ada", Items: plans[i].Items, Currency: "EUR", Card: card}); err != nil {
+				return err
+			}
+			placed++
 		}
-		card := cardnet.CardApprove
-		if plans[i].Decline {
-			card = cardnet.CardDecline
-		}
-		ids[i] = fmt.Sprintf("crash-%s-%03d", run, i)
-		if err := orders.Place(tenant.With(ctx, plans[i].Tenant), order.PlaceOrder{OrderID: ids[i], UserID: "ada", Items: plans[i].Items, Currency: "EUR", Card: card}); err != nil {
-			t.Fatal(err)
-		}
+		return nil
+	}
+	if err := place(20); err != nil {
+		t.Fatal(err)
 	}
 
 	var steps []string
@@ -266,9 +290,12 @@ func TestOrderCrashRecovery(t *testing.T) {
 	pool := crashtest.Start(t, crashtest.Config{Helper: "TestOrderCrashHelper", Kills: kills, PauseEvery: 3 * time.Second, PauseFor: 2 * crashLease,
 		Env: []string{crashKSEnv + "=" + env.Keyspace(), crashInventoryEnv + "=" + inventoryURL, crashPaymentEnv + "=" + paymentURL}})
 	views := make([]order.View, n)
-	pool.Until(t, 8*time.Minute, func() (bool, string, error) {
+	pool.Until(t, 4*time.Minute, func() (bool, string, error) {
+		if err := place(3); err != nil {
+			return false, "", err
+		}
 		final := 0
-		for i, id := range ids {
+		for i, id := range ids[:placed] {
 			if !views[i].SagaStatus.Final() {
 				v, err := orders.Get(tenant.With(ctx, plans[i].Tenant), id)
 				if err != nil {
@@ -280,7 +307,15 @@ func TestOrderCrashRecovery(t *testing.T) {
 				final++
 			}
 		}
-		return final == n, fmt.Sprintf("%d of %d orders are final", final, n), nil
+		progress := fmt.Sprintf("%d of %d orders placed, %d final", placed, n, final)
+		if placed-final <= 3 {
+			for i, id := range ids[:placed] {
+				if !views[i].SagaStatus.Final() {
+					progress += fmt.Sprintf("\n%s (plan %+v) is %s at %s:%s", id, plans[i], views[i].SagaStatus, views[i].Step, history(tenant.With(ctx, plans[i].Tenant), orders, id))
+				}
+			}
+		}
+		return final == n, progress, nil
 	})
 	reached, missed, paused := pool.Stop()
 	t.Logf("%d workers killed themselves at their kill point, %d kill points not reached %q; workers were paused past their lease %d times",
@@ -327,12 +362,7 @@ func TestOrderCrashRecovery(t *testing.T) {
 			// have run, and compensating it is right.
 			t.Logf("order %s has no planned failure and compensated after timeouts: %s", id, v.Reason)
 		default:
-			h, _ := orders.Processing.History(tenant.With(ctx, p.Tenant), id)
-			var b strings.Builder
-			for _, e := range h {
-				fmt.Fprintf(&b, "\n  %s v%d %s %s/%s #%d took %s owner %s: %s", e.At.Format("15:04:05.000"), e.Version, e.Event, e.Step, e.Direction, e.Attempt, e.Took, e.Owner, e.Error)
-			}
-			t.Errorf("order %s (plan %+v) has no planned failure but compensated: %s%s", id, p, v.Reason, b.String())
+			t.Errorf("order %s (plan %+v) has no planned failure but compensated: %s%s", id, p, v.Reason, history(tenant.With(ctx, p.Tenant), orders, id))
 		}
 		tctx := tenant.With(ctx, p.Tenant)
 		pay, perr := payments.Get(tctx, order.PaymentID(id))

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/deadline"
 	"github.com/cassandraorm/cassandraorm-go/saga"
 	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
@@ -54,6 +55,7 @@ func (p participant) call(ctx context.Context, method, path string, keyed bool, 
 	if id, err := tenant.From(ctx); err == nil {
 		req.Header.Set("X-Tenant-ID", id)
 	}
+	deadline.Set(req)
 	if k, ok := saga.KeyFrom(ctx); ok && keyed {
 		req.Header.Set("Idempotency-Key", k.String())
 	}

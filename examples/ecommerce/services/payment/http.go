@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/deadline"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/saga/barrier"
 	"github.com/cassandraorm/cassandraorm-go/tenant"
@@ -31,7 +32,10 @@ import (
 // is the barrier's branch, so the header only checks that the caller means this
 // payment. Errors are
 // {"error": message}; a malformed request gets 400 {"error", "fields": {field:
-// problem}}, as does one without a tenant on a tenanted DB.
+// problem}}, as does one without a tenant on a tenanted DB. A request carrying the
+// caller's deadline (header X-Request-Deadline, package deadline) runs under it,
+// and so does the barrier's run: a charge its caller gave up on is in flight no
+// longer than the caller's attempt; one whose deadline has passed gets 504.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /payments/{id}/charge", func(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +94,7 @@ func (s *Service) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"balances": b, "sum": sum})
 	})
-	return mux
+	return deadline.Handler(mux)
 }
 
 // checkKeyHeader checks the optional Idempotency-Key header of a request for
