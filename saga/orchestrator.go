@@ -132,6 +132,10 @@ type Orchestrator struct {
 	cursor *orm.Model[cursorRow]
 	leases *lease.Manager
 
+	// stored, when not nil, runs between a Start's timer write and its saga
+	// write: tests make that write late with it.
+	stored func(id string)
+
 	mu      sync.Mutex
 	defs    map[string]flow
 	worker  *worker // set while Run runs
@@ -381,6 +385,9 @@ func (f *Flow[S]) Start(ctx context.Context, state S, opts ...StartOption) (stri
 	// The timer goes first: if the saga's row is written, some worker will find it.
 	if err := f.o.schedule(ctx, tid, so.id, now); err != nil {
 		return "", err
+	}
+	if f.o.stored != nil {
+		f.o.stored(so.id)
 	}
 	err = f.o.runs.InsertIfNotExists(ctx, &r)
 	switch {

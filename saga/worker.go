@@ -28,6 +28,7 @@ type worker struct {
 	shards map[int32]*shard
 	busy   map[sagaKey]bool
 	again  map[sagaKey]bool
+	unborn map[sagaKey]time.Time // sagas a timer named but not found yet, since when
 }
 
 // shard is a shard this worker holds: its lease, its timer cursor, and the timers
@@ -53,7 +54,8 @@ type shard struct {
 func (o *Orchestrator) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &worker{o: o, ctx: ctx, sem: make(chan struct{}, o.cfg.Concurrency),
-		shards: map[int32]*shard{}, busy: map[sagaKey]bool{}, again: map[sagaKey]bool{}}
+		shards: map[int32]*shard{}, busy: map[sagaKey]bool{}, again: map[sagaKey]bool{},
+		unborn: map[sagaKey]time.Time{}}
 	o.mu.Lock()
 	if o.worker != nil {
 		o.mu.Unlock()
@@ -394,11 +396,14 @@ func (w *worker) advance(k sagaKey) error {
 	}
 	r, err := w.o.load(ctx, k.id, false)
 	if errors.Is(err, ErrNotFound) {
-		return nil // a timer written by a Start that did not store its saga
+		return w.missing(ctx, sh, k)
 	}
 	if err != nil {
 		return err
 	}
+	w.mu.Lock()
+	delete(w.unborn, k)
+	w.mu.Unlock()
 	if Status(r.Status).Final() {
 		w.o.ended(k.id)
 		return nil
@@ -413,6 +418,40 @@ func (w *worker) advance(k sagaKey) error {
 		return w.o.schedule(ctx, k.tenant, k.id, time.Now().Add(time.Minute))
 	}
 	return f.advance(ctx, w, sh, k, r)
+}
+
+// startGrace is how long a worker keeps looking for a saga a timer named and it
+// did not find: Start writes the timer first, then the saga, and that write can
+// be slow (an LWT under load, a paused process) or settled only by a later serial
+// read.
+const startGrace = time.Minute
+
+// missing handles a timer of saga k, which is not there: a Start still on its way
+// to writing it, or one that never did. For startGrace from the first time this
+// worker missed it (or from the timer's fire time, if earlier) it writes a timer
+// to look again a second later; then it gives up on it.
+func (w *worker) missing(ctx context.Context, sh *shard, k sagaKey) error {
+	w.mu.Lock()
+	since, ok := w.unborn[k]
+	if !ok {
+		since = time.Now()
+		for _, f := range sh.pending[k] {
+			if t := fromMS(f); t.Before(since) {
+				since = t
+			}
+		}
+		w.unborn[k] = since
+	}
+	over := time.Since(since) > startGrace
+	if over {
+		delete(w.unborn, k)
+	}
+	w.mu.Unlock()
+	if over {
+		w.o.cfg.Log.Warn("saga: a timer names a saga that was never stored; dropped", "saga", k.id, "tenant", k.tenant, "since", since)
+		return nil
+	}
+	return w.o.schedule(ctx, k.tenant, k.id, time.Now().Add(max(w.o.cfg.Lag, time.Second)))
 }
 
 // HeldShards returns the shards this process's worker holds now, in order; none

@@ -53,8 +53,10 @@ func (c *Config) setDefaults() {
 	c.Timeouts = timeouts
 }
 
-// Validate reports a Config New would refuse.
+// Validate reports a Config New would refuse. Zero fields are taken at their
+// defaults.
 func (c Config) Validate() error {
+	c.setDefaults()
 	for name, u := range map[string]string{"InventoryURL": c.InventoryURL, "PaymentURL": c.PaymentURL} {
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			return fmt.Errorf("order: Config.%s %q: want an http or https URL", name, u)
