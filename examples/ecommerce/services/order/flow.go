@@ -72,6 +72,7 @@ func PaymentID(orderID string) string { return orderID + "/process_payment" }
 func (s *Service) definition() *saga.Definition[Processing] {
 	calls := retry.Policy{MaxAttempts: 5, Backoff: retry.Backoff{Initial: 200 * time.Millisecond, Max: 5 * time.Second}}
 	undo := retry.Policy{MaxAttempts: 20, Backoff: retry.Backoff{Initial: 500 * time.Millisecond, Max: 30 * time.Second}}
+	confirm := retry.Policy{MaxAttempts: 20, Backoff: retry.Backoff{Initial: 200 * time.Millisecond, Max: 10 * time.Second}}
 	release := func(ctx context.Context, p *Processing) error {
 		k, _ := saga.KeyFrom(ctx)
 		return s.inventory.call(ctx, "DELETE", path("reservations", reservationID(p.Order.OrderID)), k.Step == "reserve_inventory", map[string]any{"product_ids": p.productIDs()}, nil)
@@ -128,7 +129,10 @@ func (s *Service) definition() *saga.Definition[Processing] {
 				return s.inventory.call(ctx, "POST", path("reservations", reservationID(p.Order.OrderID), "commit"), false, map[string]any{"product_ids": p.productIDs()}, nil)
 			},
 			Compensate: release},
-		{Name: "send_confirmation", Timeout: s.cfg.Timeouts["send_confirmation"], Retry: calls,
+		// The last step has no compensation (a message cannot be unsent): it
+		// retries longer than the others rather than compensate an order whose
+		// confirmation may have been recorded.
+		{Name: "send_confirmation", Timeout: s.cfg.Timeouts["send_confirmation"], Retry: confirm,
 			Action: func(ctx context.Context, p *Processing) error {
 				k, _ := saga.KeyFrom(ctx)
 				n := Notification{ID: k.String(), OrderID: p.Order.OrderID, UserID: p.Order.UserID, Kind: "order_confirmed",
