@@ -76,8 +76,8 @@ type Config struct {
 type Pool struct {
 	cfg Config
 
-	mu     sync.Mutex
-	procs  []*proc
+	mu      sync.Mutex
+	procs   []*proc
 	next    int      // the next kill point to hand out
 	reached []string // the kill points of workers that killed themselves
 	paused  int

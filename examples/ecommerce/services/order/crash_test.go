@@ -57,7 +57,7 @@ type crashPlan struct {
 
 func crashPlanOf(i int) crashPlan {
 	rng := rand.New(rand.NewPCG(crashSeed, uint64(i)))
-	p := crashPlan{Tenant: []string{"acme", "globex"}[i%2]}
+	p := crashPlan{Tenant: []string{"north", "south"}[i%2]}
 	products := rng.Perm(crashProducts)[:1+rng.IntN(3)]
 	for _, pr := range products {
 		p.Items = append(p.Items, order.Item{ProductID: strconv.Itoa(pr), Quantity: 1 + rng.IntN(3), PriceCents: int64(100 * (1 + pr))})
@@ -221,7 +221,7 @@ func TestOrderCrashRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenants := []string{"acme", "globex"}
+	tenants := []string{"north", "south"} // not the other tests': the ledger is per tenant
 	for _, tid := range tenants {
 		tctx := tenant.With(ctx, tid)
 		for _, sync := range []func(context.Context) error{payments.Sync, stock.Sync, orders.Sync} {
