@@ -194,7 +194,7 @@ func (tt *lossTest) check(t *testing.T, b *barrier.Barrier, l *losses) (br strin
 	}
 	st, serr := b.State(t.Context(), br)
 	if serr != nil {
-		t.Fatal(serr)
+		t.Fatalf("branch %s: state: %v", br, serr)
 	}
 	if st.Do != tt.state.Do || st.Undo != tt.state.Undo {
 		t.Errorf("branch %s: state after the %s: do %q, undo %q; want %q, %q", br, tt.op, st.Do, st.Undo, tt.state.Do, tt.state.Undo)
