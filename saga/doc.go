@@ -36,9 +36,12 @@
 //
 // # Guarantees
 //
-//   - An action or compensation runs at least once per attempt the saga records,
-//     with a context whose deadline is the attempt's (and the saga's) and which ends
-//     when the worker loses the saga's shard; KeyFrom gives its idempotency key,
+//   - A step's action (or compensation) runs at least once before the saga moves
+//     past it: each attempt the saga records is called once, with a context whose
+//     deadline is the attempt's (and the saga's) and which ends when the worker
+//     loses the saga's shard, except an attempt whose worker died, or whose start
+//     was stored without the worker knowing it, before the call: that attempt
+//     times out and is retried like any other. KeyFrom gives the idempotency key,
 //     the same for every attempt of the step in that direction.
 //   - An attempt whose worker died, or that outlived its deadline, counts as timed
 //     out: it may have run. It is retried under the step's policy and, once the

@@ -132,9 +132,11 @@ type Orchestrator struct {
 	cursor *orm.Model[cursorRow]
 	leases *lease.Manager
 
-	// stored, when not nil, runs between a Start's timer write and its saga
-	// write: tests make that write late with it.
-	stored func(id string)
+	// send sends one of saga id's conditional writes (Start's insert, a
+	// transition's batch) and entryTx is the SERIAL read that settles one whose
+	// outcome is unknown (readEntryTx); tests replace them to lose answers.
+	send    func(ctx context.Context, id string, write func(context.Context) error) error
+	entryTx func(ctx context.Context, id string, seq int64) (string, error)
 
 	mu      sync.Mutex
 	defs    map[string]flow
@@ -155,6 +157,8 @@ func New(db *orm.DB, cfg Config) (*Orchestrator, error) {
 		return nil, err
 	}
 	o := &Orchestrator{db: db, cfg: cfg, defs: map[string]flow{}, waiters: map[string][]chan struct{}{}}
+	o.send = func(ctx context.Context, _ string, write func(context.Context) error) error { return write(ctx) }
+	o.entryTx = o.readEntryTx
 	var err error
 	if o.runs, err = orm.NewModel[runRow](db, orm.TableName(cfg.Table+"_runs")); err != nil {
 		return nil, fmt.Errorf("saga: %w", err)
@@ -386,18 +390,14 @@ func (f *Flow[S]) Start(ctx context.Context, state S, opts ...StartOption) (stri
 	if err := f.o.schedule(ctx, tid, so.id, now); err != nil {
 		return "", err
 	}
-	if f.o.stored != nil {
-		f.o.stored(so.id)
-	}
-	err = f.o.runs.InsertIfNotExists(ctx, &r)
+	err = f.o.send(ctx, so.id, func(ctx context.Context) error { return f.o.runs.InsertIfNotExists(ctx, &r) })
 	switch {
 	case errors.Is(err, orm.ErrConflict):
 		return so.id, fmt.Errorf("%w: saga %s", ErrExists, so.id)
 	case errors.Is(err, orm.ErrUncertain):
-		got, rerr := f.o.runs.Query().Where(orm.Eq("saga_id", so.id), orm.Eq("seq", int64(1)), orm.Eq("n", int32(0))).
-			With(orm.WithConsistency(orm.Serial)).One(ctx)
+		tx, rerr := f.o.entryTx(ctx, so.id, 1)
 		switch {
-		case rerr == nil && got.Tx == r.Tx:
+		case rerr == nil && tx == r.Tx:
 		case rerr == nil:
 			return so.id, fmt.Errorf("%w: saga %s", ErrExists, so.id)
 		case errors.Is(rerr, orm.ErrNotFound):

@@ -265,7 +265,7 @@ func (o *Orchestrator) write(ctx context.Context, cur, next *runRow, entries []e
 			orm.Set("entry_error", e.err), orm.Set("entry_owner", next.Owner), orm.Set("tx", tx)})
 	}
 	if err == nil {
-		err = b.Exec(ctx)
+		err = o.send(ctx, cur.ID, b.Exec)
 	}
 	switch {
 	case err == nil:
@@ -275,15 +275,23 @@ func (o *Orchestrator) write(ctx context.Context, cur, next *runRow, entries []e
 	case !errors.Is(err, orm.ErrUncertain):
 		return fmt.Errorf("saga %s: writing version %d: %w", cur.ID, next.Version, err)
 	}
-	got, rerr := o.runs.Query().Where(orm.Eq("saga_id", cur.ID), orm.Eq("seq", next.Version), orm.Eq("n", int32(0))).
-		With(orm.WithConsistency(orm.Serial)).One(ctx)
+	got, rerr := o.entryTx(ctx, cur.ID, next.Version)
 	switch {
-	case rerr == nil && got.Tx == tx:
+	case rerr == nil && got == tx:
 		return nil
 	case rerr == nil || errors.Is(rerr, orm.ErrNotFound):
 		return errStale
 	}
 	return fmt.Errorf("saga %s: version %d: %w (and the serial read that would settle it failed: %w)", cur.ID, next.Version, err, rerr)
+}
+
+// readEntryTx returns the tx of the first history entry of saga id's version seq,
+// read at SERIAL consistency so that it sees a transition whose writer is still
+// waiting for its answer; orm.ErrNotFound when no transition to seq applied.
+func (o *Orchestrator) readEntryTx(ctx context.Context, id string, seq int64) (string, error) {
+	r, err := o.runs.Query().Where(orm.Eq("saga_id", id), orm.Eq("seq", seq), orm.Eq("n", int32(0))).
+		With(orm.WithConsistency(orm.Serial)).One(ctx)
+	return r.Tx, err
 }
 
 // statics lists r's static columns as changes.

@@ -204,6 +204,11 @@ func (s side) inFlight(now time.Time) bool {
 type Barrier struct {
 	rows *orm.Model[row]
 	cfg  Config
+	// patchIf sends one of the barrier's lightweight transactions on branch's row,
+	// and readBack is the SERIAL read (read) that settles one whose outcome is
+	// unknown; tests replace them to lose answers.
+	patchIf  func(ctx context.Context, branch string, conds []orm.Predicate, changes []orm.Change) error
+	readBack func(ctx context.Context, branch string) (row, error)
 }
 
 // New returns a Barrier on db, or the error of cfg.Validate. Call Sync once to
@@ -220,7 +225,12 @@ func New(db *orm.DB, cfg Config) (*Barrier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("barrier: table %s: %w", cfg.Table, err)
 	}
-	return &Barrier{rows: rows, cfg: cfg}, nil
+	b := &Barrier{rows: rows, cfg: cfg}
+	b.patchIf = func(ctx context.Context, branch string, conds []orm.Predicate, changes []orm.Change) error {
+		return rows.PatchIf(ctx, []any{branch}, conds, changes, orm.WithTTL(cfg.Retain))
+	}
+	b.readBack = b.read
+	return b, nil
 }
 
 // Sync creates the barrier's table, or brings it in line (db.Sync).

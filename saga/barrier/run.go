@@ -107,7 +107,7 @@ func (b *Barrier) run(ctx context.Context, op Op, branch string, fn func(ctx con
 		if s.fence {
 			changes = append(changes, orm.Set("do_phase", string(phaseFailed)), orm.Set("do_token", orm.NewUUID()), orm.Set("do_at", now))
 		}
-		err := b.rows.PatchIf(ctx, []any{branch}, conditions(&cur), changes, orm.WithTTL(b.cfg.Retain))
+		err := b.patchIf(ctx, branch, conditions(&cur), changes)
 		if err != nil {
 			var mine bool
 			if cur, mine, err = b.settle(ctx, op, branch, token, err); err != nil {
@@ -153,7 +153,7 @@ func (b *Barrier) settle(ctx context.Context, op Op, branch string, token orm.UU
 	case errors.Is(err, orm.ErrUncertain):
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 		defer cancel()
-		r, rerr := b.read(rctx, branch)
+		r, rerr := b.readBack(rctx, branch)
 		if rerr != nil {
 			return row{}, false, fmt.Errorf("barrier: %s %q in table %s: taking the branch: %w; reading it back: %w", op, branch, b.cfg.Table, err, rerr)
 		}
@@ -236,8 +236,8 @@ func (b *Barrier) finish(ctx context.Context, op Op, branch string, token orm.UU
 	p := prefix(op)
 	var err error
 	for range maxAttempts {
-		err = b.rows.PatchIf(ctx, []any{branch}, []orm.Predicate{orm.Eq(p+"token", token)},
-			[]orm.Change{orm.Set(p+"phase", string(phase)), orm.Set(p+"at", time.Now())}, orm.WithTTL(b.cfg.Retain))
+		err = b.patchIf(ctx, branch, []orm.Predicate{orm.Eq(p+"token", token)},
+			[]orm.Change{orm.Set(p+"phase", string(phase)), orm.Set(p+"at", time.Now())})
 		if err == nil {
 			return nil
 		}
@@ -247,7 +247,7 @@ func (b *Barrier) finish(ctx context.Context, op Op, branch string, token orm.UU
 		if !errors.Is(err, orm.ErrUncertain) {
 			return fmt.Errorf("barrier: %s %q in table %s: recording it %s: %w", op, branch, b.cfg.Table, phase, err)
 		}
-		r, rerr := b.read(ctx, branch)
+		r, rerr := b.readBack(ctx, branch)
 		if rerr != nil {
 			return fmt.Errorf("barrier: %s %q in table %s: recording it %s: %w; reading it back: %w", op, branch, b.cfg.Table, phase, err, rerr)
 		}
