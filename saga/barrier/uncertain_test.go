@@ -317,3 +317,54 @@ func TestSettleReadFails(t *testing.T) {
 		})
 	}
 }
+
+// A take whose caller's context ends while it is in flight (the caller died or
+// gave up) and which applied is still read back and given back at once: the next
+// call takes the branch without waiting for the abandoned run's deadline, and fn
+// never runs for the caller that is gone.
+func TestTakeOfACallerGone(t *testing.T) {
+	for _, op := range []barrier.Op{barrier.Do, barrier.Undo} {
+		t.Run(string(op), func(t *testing.T) {
+			b := newBarrier(t, barrier.Config{InFlight: time.Minute}, false)
+			branch := fmt.Sprintf("gone-%s/%s", orm.NewUUID().String()[:8], op)
+			ctx, cancel := context.WithCancel(t.Context())
+			first := op == barrier.Do // for an undo, once the do below has failed
+			barrier.LoseAnswers(b, func(br string, send func() error) error {
+				if br != branch || !first {
+					return send()
+				}
+				first = false
+				err := send() // it applies; then the caller goes away
+				cancel()
+				if err != nil {
+					return err
+				}
+				return fmt.Errorf("barrier test: %w: %w", orm.ErrUncertain, context.Canceled)
+			})
+			call := func(ctx context.Context, fn func(context.Context) error) (barrier.Outcome, error) {
+				if op == barrier.Do {
+					return b.Do(ctx, branch, fn)
+				}
+				return b.Undo(ctx, branch, fn)
+			}
+			if op == barrier.Undo { // an undo before any do is a null compensation, not a run
+				if _, err := b.Do(t.Context(), branch, func(context.Context) error { return errors.New("do failed") }); err == nil {
+					t.Fatal("the do that fails succeeded")
+				}
+				first = true
+			}
+			ran := 0
+			fn := func(context.Context) error { ran++; return nil }
+			if _, err := call(ctx, fn); !errors.Is(err, context.Canceled) || first {
+				t.Fatalf("%s %s whose caller went away: %v, want an error matching context.Canceled", op, branch, err)
+			}
+			if ran != 0 {
+				t.Fatalf("%s %s: fn ran %d times for a caller that was gone", op, branch, ran)
+			}
+			out, err := call(t.Context(), fn)
+			if err != nil || out != barrier.Ran || ran != 1 {
+				t.Fatalf("%s %s after the caller went away: %v, %v, fn ran %d times; want Ran at once, fn once", op, branch, out, err, ran)
+			}
+		})
+	}
+}
