@@ -55,38 +55,59 @@ func serve(t testing.TB, h http.Handler) string {
 	return srv.URL
 }
 
-func start(t testing.TB) *platform {
+// participants are the order flow's participants on one tenanted DB: the card
+// network, and the payment and inventory services, each served on loopback, their
+// tables synced.
+type participants struct {
+	db                       *orm.DB
+	network                  *cardnet.Network
+	payments                 *payment.Service
+	inventory                *inventory.Service
+	inventoryURL, paymentURL string
+}
+
+func startParticipants(t testing.TB, network cardnet.Config) *participants {
 	t.Helper()
-	ctx := t.Context()
 	base, err := orm.New(env.Session(t), env.Keyspace(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := base.WithTenancy(orm.Tenancy{})
-	if err != nil {
+	p := &participants{}
+	if p.db, err = base.WithTenancy(orm.Tenancy{}); err != nil {
 		t.Fatal(err)
 	}
-	p := &platform{db: db}
-	if p.network, err = cardnet.New(cardnet.Config{Seed: 9}); err != nil {
+	if p.network, err = cardnet.New(network); err != nil {
 		t.Fatal(err)
 	}
 	netSrv := httptest.NewServer(p.network.Handler())
 	t.Cleanup(netSrv.Close)
-	if p.payments, err = payment.New(db, payment.Config{CardNetURL: netSrv.URL}); err != nil {
+	if p.payments, err = payment.New(p.db, payment.Config{CardNetURL: netSrv.URL}); err != nil {
 		t.Fatal(err)
 	}
-	if p.inventory, err = inventory.New(db, inventory.Config{}); err != nil {
+	if p.inventory, err = inventory.New(p.db, inventory.Config{}); err != nil {
 		t.Fatal(err)
 	}
-	p.orders, err = order.New(db, order.Config{InventoryURL: serve(t, p.inventory.Handler()), PaymentURL: serve(t, p.payments.Handler()),
+	for _, sync := range []func(context.Context) error{p.payments.Sync, p.inventory.Sync} {
+		if err := sync(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.inventoryURL, p.paymentURL = serve(t, p.inventory.Handler()), serve(t, p.payments.Handler())
+	return p
+}
+
+func start(t testing.TB) *platform {
+	t.Helper()
+	ps := startParticipants(t, cardnet.Config{Seed: 9})
+	p := &platform{db: ps.db, network: ps.network, payments: ps.payments, inventory: ps.inventory}
+	var err error
+	p.orders, err = order.New(p.db, order.Config{InventoryURL: ps.inventoryURL, PaymentURL: ps.paymentURL,
 		Saga: saga.Config{Shards: 4, LeaseTTL: 3 * time.Second, Poll: 50 * time.Millisecond, Lag: 500 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sync := range []func(context.Context) error{p.payments.Sync, p.inventory.Sync, p.orders.Sync} {
-		if err := sync(ctx); err != nil {
-			t.Fatal(err)
-		}
+	if err := p.orders.Sync(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 	p.ordersURL = serve(t, p.orders.Handler())
 	wctx, stop := context.WithCancel(context.Background())
