@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/changefeed"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 )
 
@@ -153,16 +154,11 @@ type Store struct {
 	db      *orm.DB
 	opts    StoreConfig
 	events  *orm.Model[eventRow]
-	feed    *orm.Model[feedRow]
-	buckets *orm.Model[feedBucketRow]
+	feed    *changefeed.Log[feedRow, *feedRow]
 	snaps   *orm.Model[snapshotRow]
 	checks  *orm.Model[checkpointRow]
 	// positions serves Projector.InStreamOrder.
 	positions *orm.Model[streamPosRow]
-
-	// knownBuckets holds the feed buckets this store has listed already, so an
-	// append writes the listing row once per bucket, not once per append.
-	knownBuckets sync.Map
 
 	meta     *orm.Model[layoutRow]
 	layoutMu sync.Mutex
@@ -231,10 +227,9 @@ func NewStore(db *orm.DB, cfg StoreConfig) (*Store, error) {
 	if s.events, err = orm.NewModel[eventRow](db, orm.TableName(cfg.Prefix+"_events")); err != nil {
 		return nil, err
 	}
-	if s.feed, err = orm.NewModel[feedRow](db, orm.TableName(cfg.Prefix+"_feed")); err != nil {
-		return nil, err
-	}
-	if s.buckets, err = orm.NewModel[feedBucketRow](db, orm.TableName(cfg.Prefix+"_feed_buckets")); err != nil {
+	s.feed, err = changefeed.New[feedRow](db, changefeed.Config{Table: cfg.Prefix + "_feed", Bucket: cfg.FeedBucket, Shards: cfg.FeedShards,
+		Lag: cfg.FeedLag, AbandonAfter: cfg.AbandonAfter, MaxBatchBytes: cfg.MaxAppendBytes + batchOverhead}, s.verify)
+	if err != nil {
 		return nil, err
 	}
 	if s.snaps, err = orm.NewModel[snapshotRow](db, orm.TableName(cfg.Prefix+"_snapshots")); err != nil {
@@ -255,7 +250,7 @@ func NewStore(db *orm.DB, cfg StoreConfig) (*Store, error) {
 // Sync creates the store's tables and records (or checks) its fixed configuration:
 // BucketSize, FeedBucket, FeedShards, FeedLag and AbandonAfter.
 func (s *Store) Sync(ctx context.Context) error {
-	if err := s.db.Sync(ctx, s.events, s.feed, s.buckets, s.snaps, s.checks, s.positions, s.meta); err != nil {
+	if err := s.db.Sync(ctx, append(s.feed.Models(), s.events, s.snaps, s.checks, s.positions, s.meta)...); err != nil {
 		return err
 	}
 	return s.checkLayout(ctx)
@@ -325,7 +320,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 		// Readers may already be past these entries' place in the feed: writing
 		// the events now could hide them from projections. Nothing is written
 		// to the stream; the caller may retry.
-		s.abandon(ctx, feed)
+		s.feed.Abandon(ctx, feed)
 		return 0, fmt.Errorf("eventsourcing: append to %s: the feed write took %v, more than half the feed lag (%v); nothing was appended",
 			stream, late.Round(time.Millisecond), s.opts.FeedLag)
 	}
@@ -346,7 +341,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 		if err == nil {
 			// An earlier attempt stored these events, with its own feed entries:
 			// this attempt's are duplicates.
-			s.abandon(ctx, feed)
+			s.feed.Abandon(ctx, feed)
 		}
 	}
 	var conc *ConcurrencyError
@@ -358,7 +353,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected int64, event
 	case errors.As(err, &conc), errors.As(err, &na):
 		// A definite refusal: these events are not in the stream and this
 		// attempt can no longer store them, so its feed entries can go.
-		s.abandon(ctx, feed)
+		s.feed.Abandon(ctx, feed)
 	case errors.Is(err, orm.ErrUncertain) && !errors.As(err, &ue):
 		// The events may be stored: their feed entries stay, and readers
 		// check them against the stream.
