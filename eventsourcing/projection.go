@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/changefeed"
 	"github.com/cassandraorm/cassandraorm-go/lease"
 )
 
@@ -234,54 +235,49 @@ func lostErr(h *lease.Held, name string) error {
 // shardClaim is one shard of a projection held by this process: its lease, and its
 // checkpoint as this holder has last written it.
 type shardClaim struct {
-	store *Store
-	name  string // lease and checkpoint name
+	*changefeed.Claim
 	proj  string
 	shard int
-	held  *lease.Held
-	pos   Position
-	gen   int64
 }
 
-// claim reads a shard's checkpoint and writes it back under this holder's lease
-// token at once, so that a former holder's saves fail from now on (fencing).
+// claim takes a shard's checkpoint under held, fencing out a former holder's saves.
 func (p *Projector) claim(ctx context.Context, proj string, shard int, held *lease.Held) (*shardClaim, error) {
-	name := shardName(proj, shard)
-	state, err := p.store.checkpoint(ctx, name)
+	if err := lostErr(held, proj); err != nil {
+		return nil, err
+	}
+	c, err := p.store.checks.Claim(ctx, shardName(proj, shard), held)
 	if err != nil {
-		return nil, err
+		return nil, fenced(proj, err)
 	}
-	c := &shardClaim{store: p.store, name: name, proj: proj, shard: shard, held: held, pos: state.pos, gen: state.generation}
-	if err := c.saveAs(ctx, c.pos, state.owner); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return &shardClaim{Claim: c, proj: proj, shard: shard}, nil
 }
 
 // save records pos, if this holder still holds the lease and wrote the checkpoint
 // last.
 func (c *shardClaim) save(ctx context.Context, pos Position) error {
-	return c.saveAs(ctx, pos, c.held.Token())
-}
-
-func (c *shardClaim) saveAs(ctx context.Context, pos Position, prev string) error {
-	if err := lostErr(c.held, c.proj); err != nil {
+	if err := lostErr(c.Held(), c.proj); err != nil {
 		return err
 	}
-	err := c.store.saveCheckpoint(ctx, c.name, pos, c.gen, c.held.Token(), prev)
-	if errors.Is(err, errFenced) {
-		return fmt.Errorf("%w: %s: %w", ErrLeaseLost, c.proj, err)
-	}
-	if err == nil {
-		c.pos = pos
-	}
-	return err
+	return fenced(c.proj, c.Save(ctx, pos))
 }
 
 // restart moves the shard to the start of the feed in a new generation.
 func (c *shardClaim) restart(ctx context.Context) error {
-	c.gen++
-	return c.save(ctx, Position{})
+	if err := lostErr(c.Held(), c.proj); err != nil {
+		return err
+	}
+	return fenced(c.proj, c.Restart(ctx))
+}
+
+// fenced makes a save refused because another holder saved since an ErrLeaseLost.
+func fenced(proj string, err error) error {
+	if errors.Is(err, changefeed.ErrFenced) {
+		return fmt.Errorf("%w: %s: %w", ErrLeaseLost, proj, err)
+	}
+	if err != nil {
+		return fmt.Errorf("eventsourcing: %w", err)
+	}
+	return nil
 }
 
 // shardName names the lease and checkpoint of shard k of a projection.
@@ -324,7 +320,7 @@ func (p *Projector) eachShard(ctx context.Context, shards int, f func(ctx contex
 
 // runShard reads one shard of the feed into proj under claim c.
 func (p *Projector) runShard(ctx context.Context, proj Projection, c *shardClaim, catchUp bool) error {
-	held, shard, pos, gen := c.held, c.shard, c.pos, c.gen
+	held, shard, pos, gen := c.Held(), c.shard, c.Position(), c.Generation()
 	save := c.save
 	// Handlers run on a context that carries the lease, for them to fence their
 	// writes with its token, and that ends with it (at the latest at its deadline),

@@ -156,7 +156,7 @@ type Store struct {
 	events  *orm.Model[eventRow]
 	feed    *changefeed.Log[feedRow, *feedRow]
 	snaps   *orm.Model[snapshotRow]
-	checks  *orm.Model[checkpointRow]
+	checks  *changefeed.Checkpoints
 	// positions serves Projector.InStreamOrder.
 	positions *orm.Model[streamPosRow]
 
@@ -235,7 +235,7 @@ func NewStore(db *orm.DB, cfg StoreConfig) (*Store, error) {
 	if s.snaps, err = orm.NewModel[snapshotRow](db, orm.TableName(cfg.Prefix+"_snapshots")); err != nil {
 		return nil, err
 	}
-	if s.checks, err = orm.NewModel[checkpointRow](db, orm.TableName(cfg.Prefix+"_checkpoints")); err != nil {
+	if s.checks, err = changefeed.NewCheckpoints(db, cfg.Prefix+"_checkpoints"); err != nil {
 		return nil, err
 	}
 	if s.positions, err = orm.NewModel[streamPosRow](db, orm.TableName(cfg.Prefix+"_stream_positions")); err != nil {
@@ -250,7 +250,7 @@ func NewStore(db *orm.DB, cfg StoreConfig) (*Store, error) {
 // Sync creates the store's tables and records (or checks) its fixed configuration:
 // BucketSize, FeedBucket, FeedShards, FeedLag and AbandonAfter.
 func (s *Store) Sync(ctx context.Context) error {
-	if err := s.db.Sync(ctx, append(s.feed.Models(), s.events, s.snaps, s.checks, s.positions, s.meta)...); err != nil {
+	if err := s.db.Sync(ctx, append(s.feed.Models(), s.events, s.snaps, s.checks.Model(), s.positions, s.meta)...); err != nil {
 		return err
 	}
 	return s.checkLayout(ctx)
