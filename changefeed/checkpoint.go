@@ -126,7 +126,9 @@ func (c *Claim) Held() *lease.Held { return c.held }
 
 // Save records pos, if the lease is still valid and this holder wrote the
 // checkpoint last (else an error matching ErrFenced, or the lease's error).
-func (c *Claim) Save(ctx context.Context, pos Position) error { return c.saveAs(ctx, pos, c.held.Token()) }
+func (c *Claim) Save(ctx context.Context, pos Position) error {
+	return c.saveAs(ctx, pos, c.held.Token())
+}
 
 func (c *Claim) saveAs(ctx context.Context, pos Position, prev string) error {
 	if !c.held.Valid() {

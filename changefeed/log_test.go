@@ -173,7 +173,9 @@ func TestLog(t *testing.T) {
 	}
 }
 
-func sharesShard(l *changefeed.Log[note, *note], a, b string) bool { return l.ShardOf(a) == l.ShardOf(b) }
+func sharesShard(l *changefeed.Log[note, *note], a, b string) bool {
+	return l.ShardOf(a) == l.ShardOf(b)
+}
 
 // Abandoned entries are gone; a shard or limit out of range is refused.
 func TestAbandonAndRefusals(t *testing.T) {

@@ -151,12 +151,12 @@ func (c StoreConfig) Validate() error {
 // lightweight transaction, and a global feed in time order for projections. It is safe
 // for concurrent use.
 type Store struct {
-	db      *orm.DB
-	opts    StoreConfig
-	events  *orm.Model[eventRow]
-	feed    *changefeed.Log[feedRow, *feedRow]
-	snaps   *orm.Model[snapshotRow]
-	checks  *changefeed.Checkpoints
+	db     *orm.DB
+	opts   StoreConfig
+	events *orm.Model[eventRow]
+	feed   *changefeed.Log[feedRow, *feedRow]
+	snaps  *orm.Model[snapshotRow]
+	checks *changefeed.Checkpoints
 	// positions serves Projector.InStreamOrder.
 	positions *orm.Model[streamPosRow]
 
