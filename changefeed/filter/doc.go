@@ -38,40 +38,58 @@
 // # Types
 //
 // Bind checks every column against the table and converts every value to its
-// column's CQL type (orm.Column.Type). Values from the builders are Go values of
-// the types the ORM maps to the column, as in docs/orm.md; values from JSON are
-// in these forms:
+// column's CQL type (orm.Column.Type), once, so that Match compares values of
+// one type. Values given to the builders, like the row values given to Match, are
+// Go values of the types the ORM maps to the column (docs/orm.md) or pointers to
+// them, with a few conveniences; values from JSON are in these forms:
 //
-//	CQL type                              Go values                  JSON values                   operators
-//	tinyint smallint int                  any integer type, in range  a whole number, in range     all
-//	bigint counter                        any integer type            a whole number, or a string holding one   all
-//	varint                                *big.Int, any integer type  a whole number, or a string holding one   all
-//	float double                          float32, float64, or an integer it holds exactly   a number   all
-//	decimal                               *inf.Dec, any integer type  a number, or a string holding one         all
-//	text varchar ascii                    string (ascii: ASCII only)  a string                     all, ordered by UTF-8 bytes
-//	timestamp                             time.Time                   an RFC 3339 string           all, to the millisecond
-//	date                                  time.Time (its calendar day in its own zone)   "YYYY-MM-DD", or an RFC 3339 string (its day in its offset)   all
-//	time                                  time.Duration (0 to 24h)    "HH:MM:SS[.fffffffff]"       all
-//	timeuuid                              orm.UUID (version 1)        a UUID string                all, ordered by time as Cassandra orders them
-//	uuid                                  orm.UUID                    a UUID string                $eq $ne $in $nin $exists
-//	boolean                               bool                        true, false                  $eq $ne $in $nin $exists
-//	duration                              orm.Duration                a CQL duration: "1mo2d3h"    $eq $ne $in $nin $exists
-//	inet                                  net.IP                      an IP address string         $eq $ne $in $nin $exists
-//	blob                                  []byte                      a standard base64 string     $eq $ne $in $nin $exists
-//	list<T> set<T> (frozen or not)        T's values                  T's values                   $contains (an element), $exists
-//	map<K, V> (frozen or not)             K's or V's values           K's or V's values            $containsKey (a key), $contains (a value), $exists
-//	tuple, user-defined type, vector      -                           -                            $exists
+//	CQL type                  Go value                          JSON value
+//	tinyint smallint int      any integer type, in range        a whole number, in range
+//	bigint counter            any integer type                  a whole number, or a string holding one
+//	varint                    *big.Int, any integer type        a whole number, or a string holding one
+//	float double              float32, float64, or an integer   a number
+//	                          that the type holds exactly
+//	decimal                   *inf.Dec, any integer type        a number, or a string holding one
+//	text varchar ascii        string (ascii: ASCII only)        a string
+//	boolean                   bool                              true or false
+//	timestamp                 time.Time                         an RFC 3339 string
+//	date                      time.Time                         "YYYY-MM-DD", or an RFC 3339 string
+//	time                      time.Duration, from 0 up to 24h   "HH:MM:SS", with up to 9 digits of fraction
+//	uuid timeuuid             orm.UUID (timeuuid: version 1)    a UUID string
+//	duration                  orm.Duration, parts of one sign   a CQL duration such as "1mo2d3h4m5s"
+//	inet                      net.IP                            an IP address string
+//	blob                      []byte                            a standard base64 string
+//	list<T> set<T> map<K, V>  T's, K's or V's values            T's, K's or V's values
 //
-// Types without an order here: booleans; uuids, which Cassandra orders by version
-// first; durations, since a month has no fixed length; inets and blobs. A whole
-// collection, tuple, user-defined type or vector is not compared, and $contains
-// takes collections of scalar elements only. Bind refuses an operator that does
-// not apply (ErrNotApplicable), such as
+// The strings for bigint, counter, varint and decimal carry values a JavaScript
+// number cannot hold exactly. A whole number may be written 7e4 or 3.0, but 1.5
+// is no int and 40000 no smallint. A float value is rounded to float32, as the
+// column stores it, so 0.1 matches a float column holding 0.1. A timestamp is
+// compared to the millisecond, which is what Cassandra keeps. A date is a calendar
+// day: that of a time.Time in its own zone (as the ORM writes it), of an RFC 3339
+// string in its own offset. NaN, infinities, a timeuuid other than version 1 and
+// null are refused.
+//
+// The operators that apply:
+//
+//	$eq $ne $in $nin            every type above but collections
+//	$lt $lte $gt $gte           numbers; text, varchar and ascii, by UTF-8 bytes as
+//	                            Cassandra orders them; timestamp, date, time; timeuuid,
+//	                            by its time, then as Cassandra orders equal times
+//	$contains                   an element of a list or set, a value of a map
+//	$containsKey                a key of a map
+//	$exists                     every column, tuples, user-defined types and vectors too
+//
+// Booleans, uuids (which Cassandra orders by version first), durations (a month
+// has no fixed length), inets and blobs have no order here. A whole collection,
+// tuple, user-defined type or vector is not compared, and $contains and
+// $containsKey take collections of scalar elements only: a frozen collection as
+// a non-frozen one. Bind refuses an operator that does not apply with
+// ErrNotApplicable, as in
 //
 //	filter: table products, column active (boolean): $lt does not apply (the type has no order here)
 //
-// and a value that does not fit (orm.ErrInvalidValue): a wrong type, 1.5 for an
-// int, 40000 for a smallint, a version 4 UUID for a timeuuid, NaN.
+// and a value that does not fit with orm.ErrInvalidValue.
 //
 // # Null and missing
 //

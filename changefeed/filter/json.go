@@ -355,6 +355,8 @@ func writeFilter(b *bytes.Buffer, n *node) error {
 	return nil
 }
 
+// writeEntries writes a filter object: a column's operators as its value (a
+// lone $eq as the value alone), the JSON of $and, $or and $not as it is.
 func writeEntries(b *bytes.Buffer, es []entry) {
 	b.WriteByte('{')
 	for i, e := range es {
@@ -375,17 +377,13 @@ func writeEntries(b *bytes.Buffer, es []entry) {
 	b.WriteByte('}')
 }
 
+// writeOps writes an object of operators.
 func writeOps(b *bytes.Buffer, ops []opEntry) {
-	b.WriteByte('{')
+	es := make([]entry, len(ops))
 	for i, o := range ops {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		writeString(b, o.name)
-		b.WriteByte(':')
-		b.Write(o.raw)
+		es[i] = entry{key: o.name, raw: o.raw}
 	}
-	b.WriteByte('}')
+	writeEntries(b, es)
 }
 
 func writeString(b *bytes.Buffer, s string) {

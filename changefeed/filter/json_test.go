@@ -129,6 +129,7 @@ func TestMarshalJSON(t *testing.T) {
 		{filter.Eq("t", 13*time.Hour+time.Millisecond), `{"t":"13:00:00.001"}`},
 		{filter.Eq("d", orm.Duration{Months: 14, Days: 3, Nanoseconds: int64(90 * time.Minute)}), `{"d":"1y2mo3d1h30m"}`},
 		{filter.Eq("d", orm.Duration{Days: -1}), `{"d":"-1d"}`},
+		{filter.Eq("d", orm.Duration{Months: 121, Nanoseconds: 1001001}), `{"d":"10y1mo1ms1us1ns"}`},
 		{filter.Eq("d", orm.Duration{}), `{"d":"0s"}`},
 		{filter.Eq("id", u), `{"id":"6f1c0d4e-0000-4000-8000-000000000001"}`},
 		{filter.Eq("ip", net.ParseIP("192.0.2.1")), `{"ip":"192.0.2.1"}`},

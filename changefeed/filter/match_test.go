@@ -1,6 +1,7 @@
 package filter_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -231,7 +232,7 @@ func nan() float64 { z := 0.0; return z / z }
 func TestTimeUUIDOrder(t *testing.T) {
 	tab := table[Row](t)
 	at := ts("2026-05-01T12:00:00Z")
-	one := orm.UUID(orm.MinTimeUUID(at))
+	one := orm.MinTimeUUID(at)
 	one[8], one[15] = 0x90, 0x01 // same time and variant, bytes between Min's and Max's
 	for _, tc := range []struct {
 		f    filter.Filter
@@ -244,11 +245,22 @@ func TestTimeUUIDOrder(t *testing.T) {
 		{filter.Gt("timeuuid_col", orm.MaxTimeUUID(at)), one, false},
 		{filter.Gt("timeuuid_col", orm.MaxTimeUUID(at)), orm.MinTimeUUID(at.Add(time.Millisecond)), true},
 		{filter.Lte("timeuuid_col", one), one, true},
+		// Signed bytes: 0x00 after Min's 0x80, 0x90 before Max's 0x7f.
+		{filter.Gt("timeuuid_col", orm.MinTimeUUID(at)), withBytes(orm.MinTimeUUID(at), 9, 0x00), true},
+		{filter.Lt("timeuuid_col", orm.MaxTimeUUID(at)), withBytes(orm.MaxTimeUUID(at), 9, 0x90), true},
+		// By time, not by bytes: the time's low bits come first in a UUID.
+		{filter.Gt("timeuuid_col", uuid("ffffffff-0000-1000-8000-000000000000")), uuid("00000000-0001-1000-8000-000000000000"), true},
+		{filter.Lt("timeuuid_col", uuid("00000000-0001-1000-8000-000000000000")), uuid("ffffffff-0000-1000-8000-000000000000"), true},
 	} {
 		if got := match(t, bind(t, tc.f, tab), map[string]any{"timeuuid_col": tc.row}); got != tc.want {
 			t.Errorf("%s on %s = %v, want %v", tc.f, tc.row, got, tc.want)
 		}
 	}
+}
+
+func withBytes(u orm.UUID, i int, b byte) orm.UUID {
+	u[i] = b
+	return u
 }
 
 // TestNull: which row values are null (no value), per column type and place.
@@ -419,6 +431,7 @@ func TestBindRefuses(t *testing.T) {
 		{"string for int", filter.Eq("int_col", "3"), orm.ErrInvalidValue, "column int_col (int): $eq: a string value: want an integer"},
 		{"JSON string for int", parse(t, `{"int_col": "3"}`), orm.ErrInvalidValue, `the string "3": want a whole number`},
 		{"1.5 for int", parse(t, `{"int_col": {"$lt": 1.5}}`), orm.ErrInvalidValue, "1.5 is not a whole number"},
+		{"-1.5 for int", parse(t, `{"int_col": -1.5}`), orm.ErrInvalidValue, "-1.5 is not a whole number"},
 		{"1.5 for bigint", parse(t, `{"big": 1.5}`), orm.ErrInvalidValue, "1.5 is not a whole number"},
 		{"smallint range", parse(t, `{"small": 40000}`), orm.ErrInvalidValue, "40000 is out of range for a 16-bit integer"},
 		{"tinyint range", filter.Eq("tiny", 128), orm.ErrInvalidValue, "128 is out of range for a 8-bit integer"},
@@ -443,6 +456,8 @@ func TestBindRefuses(t *testing.T) {
 		{"bad date", parse(t, `{"date_col": "2026-02-30"}`), orm.ErrInvalidValue, "is not a date"},
 		{"date range", filter.Eq("date_col", time.Date(-6000000, 1, 1, 0, 0, 0, 0, time.UTC)), orm.ErrInvalidValue, "outside the range of a CQL date"},
 		{"bad time", parse(t, `{"time_col": "25:00:00"}`), orm.ErrInvalidValue, "not a time of day"},
+		{"hour 24", parse(t, `{"time_col": "24:00:00"}`), orm.ErrInvalidValue, `"24:00:00" is not a time of day (HH:MM:SS`},
+		{"minute 60", parse(t, `{"time_col": "00:60:00"}`), orm.ErrInvalidValue, "not a time of day"},
 		{"time range", filter.Eq("time_col", 25*time.Hour), orm.ErrInvalidValue, "not a time of day"},
 		{"int for time", filter.Eq("time_col", 5), orm.ErrInvalidValue, "want a time.Duration"},
 		{"bad duration", parse(t, `{"duration_col": "3 days"}`), orm.ErrInvalidValue, "not a CQL duration"},
@@ -548,5 +563,84 @@ func TestValuesAreCopied(t *testing.T) {
 	b[0] = 2
 	if !match(t, m, map[string]any{"varint_col": big.NewInt(5), "blob_col": []byte{1}}) {
 		t.Error("the Matcher saw the values change")
+	}
+}
+
+// TestTextForms: the JSON forms of durations, times of day and numbers.
+func TestTextForms(t *testing.T) {
+	tab := table[Row](t)
+	for _, tc := range []struct {
+		f   string
+		row map[string]any
+		err string // "" for a match
+	}{
+		{`{"duration_col": "1w1h1m1s1ms1us1µs1ns"}`, map[string]any{"duration_col": orm.Duration{Days: 7,
+			Nanoseconds: int64(time.Hour + time.Minute + time.Second + time.Millisecond + 2*time.Microsecond + 1)}}, ""},
+		{`{"duration_col": "1Y1MO1D"}`, map[string]any{"duration_col": orm.Duration{Months: 13, Days: 1}}, ""},
+		{`{"duration_col": "1d1d"}`, map[string]any{"duration_col": orm.Duration{Days: 2}}, ""},
+		{`{"duration_col": "-2mo"}`, map[string]any{"duration_col": orm.Duration{Months: -2}}, ""},
+		{`{"duration_col": "0s"}`, map[string]any{"duration_col": orm.Duration{}}, ""},
+		{`{"duration_col": "3000000000d"}`, nil, "out of range"},
+		{`{"duration_col": "178956971y"}`, nil, "out of range"},
+		{`{"duration_col": "2147483647d1d"}`, nil, "out of range"},
+		{`{"duration_col": "2147483647d"}`, map[string]any{"duration_col": orm.Duration{Days: 2147483647}}, ""},
+		{`{"duration_col": "99999999999999999999ns"}`, nil, "out of range"},
+		{`{"duration_col": "5"}`, nil, "a number without a unit"},
+		{`{"duration_col": "d"}`, nil, "a unit without a number"},
+		{`{"duration_col": "-"}`, nil, "empty"},
+		{`{"time_col": "00:00:00"}`, map[string]any{"time_col": time.Duration(0)}, ""},
+		{`{"time_col": "23:59:59.999999999"}`, map[string]any{"time_col": 24*time.Hour - 1}, ""},
+		{`{"time_col": "1:00:00"}`, nil, "not a time of day"},
+		{`{"time_col": "01:00:00.1234567890"}`, nil, "not a time of day"},
+		{`{"time_col": "01:00:00."}`, nil, "not a time of day"},
+		{`{"decimal_col": 1.5e2}`, map[string]any{"decimal_col": inf.NewDec(150, 0)}, ""},
+		{`{"decimal_col": -25E-3}`, map[string]any{"decimal_col": inf.NewDec(-25, 3)}, ""},
+		{`{"decimal_col": "0.10"}`, map[string]any{"decimal_col": inf.NewDec(1, 1)}, ""},
+		{`{"decimal_col": "1."}`, nil, "not a number"},
+		{`{"decimal_col": "1e"}`, nil, "not a number"},
+		{`{"decimal_col": "1e+-3"}`, nil, "not a number"},
+		{`{"decimal_col": " 1"}`, nil, "not a number"},
+		{`{"varint_col": 1e3}`, map[string]any{"varint_col": big.NewInt(1000)}, ""},
+		{`{"varint_col": 12.50e1}`, map[string]any{"varint_col": big.NewInt(125)}, ""},
+		{`{"varint_col": "-12"}`, map[string]any{"varint_col": big.NewInt(-12)}, ""},
+		{`{"big": -9223372036854775808}`, map[string]any{"big": int64(-1 << 63)}, ""},
+		{`{"tiny": -128}`, map[string]any{"tiny": int8(-128)}, ""},
+		{`{"tiny": -129}`, nil, "out of range"},
+		{`{"date_col": "1969-12-31"}`, map[string]any{"date_col": ts("1969-12-31T00:00:00Z")}, ""},
+		{`{"blob_col": ""}`, map[string]any{"blob_col": []byte{}}, ""},
+		{`{"text_col": ""}`, map[string]any{"text_col": ""}, ""},
+	} {
+		f := parse(t, tc.f)
+		m, err := filter.Bind(f, tab)
+		switch {
+		case tc.err != "":
+			if !errors.Is(err, orm.ErrInvalidValue) || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Bind(%s) = %v, want an error with %q", tc.f, err, tc.err)
+			}
+		case err != nil:
+			t.Errorf("Bind(%s): %v", tc.f, err)
+		case !match(t, m, tc.row):
+			t.Errorf("%s does not match %v", tc.f, tc.row)
+		}
+	}
+}
+
+// TestSelfReference: a pointer to itself is a value of a wrong type, in a filter
+// and in a row, not an endless loop.
+func TestSelfReference(t *testing.T) {
+	tab := table[Row](t)
+	var loop any
+	loop = &loop
+	if _, err := filter.Bind(filter.Eq("int_col", loop), tab); !errors.Is(err, orm.ErrInvalidValue) {
+		t.Errorf("Bind with a self-referencing value = %v", err)
+	}
+	if _, err := json.Marshal(filter.Eq("int_col", loop)); err == nil {
+		t.Error("Marshal with a self-referencing value succeeded")
+	}
+	for _, col := range []string{"int_col", "list_col", "udt_col"} {
+		m := bind(t, filter.Exists(col, true), tab)
+		if ok, err := m.Match(map[string]any{col: loop}); ok || !errors.Is(err, orm.ErrInvalidValue) {
+			t.Errorf("Match with a self-referencing %s = %v, %v", col, ok, err)
+		}
 	}
 }

@@ -186,11 +186,15 @@ func (s scalar) want() string {
 	}[s.class]
 }
 
+// maxIndirections bounds the pointers deref follows, so that a pointer to itself
+// is a value of a wrong type instead of an endless loop.
+const maxIndirections = 16
+
 // deref follows pointers and interfaces to the value they hold; it returns an
 // invalid Value for nil.
 func deref(v any) reflect.Value {
 	rv := reflect.ValueOf(v)
-	for rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface {
+	for i := 0; i < maxIndirections && (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface); i++ {
 		if rv.IsNil() {
 			return reflect.Value{}
 		}
