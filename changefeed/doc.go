@@ -21,4 +21,14 @@
 // sparing later readers the check), waited for while its write may still be in
 // flight, and skipped once it is known not to have applied or after
 // Config.AbandonAfter.
+//
+// # Checkpoints
+//
+// A reader keeps its place in Checkpoints, one per name, and holds it under a
+// lease (package lease) with a Claim: the claim writes the checkpoint back under
+// the holder's token at once, and every later save is conditioned on that token,
+// so a holder that lost its lease while paused cannot move the checkpoint once its
+// successor has saved (ErrFenced).
+//
+// Package changefeed/filter is the filter language of subscriptions.
 package changefeed
