@@ -1,0 +1,144 @@
+package notification
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/deadline"
+	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/tenant"
+)
+
+// NotifyRequest is the body of POST /notifications.
+type NotifyRequest struct {
+	// ID is the notification's id; it may be left out when the Idempotency-Key
+	// header gives it.
+	ID      string            `json:"id"`
+	UserID  string            `json:"user_id"`
+	Kind    string            `json:"kind"`
+	Subject string            `json:"subject"`
+	Body    string            `json:"body"`
+	Data    map[string]string `json:"data"`
+}
+
+// Handler serves the notification API for the tenant of each request's context,
+// which tenanthttp.Middleware puts there; mount it behind that middleware:
+//
+//	POST /notifications           NotifyRequest → 201 the Record, new
+//	                                             200 the Record, a duplicate
+//	                                             409 {"error"}: id used for another user or kind
+//	GET  /notifications/{id}      → 200 the Record (with its deliveries); 404
+//	GET  /users/{id}/notifications?limit=N → 200 {"notifications": [Record]}, newest first
+//
+// The optional header Idempotency-Key is the notification's id: when both are
+// given they must be equal. Errors are {"error": message}; a malformed request
+// gets 400 {"error", "fields": {field: problem}}, as does one without a tenant
+// on a tenanted DB. A request carrying the caller's deadline (header
+// X-Request-Deadline, package deadline) runs under it.
+func (s *Service) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /notifications", func(w http.ResponseWriter, r *http.Request) {
+		var req NotifyRequest
+		if err := decode(w, r, &req); err != nil {
+			writeError(w, err)
+			return
+		}
+		switch key := r.Header.Get("Idempotency-Key"); {
+		case key != "" && req.ID == "":
+			req.ID = key
+		case key != "" && key != req.ID:
+			writeError(w, &ValidationError{Fields: map[string]string{"Idempotency-Key": "must equal id"}})
+			return
+		}
+		rec, created, err := s.Notify(r.Context(), Notification{ID: req.ID, UserID: req.UserID, Kind: req.Kind,
+			Subject: req.Subject, Body: req.Body, Data: req.Data})
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		writeJSON(w, status, rec)
+	})
+	mux.HandleFunc("GET /notifications/{id}", func(w http.ResponseWriter, r *http.Request) {
+		rec, err := s.Get(r.Context(), r.PathValue("id"))
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, rec)
+	})
+	mux.HandleFunc("GET /users/{id}/notifications", func(w http.ResponseWriter, r *http.Request) {
+		limit := MaxList
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > MaxList {
+				writeError(w, &ValidationError{Fields: map[string]string{"limit": "a whole number from 1 to " + strconv.Itoa(MaxList)}})
+				return
+			}
+			limit = n
+		}
+		recs, err := s.ForUser(r.Context(), r.PathValue("id"), limit)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"notifications": recs})
+	})
+	return deadline.Handler(mux)
+}
+
+// decode reads one JSON object of known fields into v, or says what is wrong.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyLen+64<<10))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if dec.Decode(&struct{}{}) != io.EOF {
+			return &ValidationError{Fields: map[string]string{"body": "must be one JSON object"}}
+		}
+		return nil
+	}
+	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
+		return &ValidationError{Fields: map[string]string{te.Field: "must be a " + te.Type.Kind().String()}}
+	}
+	return &ValidationError{Fields: map[string]string{"body": err.Error()}}
+}
+
+// writeError answers err with its status; a failure it does not know is a 500
+// whose body does not describe it.
+func writeError(w http.ResponseWriter, err error) {
+	if ve, ok := errors.AsType[*ValidationError](err); ok {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": ve.Error(), "fields": ve.Fields})
+		return
+	}
+	status, msg := http.StatusInternalServerError, "internal error"
+	switch {
+	case errors.Is(err, ErrConflict):
+		status, msg = http.StatusConflict, err.Error()
+	case errors.Is(err, orm.ErrUnavailable), errors.Is(err, orm.ErrUncertain), errors.Is(err, orm.ErrTimeout):
+		w.Header().Set("Retry-After", "1")
+		status, msg = http.StatusServiceUnavailable, err.Error()
+	case errors.Is(err, orm.ErrNotFound):
+		status, msg = http.StatusNotFound, "no such notification"
+	case errors.Is(err, tenant.ErrNoTenant), errors.Is(err, tenant.ErrInvalidID):
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "no valid tenant", "fields": map[string]string{"X-Tenant-ID": "required, a valid tenant id"}})
+		return
+	case errors.Is(err, tenant.ErrUnknown):
+		status, msg = http.StatusNotFound, "unknown tenant"
+	case errors.Is(err, tenant.ErrSuspended):
+		status, msg = http.StatusForbidden, "tenant suspended"
+	}
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
