@@ -10,10 +10,12 @@
 // notification. The saga's idempotency key of the step that notifies is the
 // natural id. Notify makes a Delivery per channel the kind is routed to
 // (Config.Routes) whose Target is not empty, in state pending, and files it in
-// the due index. Tables, all tenant-scoped but the due index:
+// the due index. Tables (named apart from the order service's own
+// "notifications", so that both may share a keyspace), all tenant-scoped but the
+// due index:
 //
-//	notifications            (notification_id) → user, kind, subject, body, data, created_at
-//	notifications_by_user    (user_id) created_at desc, notification_id
+//	notification_log         (notification_id) → user, kind, subject, body, data, created_at
+//	notification_by_user     (user_id) created_at desc, notification_id
 //	notification_deliveries  (notification_id) channel → target, state, attempts, last_error,
 //	                         next_attempt_at, sent_at, due_ms, claim_token, claim_until_ms
 //	notification_due         (bucket) due_ms, tenant, notification_id, channel   (shared)

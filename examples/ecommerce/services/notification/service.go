@@ -147,13 +147,13 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 		s.channels[ch.Name()] = ch
 	}
 	var err error
-	if s.notes, err = orm.NewModel[Notification](db, orm.TableName("notifications")); err != nil {
+	if s.notes, err = orm.NewModel[Notification](db, orm.TableName("notification_log")); err != nil {
 		return nil, err
 	}
 	if s.deliveries, err = orm.NewModel[Delivery](db, orm.TableName("notification_deliveries")); err != nil {
 		return nil, err
 	}
-	if s.byUser, err = orm.NewModel[userRow](db, orm.TableName("notifications_by_user")); err != nil {
+	if s.byUser, err = orm.NewModel[userRow](db, orm.TableName("notification_by_user")); err != nil {
 		return nil, err
 	}
 	if s.due, err = orm.NewModel[dueRow](db, orm.TableName(cfg.DueTable), orm.WithScope(orm.GlobalScope),

@@ -55,7 +55,8 @@ func serve(t testing.TB, h http.Handler) string {
 	return srv.URL
 }
 
-func start(t testing.TB) *platform {
+// start runs the platform; mods change the order service's Config.
+func start(t testing.TB, mods ...func(*order.Config)) *platform {
 	t.Helper()
 	ctx := t.Context()
 	base, err := orm.New(env.Session(t), env.Keyspace(), nil)
@@ -78,8 +79,12 @@ func start(t testing.TB) *platform {
 	if p.inventory, err = inventory.New(db, inventory.Config{}); err != nil {
 		t.Fatal(err)
 	}
-	p.orders, err = order.New(db, order.Config{InventoryURL: serve(t, p.inventory.Handler()), PaymentURL: serve(t, p.payments.Handler()),
-		Saga: saga.Config{Shards: 4, LeaseTTL: 3 * time.Second, Poll: 50 * time.Millisecond, Lag: 500 * time.Millisecond}})
+	cfg := order.Config{InventoryURL: serve(t, p.inventory.Handler()), PaymentURL: serve(t, p.payments.Handler()),
+		Saga: saga.Config{Shards: 4, LeaseTTL: 3 * time.Second, Poll: 50 * time.Millisecond, Lag: 500 * time.Millisecond}}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
+	p.orders, err = order.New(db, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
