@@ -1,13 +1,12 @@
 package notification
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/deadline"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/jsonhttp"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
@@ -95,19 +94,10 @@ func (s *Service) Handler() http.Handler {
 
 // decode reads one JSON object of known fields into v, or says what is wrong.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyLen+64<<10))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if dec.Decode(&struct{}{}) != io.EOF {
-			return &ValidationError{Fields: map[string]string{"body": "must be one JSON object"}}
-		}
-		return nil
+	if fields := jsonhttp.Decode(w, r, MaxBodyLen+64<<10, v); fields != nil {
+		return &ValidationError{Fields: fields}
 	}
-	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
-		return &ValidationError{Fields: map[string]string{te.Field: "must be a " + te.Type.Kind().String()}}
-	}
-	return &ValidationError{Fields: map[string]string{"body": err.Error()}}
+	return nil
 }
 
 // writeError answers err with its status; a failure it does not know is a 500
@@ -137,8 +127,4 @@ func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, status, map[string]string{"error": msg})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { jsonhttp.Write(w, status, v) }
