@@ -8,6 +8,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 // Decode reads the body of r, at most limit bytes, as one JSON object of known
@@ -38,4 +41,31 @@ func Write(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Status is the answer to the errors every service meets alike: a request without
+// a valid tenant (400), an unknown (404) or suspended (403) tenant, and a database
+// that did not answer, or whose write's outcome is unknown (503: retry). ok is
+// false for any other error.
+func Status(err error) (status int, msg string, ok bool) {
+	switch {
+	case errors.Is(err, orm.ErrUnavailable), errors.Is(err, orm.ErrUncertain), errors.Is(err, orm.ErrTimeout):
+		return http.StatusServiceUnavailable, err.Error(), true
+	case errors.Is(err, tenant.ErrNoTenant), errors.Is(err, tenant.ErrInvalidID):
+		return http.StatusBadRequest, "no valid tenant", true
+	case errors.Is(err, tenant.ErrUnknown):
+		return http.StatusNotFound, "unknown tenant", true
+	case errors.Is(err, tenant.ErrSuspended):
+		return http.StatusForbidden, "tenant suspended", true
+	}
+	return 0, "", false
+}
+
+// Error answers {"error": msg} with status, and asks for a retry after a second
+// on a 503.
+func Error(w http.ResponseWriter, status int, msg string) {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	Write(w, status, map[string]string{"error": msg})
 }

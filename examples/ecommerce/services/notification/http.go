@@ -8,7 +8,6 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/deadline"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/jsonhttp"
 	"github.com/cassandraorm/cassandraorm-go/orm"
-	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 // NotifyRequest is the body of POST /notifications.
@@ -34,15 +33,15 @@ type NotifyRequest struct {
 //
 // The optional header Idempotency-Key is the notification's id: when both are
 // given they must be equal. Errors are {"error": message}; a malformed request
-// gets 400 {"error", "fields": {field: problem}}, as does one without a tenant
-// on a tenanted DB. A request carrying the caller's deadline (header
+// gets 400 {"error", "fields": {field: problem}}; one without a valid tenant on
+// a tenanted DB gets 400 {"error"}. A request carrying the caller's deadline (header
 // X-Request-Deadline, package deadline) runs under it.
 func (s *Service) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /notifications", func(w http.ResponseWriter, r *http.Request) {
 		var req NotifyRequest
-		if err := decode(w, r, &req); err != nil {
-			writeError(w, err)
+		if fields := jsonhttp.Decode(w, r, MaxBodyLen+64<<10, &req); fields != nil {
+			writeError(w, &ValidationError{Fields: fields})
 			return
 		}
 		switch key := r.Header.Get("Idempotency-Key"); {
@@ -92,14 +91,6 @@ func (s *Service) Handler() http.Handler {
 	return deadline.Handler(mux)
 }
 
-// decode reads one JSON object of known fields into v, or says what is wrong.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	if fields := jsonhttp.Decode(w, r, MaxBodyLen+64<<10, v); fields != nil {
-		return &ValidationError{Fields: fields}
-	}
-	return nil
-}
-
 // writeError answers err with its status; a failure it does not know is a 500
 // whose body does not describe it.
 func writeError(w http.ResponseWriter, err error) {
@@ -108,23 +99,16 @@ func writeError(w http.ResponseWriter, err error) {
 		return
 	}
 	status, msg := http.StatusInternalServerError, "internal error"
+	if st, m, ok := jsonhttp.Status(err); ok {
+		status, msg = st, m
+	}
 	switch {
 	case errors.Is(err, ErrConflict):
 		status, msg = http.StatusConflict, err.Error()
-	case errors.Is(err, orm.ErrUnavailable), errors.Is(err, orm.ErrUncertain), errors.Is(err, orm.ErrTimeout):
-		w.Header().Set("Retry-After", "1")
-		status, msg = http.StatusServiceUnavailable, err.Error()
 	case errors.Is(err, orm.ErrNotFound):
 		status, msg = http.StatusNotFound, "no such notification"
-	case errors.Is(err, tenant.ErrNoTenant), errors.Is(err, tenant.ErrInvalidID):
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "no valid tenant", "fields": map[string]string{"X-Tenant-ID": "required, a valid tenant id"}})
-		return
-	case errors.Is(err, tenant.ErrUnknown):
-		status, msg = http.StatusNotFound, "unknown tenant"
-	case errors.Is(err, tenant.ErrSuspended):
-		status, msg = http.StatusForbidden, "tenant suspended"
 	}
-	writeJSON(w, status, map[string]string{"error": msg})
+	jsonhttp.Error(w, status, msg)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) { jsonhttp.Write(w, status, v) }

@@ -8,7 +8,6 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/jsonhttp"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/saga/barrier"
-	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 // Handler serves the payment API for the tenant of each request's context, which
@@ -121,25 +120,20 @@ func writeError(w http.ResponseWriter, err error) {
 		return
 	}
 	status, msg := http.StatusInternalServerError, "internal error"
+	if st, m, ok := jsonhttp.Status(err); ok {
+		status, msg = st, m
+	}
 	switch {
 	case errors.Is(err, ErrConflict):
 		status, msg = http.StatusConflict, err.Error()
-	case errors.Is(err, barrier.ErrInFlight), errors.Is(err, barrier.ErrLost), errors.Is(err, ErrNetworkUnavailable),
-		errors.Is(err, orm.ErrUnavailable), errors.Is(err, orm.ErrUncertain), errors.Is(err, orm.ErrTimeout):
-		w.Header().Set("Retry-After", "1")
+	case errors.Is(err, barrier.ErrInFlight), errors.Is(err, barrier.ErrLost), errors.Is(err, ErrNetworkUnavailable):
 		status, msg = http.StatusServiceUnavailable, err.Error()
 	case errors.Is(err, ErrNetwork):
 		status, msg = http.StatusBadGateway, err.Error()
 	case errors.Is(err, orm.ErrNotFound):
 		status, msg = http.StatusNotFound, "no such payment"
-	case errors.Is(err, tenant.ErrNoTenant), errors.Is(err, tenant.ErrInvalidID):
-		status, msg = http.StatusBadRequest, "no valid tenant"
-	case errors.Is(err, tenant.ErrUnknown):
-		status, msg = http.StatusNotFound, "unknown tenant"
-	case errors.Is(err, tenant.ErrSuspended):
-		status, msg = http.StatusForbidden, "tenant suspended"
 	}
-	writeJSON(w, status, map[string]string{"error": msg})
+	jsonhttp.Error(w, status, msg)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) { jsonhttp.Write(w, status, v) }
