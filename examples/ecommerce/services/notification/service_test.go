@@ -37,7 +37,7 @@ var (
 )
 
 // tenantedDB is the tenanted view of the package's DB; each test runs as a
-// tenant of its own, with a due index of its own.
+// tenant of its own (per run), with a due index of its own.
 func tenantedDB(t *testing.T) *orm.DB {
 	t.Helper()
 	dbOnce.Do(func() {
@@ -78,6 +78,7 @@ var fastBackoff = retry.Backoff{Initial: 20 * time.Millisecond, Max: 100 * time.
 
 func newFixture(t *testing.T, tenantID string, o options) *fixture {
 	t.Helper()
+	tenantID += "-" + strings.ReplaceAll(orm.NewUUID().String()[:6], "-", "") // a tenant of this run: -count=N reruns from scratch
 	f := &fixture{t: t, tenant: tenantID, ctx: tenant.With(t.Context(), tenantID)}
 	var err error
 	if f.mail, err = mailbox.Start("127.0.0.1:0"); err != nil {
@@ -429,7 +430,7 @@ func TestSMTPDown(t *testing.T) {
 // Message-ID once.
 func TestWorkersRace(t *testing.T) {
 	f := newFixture(t, "race", options{})
-	other := f.newService(notification.Config{Channels: []notification.Channel{f.email}, DueTable: "due_race",
+	other := f.newService(notification.Config{Channels: []notification.Channel{f.email}, DueTable: "due_" + strings.ReplaceAll(f.tenant, "-", "_"),
 		Backoff: fastBackoff, Poll: 20 * time.Millisecond, Timeout: 5 * time.Second})
 	const n = 20
 	for i := range n {
@@ -467,13 +468,17 @@ func TestWorkerStoppedMidDelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := f.run(f.svc)
-	<-started
+	select {
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the delivery was not sent")
+	}
 	started = f.mail.DataStarted()
 	stop()
 	if d := f.waitState(id, "email", notification.StatePending); d.Attempts != 0 {
 		t.Errorf("the stopped attempt counted: %+v", d)
 	}
-	f.run(f.newService(notification.Config{Channels: []notification.Channel{f.email}, DueTable: "due_stopped",
+	f.run(f.newService(notification.Config{Channels: []notification.Channel{f.email}, DueTable: "due_" + strings.ReplaceAll(f.tenant, "-", "_"),
 		Backoff: fastBackoff, Poll: 20 * time.Millisecond, Timeout: 5 * time.Second}))
 	select {
 	case <-started:
