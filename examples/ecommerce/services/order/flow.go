@@ -134,14 +134,30 @@ func (s *Service) definition() *saga.Definition[Processing] {
 		// confirmation may have been recorded.
 		{Name: "send_confirmation", Timeout: s.cfg.Timeouts["send_confirmation"], Retry: confirm,
 			Action: func(ctx context.Context, p *Processing) error {
-				k, _ := saga.KeyFrom(ctx)
-				n := Notification{ID: k.String(), OrderID: p.Order.OrderID, UserID: p.Order.UserID, Kind: "order_confirmed",
-					Body:      fmt.Sprintf("Your order %s of %s %.2f is confirmed.", p.Order.OrderID, p.Order.Currency, float64(p.Total)/100),
-					CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-				if err := s.Notifications.InsertIfNotExists(ctx, &n); err != nil && !errors.Is(err, orm.ErrConflict) {
+				if err := s.confirm(ctx, p); err != nil {
 					return err
 				}
 				return s.Orders.Patch(ctx, []any{p.Order.OrderID}, []orm.Change{orm.Set("status", StatusConfirmed), orm.Set("updated_at", time.Now().UTC())})
 			}},
 	}}
+}
+
+// confirm asks the notification service to deliver order p's confirmation, or
+// without one records it in the notifications table; either is idempotent by
+// the step's key, the notification's id.
+func (s *Service) confirm(ctx context.Context, p *Processing) error {
+	k, _ := saga.KeyFrom(ctx)
+	body := fmt.Sprintf("Your order %s of %s %.2f is confirmed.", p.Order.OrderID, p.Order.Currency, float64(p.Total)/100)
+	if s.notifications.base != "" {
+		return s.notifications.call(ctx, "POST", "/notifications", true, map[string]any{
+			"id": k.String(), "user_id": p.Order.UserID, "kind": "order_confirmed",
+			"subject": "Your order " + p.Order.OrderID + " is confirmed", "body": body,
+			"data": map[string]string{"order_id": p.Order.OrderID, "total_cents": fmt.Sprint(p.Total), "currency": p.Order.Currency}}, nil)
+	}
+	n := Notification{ID: k.String(), OrderID: p.Order.OrderID, UserID: p.Order.UserID, Kind: "order_confirmed",
+		Body: body, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := s.Notifications.InsertIfNotExists(ctx, &n); err != nil && !errors.Is(err, orm.ErrConflict) {
+		return err
+	}
+	return nil
 }

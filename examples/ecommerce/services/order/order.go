@@ -8,9 +8,10 @@
 // The inventory and payment services are participants reached over HTTP (their
 // APIs are in packages inventory and payment); each call carries the step's
 // idempotency key, so a retried or duplicated call has its effect once, and the
-// tenant of the saga in the X-Tenant-ID header. send_confirmation records the
-// notification to be sent in the notifications table; the notification service
-// that delivers it comes with the change feed.
+// tenant of the saga in the X-Tenant-ID header. send_confirmation asks the
+// notification service (package notification) to deliver the confirmation when
+// Config.NotificationURL is set, and otherwise records it in the notifications
+// table.
 package order
 
 import (
@@ -49,8 +50,9 @@ const (
 	StatusCancelled = "cancelled"
 )
 
-// Notification is a message send_confirmation asks the notification service to
-// deliver; its id is the step's idempotency key, so it is recorded once.
+// Notification is a confirmation send_confirmation records in the service's own
+// notifications table when the service has no NotificationURL; its id is the
+// step's idempotency key, so it is recorded once.
 type Notification struct {
 	ID        string    `cql:"notification_id" orm:"pk" json:"notification_id"`
 	OrderID   string    `cql:"order_id" json:"order_id"`

@@ -96,13 +96,18 @@ func startParticipants(t testing.TB, network cardnet.Config) *participants {
 	return p
 }
 
-func start(t testing.TB) *platform {
+// start runs the platform; mods change the order service's Config.
+func start(t testing.TB, mods ...func(*order.Config)) *platform {
 	t.Helper()
 	ps := startParticipants(t, cardnet.Config{Seed: 9})
 	p := &platform{db: ps.db, network: ps.network, payments: ps.payments, inventory: ps.inventory}
+	cfg := order.Config{InventoryURL: ps.inventoryURL, PaymentURL: ps.paymentURL,
+		Saga: saga.Config{Shards: 4, LeaseTTL: 3 * time.Second, Poll: 50 * time.Millisecond, Lag: 500 * time.Millisecond}}
+	for _, mod := range mods {
+		mod(&cfg)
+	}
 	var err error
-	p.orders, err = order.New(p.db, order.Config{InventoryURL: ps.inventoryURL, PaymentURL: ps.paymentURL,
-		Saga: saga.Config{Shards: 4, LeaseTTL: 3 * time.Second, Poll: 50 * time.Millisecond, Lag: 500 * time.Millisecond}})
+	p.orders, err = order.New(p.db, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,12 @@ type Config struct {
 	// InventoryURL and PaymentURL are the base URLs of the inventory and payment
 	// services, such as http://127.0.0.1:7403. Required.
 	InventoryURL, PaymentURL string
+	// NotificationURL is the base URL of the notification service (package
+	// notification). Optional: when set, send_confirmation asks it to deliver the
+	// confirmation (POST /notifications, with the step's idempotency key as the
+	// notification's id); when empty, send_confirmation records the notification
+	// in the service's own notifications table, for nobody to deliver.
+	NotificationURL string
 	// HTTPClient calls them; nil means a client without a timeout of its own (each
 	// call is bounded by its step's timeout).
 	HTTPClient *http.Client
@@ -62,6 +68,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("order: Config.%s %q: want an http or https URL", name, u)
 		}
 	}
+	if u := c.NotificationURL; u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return fmt.Errorf("order: Config.NotificationURL %q: want an http or https URL, or none", u)
+	}
 	if c.ReservationTTL < time.Second || c.SagaTimeout < time.Second {
 		return fmt.Errorf("order: Config.ReservationTTL %s and SagaTimeout %s: want at least 1s", c.ReservationTTL, c.SagaTimeout)
 	}
@@ -80,7 +89,8 @@ func (c Config) Validate() error {
 type Service struct {
 	// Orders holds the orders create_order made.
 	Orders *orm.Model[Order]
-	// Notifications holds what send_confirmation asked to send.
+	// Notifications holds what send_confirmation asked to send, when the service
+	// has no NotificationURL.
 	Notifications *orm.Model[Notification]
 	// Sagas runs order_processing; Run makes the process one of its workers.
 	Sagas *saga.Orchestrator
@@ -89,6 +99,7 @@ type Service struct {
 
 	cfg                 Config
 	inventory, payments participant
+	notifications       participant // base "" without a NotificationURL
 }
 
 // New builds the service on db (plain or tenanted). Call Sync once, and Run in
@@ -99,8 +110,9 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg,
-		inventory: participant{name: "inventory", base: strings.TrimRight(cfg.InventoryURL, "/"), client: cfg.HTTPClient},
-		payments:  participant{name: "payment", base: strings.TrimRight(cfg.PaymentURL, "/"), client: cfg.HTTPClient}}
+		inventory:     participant{name: "inventory", base: strings.TrimRight(cfg.InventoryURL, "/"), client: cfg.HTTPClient},
+		payments:      participant{name: "payment", base: strings.TrimRight(cfg.PaymentURL, "/"), client: cfg.HTTPClient},
+		notifications: participant{name: "notification", base: strings.TrimRight(cfg.NotificationURL, "/"), client: cfg.HTTPClient}}
 	var err error
 	if s.Orders, err = orm.NewModel[Order](db, orm.TableName("orders")); err != nil {
 		return nil, err

@@ -1,16 +1,13 @@
 package payment
 
 import (
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"strings"
 
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/deadline"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/jsonhttp"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/saga/barrier"
-	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 // Handler serves the payment API for the tenant of each request's context, which
@@ -109,23 +106,10 @@ func checkKeyHeader(r *http.Request, id string, op barrier.Op) error {
 
 // decode reads one JSON object of known fields into v, or says what is wrong.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil {
-		if dec.Decode(&struct{}{}) != io.EOF {
-			return &ValidationError{Fields: map[string]string{"body": "must be one JSON object"}}
-		}
-		return nil
+	if fields := jsonhttp.Decode(w, r, 1<<16, v); fields != nil {
+		return &ValidationError{Fields: fields}
 	}
-	if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && te.Field != "" {
-		what := "a " + te.Type.Kind().String()
-		if strings.HasPrefix(te.Type.Kind().String(), "int") {
-			what = "a whole number"
-		}
-		return &ValidationError{Fields: map[string]string{te.Field: "must be " + what}}
-	}
-	return &ValidationError{Fields: map[string]string{"body": err.Error()}}
+	return nil
 }
 
 // writeError answers err with its status; a failure it does not know is a 500 whose
@@ -136,29 +120,20 @@ func writeError(w http.ResponseWriter, err error) {
 		return
 	}
 	status, msg := http.StatusInternalServerError, "internal error"
+	if st, m, ok := jsonhttp.Status(err); ok {
+		status, msg = st, m
+	}
 	switch {
 	case errors.Is(err, ErrConflict):
 		status, msg = http.StatusConflict, err.Error()
-	case errors.Is(err, barrier.ErrInFlight), errors.Is(err, barrier.ErrLost), errors.Is(err, ErrNetworkUnavailable),
-		errors.Is(err, orm.ErrUnavailable), errors.Is(err, orm.ErrUncertain), errors.Is(err, orm.ErrTimeout):
-		w.Header().Set("Retry-After", "1")
+	case errors.Is(err, barrier.ErrInFlight), errors.Is(err, barrier.ErrLost), errors.Is(err, ErrNetworkUnavailable):
 		status, msg = http.StatusServiceUnavailable, err.Error()
 	case errors.Is(err, ErrNetwork):
 		status, msg = http.StatusBadGateway, err.Error()
 	case errors.Is(err, orm.ErrNotFound):
 		status, msg = http.StatusNotFound, "no such payment"
-	case errors.Is(err, tenant.ErrNoTenant), errors.Is(err, tenant.ErrInvalidID):
-		status, msg = http.StatusBadRequest, "no valid tenant"
-	case errors.Is(err, tenant.ErrUnknown):
-		status, msg = http.StatusNotFound, "unknown tenant"
-	case errors.Is(err, tenant.ErrSuspended):
-		status, msg = http.StatusForbidden, "tenant suspended"
 	}
-	writeJSON(w, status, map[string]string{"error": msg})
+	jsonhttp.Error(w, status, msg)
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { jsonhttp.Write(w, status, v) }
