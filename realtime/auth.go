@@ -14,9 +14,10 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
-// ErrUnauthorized: a request carries no valid token. The hub answers it
-// with 401 and no detail; the error's text, for logs, says what is wrong.
-var ErrUnauthorized = errors.New("realtime: unauthorized")
+// errUnauthorized: a request carries no valid token. The hub answers it
+// with 401 and no detail; the error's text, for its log, says what is
+// wrong.
+var errUnauthorized = errors.New("realtime: unauthorized")
 
 // MaxTokenLen is the longest token the hub reads.
 const MaxTokenLen = 4096
@@ -152,17 +153,17 @@ func (v *verifier) request(r *http.Request) (Claims, time.Time, error) {
 	}
 	switch {
 	case raw == "":
-		return Claims{}, time.Time{}, fmt.Errorf("%w: no token", ErrUnauthorized)
+		return Claims{}, time.Time{}, fmt.Errorf("%w: no token", errUnauthorized)
 	case len(raw) > MaxTokenLen:
-		return Claims{}, time.Time{}, fmt.Errorf("%w: token of %d bytes, want at most %d", ErrUnauthorized, len(raw), MaxTokenLen)
+		return Claims{}, time.Time{}, fmt.Errorf("%w: token of %d bytes, want at most %d", errUnauthorized, len(raw), MaxTokenLen)
 	}
 	var tc tokenClaims
 	if _, err := v.parser.ParseWithClaims(raw, &tc, v.key); err != nil {
-		return Claims{}, time.Time{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+		return Claims{}, time.Time{}, fmt.Errorf("%w: %w", errUnauthorized, err)
 	}
 	c := Claims{User: tc.Subject, Tenant: tc.Tenant, Roles: tc.Roles, Issuer: tc.Issuer, Audience: tc.Audience}
 	if err := c.check(); err != nil {
-		return Claims{}, time.Time{}, fmt.Errorf("%w: %w", ErrUnauthorized, err)
+		return Claims{}, time.Time{}, fmt.Errorf("%w: %w", errUnauthorized, err)
 	}
 	return c, tc.ExpiresAt.Time, nil
 }

@@ -222,7 +222,14 @@ func (b *RedisBus) Since(ctx context.Context, room Room, since ID) (History, err
 		last = p.XRevRangeN(ctx, b.key(room), "+", "-", 1)
 		return nil
 	})
-	if err != nil && !errors.Is(err, redis.Nil) {
+	if errors.Is(err, redis.Nil) {
+		// A room without a floor: the other commands' errors still count.
+		err = errors.Join(exists.Err(), now.Err(), last.Err())
+		if after != nil {
+			err = errors.Join(err, after.Err())
+		}
+	}
+	if err != nil {
 		return History{}, fmt.Errorf("realtime: history of room %s since %s: %w", room, since, err)
 	}
 	h := History{}
