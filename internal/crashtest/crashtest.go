@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/saga"
+	"github.com/cassandraorm/cassandraorm-go/testenv"
 )
 
 // The environment of a worker process.
@@ -211,26 +212,22 @@ func (p *Pool) Check(t testing.TB) {
 	}
 }
 
-// Until checks the workers (see Check) twice a second until done reports true,
-// or fails t after limit with done's progress report. Kill points not handed out
-// by then are never reached: Stop tells which were.
+// Until checks the workers (see Check) until done reports true, or fails t
+// after limit with done's progress report (testenv.WaitFor does the polling).
+// Kill points not handed out by then are never reached: Stop tells which were.
 func (p *Pool) Until(t testing.TB, limit time.Duration, done func() (ok bool, progress string, err error)) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
+	testenv.WaitFor(t, limit, func() error {
 		p.Check(t)
 		ok, progress, err := done()
-		if err != nil {
+		switch {
+		case err != nil:
 			t.Fatal(err)
+		case !ok:
+			return errors.New(progress)
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("crashtest: after %s: %s", limit, progress)
-		}
-		time.Sleep(500 * time.Millisecond) // a poll of processes and of the database
-	}
+		return nil
+	})
 }
 
 // Stop ends the pauses, resumes the workers and closes their standard input, which
