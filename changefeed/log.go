@@ -200,47 +200,91 @@ func (l *Log[R, P]) bucketOf(t time.Time) int64 { return t.Truncate(l.cfg.Bucket
 // WriteAhead fills in the heads of rows, entries of key, as uncommitted, and
 // writes them (and any bucket listing they need) in one batch.
 func (l *Log[R, P]) WriteAhead(ctx context.Context, key string, rows []R) error {
+	return l.write(ctx, key, rows, false)
+}
+
+// Append fills in the heads of rows, entries of key, as committed, and writes them
+// (and any bucket listing they need) in one batch: the record of a write that is
+// known to have applied.
+func (l *Log[R, P]) Append(ctx context.Context, key string, rows []R) error {
+	return l.write(ctx, key, rows, true)
+}
+
+func (l *Log[R, P]) write(ctx context.Context, key string, rows []R, committed bool) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	shard := l.ShardOf(key)
-	owner, _ := tenant.From(ctx) // "" without one; a tenant-scoped write refuses the call then
-	var buckets, listed []int64
-	for i := range rows {
-		h := P(&rows[i]).head()
-		seq := orm.NewTimeUUID()
-		*h = Head{Bucket: l.bucketOf(seq.Time()), Shard: shard, Seq: seq}
-		if !slices.Contains(buckets, h.Bucket) {
-			buckets = append(buckets, h.Bucket)
-			if _, ok := l.known.Load(knownBucket{owner, shard, h.Bucket}); !ok {
-				listed = append(listed, h.Bucket)
-			}
-		}
-	}
 	// One partition (the usual case: one bucket, already listed) needs no batch
 	// log: an unlogged batch is atomic within a partition.
-	kind := orm.UnloggedBatch
-	if len(buckets)+len(listed) > 1 {
-		kind = orm.LoggedBatch
+	b := l.db.NewBatch(orm.LoggedBatch, orm.BatchLimits{MaxStatements: 2 * len(rows), MaxPartitions: 4, MaxBytes: l.cfg.MaxBatchBytes})
+	listed, err := l.stage(ctx, b, key, rows, committed)
+	if err != nil {
+		return err
 	}
-	b := l.db.NewBatch(kind, orm.BatchLimits{MaxStatements: len(rows) + len(listed), MaxPartitions: 4, MaxBytes: l.cfg.MaxBatchBytes})
-	for i := range rows {
-		if err := l.rows.Batch(b).Insert(ctx, &rows[i]); err != nil {
+	if b.Partitions() == 1 {
+		ub := l.db.NewBatch(orm.UnloggedBatch, orm.BatchLimits{MaxStatements: len(rows), MaxBytes: l.cfg.MaxBatchBytes})
+		if _, err := l.stage(ctx, ub, key, rows, committed); err != nil {
 			return err
 		}
-	}
-	for _, bucket := range listed {
-		if err := l.buckets.Batch(b).Insert(ctx, &bucketRow{Shard: shard, Bucket: bucket}); err != nil {
-			return err
-		}
+		b = ub
 	}
 	if err := b.Exec(ctx); err != nil {
 		return fmt.Errorf("changefeed: %s: writing entries for %s: %w", l.cfg.Table, key, err)
 	}
-	for _, bucket := range listed {
-		l.known.Store(knownBucket{owner, shard, bucket}, true)
-	}
+	l.remember(listed)
 	return nil
+}
+
+// Stage fills in the heads of rows, entries of key, as committed, and adds them
+// (and any bucket listing they need) to b, a logged batch that also makes the
+// write they record: they are committed exactly when it is. Call Staged with the
+// batch's outcome.
+func (l *Log[R, P]) Stage(ctx context.Context, b *orm.Batch, key string, rows []R) (Staged, error) {
+	listed, err := l.stage(ctx, b, key, rows, true)
+	return Staged{listed: listed}, err
+}
+
+// Staged is what Stage added to a batch beside the entries.
+type Staged struct{ listed []knownBucket }
+
+// Applied tells the log that the batch of a Stage applied, so that later writes
+// need not list its buckets again.
+func (l *Log[R, P]) Applied(s Staged) { l.remember(s.listed) }
+
+// stage fills in the heads of rows and adds them, and the listings of the buckets
+// this process has not listed yet, to b; it returns the listings added.
+func (l *Log[R, P]) stage(ctx context.Context, b *orm.Batch, key string, rows []R, committed bool) ([]knownBucket, error) {
+	shard := l.ShardOf(key)
+	owner, _ := tenant.From(ctx) // "" without one; a tenant-scoped write refuses the call then
+	var listed []knownBucket
+	seq := orm.NewTimeUUID()
+	for i := range rows {
+		if i > 0 {
+			seq = orm.NewTimeUUID()
+		}
+		h := P(&rows[i]).head()
+		*h = Head{Bucket: l.bucketOf(seq.Time()), Shard: shard, Seq: seq, Committed: committed}
+		kb := knownBucket{owner, shard, h.Bucket}
+		if _, ok := l.known.Load(kb); !ok && !slices.Contains(listed, kb) {
+			listed = append(listed, kb)
+		}
+		if err := l.rows.Batch(b).Insert(ctx, &rows[i]); err != nil {
+			return nil, err
+		}
+	}
+	for _, kb := range listed {
+		if err := l.buckets.Batch(b).Insert(ctx, &bucketRow{Shard: shard, Bucket: kb.bucket}); err != nil {
+			return nil, err
+		}
+	}
+	return listed, nil
+}
+
+// remember records bucket listings as written.
+func (l *Log[R, P]) remember(listed []knownBucket) {
+	for _, kb := range listed {
+		l.known.Store(kb, true)
+	}
 }
 
 // Abandon deletes entries written ahead of a write that was refused. Best effort,

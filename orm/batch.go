@@ -71,6 +71,8 @@ type Batch struct {
 	tables     []string
 	opts       queryOpts
 	err        error // a kind or limit NewBatch could not take
+
+	changes []pendingChange // changes of models that record them, recorded at Exec
 }
 
 // NewBatch starts an empty batch of the given kind. Options set its consistency,
@@ -196,6 +198,10 @@ func approxSize(v any) int {
 // *ConflictError whose Current is a map[string]any of the first row the server
 // returned (column name to value); such a batch must stay within one partition. Batches are not retried
 // automatically when they hold a lightweight transaction, a counter or a list append.
+//
+// Writes of a model that records its changes (RecordChanges) go in a LoggedBatch,
+// which then also writes their records, or in a conditional batch, whose records
+// are written ahead of it; the records do not count against the batch's limits.
 func (b *Batch) Exec(ctx context.Context) error {
 	if err := b.db.live(); err != nil {
 		return err
@@ -216,7 +222,19 @@ func (b *Batch) Exec(ctx context.Context) error {
 		return fmt.Errorf("%w: %s: about %d bytes of values, limit %d", ErrBatchTooLarge, tables, b.bytes, b.limits.MaxBytes)
 	case b.lwt && len(b.partitions) > 1:
 		return fmt.Errorf("%w: %s: a conditional batch must stay in one partition; this one spans %d", ErrInvalidQuery, tables, len(b.partitions))
+	case len(b.changes) > 0 && !b.lwt && b.kind != LoggedBatch:
+		return fmt.Errorf("%w: %s: writes of a model that records its changes go in a LoggedBatch (or a conditional one), with their records; this one is %s",
+			ErrInvalidQuery, tables, b.kind)
 	}
+	if len(b.changes) > 0 {
+		return b.execRecorded(ctx)
+	}
+	return b.exec(ctx)
+}
+
+// exec sends the batch, whose limits were checked.
+func (b *Batch) exec(ctx context.Context) error {
+	tables := strings.Join(uniq(b.tables), ", ")
 	gb := b.db.session.Batch(gocql.BatchType(b.kind))
 	gb.Entries = b.entries
 	if b.opts.cons != 0 {
@@ -291,8 +309,6 @@ func (w BatchWriter[T]) check(counter bool) error {
 	return nil
 }
 
-func (w BatchWriter[T]) partitionOf(keys []any) []any { return keys[:len(w.m.t.PartitionKey)] }
-
 // Insert adds an INSERT of v.
 func (w BatchWriter[T]) Insert(ctx context.Context, v *T, opts ...QueryOption) error {
 	return w.insert(ctx, v, false, opts)
@@ -310,11 +326,11 @@ func (w BatchWriter[T]) insert(ctx context.Context, v *T, lwt bool, opts []Query
 		return err
 	}
 	o := collectOpts(opts)
-	ws, rv, err := w.m.buildInsert(ctx, sc, v, lwt, &o)
+	ws, _, err := w.m.buildInsert(ctx, sc, v, lwt, &o)
 	if err != nil {
 		return err
 	}
-	return w.b.add(sc, w.m.t, ws, w.partitionOf(w.m.keysOf(rv)))
+	return w.m.addTo(w.b, ws)
 }
 
 // start resolves the write's scope and checks that it may go in the batch.
@@ -337,7 +353,7 @@ func (w BatchWriter[T]) Update(ctx context.Context, v *T, opts ...QueryOption) e
 	if err != nil {
 		return err
 	}
-	return w.b.add(sc, w.m.t, ws, w.partitionOf(ws.keys))
+	return w.m.addTo(w.b, ws)
 }
 
 // Patch adds column changes to the row with the given key; counter increments go in
@@ -352,7 +368,7 @@ func (w BatchWriter[T]) Patch(ctx context.Context, keys []any, changes []Change,
 	if err != nil {
 		return err
 	}
-	return w.b.add(sc, w.m.t, ws, w.partitionOf(keys))
+	return w.m.addTo(w.b, ws)
 }
 
 // PatchIf adds conditional column changes: the batch is then applied only if conds
@@ -369,7 +385,7 @@ func (w BatchWriter[T]) PatchIf(ctx context.Context, keys []any, conds []Predica
 	if err != nil {
 		return err
 	}
-	return w.b.add(sc, w.m.t, ws, w.partitionOf(keys))
+	return w.m.addTo(w.b, ws)
 }
 
 // Delete adds a DELETE of the rows under the key prefix (at least the partition key).
@@ -385,5 +401,5 @@ func (w BatchWriter[T]) Delete(ctx context.Context, keys ...any) error {
 	if err != nil {
 		return err
 	}
-	return w.b.add(sc, w.m.t, ws, w.partitionOf(keys))
+	return w.m.addTo(w.b, ws)
 }

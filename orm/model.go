@@ -22,6 +22,8 @@ type Model[T any] struct {
 	cols  string // quoted column list in Columns order
 	hooks hookSet
 
+	changes ChangeLog // nil unless made with RecordChanges
+
 	nvals int // values in a whole row, a tuple counting one per element
 
 	keyWhere string   // "pk1" = ? AND ... over the whole primary key (tenant column first)
@@ -36,6 +38,7 @@ type modelConfig struct {
 	table, keyspace string
 	options         TableOptions
 	scope           Scope
+	changes         ChangeLog
 }
 
 // TableName overrides the table name (default: TableNamer, else the struct name in
@@ -88,6 +91,11 @@ func NewModel[T any](db *DB, opts ...ModelOption) (*Model[T], error) {
 	m.cols = quoteNames(t.Columns)
 	m.keyWhere = t.keyWhereOf(len(t.primaryKey()))
 	m.home = m.buildStmts(db.keyspaceOf(t))
+	if cfg.changes != nil {
+		if err := m.attachChanges(cfg.changes); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
 }
 
@@ -329,13 +337,19 @@ type writeStmt struct {
 	op         string
 	cql        string
 	vals       []any
-	keys       []any
+	keys       []any // as given: the whole primary key, or a prefix of it
 	idempotent bool
 	lwt        bool
+	sc         scoped
+	change     *RowChange // nil unless the model records its changes
 }
 
-// run executes w, as a lightweight transaction when it is one.
+// run executes w, as a lightweight transaction when it is one, with its change
+// record when it has one.
 func (m *Model[T]) run(ctx context.Context, w writeStmt, o *queryOpts) error {
+	if w.change != nil {
+		return m.runRecorded(ctx, w, o)
+	}
 	if w.lwt {
 		return m.cas(ctx, w.op, w.cql, w.vals, o, w.keys)
 	}
@@ -372,16 +386,24 @@ func (m *Model[T]) buildInsert(ctx context.Context, sc scoped, v *T, ifNotExists
 	if err != nil {
 		return writeStmt{}, rv, err
 	}
+	keys := m.keysOf(rv)
+	ch, err := m.changeOf(sc, OpInsert, keys, ifNotExists)
+	if err != nil {
+		return writeStmt{}, rv, err
+	}
 	vals := sc.lead(make([]any, 0, m.nvals+3))
 	for _, c := range m.t.Columns {
+		n := len(vals)
 		if vals, err = m.t.appendBind(vals, rv, c, bindMode{nulls: o.nulls}); err != nil {
 			return writeStmt{}, rv, fmt.Errorf("orm: insert %s: %w", m.t.Name, err)
 		}
+		if c.Kind != PartitionKey && c.Kind != ClusteringKey {
+			ch.note(c, vals[n:])
+		}
 	}
-	w := writeStmt{op: "insert", cql: sc.st.insert, idempotent: !ifNotExists, lwt: ifNotExists}
+	w := writeStmt{op: "insert", cql: sc.st.insert, keys: keys, idempotent: !ifNotExists, lwt: ifNotExists, sc: sc, change: ch}
 	if ifNotExists {
 		w.cql += " IF NOT EXISTS"
-		w.keys = m.keysOf(rv)
 	}
 	u, uv, err := o.using(m.t.Name)
 	if err != nil {
@@ -531,7 +553,17 @@ func (m *Model[T]) buildDelete(sc scoped, keys []any, conds []Predicate, lwt boo
 	if err != nil {
 		return writeStmt{}, err
 	}
-	w := writeStmt{op: "delete", vals: bkeys, keys: keys, idempotent: !lwt, lwt: lwt}
+	w := writeStmt{op: "delete", vals: bkeys, keys: keys, idempotent: !lwt, lwt: lwt, sc: sc}
+	op := OpDelete
+	if columns != nil {
+		op = OpUpdate
+	}
+	if w.change, err = m.changeOf(sc, op, keys, lwt); err != nil {
+		return w, err
+	}
+	for _, name := range columns {
+		w.change.note(m.t.byName[name], []any{nil})
+	}
 	if lwt {
 		if w.vals, err = m.writeConditions(&b, w.vals, conds); err != nil {
 			return w, err
@@ -545,6 +577,10 @@ func (m *Model[T]) buildDelete(sc scoped, keys []any, conds []Predicate, lwt boo
 // EXISTS when conds is empty), as a lightweight transaction. When not applied it returns
 // a *ConflictError whose Current is the row as it is (nil when there is none).
 func (m *Model[T]) DeleteIf(ctx context.Context, keys []any, conds ...Predicate) error {
+	if m.changes != nil {
+		return fmt.Errorf("%w: %s records its changes: a conditional delete removes the row its mark would be read from; soft-delete it (a softdelete column and PatchIf), or use Delete",
+			ErrInvalidQuery, m.t.Name)
+	}
 	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {
 		return err
 	}
@@ -608,6 +644,9 @@ func (m *Model[T]) delete(ctx context.Context, keys []any, conds []Predicate, lw
 		w, err := m.buildPatch(sc, keys, nil, false, []Change{Set(m.t.SoftDelete.Name, time.Now())}, &o)
 		if err != nil {
 			return err
+		}
+		if w.change != nil {
+			w.change.Op = OpDelete
 		}
 		if err := m.run(ctx, w, &o); err != nil {
 			return err

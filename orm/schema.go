@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -198,6 +199,9 @@ func (db *DB) diffTable(ctx context.Context, ks string, t *Table) ([]SchemaChang
 		if t.Tenant != nil {
 			cols = append([]*Column{t.Tenant}, cols...)
 		}
+		if t.ChangeMark != nil {
+			cols = append(slices.Clip(cols), t.ChangeMark)
+		}
 		for _, c := range cols {
 			lc, ok := live[c.Name]
 			want := normType(c.Type)
@@ -368,6 +372,9 @@ func createTable(ks string, t *Table) string {
 			b.WriteString(" STATIC")
 		}
 		b.WriteString(", ")
+	}
+	if t.ChangeMark != nil {
+		b.WriteString(quote(t.ChangeMark.Name) + " " + t.ChangeMark.Type + ", ")
 	}
 	b.WriteString("PRIMARY KEY ((" + pk + ")")
 	if len(t.Clustering) > 0 {

@@ -102,6 +102,10 @@ type Table struct {
 	// PartitionKey, and is in neither Columns nor PartitionKey: no struct field holds
 	// it, and the ORM alone sets and restricts it, from the context's tenant.
 	Tenant *Column
+	// ChangeMark is the hidden mark column (ChangeMarkColumn) of a model that
+	// records its changes (RecordChanges), or nil. Like Tenant it is in no struct
+	// field and not in Columns.
+	ChangeMark *Column
 
 	scope  Scope // on a tenanted DB
 	byName map[string]*Column

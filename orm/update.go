@@ -63,14 +63,21 @@ func (m *Model[T]) buildUpdate(ctx context.Context, sc scoped, v *T, conds []Pre
 		return writeStmt{}, rv, err
 	}
 	b.WriteString(using + " SET ")
+	keys := m.keysOf(rv)
+	ch, err := m.changeOf(sc, OpUpdate, keys, lwt)
+	if err != nil {
+		return writeStmt{}, rv, err
+	}
 	n := 0
 	for _, c := range m.t.Columns {
 		if c.Kind == PartitionKey || c.Kind == ClusteringKey {
 			continue
 		}
+		k := len(vals)
 		if vals, err = m.t.appendBind(vals, rv, c, bindMode{nulls: o.nulls, clearEmpty: true}); err != nil {
 			return writeStmt{}, rv, fmt.Errorf("orm: update %s: %w", m.t.Name, err)
 		}
+		ch.note(c, vals[k:])
 		if n > 0 {
 			b.WriteString(", ")
 		}
@@ -80,7 +87,6 @@ func (m *Model[T]) buildUpdate(ctx context.Context, sc scoped, v *T, conds []Pre
 	if n == 0 {
 		return writeStmt{}, rv, fmt.Errorf("%w: %s has only key columns: nothing to update; use Insert", ErrInvalidQuery, m.t.Name)
 	}
-	keys := m.keysOf(rv)
 	b.WriteString(" WHERE " + m.keyWhere)
 	vals = sc.lead(vals)
 	for _, c := range m.t.primaryKey() {
@@ -93,7 +99,7 @@ func (m *Model[T]) buildUpdate(ctx context.Context, sc scoped, v *T, conds []Pre
 			return writeStmt{}, rv, err
 		}
 	}
-	return writeStmt{op: "update", cql: b.String(), vals: vals, keys: keys, idempotent: !lwt, lwt: lwt}, rv, nil
+	return writeStmt{op: "update", cql: b.String(), vals: vals, keys: keys, idempotent: !lwt, lwt: lwt, sc: sc, change: ch}, rv, nil
 }
 
 // Change is one column change for Patch: build it with Set, Add, Remove, Append,
@@ -176,6 +182,10 @@ func (m *Model[T]) buildPatch(sc scoped, keys []any, conds []Predicate, lwt bool
 		return writeStmt{}, err
 	}
 	b.WriteString(using + " SET ")
+	rc, err := m.changeOf(sc, OpUpdate, keys, lwt)
+	if err != nil {
+		return writeStmt{}, err
+	}
 	idempotent := true
 	for i, ch := range changes {
 		c, err := m.t.column(ch.col)
@@ -204,8 +214,14 @@ func (m *Model[T]) buildPatch(sc scoped, keys []any, conds []Predicate, lwt bool
 		if ch.op == "append" || ch.op == "prepend" || ch.op == "incr" {
 			idempotent = false
 		}
+		n := len(vals)
 		if vals, err = m.bindChange(vals, c, ch); err != nil {
 			return writeStmt{}, err
+		}
+		if ch.op == "set" {
+			rc.note(c, vals[n:])
+		} else {
+			rc.touch(c)
 		}
 	}
 	b.WriteString(" WHERE " + m.t.keyWhereOf(len(keys)))
@@ -222,7 +238,7 @@ func (m *Model[T]) buildPatch(sc scoped, keys []any, conds []Predicate, lwt bool
 			return writeStmt{}, err
 		}
 	}
-	return writeStmt{op: "update", cql: b.String(), vals: vals, keys: keys, idempotent: idempotent && !lwt, lwt: lwt}, nil
+	return writeStmt{op: "update", cql: b.String(), vals: vals, keys: keys, idempotent: idempotent && !lwt, lwt: lwt, sc: sc, change: rc}, nil
 }
 
 // staticOnly reports whether all changes and conditions are on static columns.

@@ -1,0 +1,432 @@
+package changefeed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/cassandraorm/cassandraorm-go/changefeed/filter"
+	"github.com/cassandraorm/cassandraorm-go/lease"
+	"github.com/cassandraorm/cassandraorm-go/orm"
+)
+
+// Change is one committed write of a model that records its changes, as a
+// subscription gets it. Delivery is at least once: a change may come again (after
+// a restart, or a write that landed late), with the same ID.
+type Change struct {
+	// ID identifies the change: dedupe by it.
+	ID orm.UUID
+	// Table is the model's table.
+	Table string
+	// Op is the kind of write.
+	Op orm.ChangeOp
+	// Tenant is the tenant the write was made for ("" without one).
+	Tenant string
+	// At is when the writer recorded the change (its clock, to the millisecond).
+	At time.Time
+	// Key holds the primary key values the write was given, by column: the
+	// whole key, or a prefix (at least the partition key) for a delete of a
+	// range.
+	Key map[string]any
+	// Values holds the new values of the non-key columns the write set to a
+	// value it knew, by column; nil stands for a null. The values have the Go
+	// types of the model's fields.
+	Values map[string]any
+	// Changed names, sorted, every non-key column the write changed, including
+	// those whose new value only the row holds (see orm.RowChange).
+	Changed []string
+	// Row is the row as it was read after the change, by column, when the
+	// subscription read it (see Subscription.Filter and ReadRow); nil otherwise,
+	// and when the row no longer exists. It may be newer than the change.
+	Row map[string]any
+	// Uncertain is set on a change whose conditional write's outcome could not
+	// be learnt: its writer did not learn it and no reader checked its row's
+	// mark before the mark expired (FeedConfig.MarkTTL). It may not have
+	// applied.
+	Uncertain bool
+	// Shard and Position are where the change sits in the log.
+	Shard    int
+	Position Position
+}
+
+// Value returns column's value as the change holds it: from Values, Key or Row,
+// in that order, and whether it was found.
+func (c *Change) Value(column string) (any, bool) {
+	for _, m := range []map[string]any{c.Values, c.Key, c.Row} {
+		if v, ok := m[column]; ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+// Subscription says which changes to deliver, and to what.
+type Subscription struct {
+	// Name makes the subscription durable: each shard's position is
+	// checkpointed under this name and held under a lease (Subscriber.Leases),
+	// so a restarted process resumes after the last change handled, and one
+	// process at a time handles a shard. Without a Name the subscription is
+	// ephemeral: it starts from now and keeps no position.
+	Name string
+	// Table is the table whose changes to deliver; a model of it must record
+	// its changes in the feed in this process. Required.
+	Table string
+	// Ops are the operations to deliver; none means all.
+	Ops []orm.ChangeOp
+	// Filter selects changes by the values of the row's columns (see package
+	// filter); the zero Filter selects all. It is bound to the table when the
+	// subscription starts, which fails for an unknown column or a value of the
+	// wrong type. A column the filter reads that the change does not hold (a key
+	// column it was not given, a column the write did not set) is read from the
+	// row after the change: one more read per change.
+	Filter filter.Filter
+	// ReadRow reads the row after each change for Change.Row, whatever the
+	// filter reads.
+	ReadRow bool
+	// Handle is called for each change, in log order within a shard (so in
+	// order for each partition). An error stops the subscription: its position
+	// stays before the change, and Subscribe returns the error. Required.
+	//
+	// For a durable subscription ctx carries the shard's lease
+	// (lease.FromContext) and ends when it is lost, at the latest at its
+	// deadline: fence writes with its Token.
+	Handle func(ctx context.Context, c Change) error
+}
+
+// Subscriber runs subscriptions on a feed.
+type Subscriber struct {
+	// Feed is the change feed. Required.
+	Feed *Feed
+	// Leases holds the leases of durable subscriptions; required for them.
+	Leases *lease.Manager
+	// Batch is how many log entries are read between checkpoints (default 100).
+	Batch int
+	// Poll is how long to wait when the log has nothing new (default 250ms).
+	Poll time.Duration
+}
+
+// ErrLeaseLost is returned by Subscribe when a durable subscription's lease was
+// lost: another process took the shard, or this one could not renew in time. It
+// wraps the lease's error.
+var ErrLeaseLost = errors.New("changefeed: subscription lease lost")
+
+// bound is a subscription bound to its table.
+type bound struct {
+	Subscription
+	table   attached
+	matcher *filter.Matcher
+	reads   []string // columns the filter reads
+}
+
+// Subscribe delivers the changes sub selects to sub.Handle until ctx ends (it
+// then returns ctx's error), the handler fails, or (durable) a shard's lease is
+// lost. Each shard of the feed is read on its own goroutine; a durable
+// subscription's shards are taken one lease each, waiting while another process
+// holds one. On a tenanted DB ctx must carry a tenant: a subscription sees that
+// tenant's changes only.
+func (s Subscriber) Subscribe(ctx context.Context, sub Subscription) error {
+	b, err := s.bind(sub)
+	if err != nil {
+		return err
+	}
+	return s.run(ctx, b, false)
+}
+
+// CatchUp is Subscribe for a durable subscription that returns nil once every
+// change readable now is handled: changes younger than the log's lag, and those
+// after a conditional write still in flight, wait for a later call.
+func (s Subscriber) CatchUp(ctx context.Context, sub Subscription) error {
+	if sub.Name == "" {
+		return errors.New("changefeed: CatchUp needs a durable subscription (a Name)")
+	}
+	b, err := s.bind(sub)
+	if err != nil {
+		return err
+	}
+	return s.run(ctx, b, true)
+}
+
+func (s Subscriber) bind(sub Subscription) (*bound, error) {
+	switch {
+	case s.Feed == nil:
+		return nil, errors.New("changefeed: Subscriber.Feed is nil")
+	case sub.Handle == nil:
+		return nil, fmt.Errorf("changefeed: subscription %q to %s: nil Handle", sub.Name, sub.Table)
+	case sub.Name != "" && s.Leases == nil:
+		return nil, fmt.Errorf("changefeed: durable subscription %q to %s: Subscriber.Leases is nil", sub.Name, sub.Table)
+	case s.Batch < 0 || s.Poll < 0:
+		return nil, fmt.Errorf("changefeed: subscription %q to %s: negative Batch or Poll", sub.Name, sub.Table)
+	}
+	for _, op := range sub.Ops {
+		if op != orm.OpInsert && op != orm.OpUpdate && op != orm.OpDelete {
+			return nil, fmt.Errorf("changefeed: subscription %q to %s: unknown operation %q", sub.Name, sub.Table, op)
+		}
+	}
+	a, err := s.Feed.table(sub.Table)
+	if err != nil {
+		return nil, err
+	}
+	m, err := filter.Bind(sub.Filter, a.table)
+	if err != nil {
+		return nil, fmt.Errorf("changefeed: subscription %q to %s: %w", sub.Name, sub.Table, err)
+	}
+	return &bound{Subscription: sub, table: a, matcher: m, reads: m.Columns()}, nil
+}
+
+func (s Subscriber) run(ctx context.Context, b *bound, catchUp bool) error {
+	shards := s.Feed.cfg.Log.Shards
+	return eachShard(ctx, shards, func(ctx context.Context, k int) (err error) {
+		if b.Name == "" {
+			return s.follow(ctx, b, k, nil, nil, s.Feed.now(), false)
+		}
+		held, err := s.Leases.Acquire(ctx, shardName(b.Name, k))
+		if err != nil {
+			return fmt.Errorf("changefeed: subscription %s: %w", b.Name, err)
+		}
+		defer func() {
+			if rerr := held.Release(context.WithoutCancel(ctx)); err == nil && rerr != nil {
+				err = fmt.Errorf("changefeed: subscription %s: %w", b.Name, rerr)
+			}
+		}()
+		if err := lostErr(held, b.Name); err != nil {
+			return err
+		}
+		c, err := s.Feed.checks.Claim(ctx, shardName(b.Name, k), held)
+		if err != nil {
+			return fenced(b.Name, err)
+		}
+		return s.follow(ctx, b, k, held, c, c.Position(), catchUp)
+	})
+}
+
+// now returns the position of the present: an ephemeral subscription starts there.
+func (f *Feed) now() Position {
+	t := time.Now()
+	return Position{Bucket: f.log.bucketOf(t), Seq: orm.MinTimeUUID(t)}
+}
+
+// follow reads shard k from pos into b, under held and claim c for a durable
+// subscription (both nil for an ephemeral one).
+func (s Subscriber) follow(ctx context.Context, b *bound, k int, held *lease.Held, c *Claim, pos Position, catchUp bool) error {
+	batch, poll := s.Batch, s.Poll
+	if batch == 0 {
+		batch = 100
+	}
+	if poll == 0 {
+		poll = 250 * time.Millisecond
+	}
+	lost := func() error { return nil }
+	var lostCh <-chan struct{}
+	hctx := ctx
+	if held != nil {
+		lost = func() error { return lostErr(held, b.Name) }
+		lostCh = held.Lost()
+		var stop context.CancelCauseFunc
+		hctx, stop = context.WithCancelCause(lease.NewContext(ctx, held))
+		defer stop(nil)
+		go func() {
+			select {
+			case <-held.Lost():
+				stop(lost())
+			case <-hctx.Done():
+			}
+		}()
+	}
+	save := func(ctx context.Context, p Position) error {
+		if c == nil {
+			return nil
+		}
+		if err := lost(); err != nil {
+			return err
+		}
+		return fenced(b.Name, c.Save(ctx, p))
+	}
+	for {
+		if err := lost(); err != nil {
+			return err
+		}
+		start := pos
+		rows, next, err := s.Feed.log.Read(ctx, k, pos, batch)
+		if err != nil {
+			return fmt.Errorf("changefeed: subscription %q to %s, shard %d: %w", b.Name, b.Table, k, err)
+		}
+		for i := range rows {
+			if err := lost(); err != nil {
+				return err // nothing to save: the checkpoint is the successor's now
+			}
+			r := &rows[i]
+			ch, ok, err := b.accept(ctx, k, r)
+			if err == nil && ok {
+				err = b.Handle(hctx, ch)
+			}
+			if err != nil {
+				_ = save(context.WithoutCancel(ctx), pos) // keep the progress made
+				if lerr := lost(); lerr != nil {
+					return lerr
+				}
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("changefeed: subscription %q to %s at change %s: %w", b.Name, b.Table, r.id(), err)
+			}
+			pos = r.Position()
+		}
+		pos = next // past skipped entries too
+		if pos != start {
+			if err := save(ctx, pos); err != nil {
+				return err
+			}
+		}
+		if len(rows) > 0 {
+			continue
+		}
+		if catchUp {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-lostCh:
+			return lost()
+		case <-time.After(poll):
+		}
+	}
+}
+
+// accept decodes log row r into a Change and reports whether the subscription
+// selects it.
+func (b *bound) accept(ctx context.Context, shard int, r *changeRow) (Change, bool, error) {
+	if r.Table != b.Table || (len(b.Ops) > 0 && !slices.Contains(b.Ops, orm.ChangeOp(r.Op))) {
+		return Change{}, false, nil
+	}
+	ch, err := decode(b.table.table, r)
+	if err != nil {
+		return ch, false, err
+	}
+	ch.Shard = shard
+	need := b.ReadRow
+	for _, col := range b.reads {
+		if _, ok := ch.Values[col]; ok {
+			continue
+		}
+		if _, ok := ch.Key[col]; !ok {
+			need = true
+		}
+	}
+	if need {
+		if ch.Row, err = b.table.reader.Row(ctx, mustUnprefixed(r.Key)); err != nil {
+			return ch, false, err
+		}
+	}
+	vals := make(map[string]any, len(ch.Row)+len(ch.Key)+len(ch.Values))
+	for _, m := range []map[string]any{ch.Row, ch.Key, ch.Values} {
+		for k, v := range m {
+			vals[k] = v
+		}
+	}
+	ok, err := b.matcher.Match(vals)
+	return ch, ok, err
+}
+
+// mustUnprefixed is unprefixedAll for a key decode already checked.
+func mustUnprefixed(bs [][]byte) [][]byte {
+	out, _ := unprefixedAll(bs)
+	return out
+}
+
+// decode turns log row r, a change of table t, into a Change.
+func decode(t *orm.Table, r *changeRow) (Change, error) {
+	ch := Change{ID: r.id(), Table: r.Table, Op: orm.ChangeOp(r.Op), Tenant: r.Tenant, At: r.At, Changed: r.Changed,
+		Uncertain: r.uncertain, Position: r.Position(), Key: map[string]any{}, Values: map[string]any{}}
+	bad := func(what string, err error) (Change, error) {
+		return ch, fmt.Errorf("change %s of %s: %s: %w", ch.ID, t.Name, what, err)
+	}
+	key, err := unprefixedAll(r.Key)
+	if err != nil {
+		return bad("key", err)
+	}
+	pk := append(slices.Clip(t.PartitionKey), t.Clustering...)
+	if len(key) > len(pk) {
+		return bad("key", fmt.Errorf("%d values for a key of %d columns", len(key), len(pk)))
+	}
+	for i, b := range key {
+		if ch.Key[pk[i].Name], err = t.Decode(pk[i].Name, b); err != nil {
+			return bad("key", err)
+		}
+	}
+	for name, raw := range r.Values {
+		b, ok := unprefixed(raw)
+		if !ok {
+			return bad("column "+name, errors.New("malformed value"))
+		}
+		if ch.Values[name], err = t.Decode(name, b); err != nil {
+			return bad("column "+name, err)
+		}
+	}
+	for _, name := range r.Nulls {
+		if t.Column(name) == nil {
+			return bad("column "+name, orm.ErrUnknownColumn)
+		}
+		ch.Values[name] = nil
+	}
+	return ch, nil
+}
+
+// shardName names the lease and checkpoint of shard k of a durable subscription.
+func shardName(name string, k int) string {
+	return fmt.Sprintf("subscription/%s#%d", name, k)
+}
+
+// lostErr returns ErrLeaseLost, wrapping why, unless h is still valid.
+func lostErr(h *lease.Held, name string) error {
+	if h.Valid() {
+		return nil
+	}
+	if err := h.Err(); err != nil {
+		return fmt.Errorf("%w: %s (%s): %w", ErrLeaseLost, name, h.Name(), err)
+	}
+	return fmt.Errorf("%w: %s (%s) released", ErrLeaseLost, name, h.Name())
+}
+
+// fenced makes a save refused because another holder saved an ErrLeaseLost.
+func fenced(name string, err error) error {
+	if errors.Is(err, ErrFenced) {
+		return fmt.Errorf("%w: %s: %w", ErrLeaseLost, name, err)
+	}
+	if err != nil {
+		return fmt.Errorf("changefeed: subscription %s: %w", name, err)
+	}
+	return nil
+}
+
+// eachShard runs f for every shard at once and returns the first error; an error
+// cancels the other shards.
+func eachShard(ctx context.Context, shards int, f func(ctx context.Context, k int) error) error {
+	if shards == 1 {
+		return f(ctx, 0)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	errs := make(chan error, shards)
+	for k := range shards {
+		go func() {
+			err := f(ctx, k)
+			if err != nil {
+				cancel(err)
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range shards {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return first
+}
