@@ -10,10 +10,15 @@ import (
 	"time"
 )
 
-// tools are the programs the servers run on.
+// tools are the programs the servers run on, and the browser the web
+// tests drive.
 type tools struct {
-	java, mvn, redis string
+	java, mvn, redis, chromium string
 }
+
+// dejavuFont is a file of Debian's fonts-dejavu-core, which headless
+// Chromium needs to render text in the web tests' screenshots.
+const dejavuFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 // javaVersion matches the major version in `java -version` output, e.g.
 // `openjdk version "17.0.15"`.
@@ -70,6 +75,12 @@ func (e *Env) prerequisites(needMaven bool) (tools, error) {
 		}
 		if t.redis, err = exec.LookPath("redis-server"); err != nil {
 			missing, packages = append(missing, "no redis-server"), append(packages, "redis-server")
+		}
+		if t.chromium, err = exec.LookPath("chromium"); err != nil {
+			missing, packages = append(missing, "no chromium"), append(packages, "chromium")
+		}
+		if _, err = os.Stat(dejavuFont); err != nil {
+			missing, packages = append(missing, "no "+dejavuFont), append(packages, "fonts-dejavu-core")
 		}
 	}
 	look()
