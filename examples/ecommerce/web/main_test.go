@@ -43,8 +43,9 @@ type site struct {
 	t   *testing.T
 	hub *realtime.Hub
 	srv *httptest.Server
-	URL string // http://127.0.0.1:port
-	ws  *gate
+	mux *http.ServeMux // a test may add routes
+	URL string         // http://127.0.0.1:port
+	ws  *gate          // the hub's endpoint, /ws
 }
 
 // newSite starts a site whose hub is configured by mod (if not nil), with
@@ -88,7 +89,7 @@ func newSite(t *testing.T, mod func(*realtime.Config), busMod func(*realtime.Red
 		_ = hub.Close()
 		srv.Close()
 	})
-	return &site{t: t, hub: hub, srv: srv, URL: srv.URL, ws: g}
+	return &site{t: t, hub: hub, srv: srv, mux: mux, URL: srv.URL, ws: g}
 }
 
 // gate is the hub's endpoint, which a test can shut: it then refuses new
@@ -121,8 +122,8 @@ func (g *gate) connState(c net.Conn, s http.ConnState) {
 	}
 }
 
-// close refuses new connections and drops the open ones, without a close
-// handshake (the browser sees 1006, as when a network goes away).
+// close refuses new connections and drops the open WebSocket connections
+// of the server (of every path), without a close handshake (the browser sees 1006, as when a network goes away).
 func (g *gate) close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
