@@ -26,14 +26,18 @@ const (
 type LowStockAlert struct {
 	ProductID string `json:"product_id"`
 	Name      string `json:"name"`
-	Quantity  int    `json:"quantity"`
-	Threshold int    `json:"threshold"`
+	// Quantity is the stock left; Threshold the level at or below which the
+	// alert is sent.
+	Quantity  int `json:"quantity"`
+	Threshold int `json:"threshold"`
 }
 
 // OrderStatusUpdate is the data of a TypeOrderStatusUpdate message.
 type OrderStatusUpdate struct {
 	OrderID string `json:"order_id"`
-	Status  string `json:"status"`
+	// Status is the order's new status, shown as it is ("confirmed",
+	// "shipped", ...).
+	Status string `json:"status"`
 }
 
 // ContentSecurityPolicy is the Content-Security-Policy of every answer.

@@ -103,10 +103,12 @@ func New(t testing.TB, opts ...Option) *Browser {
 	// The browser outlives t.Context, which ends before the cleanups: the
 	// cleanup of a failed page still takes its screenshot.
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), allocOpts...)
-	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf), chromedp.WithErrorf(t.Logf))
+	log := &testLog{t: t}
+	ctx, cancel := chromedp.NewContext(allocCtx, chromedp.WithLogf(log.printf), chromedp.WithErrorf(log.printf))
 	t.Cleanup(func() {
 		cancel()
 		cancelAlloc()
+		log.stop()
 	})
 	// The first Run starts the process and lives as long as its context, so
 	// that context cannot carry the timeout: the wait for it does.
@@ -121,6 +123,29 @@ func New(t testing.TB, opts ...Option) *Browser {
 		t.Fatalf("browser: %s did not start within %v", path, cfg.timeout)
 	}
 	return &Browser{t: t, ctx: ctx, timeout: cfg.timeout}
+}
+
+// testLog is chromedp's log into the test's, until stop: a browser's
+// goroutines may still report something after the test has ended, when
+// t.Logf would panic.
+type testLog struct {
+	t       testing.TB
+	mu      sync.Mutex
+	stopped bool
+}
+
+func (l *testLog) printf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped {
+		l.t.Logf("chromedp: "+format, args...)
+	}
+}
+
+func (l *testLog) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stopped = true
 }
 
 // Page is a browser tab.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/browser"
 )
@@ -70,6 +71,34 @@ func TestPage(t *testing.T) {
 	path := p.Screenshot("page")
 	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 || filepath.Dir(path) != t.ArtifactDir() {
 		t.Fatalf("screenshot %s: %v", path, err)
+	}
+}
+
+// A wait that is never satisfied fails the test within the timeout, saying
+// what it waited for and what the page shows instead.
+func TestWaitTimesOut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, page)
+	}))
+	defer srv.Close()
+	rec := &recorder{TB: t}
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		p := browser.New(rec, browser.Timeout(2*time.Second)).NewPage()
+		p.Navigate(srv.URL)
+		p.WaitText("#state", "never")
+	}()
+	<-done
+	if took := time.Since(start); took > time.Minute {
+		t.Errorf("the wait took %v", took)
+	}
+	for _, want := range []string{`#state to read "never"`, "not so within 2s", `now " ready "`} {
+		if !strings.Contains(rec.msg, want) {
+			t.Errorf("message %q lacks %q", rec.msg, want)
+		}
 	}
 }
 
