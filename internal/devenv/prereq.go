@@ -10,10 +10,15 @@ import (
 	"time"
 )
 
-// tools are the programs the servers run on.
+// tools are the programs the servers run on, and the browser the web
+// tests drive.
 type tools struct {
-	java, mvn, redis string
+	java, mvn, redis, chromium string
 }
+
+// dejavuFont is a file of Debian's fonts-dejavu-core, which headless
+// Chromium needs to render text in the web tests' screenshots.
+const dejavuFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 // javaVersion matches the major version in `java -version` output, e.g.
 // `openjdk version "17.0.15"`.
@@ -52,26 +57,50 @@ func findJava17() (string, error) {
 	return "", fmt.Errorf("no java found")
 }
 
+// host is how lookTools sees the machine: the real one (realHost), or a
+// test's.
+type host struct {
+	lookPath func(file string) (string, error)
+	exists   func(path string) bool
+	java     func() (string, error)
+}
+
+var realHost = host{
+	lookPath: exec.LookPath,
+	exists:   func(path string) bool { _, err := os.Stat(path); return err == nil },
+	java:     findJava17,
+}
+
+// lookTools finds the tools on h. It returns what is missing, for people,
+// and the Debian packages that provide it, in the same order.
+func lookTools(h host, needMaven bool) (t tools, missing, packages []string) {
+	var err error
+	if t.java, err = h.java(); err != nil {
+		missing, packages = append(missing, err.Error()), append(packages, "openjdk-17-jre-headless")
+	}
+	if needMaven {
+		if t.mvn, err = h.lookPath("mvn"); err != nil {
+			missing, packages = append(missing, "no mvn"), append(packages, "maven")
+		}
+	}
+	if t.redis, err = h.lookPath("redis-server"); err != nil {
+		missing, packages = append(missing, "no redis-server"), append(packages, "redis-server")
+	}
+	if t.chromium, err = h.lookPath("chromium"); err != nil {
+		missing, packages = append(missing, "no chromium"), append(packages, "chromium")
+	}
+	if !h.exists(dejavuFont) {
+		missing, packages = append(missing, "no "+dejavuFont), append(packages, "fonts-dejavu-core")
+	}
+	return t, missing, packages
+}
+
 // prerequisites finds the tools, installing missing ones with apt-get when
 // running as root. needMaven is false when every artifact is cached.
 func (e *Env) prerequisites(needMaven bool) (tools, error) {
 	var t tools
 	var missing, packages []string
-	var err error
-	look := func() {
-		missing, packages = nil, nil
-		if t.java, err = findJava17(); err != nil {
-			missing, packages = append(missing, err.Error()), append(packages, "openjdk-17-jre-headless")
-		}
-		if needMaven {
-			if t.mvn, err = exec.LookPath("mvn"); err != nil {
-				missing, packages = append(missing, "no mvn"), append(packages, "maven")
-			}
-		}
-		if t.redis, err = exec.LookPath("redis-server"); err != nil {
-			missing, packages = append(missing, "no redis-server"), append(packages, "redis-server")
-		}
-	}
+	look := func() { t, missing, packages = lookTools(realHost, needMaven) }
 	look()
 	if len(missing) == 0 {
 		return t, nil
