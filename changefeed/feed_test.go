@@ -33,6 +33,8 @@ type line struct {
 	Order string `cql:"order_id" orm:"pk"`
 	N     int32  `cql:"n" orm:"ck"`
 	SKU   string `cql:"sku"`
+	// Total is the order's, in every row of it.
+	Total *int64 `cql:"total" orm:"static"`
 }
 
 // feedLag is the lag of the tests' feeds: short, so they wait little, and long

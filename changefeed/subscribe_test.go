@@ -385,3 +385,43 @@ func TestRefusedModels(t *testing.T) {
 		t.Errorf("the refused DeleteIf deleted: %v", err)
 	}
 }
+
+// TestPartitionWrites: on a table with clustering columns the mark is the
+// partition's, so conditional writes of static columns alone and conditional
+// deletes of a row are recorded, keyed by what they were given.
+func TestPartitionWrites(t *testing.T) {
+	f := newFixture(t, nil, changefeed.FeedConfig{})
+	ctx := t.Context()
+	got := f.subscribe(t, ctx, changefeed.Subscription{Name: "p-" + suffix(), Table: f.lines.Table().Name, ReadRow: true})
+	if err := f.lines.Insert(ctx, &line{Order: "s", N: 1, SKU: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	total := func(v int64) orm.Change { return orm.Set("total", v) }
+	steps := []struct {
+		name string
+		err  error
+	}{
+		{"static patch", f.lines.Patch(ctx, []any{"s"}, []orm.Change{total(5)})},
+		{"conditional static patch", f.lines.PatchIf(ctx, []any{"s"}, []orm.Predicate{orm.Eq("total", int64(5))}, []orm.Change{total(6)})},
+		{"refused static patch", ignore(orm.ErrConflict, f.lines.PatchIf(ctx, []any{"s"}, []orm.Predicate{orm.Eq("total", int64(5))}, []orm.Change{total(7)}))},
+		{"conditional delete", f.lines.DeleteIf(ctx, []any{"s", int32(1)}, orm.Eq("sku", "x"))},
+		{"refused conditional delete", ignore(orm.ErrConflict, f.lines.DeleteIf(ctx, []any{"s", int32(1)}, orm.Eq("sku", "x")))},
+		{"end", f.lines.Insert(ctx, &line{Order: "s", N: 2, SKU: "end"})},
+	}
+	for _, s := range steps {
+		if s.err != nil {
+			t.Fatalf("%s: %v", s.name, s.err)
+		}
+	}
+	cs := got.wait(t, 5)
+	if len(cs) != 5 {
+		t.Fatalf("%d changes, want 5: %+v", len(cs), cs)
+	}
+	part, row := map[string]any{"order_id": "s"}, map[string]any{"order_id": "s", "n": int32(1)}
+	check(t, 1, cs[1], want{orm.OpUpdate, part, map[string]any{"total": ptr(int64(5))}, []string{"total"}})
+	check(t, 2, cs[2], want{orm.OpUpdate, part, map[string]any{"total": ptr(int64(6))}, []string{"total"}})
+	check(t, 3, cs[3], want{orm.OpDelete, row, map[string]any{}, nil})
+	if cs[1].Row == nil || cs[1].Row["order_id"] != "s" {
+		t.Errorf("the row read for a partition's change: %v", cs[1].Row)
+	}
+}

@@ -37,8 +37,9 @@ const (
 )
 
 // ChangeMarkColumn is the hidden set<timeuuid> column a model made with
-// RecordChanges gets: a conditional write adds its record's id to it, so that a
-// reader can tell whether the write applied. Like the tenant column it is in no
+// RecordChanges gets (static when the table has clustering columns, since a
+// lightweight transaction is a partition's): a conditional write adds its
+// record's id to it, so that a reader can tell whether the write applied. Like the tenant column it is in no
 // struct field; reads do not select it.
 const ChangeMarkColumn = "orm_change_marks"
 
@@ -115,7 +116,9 @@ type ChangeReader interface {
 	// makes any older unfinished one fail, so that its answer is final.
 	Applied(ctx context.Context, key [][]byte, id UUID, serial bool) (bool, error)
 	// Row reads the row with primary key key as it is now: its columns' Go
-	// values by name (soft-deleted or not), or nil when there is none.
+	// values by name (soft-deleted or not), or nil when there is none. For a
+	// prefix of the key (a write of static columns, a delete of a range) it
+	// reads the first row under it, which holds the partition's static columns.
 	Row(ctx context.Context, key [][]byte) (map[string]any, error)
 }
 
@@ -125,9 +128,9 @@ type changeReader[T any] struct{ m *Model[T] }
 // RecordChanges makes the model hand its writes to log, which records each one
 // atomically with the write (see ChangeLog). A model that records its changes
 // cannot be a counter table, have a tuple in its primary key, or be global on a
-// tenanted DB; a conditional delete (DeleteIf) and a conditional patch of static
-// columns only are refused, since no mark can tell whether they applied. Unique
-// lookup rows are not recorded.
+// tenanted DB; on a table without clustering columns a conditional delete
+// (DeleteIf) is refused, since it would delete the mark that tells whether it
+// applied. Unique lookup rows are not recorded.
 func RecordChanges(log ChangeLog) ModelOption {
 	return func(c *modelConfig) { c.changes = log }
 }
@@ -149,7 +152,14 @@ func (m *Model[T]) attachChanges(log ChangeLog) error {
 				ErrInvalidModel, t.Name, c.Name)
 		}
 	}
-	mark := &Column{Name: ChangeMarkColumn, Type: "set<timeuuid>", Kind: Regular,
+	// A lightweight transaction applies to one partition: the mark is the
+	// partition's (static) when it has rows, so that a write of static columns
+	// alone, or a conditional delete of a row, marks it too.
+	kind := Regular
+	if len(t.Clustering) > 0 {
+		kind = Static
+	}
+	mark := &Column{Name: ChangeMarkColumn, Type: "set<timeuuid>", Kind: kind,
 		cql: &cqlType{name: "set", elems: []*cqlType{{name: "timeuuid"}}}, goType: reflect.TypeFor[[]UUID]()}
 	mark.info = driverType(mark.cql)
 	t.ChangeMark = mark
@@ -157,32 +167,36 @@ func (m *Model[T]) attachChanges(log ChangeLog) error {
 	return log.Attach(t, changeReader[T]{m})
 }
 
-// boundKey returns the bound values of full primary key key (encodings), the
-// tenant's first, and where the call runs.
-func (m *Model[T]) boundKey(ctx context.Context, key [][]byte, what string) (scoped, []any, error) {
-	if len(key) != len(m.t.pk) {
-		return scoped{}, nil, fmt.Errorf("orm: %s %s: %d key values, want %d", what, m.t.Name, len(key), len(m.t.pk))
+// boundKey returns the bound values of key (encodings of the primary key or of a
+// prefix of it holding at least the partition key), the tenant's first, the WHERE
+// clause that selects them, and where the call runs.
+func (m *Model[T]) boundKey(ctx context.Context, key [][]byte, what string) (scoped, []any, string, error) {
+	if len(key) < len(m.t.PartitionKey) || len(key) > len(m.t.pk) {
+		return scoped{}, nil, "", fmt.Errorf("orm: %s %s: %d key values, want %d to %d", what, m.t.Name, len(key), len(m.t.PartitionKey), len(m.t.pk))
 	}
 	sc, err := m.scope(ctx, what)
 	if err != nil {
-		return sc, nil, err
+		return sc, nil, "", err
 	}
 	vals := sc.lead(make([]any, 0, len(key)+1))
 	for i, b := range key {
 		c := m.t.pk[i]
 		vals = append(vals, encoded{b: b, info: c.info, table: m.t, col: c})
 	}
-	return sc, vals, nil
+	return sc, vals, m.t.keyWhereOf(len(key)), nil
 }
 
 // Applied implements ChangeReader.
 func (r changeReader[T]) Applied(ctx context.Context, key [][]byte, id UUID, serial bool) (bool, error) {
 	m := r.m
-	sc, vals, err := m.boundKey(ctx, key, "probe change of")
+	if m.t.ChangeMark.Kind == Static && len(key) > len(m.t.PartitionKey) {
+		key = key[:len(m.t.PartitionKey)]
+	}
+	sc, vals, where, err := m.boundKey(ctx, key, "probe change of")
 	if err != nil {
 		return false, err
 	}
-	stmt := "SELECT " + quote(ChangeMarkColumn) + " FROM " + sc.st.from + " WHERE " + m.keyWhere
+	stmt := "SELECT " + quote(ChangeMarkColumn) + " FROM " + sc.st.from + " WHERE " + where + " LIMIT 1"
 	o := queryOpts{}
 	if serial {
 		o.cons = Serial
@@ -203,15 +217,19 @@ func (r changeReader[T]) Applied(ctx context.Context, key [][]byte, id UUID, ser
 // Row implements ChangeReader.
 func (r changeReader[T]) Row(ctx context.Context, key [][]byte) (map[string]any, error) {
 	m := r.m
-	sc, vals, err := m.boundKey(ctx, key, "read changed row of")
+	sc, vals, where, err := m.boundKey(ctx, key, "read changed row of")
 	if err != nil {
 		return nil, err
+	}
+	stmt := sc.st.get
+	if len(key) < len(m.t.pk) {
+		stmt = "SELECT " + m.cols + " FROM " + sc.st.from + " WHERE " + where + " LIMIT 1"
 	}
 	var row T
 	rv := reflect.ValueOf(&row).Elem()
 	start := time.Now()
-	err = m.query(sc.st.get, vals, &queryOpts{}, true).ScanContext(ctx, scanDest(make([]any, 0, m.nvals), rv, m.t.Columns)...)
-	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: "get", Statement: sc.st.get, Latency: time.Since(start), Err: ignoreNotFound(err)})
+	err = m.query(stmt, vals, &queryOpts{}, true).ScanContext(ctx, scanDest(make([]any, 0, m.nvals), rv, m.t.Columns)...)
+	m.db.observe(ctx, QueryEvent{Table: m.t.Name, Op: "get", Statement: stmt, Latency: time.Since(start), Err: ignoreNotFound(err)})
 	if errors.Is(err, errNoRows) {
 		return nil, nil
 	}
@@ -300,8 +318,11 @@ func (c *RowChange) touch(col *Column) {
 }
 
 // markStmt builds the statement that adds record id to the mark column of the
-// row w writes.
+// row w writes, or of its partition when the mark is static.
 func (m *Model[T]) markStmt(sc scoped, keys []any, id UUID, ttl time.Duration) (writeStmt, error) {
+	if m.t.ChangeMark.Kind == Static {
+		keys = keys[:len(m.t.PartitionKey)]
+	}
 	bkeys, err := sc.keys(m.t, keys)
 	if err != nil {
 		return writeStmt{}, err
@@ -310,7 +331,7 @@ func (m *Model[T]) markStmt(sc scoped, keys []any, id UUID, ttl time.Duration) (
 	if err != nil {
 		return writeStmt{}, err
 	}
-	cql := "UPDATE " + sc.st.from + " USING TTL ? SET " + quote(ChangeMarkColumn) + " = " + quote(ChangeMarkColumn) + " + ? WHERE " + m.keyWhere
+	cql := "UPDATE " + sc.st.from + " USING TTL ? SET " + quote(ChangeMarkColumn) + " = " + quote(ChangeMarkColumn) + " + ? WHERE " + m.t.keyWhereOf(len(keys))
 	vals := append([]any{int(max(ttl/time.Second, 1)), set}, bkeys...)
 	return writeStmt{op: "mark", cql: cql, vals: vals, keys: keys, idempotent: true}, nil
 }
@@ -359,25 +380,27 @@ func (m *Model[T]) addTo(b *Batch, w writeStmt) error {
 	if w.change == nil {
 		return nil
 	}
-	if w.lwt && len(w.keys) != len(m.t.pk) {
-		return fmt.Errorf("%w: %s records its changes: a conditional write of static columns alone has no row to mark", ErrInvalidQuery, m.t.Name)
-	}
 	b.changes = append(b.changes, pendingChange{log: m.changes, change: w.change, mark: func(id UUID, ttl time.Duration) (writeStmt, error) {
 		return m.markStmt(w.sc, w.keys, id, ttl)
 	}})
 	return nil
 }
 
-// getSerial reads the row with full key keys at SERIAL consistency.
+// getSerial reads the row with key keys at SERIAL consistency: for a prefix of the
+// key (a write of static columns), the first row under it.
 func (m *Model[T]) getSerial(ctx context.Context, sc scoped, keys []any) (T, error) {
 	var row T
 	bkeys, err := sc.keys(m.t, keys)
 	if err != nil {
 		return row, err
 	}
+	stmt := sc.st.get
+	if len(keys) < len(m.t.pk) {
+		stmt = "SELECT " + m.cols + " FROM " + sc.st.from + " WHERE " + m.t.keyWhereOf(len(keys)) + " LIMIT 1"
+	}
 	o := queryOpts{cons: Serial}
 	rv := reflect.ValueOf(&row).Elem()
-	err = m.query(sc.st.get, bkeys, &o, true).ScanContext(ctx, scanDest(make([]any, 0, m.nvals), rv, m.t.Columns)...)
+	err = m.query(stmt, bkeys, &o, true).ScanContext(ctx, scanDest(make([]any, 0, m.nvals), rv, m.t.Columns)...)
 	if errors.Is(err, errNoRows) {
 		return row, fmt.Errorf("%w: %s (%s)", ErrNotFound, m.t.Name, m.keyString(keys))
 	}

@@ -577,8 +577,8 @@ func (m *Model[T]) buildDelete(sc scoped, keys []any, conds []Predicate, lwt boo
 // EXISTS when conds is empty), as a lightweight transaction. When not applied it returns
 // a *ConflictError whose Current is the row as it is (nil when there is none).
 func (m *Model[T]) DeleteIf(ctx context.Context, keys []any, conds ...Predicate) error {
-	if m.changes != nil {
-		return fmt.Errorf("%w: %s records its changes: a conditional delete removes the row its mark would be read from; soft-delete it (a softdelete column and PatchIf), or use Delete",
+	if m.changes != nil && len(m.t.Clustering) == 0 {
+		return fmt.Errorf("%w: %s records its changes and has no clustering columns: a conditional delete removes the row its mark would be read from; soft-delete it (a softdelete column and PatchIf), or use Delete",
 			ErrInvalidQuery, m.t.Name)
 	}
 	if err := m.keyValues(keys, len(m.t.PartitionKey)+len(m.t.Clustering)); err != nil {

@@ -373,8 +373,12 @@ func createTable(ks string, t *Table) string {
 		}
 		b.WriteString(", ")
 	}
-	if t.ChangeMark != nil {
-		b.WriteString(quote(t.ChangeMark.Name) + " " + t.ChangeMark.Type + ", ")
+	if c := t.ChangeMark; c != nil {
+		b.WriteString(quote(c.Name) + " " + c.Type)
+		if c.Kind == Static {
+			b.WriteString(" STATIC")
+		}
+		b.WriteString(", ")
 	}
 	b.WriteString("PRIMARY KEY ((" + pk + ")")
 	if len(t.Clustering) > 0 {
