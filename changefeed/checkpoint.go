@@ -125,16 +125,20 @@ func (c *Claim) Generation() int64 { return c.gen }
 func (c *Claim) Held() *lease.Held { return c.held }
 
 // Save records pos, if the lease is still valid and this holder wrote the
-// checkpoint last (else an error matching ErrFenced, or the lease's error).
+// checkpoint last; else it fails with an error matching ErrLeaseLost (and
+// ErrFenced, or the lease's error).
 func (c *Claim) Save(ctx context.Context, pos Position) error {
 	return c.saveAs(ctx, pos, c.held.Token())
 }
 
 func (c *Claim) saveAs(ctx context.Context, pos Position, prev string) error {
 	if !c.held.Valid() {
-		return fmt.Errorf("changefeed: checkpoint %s: %w", c.name, leaseErr(c.held))
+		return fmt.Errorf("changefeed: checkpoint %s: %w: %w", c.name, ErrLeaseLost, leaseErr(c.held))
 	}
 	if err := c.cps.Save(ctx, c.name, pos, c.gen, c.held.Token(), prev); err != nil {
+		if errors.Is(err, ErrFenced) {
+			return fmt.Errorf("%w: %w", ErrLeaseLost, err)
+		}
 		return err
 	}
 	c.pos = pos

@@ -107,11 +107,6 @@ type Subscriber struct {
 	Poll time.Duration
 }
 
-// ErrLeaseLost is returned by Subscribe when a durable subscription's lease was
-// lost: another process took the shard, or this one could not renew in time. It
-// wraps the lease's error.
-var ErrLeaseLost = errors.New("changefeed: subscription lease lost")
-
 // bound is a subscription bound to its table.
 type bound struct {
 	Subscription
@@ -176,28 +171,26 @@ func (s Subscriber) bind(sub Subscription) (*bound, error) {
 }
 
 func (s Subscriber) run(ctx context.Context, b *bound, catchUp bool) error {
-	shards := s.Feed.cfg.Log.Shards
-	return eachShard(ctx, shards, func(ctx context.Context, k int) (err error) {
-		if b.Name == "" {
-			return s.follow(ctx, b, k, nil, nil, s.Feed.now(), false)
-		}
-		held, err := s.Leases.Acquire(ctx, shardName(b.Name, k))
-		if err != nil {
-			return fmt.Errorf("changefeed: subscription %s: %w", b.Name, err)
-		}
-		defer func() {
-			if rerr := held.Release(context.WithoutCancel(ctx)); err == nil && rerr != nil {
-				err = fmt.Errorf("changefeed: subscription %s: %w", b.Name, rerr)
+	cfg := FollowConfig{Batch: s.Batch, Poll: s.Poll, CatchUp: catchUp}
+	handle := func(k int) func(ctx context.Context, r *changeRow) error {
+		return func(ctx context.Context, r *changeRow) error {
+			ch, ok, err := b.accept(ctx, k, r)
+			if err == nil && ok {
+				err = b.Handle(ctx, ch)
 			}
-		}()
-		if err := lostErr(held, b.Name); err != nil {
-			return err
+			if err != nil {
+				return fmt.Errorf("changefeed: subscription %q to %s at change %s: %w", b.Name, b.Table, r.id(), err)
+			}
+			return nil
 		}
-		c, err := s.Feed.checks.Claim(ctx, shardName(b.Name, k), held)
-		if err != nil {
-			return fenced(b.Name, err)
+	}
+	return EachShard(ctx, s.Feed.cfg.Log.Shards, func(ctx context.Context, k int) error {
+		if b.Name == "" {
+			return s.Feed.log.Follow(ctx, k, s.Feed.now(), nil, cfg, handle(k))
 		}
-		return s.follow(ctx, b, k, held, c, c.Position(), catchUp)
+		return s.Feed.checks.Hold(ctx, s.Leases, shardName(b.Name, k), func(ctx context.Context, c *Claim) error {
+			return s.Feed.log.Follow(ctx, k, Position{}, c, cfg, handle(k))
+		})
 	})
 }
 
@@ -205,94 +198,6 @@ func (s Subscriber) run(ctx context.Context, b *bound, catchUp bool) error {
 func (f *Feed) now() Position {
 	t := time.Now()
 	return Position{Bucket: f.log.bucketOf(t), Seq: orm.MinTimeUUID(t)}
-}
-
-// follow reads shard k from pos into b, under held and claim c for a durable
-// subscription (both nil for an ephemeral one).
-func (s Subscriber) follow(ctx context.Context, b *bound, k int, held *lease.Held, c *Claim, pos Position, catchUp bool) error {
-	batch, poll := s.Batch, s.Poll
-	if batch == 0 {
-		batch = 100
-	}
-	if poll == 0 {
-		poll = 250 * time.Millisecond
-	}
-	lost := func() error { return nil }
-	var lostCh <-chan struct{}
-	hctx := ctx
-	if held != nil {
-		lost = func() error { return lostErr(held, b.Name) }
-		lostCh = held.Lost()
-		var stop context.CancelCauseFunc
-		hctx, stop = context.WithCancelCause(lease.NewContext(ctx, held))
-		defer stop(nil)
-		go func() {
-			select {
-			case <-held.Lost():
-				stop(lost())
-			case <-hctx.Done():
-			}
-		}()
-	}
-	save := func(ctx context.Context, p Position) error {
-		if c == nil {
-			return nil
-		}
-		if err := lost(); err != nil {
-			return err
-		}
-		return fenced(b.Name, c.Save(ctx, p))
-	}
-	for {
-		if err := lost(); err != nil {
-			return err
-		}
-		start := pos
-		rows, next, err := s.Feed.log.Read(ctx, k, pos, batch)
-		if err != nil {
-			return fmt.Errorf("changefeed: subscription %q to %s, shard %d: %w", b.Name, b.Table, k, err)
-		}
-		for i := range rows {
-			if err := lost(); err != nil {
-				return err // nothing to save: the checkpoint is the successor's now
-			}
-			r := &rows[i]
-			ch, ok, err := b.accept(ctx, k, r)
-			if err == nil && ok {
-				err = b.Handle(hctx, ch)
-			}
-			if err != nil {
-				_ = save(context.WithoutCancel(ctx), pos) // keep the progress made
-				if lerr := lost(); lerr != nil {
-					return lerr
-				}
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				return fmt.Errorf("changefeed: subscription %q to %s at change %s: %w", b.Name, b.Table, r.id(), err)
-			}
-			pos = r.Position()
-		}
-		pos = next // past skipped entries too
-		if pos != start {
-			if err := save(ctx, pos); err != nil {
-				return err
-			}
-		}
-		if len(rows) > 0 {
-			continue
-		}
-		if catchUp {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-lostCh:
-			return lost()
-		case <-time.After(poll):
-		}
-	}
 }
 
 // accept decodes log row r into a Change and reports whether the subscription
@@ -377,56 +282,4 @@ func decode(t *orm.Table, r *changeRow) (Change, error) {
 // shardName names the lease and checkpoint of shard k of a durable subscription.
 func shardName(name string, k int) string {
 	return fmt.Sprintf("subscription/%s#%d", name, k)
-}
-
-// lostErr returns ErrLeaseLost, wrapping why, unless h is still valid.
-func lostErr(h *lease.Held, name string) error {
-	if h.Valid() {
-		return nil
-	}
-	if err := h.Err(); err != nil {
-		return fmt.Errorf("%w: %s (%s): %w", ErrLeaseLost, name, h.Name(), err)
-	}
-	return fmt.Errorf("%w: %s (%s) released", ErrLeaseLost, name, h.Name())
-}
-
-// fenced makes a save refused because another holder saved an ErrLeaseLost.
-func fenced(name string, err error) error {
-	if errors.Is(err, ErrFenced) {
-		return fmt.Errorf("%w: %s: %w", ErrLeaseLost, name, err)
-	}
-	if err != nil {
-		return fmt.Errorf("changefeed: subscription %s: %w", name, err)
-	}
-	return nil
-}
-
-// eachShard runs f for every shard at once and returns the first error; an error
-// cancels the other shards.
-func eachShard(ctx context.Context, shards int, f func(ctx context.Context, k int) error) error {
-	if shards == 1 {
-		return f(ctx, 0)
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	errs := make(chan error, shards)
-	for k := range shards {
-		go func() {
-			err := f(ctx, k)
-			if err != nil {
-				cancel(err)
-			}
-			errs <- err
-		}()
-	}
-	var first error
-	for range shards {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
-	return first
 }

@@ -63,15 +63,20 @@ func (s *Store) writeAhead(ctx context.Context, rows []eventRow) ([]feedRow, err
 func (s *Store) ReadFeed(ctx context.Context, shard int, from Position, limit int) ([]Entry, Position, error) {
 	rows, pos, err := s.feed.Read(ctx, shard, from, limit)
 	out := make([]Entry, len(rows))
-	for i, f := range rows {
-		out[i] = Entry{Record: Record{ID: f.EventID, Stream: f.Stream, Version: f.Version, Type: f.Type,
-			SchemaVersion: int(f.SchemaVersion), Data: f.Data, Metadata: metadataFrom(f.Metadata), RecordedAt: f.RecordedAt},
-			Position: f.Position()}
+	for i := range rows {
+		out[i] = entryOf(&rows[i])
 	}
 	if err != nil {
 		return out, pos, fmt.Errorf("eventsourcing: %w", err)
 	}
 	return out, pos, nil
+}
+
+// entryOf returns the Entry of feed row f.
+func entryOf(f *feedRow) Entry {
+	return Entry{Record: Record{ID: f.EventID, Stream: f.Stream, Version: f.Version, Type: f.Type,
+		SchemaVersion: int(f.SchemaVersion), Data: f.Data, Metadata: metadataFrom(f.Metadata), RecordedAt: f.RecordedAt},
+		Position: f.Position()}
 }
 
 // verify says whether feed entry f is the entry of a stored event (ok), or must be

@@ -84,10 +84,12 @@ type Projector struct {
 // handlers, for state kept per generation.
 type generationKey struct{}
 
-// ErrLeaseLost is returned by Run when the projection's lease was lost: another
-// process took it, or its deadline passed before it could be renewed (this process
-// was paused, or cut off from Cassandra). The error wraps the lease's Err.
-var ErrLeaseLost = errors.New("eventsourcing: projection lease lost")
+// ErrLeaseLost is matched by the error of Run when the projection's lease was lost:
+// another process took it, or its deadline passed before it could be renewed (this
+// process was paused, or cut off from Cassandra). The error wraps the lease's Err.
+// It is changefeed.ErrLeaseLost: a projection reads the feed as every reader of a
+// changefeed.Log does.
+var ErrLeaseLost = changefeed.ErrLeaseLost
 
 // NewProjector returns a projector, or the error of cfg.Validate. reg decodes events
 // for handlers; it may be nil.
@@ -132,21 +134,10 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 	if !rebuild {
 		// Each shard takes its own lease, so the shards of one projection can be
 		// spread over processes.
-		return p.eachShard(ctx, shards, func(ctx context.Context, k int) (err error) {
-			held, err := p.leases.Acquire(ctx, shardName(proj.Name, k))
-			if err != nil {
-				return err
-			}
-			defer func() {
-				if rerr := held.Release(context.WithoutCancel(ctx)); err == nil {
-					err = rerr
-				}
-			}()
-			c, err := p.claim(ctx, proj.Name, k, held)
-			if err != nil {
-				return err
-			}
-			return p.runShard(ctx, proj, c, catchUp)
+		return changefeed.EachShard(ctx, shards, func(ctx context.Context, k int) error {
+			return p.store.checks.Hold(ctx, p.leases, shardName(proj.Name, k), func(ctx context.Context, c *changefeed.Claim) error {
+				return p.runShard(ctx, proj, k, c, catchUp)
+			})
 		})
 	}
 	helds, err := p.acquireAll(ctx, proj.Name, shards)
@@ -163,19 +154,19 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 	// shard from the start into a read model that may hold old rows, which
 	// idempotent handlers tolerate; the other order could leave shards that never
 	// replay into a read model that was emptied.
-	claims := make([]*shardClaim, shards)
+	claims := make([]*changefeed.Claim, shards)
 	for k := range shards {
 		c, err := p.claim(ctx, proj.Name, k, helds[k])
 		if err != nil {
 			return err
 		}
-		if err := c.restart(ctx); err != nil {
-			return err
+		if err := c.Restart(ctx); err != nil {
+			return fmt.Errorf("eventsourcing: projection %s: %w", proj.Name, err)
 		}
 		claims[k] = c
 	}
 	for _, h := range helds {
-		if err := lostErr(h, proj.Name); err != nil {
+		if err := changefeed.LeaseLost(h, proj.Name); err != nil {
 			return err
 		}
 	}
@@ -184,8 +175,8 @@ func (p *Projector) run(ctx context.Context, proj Projection, catchUp, rebuild b
 			return fmt.Errorf("eventsourcing: resetting projection %s: %w", proj.Name, err)
 		}
 	}
-	return p.eachShard(ctx, shards, func(ctx context.Context, k int) error {
-		return p.runShard(ctx, proj, claims[k], true)
+	return changefeed.EachShard(ctx, shards, func(ctx context.Context, k int) error {
+		return p.runShard(ctx, proj, k, claims[k], true)
 	})
 }
 
@@ -220,64 +211,16 @@ func (p *Projector) acquireAll(ctx context.Context, name string, shards int) ([]
 	}
 }
 
-// lostErr returns ErrLeaseLost, wrapping why, unless h is still valid: it checks the
-// lease's deadline itself, so it is exact even before Lost is closed.
-func lostErr(h *lease.Held, name string) error {
-	if h.Valid() {
-		return nil
-	}
-	if err := h.Err(); err != nil {
-		return fmt.Errorf("%w: %s (%s): %w", ErrLeaseLost, name, h.Name(), err)
-	}
-	return fmt.Errorf("%w: %s (%s) released", ErrLeaseLost, name, h.Name())
-}
-
-// shardClaim is one shard of a projection held by this process: its lease, and its
-// checkpoint as this holder has last written it.
-type shardClaim struct {
-	*changefeed.Claim
-	proj  string
-	shard int
-}
-
 // claim takes a shard's checkpoint under held, fencing out a former holder's saves.
-func (p *Projector) claim(ctx context.Context, proj string, shard int, held *lease.Held) (*shardClaim, error) {
-	if err := lostErr(held, proj); err != nil {
+func (p *Projector) claim(ctx context.Context, proj string, shard int, held *lease.Held) (*changefeed.Claim, error) {
+	if err := changefeed.LeaseLost(held, proj); err != nil {
 		return nil, err
 	}
 	c, err := p.store.checks.Claim(ctx, shardName(proj, shard), held)
 	if err != nil {
-		return nil, fenced(proj, err)
+		return nil, fmt.Errorf("eventsourcing: projection %s: %w", proj, err)
 	}
-	return &shardClaim{Claim: c, proj: proj, shard: shard}, nil
-}
-
-// save records pos, if this holder still holds the lease and wrote the checkpoint
-// last.
-func (c *shardClaim) save(ctx context.Context, pos Position) error {
-	if err := lostErr(c.Held(), c.proj); err != nil {
-		return err
-	}
-	return fenced(c.proj, c.Save(ctx, pos))
-}
-
-// restart moves the shard to the start of the feed in a new generation.
-func (c *shardClaim) restart(ctx context.Context) error {
-	if err := lostErr(c.Held(), c.proj); err != nil {
-		return err
-	}
-	return fenced(c.proj, c.Restart(ctx))
-}
-
-// fenced makes a save refused because another holder saved since an ErrLeaseLost.
-func fenced(proj string, err error) error {
-	if errors.Is(err, changefeed.ErrFenced) {
-		return fmt.Errorf("%w: %s: %w", ErrLeaseLost, proj, err)
-	}
-	if err != nil {
-		return fmt.Errorf("eventsourcing: %w", err)
-	}
-	return nil
+	return c, nil
 }
 
 // shardName names the lease and checkpoint of shard k of a projection.
@@ -288,103 +231,20 @@ func shardName(proj string, k int) string {
 	return fmt.Sprintf("projection/%s#%d", proj, k)
 }
 
-// eachShard runs f for every shard at once and returns the first error; an error
-// cancels the other shards.
-func (p *Projector) eachShard(ctx context.Context, shards int, f func(ctx context.Context, k int) error) error {
-	if shards == 1 {
-		return f(ctx, 0)
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	errs := make(chan error, shards)
-	for k := range shards {
-		go func() {
-			err := f(ctx, k)
-			if err != nil {
-				cancel(err)
-			}
-			errs <- err
-		}()
-	}
-	var first error
-	for range shards {
-		if err := <-errs; err != nil && first == nil {
-			first = err
+// runShard reads one shard of the feed into proj under claim c. Handlers run on a
+// context that carries the lease and the generation.
+func (p *Projector) runShard(ctx context.Context, proj Projection, shard int, c *changefeed.Claim, catchUp bool) error {
+	ctx = context.WithValue(ctx, generationKey{}, c.Generation())
+	cfg := changefeed.FollowConfig{Batch: p.cfg.Batch, Poll: p.cfg.Poll, CatchUp: catchUp}
+	return p.store.feed.Follow(ctx, shard, Position{}, c, cfg, func(ctx context.Context, f *feedRow) error {
+		env := Envelope{Entry: entryOf(f)}
+		var err error
+		if env.Event, err = p.decode(env.Record); err != nil {
+			return fmt.Errorf("eventsourcing: projection %s: %w", proj.Name, err)
 		}
-	}
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause // the error that stopped the others, not their cancellation
-	}
-	return first
-}
-
-// runShard reads one shard of the feed into proj under claim c.
-func (p *Projector) runShard(ctx context.Context, proj Projection, c *shardClaim, catchUp bool) error {
-	held, shard, pos, gen := c.Held(), c.shard, c.Position(), c.Generation()
-	save := c.save
-	// Handlers run on a context that carries the lease, for them to fence their
-	// writes with its token, and that ends with it (at the latest at its deadline),
-	// so a holder that lost it stops at once rather than after its batch.
-	lost := func() error { return lostErr(held, proj.Name) }
-	hctx, stop := context.WithCancelCause(lease.NewContext(context.WithValue(ctx, generationKey{}, gen), held))
-	defer stop(nil)
-	go func() {
-		select {
-		case <-held.Lost():
-			stop(lost())
-		case <-hctx.Done():
+		if err := proj.Handle(ctx, env); err != nil {
+			return fmt.Errorf("eventsourcing: projection %s at %s version %d: %w", proj.Name, env.Stream, env.Version, err)
 		}
-	}()
-	for {
-		if err := lost(); err != nil {
-			return err
-		}
-		start := pos
-		entries, next, err := p.store.ReadFeed(ctx, shard, pos, p.cfg.Batch)
-		if err != nil {
-			return err
-		}
-		for _, e := range entries {
-			if err := lost(); err != nil {
-				return err // nothing to save: the checkpoint is the successor's now
-			}
-			env := Envelope{Entry: e}
-			if env.Event, err = p.decode(e.Record); err != nil {
-				_ = save(context.WithoutCancel(ctx), pos) // keep the progress made; the failure is what the caller sees
-				return fmt.Errorf("eventsourcing: projection %s: %w", proj.Name, err)
-			}
-			if err := proj.Handle(hctx, env); err != nil {
-				_ = save(context.WithoutCancel(ctx), pos)
-				if lerr := lost(); lerr != nil {
-					return lerr
-				}
-				if ctx.Err() != nil {
-					return ctx.Err() // a stop, whatever the handler made of it
-				}
-				return fmt.Errorf("eventsourcing: projection %s at %s version %d: %w", proj.Name, e.Stream, e.Version, err)
-			}
-			pos = e.Position
-		}
-		// next may lie past the last entry handled: entries of lost appends are
-		// skipped.
-		pos = next
-		if pos != start {
-			if err := save(ctx, pos); err != nil {
-				return err
-			}
-		}
-		if len(entries) > 0 {
-			continue
-		}
-		if catchUp {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-held.Lost():
-			return lost()
-		case <-time.After(p.cfg.Poll):
-		}
-	}
+		return nil
+	})
 }
