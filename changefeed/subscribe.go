@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/changefeed/filter"
 	"github.com/cassandraorm/cassandraorm-go/lease"
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
 // Change is one committed write of a model that records its changes, as a
@@ -17,38 +20,42 @@ import (
 // a restart, or a write that landed late), with the same ID.
 type Change struct {
 	// ID identifies the change: dedupe by it.
-	ID orm.UUID
+	ID orm.UUID `json:"id"`
 	// Table is the model's table.
-	Table string
+	Table string `json:"table"`
 	// Op is the kind of write.
-	Op orm.ChangeOp
+	Op orm.ChangeOp `json:"op"`
 	// Tenant is the tenant the write was made for ("" without one).
-	Tenant string
+	Tenant string `json:"tenant,omitempty"`
 	// At is when the writer recorded the change (its clock, to the millisecond).
-	At time.Time
+	At time.Time `json:"at"`
+	// Partition names the change's partition, "table/value/..." with the
+	// partition key's values escaped (url.PathEscape): the changes of one
+	// partition, and so of one row, share it and come in order.
+	Partition string `json:"partition"`
 	// Key holds the primary key values the write was given, by column: the
 	// whole key, or a prefix (at least the partition key) for a delete of a
 	// range.
-	Key map[string]any
+	Key map[string]any `json:"key"`
 	// Values holds the new values of the non-key columns the write set to a
 	// value it knew, by column; nil stands for a null. The values have the Go
 	// types of the model's fields.
-	Values map[string]any
+	Values map[string]any `json:"values"`
 	// Changed names, sorted, every non-key column the write changed, including
 	// those whose new value only the row holds (see orm.RowChange).
-	Changed []string
+	Changed []string `json:"changed"`
 	// Row is the row as it was read after the change, by column, when the
 	// subscription read it (see Subscription.Filter and ReadRow); nil otherwise,
 	// and when the row no longer exists. It may be newer than the change.
-	Row map[string]any
+	Row map[string]any `json:"row,omitempty"`
 	// Uncertain is set on a change whose conditional write's outcome could not
 	// be learnt: its writer did not learn it and no reader checked its row's
 	// mark before the mark expired (FeedConfig.MarkTTL). It may not have
 	// applied.
-	Uncertain bool
+	Uncertain bool `json:"uncertain,omitempty"`
 	// Shard and Position are where the change sits in the log.
-	Shard    int
-	Position Position
+	Shard    int      `json:"-"`
+	Position Position `json:"-"`
 }
 
 // Value returns column's value as the change holds it: from Values, Key or Row,
@@ -85,6 +92,11 @@ type Subscription struct {
 	// ReadRow reads the row after each change for Change.Row, whatever the
 	// filter reads.
 	ReadRow bool
+	// Retry, when its If is set, runs a Handle that failed again under the
+	// policy (package retry) before the error stops the subscription: for
+	// handlers that deliver elsewhere and may fail for a while. Delivery is at
+	// least once either way.
+	Retry retry.Policy
 	// Handle is called for each change, in log order within a shard (so in
 	// order for each partition). An error stops the subscription: its position
 	// stays before the change, and Subscribe returns the error. Required.
@@ -154,6 +166,11 @@ func (s Subscriber) bind(sub Subscription) (*bound, error) {
 	case s.Batch < 0 || s.Poll < 0:
 		return nil, fmt.Errorf("changefeed: subscription %q to %s: negative Batch or Poll", sub.Name, sub.Table)
 	}
+	if sub.Retry.If != nil {
+		if err := sub.Retry.Validate(); err != nil {
+			return nil, fmt.Errorf("changefeed: subscription %q to %s: %w", sub.Name, sub.Table, err)
+		}
+	}
 	for _, op := range sub.Ops {
 		if op != orm.OpInsert && op != orm.OpUpdate && op != orm.OpDelete {
 			return nil, fmt.Errorf("changefeed: subscription %q to %s: unknown operation %q", sub.Name, sub.Table, op)
@@ -176,7 +193,7 @@ func (s Subscriber) run(ctx context.Context, b *bound, catchUp bool) error {
 		return func(ctx context.Context, r *changeRow) error {
 			ch, ok, err := b.accept(ctx, k, r)
 			if err == nil && ok {
-				err = b.Handle(ctx, ch)
+				err = b.handle(ctx, ch)
 			}
 			if err != nil {
 				return fmt.Errorf("changefeed: subscription %q to %s at change %s: %w", b.Name, b.Table, r.id(), err)
@@ -198,6 +215,14 @@ func (s Subscriber) run(ctx context.Context, b *bound, catchUp bool) error {
 func (f *Feed) now() Position {
 	t := time.Now()
 	return Position{Bucket: f.log.bucketOf(t), Seq: orm.MinTimeUUID(t)}
+}
+
+// handle runs the subscription's Handle on c, under its Retry policy if it has one.
+func (b *bound) handle(ctx context.Context, c Change) error {
+	if b.Retry.If == nil {
+		return b.Handle(ctx, c)
+	}
+	return retry.Do(ctx, b.Retry, func(ctx context.Context, _ int) error { return b.Handle(ctx, c) })
 }
 
 // accept decodes log row r into a Change and reports whether the subscription
@@ -256,11 +281,16 @@ func decode(t *orm.Table, r *changeRow) (Change, error) {
 	if len(key) > len(pk) {
 		return bad("key", fmt.Errorf("%d values for a key of %d columns", len(key), len(pk)))
 	}
+	part := []string{t.Name}
 	for i, b := range key {
 		if ch.Key[pk[i].Name], err = t.Decode(pk[i].Name, b); err != nil {
 			return bad("key", err)
 		}
+		if i < len(t.PartitionKey) {
+			part = append(part, url.PathEscape(fmt.Sprint(ch.Key[pk[i].Name])))
+		}
 	}
+	ch.Partition = strings.Join(part, "/")
 	for name, raw := range r.Values {
 		b, ok := unprefixed(raw)
 		if !ok {

@@ -13,6 +13,7 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/changefeed/filter"
 	"github.com/cassandraorm/cassandraorm-go/lease"
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/retry"
 	"github.com/cassandraorm/cassandraorm-go/tenant"
 	"github.com/cassandraorm/cassandraorm-go/testenv"
 )
@@ -423,5 +424,51 @@ func TestPartitionWrites(t *testing.T) {
 	check(t, 3, cs[3], want{orm.OpDelete, row, map[string]any{}, nil})
 	if cs[1].Row == nil || cs[1].Row["order_id"] != "s" {
 		t.Errorf("the row read for a partition's change: %v", cs[1].Row)
+	}
+}
+
+// TestRetry: a subscription with a Retry policy runs a failing handler again,
+// and goes on once it succeeds; without one the first failure stops it.
+func TestRetry(t *testing.T) {
+	f := newFixture(t, nil, changefeed.FeedConfig{})
+	ctx := t.Context()
+	if err := f.products.Insert(ctx, &product{ID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	flaky := errors.New("flaky")
+	calls := 0
+	handle := func(context.Context, changefeed.Change) error {
+		calls++
+		if calls < 3 {
+			return flaky
+		}
+		return nil
+	}
+	sub := changefeed.Subscription{Name: "retry-" + suffix(), Table: f.products.Table().Name, Handle: handle,
+		Retry: retry.Policy{If: retry.On(flaky), MaxAttempts: 3}}
+	testenv.WaitUntil(t, 30*time.Second, "the change handled", func() bool {
+		if err := f.subs.CatchUp(ctx, sub); err != nil {
+			t.Fatal(err)
+		}
+		return calls > 0
+	})
+	if calls != 3 {
+		t.Errorf("%d calls, want 3", calls)
+	}
+	calls = 0
+	sub.Name, sub.Retry = "noretry-"+suffix(), retry.Policy{}
+	testenv.WaitUntil(t, 30*time.Second, "the change handled", func() bool {
+		err := f.subs.CatchUp(ctx, sub)
+		if err != nil && !errors.Is(err, flaky) {
+			t.Fatal(err)
+		}
+		return err != nil
+	})
+	if calls != 1 {
+		t.Errorf("without Retry: %d calls, want 1", calls)
+	}
+	sub.Retry = retry.Policy{If: retry.On(flaky), MaxAttempts: -1}
+	if err := f.subs.Subscribe(ctx, sub); err == nil || !strings.Contains(err.Error(), "MaxAttempts") {
+		t.Errorf("an invalid policy: %v", err)
 	}
 }
