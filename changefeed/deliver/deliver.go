@@ -33,7 +33,9 @@ import (
 // ten attempts, from 50 ms doubling up to 5 s.
 func Retry() retry.Policy {
 	return retry.Policy{
-		If:          func(err error) bool { return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) },
+		If: func(err error) bool {
+			return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+		},
 		MaxAttempts: 10,
 		Backoff:     retry.Backoff{Initial: 50 * time.Millisecond, Max: 5 * time.Second},
 	}
