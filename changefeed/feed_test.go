@@ -265,3 +265,41 @@ func TestConflictCurrent(t *testing.T) {
 		t.Fatalf("current %#v", ce.Current)
 	}
 }
+
+// TestSoftDelete: on a model with a softdelete column, Delete is a delete that
+// sets it, Restore an update that clears it, HardDelete a delete of the row.
+func TestSoftDelete(t *testing.T) {
+	type doc struct {
+		ID      string     `cql:"id" orm:"pk"`
+		Title   string     `cql:"title"`
+		Deleted *time.Time `cql:"deleted_at" orm:"softdelete"`
+	}
+	f := newFixture(t, nil, changefeed.FeedConfig{})
+	docs, err := orm.NewModel[doc](f.db, orm.TableName("docs_"+suffix()), orm.RecordChanges(f.feed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if err := f.db.Sync(ctx, docs); err != nil {
+		t.Fatal(err)
+	}
+	got := f.subscribe(t, ctx, changefeed.Subscription{Name: "docs-" + suffix(), Table: docs.Table().Name})
+	for _, step := range []func() error{
+		func() error { return docs.Insert(ctx, &doc{ID: "d", Title: "t"}) },
+		func() error { return docs.Delete(ctx, "d") },
+		func() error { return docs.Restore(ctx, "d") },
+		func() error { return docs.HardDelete(ctx, "d") },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs := got.wait(t, 4)
+	k := map[string]any{"id": "d"}
+	check(t, 0, cs[0], want{orm.OpInsert, k, map[string]any{"title": "t"}, []string{"title"}})
+	if cs[1].Op != orm.OpDelete || !slices.Equal(cs[1].Changed, []string{"deleted_at"}) || cs[1].Values["deleted_at"] == nil {
+		t.Errorf("soft delete: %+v", cs[1])
+	}
+	check(t, 2, cs[2], want{orm.OpUpdate, k, map[string]any{"deleted_at": nil}, []string{"deleted_at"}})
+	check(t, 3, cs[3], want{orm.OpDelete, k, map[string]any{}, nil})
+}

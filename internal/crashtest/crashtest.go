@@ -230,6 +230,14 @@ func (p *Pool) Until(t testing.TB, limit time.Duration, done func() (ok bool, pr
 	})
 }
 
+// Reached returns how many workers have killed themselves at their kill point so
+// far (as Check found them).
+func (p *Pool) Reached() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.reached)
+}
+
 // Stop ends the pauses, resumes the workers and closes their standard input, which
 // makes them return from Worker. It reports the kill points at which a worker
 // killed itself, those it did not, and how many times a worker was paused.
