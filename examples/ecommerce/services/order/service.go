@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/changefeed"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/saga"
 )
@@ -37,6 +38,12 @@ type Config struct {
 	Timeouts map[string]time.Duration
 	// Saga configures the orchestrator (tables, shards, leases, observer, log).
 	Saga saga.Config
+	// Feed, when set, is the change feed the orders model records its writes in
+	// (orm.RecordChanges): every order created, confirmed, cancelled or advanced
+	// is a change of table "orders" on it, for subscribers such as the
+	// notification service's Watcher. Sync does not sync the feed's own tables:
+	// sync its Models. Optional.
+	Feed *changefeed.Feed
 }
 
 func (c *Config) setDefaults() {
@@ -114,7 +121,11 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 		payments:      participant{name: "payment", base: strings.TrimRight(cfg.PaymentURL, "/"), client: cfg.HTTPClient},
 		notifications: participant{name: "notification", base: strings.TrimRight(cfg.NotificationURL, "/"), client: cfg.HTTPClient}}
 	var err error
-	if s.Orders, err = orm.NewModel[Order](db, orm.TableName("orders")); err != nil {
+	opts := []orm.ModelOption{orm.TableName("orders")}
+	if cfg.Feed != nil {
+		opts = append(opts, orm.RecordChanges(cfg.Feed))
+	}
+	if s.Orders, err = orm.NewModel[Order](db, opts...); err != nil {
 		return nil, err
 	}
 	if s.Notifications, err = orm.NewModel[Notification](db, orm.TableName("notifications")); err != nil {
