@@ -95,8 +95,9 @@
 // guarded by the version, so of any number of concurrent calls in any number of
 // processes exactly one opens one, and no other opens until Receive has added its
 // units to the stock and cleared the column (again one guarded batch). The
-// purchase order's row (table inventory_purchase_orders: id, product, quantity,
-// state open or received, created_at, received_at) is written after the batch,
+// purchase order's row (table inventory_purchase_orders, one partition per
+// product: id, quantity, state open or received, created_at, received_at) is
+// written after the batch,
 // IF NOT EXISTS, by the call that opened it or by any later call that finds it
 // missing. A Reorder whose batch's outcome was lost reads at SERIAL consistency
 // like every change, and finds its own id there or not; it never opens a second

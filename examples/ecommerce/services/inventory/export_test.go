@@ -30,16 +30,3 @@ func LoseAnswers(s *Service, lose func(productID string) (lost, applied bool), l
 		return fmt.Errorf("inventory test: answer lost: %w", orm.ErrUncertain)
 	}
 }
-
-// PurchaseOrdersOf returns the purchase orders of product productID, read from
-// s's table, whatever their state.
-func PurchaseOrdersOf(ctx context.Context, s *Service, productID string) ([]PurchaseOrder, error) {
-	var out []PurchaseOrder
-	for po, err := range s.orders.Query().Where(orm.Eq("product_id", productID)).AllowFiltering().All(ctx) {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, po)
-	}
-	return out, nil
-}

@@ -28,8 +28,9 @@ const maxBody = 1 << 16
 //	DELETE /reservations/{id}             {"product_ids":[...]}    → 200 (a duplicate, and a release before its reserve, too)
 //	POST   /reservations/{id}/commit      {"product_ids":[...]}    → 200, 409 not held, 410 expired
 //	PUT    /stock/{product_id}/reorder    {"auto_reorder","reorder_threshold","reorder_quantity"} → 200 level, 404
-//	GET    /purchase-orders/{id}                                   → 200 purchase order, 404
-//	POST   /purchase-orders/{id}/receive                           → 200 purchase order (received), 404
+//	GET    /stock/{product_id}/purchase-orders                     → 200 {"purchase_orders":[...]}
+//	GET    /stock/{product_id}/purchase-orders/{id}                → 200 purchase order, 404
+//	POST   /stock/{product_id}/purchase-orders/{id}/receive        → 200 purchase order (received), 404
 //
 // A reservation id with a slash in it (a saga's "<saga id>/reserve_inventory") is
 // sent escaped, as %2F. Every answer is JSON. Errors are {"error": message, "code":
@@ -130,12 +131,16 @@ func (s *Service) Handler() http.Handler {
 		l, err := s.SetReorder(r.Context(), r.PathValue("product_id"), body)
 		reply(w, l, err)
 	})
-	mux.HandleFunc("GET /purchase-orders/{id}", func(w http.ResponseWriter, r *http.Request) {
-		po, err := s.PurchaseOrder(r.Context(), r.PathValue("id"))
+	mux.HandleFunc("GET /stock/{product_id}/purchase-orders", func(w http.ResponseWriter, r *http.Request) {
+		pos, err := s.PurchaseOrders(r.Context(), r.PathValue("product_id"))
+		reply(w, map[string]any{"purchase_orders": pos}, err)
+	})
+	mux.HandleFunc("GET /stock/{product_id}/purchase-orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		po, err := s.PurchaseOrder(r.Context(), r.PathValue("product_id"), r.PathValue("id"))
 		reply(w, po, err)
 	})
-	mux.HandleFunc("POST /purchase-orders/{id}/receive", func(w http.ResponseWriter, r *http.Request) {
-		po, err := s.Receive(r.Context(), r.PathValue("id"))
+	mux.HandleFunc("POST /stock/{product_id}/purchase-orders/{id}/receive", func(w http.ResponseWriter, r *http.Request) {
+		po, err := s.Receive(r.Context(), r.PathValue("product_id"), r.PathValue("id"))
 		reply(w, po, err)
 	})
 	return deadline.Handler(mux)

@@ -167,8 +167,9 @@ func TestHTTPReorder(t *testing.T) {
 		{"policy", "PUT", "/stock/" + p + "/reorder", `{"auto_reorder":true,"reorder_threshold":5,"reorder_quantity":10}`, 200,
 			map[string]any{"reorder/auto_reorder": true, "reorder/reorder_threshold": 5.0, "reorder/reorder_quantity": 10.0}},
 		{"policy: no quantity", "PUT", "/stock/" + p + "/reorder", `{"auto_reorder":true}`, 400, map[string]any{"fields/reorder_quantity": "*"}},
-		{"unknown purchase order", "GET", "/purchase-orders/none", "", 404, map[string]any{"code": "not_found"}},
-		{"receive unknown", "POST", "/purchase-orders/none/receive", "", 404, map[string]any{"code": "not_found"}},
+		{"unknown purchase order", "GET", "/stock/" + p + "/purchase-orders/none", "", 404, map[string]any{"code": "not_found"}},
+		{"receive unknown", "POST", "/stock/" + p + "/purchase-orders/none/receive", "", 404, map[string]any{"code": "not_found"}},
+		{"no purchase orders", "GET", "/stock/" + p + "/purchase-orders", "", 200, map[string]any{"purchase_orders": "*"}},
 	})
 	po, created, err := svc.Reorder(t.Context(), pid)
 	if err != nil || !created {
@@ -176,9 +177,10 @@ func TestHTTPReorder(t *testing.T) {
 	}
 	run(t, srv.URL, "", []check{
 		{"open", "GET", "/stock/" + p, "", 200, map[string]any{"open_purchase_order": po.ID}},
-		{"purchase order", "GET", "/purchase-orders/" + po.ID, "", 200, map[string]any{"state": "open", "quantity": 10.0, "product_id": pid}},
-		{"receive", "POST", "/purchase-orders/" + po.ID + "/receive", "", 200, map[string]any{"state": "received", "received_at": "*"}},
-		{"receive again", "POST", "/purchase-orders/" + po.ID + "/receive", "", 200, map[string]any{"state": "received"}},
+		{"purchase orders", "GET", "/stock/" + p + "/purchase-orders", "", 200, map[string]any{"purchase_orders/0/id": po.ID}},
+		{"purchase order", "GET", "/stock/" + p + "/purchase-orders/" + po.ID, "", 200, map[string]any{"state": "open", "quantity": 10.0, "product_id": pid}},
+		{"receive", "POST", "/stock/" + p + "/purchase-orders/" + po.ID + "/receive", "", 200, map[string]any{"state": "received", "received_at": "*"}},
+		{"receive again", "POST", "/stock/" + p + "/purchase-orders/" + po.ID + "/receive", "", 200, map[string]any{"state": "received"}},
 		{"restocked", "GET", "/stock/" + p, "", 200, map[string]any{"on_hand": 13.0, "available": 13.0}},
 	})
 }

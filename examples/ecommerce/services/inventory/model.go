@@ -181,10 +181,11 @@ const (
 )
 
 // PurchaseOrder is an order of units from the supplier, made by Reorder and
-// closed by Receive. Its row is in table inventory_purchase_orders.
+// closed by Receive. Its row is in table inventory_purchase_orders, one
+// partition per product.
 type PurchaseOrder struct {
-	ID         string    `cql:"purchase_order_id" orm:"pk" json:"id"`
-	ProductID  string    `cql:"product_id" json:"product_id"`
+	ProductID  string    `cql:"product_id" orm:"pk" json:"product_id"`
+	ID         string    `cql:"purchase_order_id" orm:"ck" json:"id"`
 	Quantity   int32     `cql:"quantity" json:"quantity"`
 	State      string    `cql:"state" json:"state"`
 	CreatedAt  time.Time `cql:"created_at" json:"created_at"`

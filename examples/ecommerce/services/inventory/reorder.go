@@ -95,7 +95,7 @@ func (s *Service) openRow(ctx context.Context, t *txn) (PurchaseOrder, error) {
 		po.CreatedAt = u.Time().UTC().Truncate(time.Millisecond)
 	}
 	err := retry.Do(ctx, s.policy, func(ctx context.Context, _ int) error {
-		cur, err := s.orders.Get(ctx, po.ID)
+		cur, err := s.orders.Get(ctx, po.ProductID, po.ID)
 		if err == nil {
 			po = cur
 			return nil
@@ -119,21 +119,41 @@ func (s *Service) openRow(ctx context.Context, t *txn) (PurchaseOrder, error) {
 	return po, nil
 }
 
-// PurchaseOrder returns purchase order id, or an error matching orm.ErrNotFound.
-func (s *Service) PurchaseOrder(ctx context.Context, id string) (PurchaseOrder, error) {
+// PurchaseOrder returns purchase order id of product productID, or an error
+// matching orm.ErrNotFound.
+func (s *Service) PurchaseOrder(ctx context.Context, productID, id string) (PurchaseOrder, error) {
 	f := fields{}
+	checkID(f, "product_id", productID)
 	checkID(f, "purchase_order_id", id)
 	if err := f.err(); err != nil {
 		return PurchaseOrder{}, err
 	}
-	po, err := s.orders.Get(ctx, id)
+	po, err := s.orders.Get(ctx, productID, id)
 	if err != nil {
-		return PurchaseOrder{}, fmt.Errorf("inventory: purchase order %q: %w", id, err)
+		return PurchaseOrder{}, fmt.Errorf("inventory: purchase order %q of product %q: %w", id, productID, err)
 	}
 	return po, nil
 }
 
-// Receive records purchase order id as received: its units are added to the
+// PurchaseOrders returns product productID's purchase orders, open and
+// received, in id order (a partition read).
+func (s *Service) PurchaseOrders(ctx context.Context, productID string) ([]PurchaseOrder, error) {
+	f := fields{}
+	checkID(f, "product_id", productID)
+	if err := f.err(); err != nil {
+		return nil, err
+	}
+	out := []PurchaseOrder{}
+	for po, err := range s.orders.Query().Where(orm.Eq("product_id", productID)).All(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("inventory: purchase orders of product %q: %w", productID, err)
+		}
+		out = append(out, po)
+	}
+	return out, nil
+}
+
+// Receive records purchase order id of product productID as received: its units are added to the
 // product's stock (on hand and available) and the product's open purchase
 // order is cleared, in one batch guarded by the version, so the next low-stock
 // Reorder opens a new one. It is idempotent: a purchase order received already
@@ -141,8 +161,8 @@ func (s *Service) PurchaseOrder(ctx context.Context, id string) (PurchaseOrder, 
 // open_purchase_order only by its receipt, so a receipt finds there whether it
 // was made). It fails with an error matching orm.ErrNotFound for an unknown
 // purchase order.
-func (s *Service) Receive(ctx context.Context, id string) (PurchaseOrder, error) {
-	po, err := s.PurchaseOrder(ctx, id)
+func (s *Service) Receive(ctx context.Context, productID, id string) (PurchaseOrder, error) {
+	po, err := s.PurchaseOrder(ctx, productID, id)
 	if err != nil || po.State == POReceived {
 		return po, err
 	}
@@ -158,11 +178,11 @@ func (s *Service) Receive(ctx context.Context, id string) (PurchaseOrder, error)
 		return nil
 	})
 	if err != nil {
-		return PurchaseOrder{}, fmt.Errorf("inventory: receive purchase order %q: %w", id, err)
+		return PurchaseOrder{}, fmt.Errorf("inventory: receive purchase order %q of product %q: %w", id, productID, err)
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	err = retry.Do(ctx, s.policy, func(ctx context.Context, _ int) error {
-		err := s.orders.PatchIf(ctx, []any{id}, []orm.Predicate{orm.Eq("state", POOpen)},
+		err := s.orders.PatchIf(ctx, []any{productID, id}, []orm.Predicate{orm.Eq("state", POOpen)},
 			[]orm.Change{orm.Set("state", POReceived), orm.Set("received_at", now)})
 		if errors.Is(err, orm.ErrConflict) {
 			return nil // received by another call
@@ -170,7 +190,7 @@ func (s *Service) Receive(ctx context.Context, id string) (PurchaseOrder, error)
 		return err
 	})
 	if err != nil {
-		return PurchaseOrder{}, fmt.Errorf("inventory: receive purchase order %q: %w", id, err)
+		return PurchaseOrder{}, fmt.Errorf("inventory: receive purchase order %q of product %q: %w", id, productID, err)
 	}
-	return s.PurchaseOrder(ctx, id)
+	return s.PurchaseOrder(ctx, productID, id)
 }

@@ -83,7 +83,7 @@ func reorderAll(t *testing.T, svcs []*inventory.Service, pid string, n int) (ids
 // openOrders returns the ids of pid's open purchase orders, as stored.
 func openOrders(t *testing.T, svc *inventory.Service, pid string) []string {
 	t.Helper()
-	pos, err := inventory.PurchaseOrdersOf(t.Context(), svc, pid)
+	pos, err := svc.PurchaseOrders(t.Context(), pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,14 +118,14 @@ func TestAutoReorderOnce(t *testing.T) {
 	if l := wantLevel(t, a, pid, 4, 4); l.OpenPurchaseOrder != first {
 		t.Fatalf("level's open purchase order %q, want %q", l.OpenPurchaseOrder, first)
 	}
-	po, err := b.PurchaseOrder(ctx, first)
+	po, err := b.PurchaseOrder(ctx, pid, first)
 	if err != nil || po.ProductID != pid || po.Quantity != 30 || po.State != inventory.POOpen || po.CreatedAt.IsZero() {
 		t.Fatalf("purchase order %+v, %v", po, err)
 	}
 
 	// Received (twice, in both services): restocked once, and cleared.
 	for _, svc := range []*inventory.Service{a, b} {
-		po, err := svc.Receive(ctx, first)
+		po, err := svc.Receive(ctx, pid, first)
 		if err != nil || po.State != inventory.POReceived || po.ReceivedAt.IsZero() {
 			t.Fatalf("receive: %+v, %v", po, err)
 		}
@@ -146,8 +146,8 @@ func TestAutoReorderOnce(t *testing.T) {
 	if created != 1 || len(ids) != 1 || len(open) != 1 || open[0] == first {
 		t.Fatalf("second crossing: %d opened, saw %v; open %v (first %s)", created, ids, open, first)
 	}
-	if _, err := a.Receive(ctx, "no-such-order"); err == nil {
-		t.Error("receive of an unknown purchase order: no error")
+	if _, err := a.Receive(ctx, pid, "no-such-order"); !errors.Is(err, orm.ErrNotFound) {
+		t.Errorf("receive of an unknown purchase order: %v", err)
 	}
 }
 
