@@ -12,6 +12,12 @@
 // notification service (package notification) to deliver the confirmation when
 // Config.NotificationURL is set, and otherwise records it in the notifications
 // table.
+//
+// After the saga, Advance moves a confirmed order along the fulfilment
+// statuses, processing, shipped and delivered, each a conditional write on the
+// status before. With Config.Feed the orders model records its writes in a
+// change feed (package changefeed), which the notification service's Watcher
+// reads.
 package order
 
 import (
