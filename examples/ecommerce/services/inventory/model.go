@@ -184,11 +184,18 @@ const (
 // closed by Receive. Its row is in table inventory_purchase_orders, one
 // partition per product.
 type PurchaseOrder struct {
-	ProductID  string    `cql:"product_id" orm:"pk" json:"product_id"`
-	ID         string    `cql:"purchase_order_id" orm:"ck" json:"id"`
-	Quantity   int32     `cql:"quantity" json:"quantity"`
-	State      string    `cql:"state" json:"state"`
-	CreatedAt  time.Time `cql:"created_at" json:"created_at"`
+	// ProductID is the product ordered: the partition key.
+	ProductID string `cql:"product_id" orm:"pk" json:"product_id"`
+	// ID is the purchase order's id (a time UUID).
+	ID string `cql:"purchase_order_id" orm:"ck" json:"id"`
+	// Quantity is the number of units ordered: the policy's, when the row was
+	// written.
+	Quantity int32 `cql:"quantity" json:"quantity"`
+	// State is POOpen or POReceived.
+	State string `cql:"state" json:"state"`
+	// CreatedAt is when Reorder opened it.
+	CreatedAt time.Time `cql:"created_at" json:"created_at"`
+	// ReceivedAt is when Receive recorded it received.
 	ReceivedAt time.Time `cql:"received_at" json:"received_at,omitzero"`
 }
 

@@ -22,11 +22,15 @@ var ErrTransition = errors.New("order: status transition refused")
 // TransitionError is a refused Advance: the order, its status and the status
 // asked for.
 type TransitionError struct {
-	OrderID  string
-	Current  string
+	// OrderID is the order concerned.
+	OrderID string
+	// Current is its status, as the refused write found it.
+	Current string
+	// Proposed is the status Advance was asked for.
 	Proposed string
 }
 
+// Error names the order, its status and the status refused.
 func (e *TransitionError) Error() string {
 	return fmt.Sprintf("order: order %s is %s: cannot advance it to %s", e.OrderID, e.Current, e.Proposed)
 }
