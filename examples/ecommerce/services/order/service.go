@@ -121,11 +121,7 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 		payments:      participant{name: "payment", base: strings.TrimRight(cfg.PaymentURL, "/"), client: cfg.HTTPClient},
 		notifications: participant{name: "notification", base: strings.TrimRight(cfg.NotificationURL, "/"), client: cfg.HTTPClient}}
 	var err error
-	opts := []orm.ModelOption{orm.TableName("orders")}
-	if cfg.Feed != nil {
-		opts = append(opts, orm.RecordChanges(cfg.Feed))
-	}
-	if s.Orders, err = orm.NewModel[Order](db, opts...); err != nil {
+	if s.Orders, err = OrdersModel(db, cfg.Feed); err != nil {
 		return nil, err
 	}
 	if s.Notifications, err = orm.NewModel[Notification](db, orm.TableName("notifications")); err != nil {
@@ -138,6 +134,19 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// OrdersModel returns the model of the orders table that New makes, recording
+// its changes in feed when feed is not nil. A process that only follows the
+// orders' changes (the notification service's Watcher) makes it with the feed
+// the order service records in, since a feed delivers a table's changes only
+// where a model of it records in the feed.
+func OrdersModel(db *orm.DB, feed *changefeed.Feed) (*orm.Model[Order], error) {
+	opts := []orm.ModelOption{orm.TableName("orders")}
+	if feed != nil {
+		opts = append(opts, orm.RecordChanges(feed))
+	}
+	return orm.NewModel[Order](db, opts...)
 }
 
 // Sync creates the service's tables and the saga tables (for ctx's tenant's
