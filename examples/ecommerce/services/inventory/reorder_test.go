@@ -210,6 +210,14 @@ func TestReorderUnknownOutcome(t *testing.T) {
 			if open := openOrders(t, svc, pid); len(open) != 1 || open[0] != po.ID {
 				t.Fatalf("open purchase orders %v, want [%s]", open, po.ID)
 			}
+			// A receipt whose answer is lost restocks once.
+			l.mu.Lock()
+			l.n, l.lost = 1, 0
+			l.mu.Unlock()
+			if got, err := svc.Receive(ctx, pid, po.ID); err != nil || got.State != inventory.POReceived || l.lost != 1 {
+				t.Fatalf("receive: %+v, %v (%d lost)", got, err, l.lost)
+			}
+			wantLevel(t, svc, pid, 12, 12)
 		})
 	}
 	t.Run("every attempt lost", func(t *testing.T) {
