@@ -303,3 +303,32 @@ func TestSoftDelete(t *testing.T) {
 	check(t, 2, cs[2], want{orm.OpUpdate, k, map[string]any{"deleted_at": nil}, []string{"deleted_at"}})
 	check(t, 3, cs[3], want{orm.OpDelete, k, map[string]any{}, nil})
 }
+
+// TestUnrecordedModelConflict checks that a model that does not record its
+// changes, on a table whose rows carry change marks, still gets the current row
+// of a refused conditional write (the mark column is one it does not know).
+func TestUnrecordedModelConflict(t *testing.T) {
+	f := newFixture(t, nil, changefeed.FeedConfig{})
+	ctx := t.Context()
+	if err := f.products.PatchIf(ctx, []any{"u1"}, []orm.Predicate{orm.Eq("quantity", nil)}, []orm.Change{orm.Set("quantity", int32(4))}); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := orm.NewModel[product](f.db, orm.TableName(f.products.Table().Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A row with marks, and one without (the column null).
+	if err := plain.Insert(ctx, &product{ID: "u2", Quantity: 5}); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]int32{"u1": 4, "u2": 5} {
+		err = plain.InsertIfNotExists(ctx, &product{ID: id, Quantity: 9})
+		var ce *orm.ConflictError
+		if !errors.As(err, &ce) {
+			t.Fatalf("%s: got %v, want a ConflictError", id, err)
+		}
+		if cur, ok := ce.Current.(*product); !ok || cur.Quantity != want {
+			t.Fatalf("%s: current %#v", id, ce.Current)
+		}
+	}
+}

@@ -68,16 +68,21 @@ func (m *Model[T]) scanCAS(ctx context.Context, op, stmt string, q *gocql.Query,
 	return applied, scanned, outcome(err)
 }
 
-// appendDiscard appends destinations that drop column c (one per element for a tuple).
+// appendDiscard appends destinations that drop column c (one per element for a
+// tuple). A column of another type gets a destination of its Go type: the driver
+// cannot decode a collection (such as a change mark column, which a model that
+// does not record its changes does not know) into an interface.
 func appendDiscard(dest []any, c gocql.ColumnInfo) []any {
-	n := 1
 	if tt, ok := c.TypeInfo.(gocql.TupleTypeInfo); ok {
-		n = len(tt.Elems)
+		for range tt.Elems {
+			dest = append(dest, new(any))
+		}
+		return dest
 	}
-	for range n {
-		dest = append(dest, new(any))
+	if z := c.TypeInfo.Zero(); z != nil {
+		return append(dest, reflect.New(reflect.TypeOf(z)).Interface())
 	}
-	return dest
+	return append(dest, new(any))
 }
 
 // writeConditions writes the IF clause of a lightweight transaction and appends its

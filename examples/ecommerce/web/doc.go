@@ -47,8 +47,12 @@
 //
 // The pages show these message types (others are ignored): TypeLowStockAlert
 // with a LowStockAlert, TypeOrderStatusUpdate with an OrderStatusUpdate,
-// and, on /order, TypeNotification with a notification as the
-// notification service broadcasts it (its "subject" and "body").
+// and TypeNotification with a notification as the notification service
+// broadcasts it. A notification of kind low_stock_alert or
+// order_status_update (the notification service's Watcher sends them) is
+// shown as the message of that type, its data holding the message's fields
+// as strings; any other notification is listed, on /order only, by its
+// "subject" and "body".
 //
 // # Headers
 //

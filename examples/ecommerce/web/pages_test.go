@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/browser"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/notification"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/web"
 	"github.com/cassandraorm/cassandraorm-go/realtime"
 )
@@ -239,4 +240,38 @@ func TestGap(t *testing.T) {
 		t.Errorf("orders %q: want the one after the gap and the one before", got)
 	}
 	p.Screenshot("gap")
+}
+
+// The notification service's notifications of the kinds low_stock_alert and
+// order_status_update (the Watcher's) are shown as alerts and order updates,
+// from their data: on /admin an alert, on /order an order update, not a
+// notification.
+func TestNotificationKinds(t *testing.T) {
+	s := newSite(t, nil, nil)
+	tn := unique("shop-")
+	b := browser.New(t)
+	admin := s.open(b, "admin", "/admin", "", token(t, tn, "root", "admin"))
+	user := s.open(b, "order", "/order", "", token(t, tn, "u1"))
+	admin.WaitText("#state", "live")
+	user.WaitText("#state", "live")
+
+	alert := notification.Notification{ID: "change/1", Kind: notification.KindLowStockAlert, Subject: "Low stock: p-1 has 3 left",
+		Data: map[string]string{"product_id": "p-1", "name": "p-1", "quantity": "3", "threshold": "9"}}
+	update := notification.Notification{ID: "change/2", UserID: "u1", Kind: notification.KindOrderStatusUpdate, Subject: "Your order o-1 is shipped",
+		Data: map[string]string{"order_id": "o-1", "status": "shipped"}}
+	a := s.broadcast(tn, notification.AdminRoom, notification.RoomMessageType, alert)
+	u := s.broadcast(tn, "user:u1", notification.RoomMessageType, update)
+	admin.WaitFor(fmt.Sprintf("#alerts li[data-id=%q]", a))
+	user.WaitFor(fmt.Sprintf("#orders li[data-id=%q]", u))
+	if got := admin.Texts("#alerts li"); !slices.Equal(got, []string{"p-1 (p-1): 3 left, threshold 9"}) {
+		t.Errorf("alerts %q", got)
+	}
+	if got := user.Texts("#orders li"); !slices.Equal(got, []string{"order o-1: shipped"}) {
+		t.Errorf("orders %q", got)
+	}
+	if n := user.Count("#notifications li"); n != 0 {
+		t.Errorf("%d notifications listed, want the update in the orders only", n)
+	}
+	noViolations(t, admin)
+	noViolations(t, user)
 }

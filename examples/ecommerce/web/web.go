@@ -17,7 +17,10 @@ const (
 	// the customer's room "user:<id>".
 	TypeOrderStatusUpdate = "order_status_update"
 	// TypeNotification is a notification of the notification service
-	// (notification.RoomMessageType), sent to "user:<id>".
+	// (notification.RoomMessageType), sent to "user:<id>" (and, for a
+	// low-stock alert, to "admin"). One of kind low_stock_alert or
+	// order_status_update is shown as a TypeLowStockAlert or a
+	// TypeOrderStatusUpdate whose fields are in the notification's data.
 	TypeNotification = "notification"
 )
 

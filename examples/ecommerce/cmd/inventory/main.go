@@ -58,7 +58,14 @@ func run(ctx context.Context, listen, keyspace, defTenant string, log *slog.Logg
 		return err
 	}
 	defer st.Close()
-	svc, err := inventory.New(st.Tenanted, inventory.Config{OnSweep: func(s inventory.Sweep) {
+	// The stock records its changes in the keyspace's change feed, for the
+	// notification service's Watcher (run in a process that makes the stock
+	// model with the same feed, as command shop does).
+	feed, err := st.NewFeed()
+	if err != nil {
+		return err
+	}
+	svc, err := inventory.New(st.Tenanted, inventory.Config{Feed: feed.Feed, OnSweep: func(s inventory.Sweep) {
 		switch {
 		case s.Err != nil:
 			log.Warn("expiry pass", "err", s.Err)
@@ -70,7 +77,7 @@ func run(ctx context.Context, listen, keyspace, defTenant string, log *slog.Logg
 		return err
 	}
 	// The shared tables; each keyspace tenant gets its own when it is provisioned.
-	if err := st.Provision(ctx, svc.Sync, defTenant); err != nil {
+	if err := st.Provision(ctx, feed.SyncWith(svc.Sync), defTenant); err != nil {
 		return err
 	}
 	h, err := st.Handler(svc.Handler())

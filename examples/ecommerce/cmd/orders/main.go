@@ -1,8 +1,9 @@
 // Command orders runs the e-commerce platform's order service: its HTTP API
 // (POST /orders, GET /orders/{id}, tenant in X-Tenant-ID) and a worker of the
-// order_processing saga, which calls the inventory and payment services. Run
-// several: they share the sagas, and one that dies has its sagas resumed by the
-// others within the lease time.
+// order_processing saga, which calls the inventory and payment services; POST
+// /orders/{id}/status advances a confirmed order to processing, shipped,
+// delivered. Run several: they share the sagas, and one that dies has its sagas
+// resumed by the others within the lease time.
 //
 //	go run ./examples/ecommerce/cmd/orders -inventory http://127.0.0.1:7403 -payments http://127.0.0.1:7402
 package main
@@ -42,11 +43,18 @@ func run(ctx context.Context, log *slog.Logger, listen, inventory, payments, key
 		return err
 	}
 	defer st.Close()
-	svc, err := order.New(st.Tenanted, order.Config{InventoryURL: inventory, PaymentURL: payments, Saga: saga.Config{Log: log}})
+	// The orders record their changes in the keyspace's change feed, for the
+	// notification service's Watcher (run in a process that makes the orders
+	// model with the same feed, as command shop does).
+	feed, err := st.NewFeed()
 	if err != nil {
 		return err
 	}
-	if err := st.Provision(ctx, svc.Sync, tenantID); err != nil {
+	svc, err := order.New(st.Tenanted, order.Config{InventoryURL: inventory, PaymentURL: payments, Saga: saga.Config{Log: log}, Feed: feed.Feed})
+	if err != nil {
+		return err
+	}
+	if err := st.Provision(ctx, feed.SyncWith(svc.Sync), tenantID); err != nil {
 		return err
 	}
 	h, err := st.Handler(svc.Handler())

@@ -5,7 +5,15 @@
 // (examples/ecommerce/cmd/{cardnet,inventory,payments,orders}). It stocks two
 // products, places an order that is confirmed, one whose card is declined (the
 // saga compensates: the reservation is released), and one for more than is in
-// stock, and prints what each service then holds.
+// stock, ships and delivers the first, and prints what each service then holds.
+//
+// The order and inventory services record their changes in change feeds of
+// their keyspaces (package changefeed), and the notification service's Watcher
+// (on a keyspace of its own) turns them into notifications, as the seed's
+// subscriptions did: the order's user is told of each fulfilment status, the
+// administrators of each low-stock level, and the mug, whose reorder policy
+// says so, gets one purchase order. The notifications go on a channel that
+// collects them for the demo to print.
 //
 //	make demo    # starts the dev servers, then runs the quickstart, users and this
 package main
@@ -21,12 +29,14 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/cardnet"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/inventory"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/notification"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/order"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/payment"
 	"github.com/cassandraorm/cassandraorm-go/orm"
@@ -47,7 +57,10 @@ func run(ctx context.Context) error {
 	defer cancel()
 	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	// Each run starts afresh: the demo's keyspaces hold nothing worth keeping.
-	if err := platform.Reset(ctx, "ecommerce_inventory", "ecommerce_payments", "ecommerce_orders"); err != nil {
+	// SHOP_KEYSPACES prefixes the demo's keyspaces (default "ecommerce"), so
+	// that a run can keep clear of another's.
+	ks := platform.Env("SHOP_KEYSPACES", "ecommerce")
+	if err := platform.Reset(ctx, ks+"_inventory", ks+"_payments", ks+"_orders", ks+"_notifications"); err != nil {
 		return err
 	}
 
@@ -62,20 +75,24 @@ func run(ctx context.Context) error {
 	}
 
 	// Inventory and payments, each on its own keyspace and registry.
-	invStore, err := platform.Open(ctx, "ecommerce_inventory")
+	invStore, err := platform.Open(ctx, ks+"_inventory")
 	if err != nil {
 		return err
 	}
 	defer invStore.Close()
-	inv, err := inventory.New(invStore.Tenanted, inventory.Config{})
+	invFeed, err := invStore.NewFeed()
 	if err != nil {
 		return err
 	}
-	invURL, err := serveService(ctx, invStore, inv.Sync, inv.Handler(), quiet)
+	inv, err := inventory.New(invStore.Tenanted, inventory.Config{Feed: invFeed.Feed})
 	if err != nil {
 		return err
 	}
-	payStore, err := platform.Open(ctx, "ecommerce_payments")
+	invURL, err := serveService(ctx, invStore, invFeed.SyncWith(inv.Sync), inv.Handler(), quiet)
+	if err != nil {
+		return err
+	}
+	payStore, err := platform.Open(ctx, ks+"_payments")
 	if err != nil {
 		return err
 	}
@@ -90,24 +107,59 @@ func run(ctx context.Context) error {
 	}
 
 	// Orders, with a worker of the order_processing saga.
-	ordStore, err := platform.Open(ctx, "ecommerce_orders")
+	ordStore, err := platform.Open(ctx, ks+"_orders")
 	if err != nil {
 		return err
 	}
 	defer ordStore.Close()
+	ordFeed, err := ordStore.NewFeed()
+	if err != nil {
+		return err
+	}
 	orders, err := order.New(ordStore.Tenanted, order.Config{InventoryURL: invURL, PaymentURL: payURL,
-		Saga: saga.Config{Poll: 50 * time.Millisecond, Log: quiet}})
+		Saga: saga.Config{Poll: 50 * time.Millisecond, Log: quiet}, Feed: ordFeed.Feed})
 	if err != nil {
 		return err
 	}
-	ordURL, err := serveService(ctx, ordStore, orders.Sync, orders.Handler(), quiet)
+	ordURL, err := serveService(ctx, ordStore, ordFeed.SyncWith(orders.Sync), orders.Handler(), quiet)
 	if err != nil {
 		return err
 	}
-	wctx, stopWorker := context.WithCancel(ctx)
-	workerDone := make(chan struct{})
-	go func() { defer close(workerDone); _ = orders.Run(wctx) }()
-	defer func() { stopWorker(); <-workerDone }()
+
+	// Notifications, and the watcher of both feeds.
+	ntfStore, err := platform.Open(ctx, ks+"_notifications")
+	if err != nil {
+		return err
+	}
+	defer ntfStore.Close()
+	inbox := &collected{}
+	notes, err := notification.New(ntfStore.Tenanted, notification.Config{Channels: []notification.Channel{inbox}, Poll: 100 * time.Millisecond, Log: quiet})
+	if err != nil {
+		return err
+	}
+	if err := ntfStore.Provision(ctx, notes.Sync, shopTenant); err != nil {
+		return err
+	}
+	watcher, err := notification.NewWatcher(notification.WatcherConfig{Service: notes,
+		Orders: ordFeed.Subscriber(), Stock: invFeed.Subscriber(), Tenants: []string{shopTenant}, Log: quiet,
+		Reorder: func(ctx context.Context, productID string) error {
+			_, _, err := inv.Reorder(ctx, productID)
+			return err
+		}})
+	if err != nil {
+		return err
+	}
+
+	wctx, stopWorkers := context.WithCancel(ctx)
+	var workers sync.WaitGroup
+	workers.Go(func() { _ = orders.Run(wctx) })
+	workers.Go(func() { _ = notes.Run(wctx) })
+	workers.Go(func() {
+		if err := watcher.Run(wctx); err != nil {
+			log.Printf("watcher: %v", err)
+		}
+	})
+	defer func() { stopWorkers(); workers.Wait() }()
 
 	fmt.Printf("services on loopback: cardnet %s, inventory %s, payments %s, orders %s (tenant %s)\n", netURL, invURL, payURL, ordURL, shopTenant)
 	run := orm.NewUUID().String()[:8]
@@ -118,7 +170,10 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
-	fmt.Printf("stock: %s 5, %s 2\n\n", kettle, mug)
+	if _, _, err := c.do(ctx, "PUT", invURL+"/stock/"+mug+"/reorder", inventory.ReorderPolicy{AutoReorder: true, Threshold: 1, Quantity: 10}); err != nil {
+		return err
+	}
+	fmt.Printf("stock: %s 5, %s 2 (re-ordered by 10 at 1 left)\n\n", kettle, mug)
 
 	for _, o := range []struct {
 		what, id, card string
@@ -157,6 +212,37 @@ func run(ctx context.Context) error {
 		fmt.Printf("  saga: %s\n", strings.Join(steps, ", "))
 	}
 
+	shipped := "order-" + run + "-1"
+	for _, st := range []string{order.StatusProcessing, order.StatusShipped, order.StatusDelivered} {
+		code, body, err := c.do(ctx, "POST", ordURL+"/orders/"+shipped+"/status", map[string]string{"status": st})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("POST /orders/%s/status %s → %d\n", shipped, st, code)
+		if code != http.StatusOK {
+			return fmt.Errorf("advance to %s: %d %s", st, code, body)
+		}
+	}
+	// The watcher reads the feeds a second or so behind: wait for the last
+	// status's notification and the mug's purchase order.
+	var pos struct {
+		PurchaseOrders []inventory.PurchaseOrder `json:"purchase_orders"`
+	}
+	for !inbox.has(notification.KindOrderStatusUpdate, order.StatusDelivered) || len(pos.PurchaseOrders) == 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the watcher's notifications: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+		_, body, err := c.do(ctx, "GET", invURL+"/stock/"+mug+"/purchase-orders", nil)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(body, &pos); err != nil {
+			return err
+		}
+	}
+
 	fmt.Println("\nafterwards:")
 	for _, product := range []string{kettle, mug} {
 		_, body, err := c.do(ctx, "GET", invURL+"/stock/"+product, nil)
@@ -184,7 +270,71 @@ func run(ctx context.Context) error {
 			fmt.Printf("  notification to send: %s: %s\n", n.Kind, n.Body)
 		}
 	}
+	for _, po := range pos.PurchaseOrders {
+		fmt.Printf("  purchase order of %s: %d units, %s\n", po.ProductID, po.Quantity, po.State)
+	}
+	for _, line := range inbox.lines() {
+		fmt.Printf("  notified: %s\n", line)
+	}
 	return nil
+}
+
+// collected is the demo's notification channel: it keeps what it delivers.
+type collected struct {
+	mu  sync.Mutex
+	got []notification.Notification
+}
+
+// Name is "demo".
+func (*collected) Name() string { return "demo" }
+
+// Target sends every notification: to its user's inbox, or to the
+// administrators'.
+func (*collected) Target(n notification.Notification) string {
+	if n.UserID == "" {
+		return "admin"
+	}
+	return "user:" + n.UserID
+}
+
+// Deliver keeps n, once by its id.
+func (c *collected) Deliver(_ context.Context, n notification.Notification, _ string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.got {
+		if m.ID == n.ID {
+			return nil
+		}
+	}
+	c.got = append(c.got, n)
+	return nil
+}
+
+// has reports whether a notification of kind with status in its data came.
+func (c *collected) has(kind, status string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.got {
+		if n.Kind == kind && n.Data["status"] == status {
+			return true
+		}
+	}
+	return false
+}
+
+// lines returns what came, one line each, in the order delivered.
+func (c *collected) lines() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, len(c.got))
+	for i, n := range c.got {
+		to := "admin"
+		if n.UserID != "" {
+			to = n.UserID
+		}
+		out[i] = fmt.Sprintf("%s, to %s: %s", n.Kind, to, n.Subject)
+	}
+	return out
 }
 
 // serveService provisions the shop's tenant for a service and serves its API.

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/changefeed"
+	"github.com/cassandraorm/cassandraorm-go/lease"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/tenant/registry"
 	"github.com/cassandraorm/cassandraorm-go/tenant/tenanthttp"
@@ -68,6 +70,51 @@ func (s *Store) Provision(ctx context.Context, migrate func(ctx context.Context)
 		}
 	}
 	return nil
+}
+
+// Feed is a service's change feed (package changefeed), on its store's tenanted
+// DB, with the leases of its durable subscriptions.
+type Feed struct {
+	// Feed is the change log (tables orm_changes and orm_changes_checkpoints).
+	Feed *changefeed.Feed
+	// Leases holds the durable subscriptions' leases (table feed_leases), one
+	// set per tenant.
+	Leases *lease.Manager
+
+	db *orm.DB
+}
+
+// NewFeed returns the change feed on the store's tenanted DB. Give Feed to the
+// service's Config before its models are made, and provision with SyncWith.
+func (s *Store) NewFeed() (*Feed, error) {
+	f, err := changefeed.NewFeed(s.Tenanted, changefeed.FeedConfig{})
+	if err != nil {
+		return nil, err
+	}
+	l, err := lease.New(s.Tenanted, lease.Config{Table: "feed_leases"})
+	if err != nil {
+		return nil, err
+	}
+	return &Feed{Feed: f, Leases: l, db: s.Tenanted}, nil
+}
+
+// Subscriber returns a subscriber of the feed, with its leases.
+func (f *Feed) Subscriber() *changefeed.Subscriber {
+	return &changefeed.Subscriber{Feed: f.Feed, Leases: f.Leases}
+}
+
+// SyncWith returns a Sync, for Provision, that creates the feed's tables and
+// then runs sync (the service's).
+func (f *Feed) SyncWith(sync func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := f.Leases.Sync(ctx); err != nil {
+			return err
+		}
+		if err := f.db.Sync(ctx, f.Feed.Models()...); err != nil {
+			return err
+		}
+		return sync(ctx)
+	}
 }
 
 // Close closes the connection.

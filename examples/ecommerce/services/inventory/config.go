@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/changefeed"
 	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
@@ -59,6 +60,13 @@ type Config struct {
 	// OnSweep, when set, is called by RunExpiry after each pass, on its goroutine,
 	// with what the pass did: for logs and metrics.
 	OnSweep func(Sweep)
+	// Feed, when set, is the change feed the stock model records its writes in
+	// (orm.RecordChanges): every change to a product's partition is a change of
+	// table inventory_stock on it, for subscribers such as the notification
+	// service's Watcher. A change holds available (on_hand) in its values only
+	// when it changed it. Sync does not sync the feed's own tables: sync its
+	// Models. Optional.
+	Feed *changefeed.Feed
 }
 
 func (c *Config) setDefaults() {

@@ -11,7 +11,8 @@
 // clustered by its id, with its quantity, state (held, committed, released,
 // cancelled, expired), expiry and creation time. Cassandra applies a conditional
 // batch only within one partition, and applies it all or nothing, so every change
-// (Reserve, Release, Commit, SetStock, Restock, an expiry) is one batch that sets
+// (Reserve, Release, Commit, SetStock, Restock, SetReorder, Reorder, Receive, an
+// expiry) is one batch that sets
 // the static columns IF version is the one it read, and writes the rows it
 // changes. Whoever gets there first wins; the others read again and decide afresh,
 // with the module's retry package spacing the attempts (exponential backoff with
@@ -83,6 +84,32 @@
 //     that none is missing, expiring with Config.Retention; the partition decides.
 //     Several sweepers may run: releases are conditioned, so they only duplicate
 //     reads.
+//
+// # Reordering
+//
+// A product's reorder policy (SetReorder: auto_reorder, reorder_threshold,
+// reorder_quantity) lives in static columns of its partition, and so does the
+// id of its open purchase order, open_purchase_order. Reorder opens a purchase
+// order when the policy has auto_reorder and available is at or below the
+// threshold: it sets open_purchase_order IF it is null, in the conditional batch
+// guarded by the version, so of any number of concurrent calls in any number of
+// processes exactly one opens one, and no other opens until Receive has added its
+// units to the stock and cleared the column (again one guarded batch). The
+// purchase order's row (table inventory_purchase_orders, one partition per
+// product: id, quantity, state open or received, created_at, received_at) is
+// written after the batch,
+// IF NOT EXISTS, by the call that opened it or by any later call that finds it
+// missing. A Reorder whose batch's outcome was lost reads at SERIAL consistency
+// like every change, and finds its own id there or not; it never opens a second
+// order on an unknown outcome. The notification service's Watcher calls Reorder
+// on the low-stock changes of the change feed.
+//
+// # Change feed
+//
+// With Config.Feed, the stock model records its writes in the feed
+// (orm.RecordChanges): each statement of a change's batch is a change of table
+// inventory_stock, the static row's carrying on_hand and available in its
+// values only when the change changed them.
 //
 // # Choices beyond the first design, and why
 //

@@ -27,6 +27,10 @@ const maxBody = 1 << 16
 //	PUT    /reservations/{id}             {"items":[...], "ttl_seconds"} → 200 (a duplicate too), 409 insufficient or compensated, 410 expired, 404
 //	DELETE /reservations/{id}             {"product_ids":[...]}    → 200 (a duplicate, and a release before its reserve, too)
 //	POST   /reservations/{id}/commit      {"product_ids":[...]}    → 200, 409 not held, 410 expired
+//	PUT    /stock/{product_id}/reorder    {"auto_reorder","reorder_threshold","reorder_quantity"} → 200 level, 404
+//	GET    /stock/{product_id}/purchase-orders                     → 200 {"purchase_orders":[...]}
+//	GET    /stock/{product_id}/purchase-orders/{id}                → 200 purchase order, 404
+//	POST   /stock/{product_id}/purchase-orders/{id}/receive        → 200 purchase order (received), 404
 //
 // A reservation id with a slash in it (a saga's "<saga id>/reserve_inventory") is
 // sent escaped, as %2F. Every answer is JSON. Errors are {"error": message, "code":
@@ -119,6 +123,26 @@ func (s *Service) Handler() http.Handler {
 		rs, err := s.Commit(r.Context(), id, body.ProductIDs)
 		reply(w, map[string]any{"reservation_id": id, "reservations": rs}, err)
 	})
+	mux.HandleFunc("PUT /stock/{product_id}/reorder", func(w http.ResponseWriter, r *http.Request) {
+		var body ReorderPolicy
+		if !decode(w, r, &body) {
+			return
+		}
+		l, err := s.SetReorder(r.Context(), r.PathValue("product_id"), body)
+		reply(w, l, err)
+	})
+	mux.HandleFunc("GET /stock/{product_id}/purchase-orders", func(w http.ResponseWriter, r *http.Request) {
+		pos, err := s.PurchaseOrders(r.Context(), r.PathValue("product_id"))
+		reply(w, map[string]any{"purchase_orders": pos}, err)
+	})
+	mux.HandleFunc("GET /stock/{product_id}/purchase-orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		po, err := s.PurchaseOrder(r.Context(), r.PathValue("product_id"), r.PathValue("id"))
+		reply(w, po, err)
+	})
+	mux.HandleFunc("POST /stock/{product_id}/purchase-orders/{id}/receive", func(w http.ResponseWriter, r *http.Request) {
+		po, err := s.Receive(r.Context(), r.PathValue("product_id"), r.PathValue("id"))
+		reply(w, po, err)
+	})
 	return deadline.Handler(mux)
 }
 
@@ -196,6 +220,8 @@ func writeError(w http.ResponseWriter, err error) {
 		writeJSON(w, status, body)
 	case errors.Is(err, tenant.ErrNoTenant), errors.Is(err, tenant.ErrInvalidID):
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "no valid tenant", "code": "no_tenant"})
+	case errors.Is(err, orm.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": err.Error(), "code": "not_found"})
 	case errors.Is(err, orm.ErrUncertain), errors.Is(err, ErrContended), errors.Is(err, orm.ErrUnavailable), errors.Is(err, orm.ErrTimeout):
 		w.Header().Set("Retry-After", "1")
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "try again: the outcome is not known yet, or the product is busy", "code": "retry"})

@@ -153,3 +153,34 @@ func TestHTTP(t *testing.T) {
 		{"commit after expiry", "POST", "/reservations/short/commit", products, 410, map[string]any{"code": "expired", "product_id": pid, "reservation_id": "short"}},
 	})
 }
+
+// The reorder policy and purchase order routes.
+func TestHTTPReorder(t *testing.T) {
+	svc := newService(t, testConfig())
+	srv := httptest.NewServer(svc.Handler())
+	defer srv.Close()
+	pid := product(t, "p")
+	p := url.PathEscape(pid)
+	run(t, srv.URL, "", []check{
+		{"unknown product", "PUT", "/stock/" + p + "/reorder", `{"auto_reorder":true,"reorder_threshold":5,"reorder_quantity":10}`, 404, map[string]any{"code": "unknown_product"}},
+		{"set stock", "PUT", "/stock/" + p, `{"on_hand":3}`, 200, map[string]any{"on_hand": 3.0}},
+		{"policy", "PUT", "/stock/" + p + "/reorder", `{"auto_reorder":true,"reorder_threshold":5,"reorder_quantity":10}`, 200,
+			map[string]any{"reorder/auto_reorder": true, "reorder/reorder_threshold": 5.0, "reorder/reorder_quantity": 10.0}},
+		{"policy: no quantity", "PUT", "/stock/" + p + "/reorder", `{"auto_reorder":true}`, 400, map[string]any{"fields/reorder_quantity": "*"}},
+		{"unknown purchase order", "GET", "/stock/" + p + "/purchase-orders/none", "", 404, map[string]any{"code": "not_found"}},
+		{"receive unknown", "POST", "/stock/" + p + "/purchase-orders/none/receive", "", 404, map[string]any{"code": "not_found"}},
+		{"no purchase orders", "GET", "/stock/" + p + "/purchase-orders", "", 200, map[string]any{"purchase_orders": "*"}},
+	})
+	po, created, err := svc.Reorder(t.Context(), pid)
+	if err != nil || !created {
+		t.Fatalf("reorder: %+v, %v, %v", po, created, err)
+	}
+	run(t, srv.URL, "", []check{
+		{"open", "GET", "/stock/" + p, "", 200, map[string]any{"open_purchase_order": po.ID}},
+		{"purchase orders", "GET", "/stock/" + p + "/purchase-orders", "", 200, map[string]any{"purchase_orders/0/id": po.ID}},
+		{"purchase order", "GET", "/stock/" + p + "/purchase-orders/" + po.ID, "", 200, map[string]any{"state": "open", "quantity": 10.0, "product_id": pid}},
+		{"receive", "POST", "/stock/" + p + "/purchase-orders/" + po.ID + "/receive", "", 200, map[string]any{"state": "received", "received_at": "*"}},
+		{"receive again", "POST", "/stock/" + p + "/purchase-orders/" + po.ID + "/receive", "", 200, map[string]any{"state": "received"}},
+		{"restocked", "GET", "/stock/" + p, "", 200, map[string]any{"on_hand": 13.0, "available": 13.0}},
+	})
+}

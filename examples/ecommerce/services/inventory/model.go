@@ -56,6 +56,15 @@ type Stock struct {
 	LastChange *string `cql:"last_change" orm:"static"`
 	// UpdatedAt is when the stock last changed.
 	UpdatedAt *time.Time `cql:"updated_at" orm:"static"`
+	// AutoReorder, ReorderThreshold and ReorderQuantity are the product's
+	// ReorderPolicy (SetReorder).
+	AutoReorder      *bool  `cql:"auto_reorder" orm:"static"`
+	ReorderThreshold *int32 `cql:"reorder_threshold" orm:"static"`
+	ReorderQuantity  *int32 `cql:"reorder_quantity" orm:"static"`
+	// OpenPurchaseOrder is the id of the product's open purchase order, if any:
+	// Reorder sets it IF it is null, Receive clears it, each in a batch guarded
+	// by Version, so a product has at most one open purchase order.
+	OpenPurchaseOrder *string `cql:"open_purchase_order" orm:"static"`
 
 	// Quantity is the reservation's number of units (0 for a cancelled row).
 	Quantity int32 `cql:"quantity"`
@@ -69,6 +78,12 @@ type Stock struct {
 
 // TableName names the stock table.
 func (Stock) TableName() string { return "inventory_stock" }
+
+// withoutStatics returns a copy of row r without its static columns, to write
+// the row again without touching them.
+func withoutStatics(r Stock) Stock {
+	return Stock{ProductID: r.ProductID, ReservationID: r.ReservationID, Quantity: r.Quantity, State: r.State, ExpiresAt: r.ExpiresAt, CreatedAt: r.CreatedAt}
+}
 
 // Hold is one held reservation in Stock.Holds: a copy of its row's fields, so
 // that the row can be written again (released or expired) from the static columns
@@ -134,8 +149,55 @@ type Level struct {
 	Version int64 `json:"version"`
 	// UpdatedAt is when the stock last changed.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// Reorder is the product's reorder policy (the zero policy when none was set).
+	Reorder ReorderPolicy `json:"reorder"`
+	// OpenPurchaseOrder is the id of the product's open purchase order, if any.
+	OpenPurchaseOrder string `json:"open_purchase_order,omitempty"`
 	// Reservations are the held reservations, by reservation id. A hold whose
 	// expiry has passed is listed until it is released: by the next change to the
 	// product, or by the sweeper.
 	Reservations []Reservation `json:"reservations"`
 }
+
+// ReorderPolicy says whether and how a product is re-ordered when its stock runs
+// low (SetReorder, Reorder).
+type ReorderPolicy struct {
+	// AutoReorder turns re-ordering on.
+	AutoReorder bool `json:"auto_reorder"`
+	// Threshold is the level of available units at or below which Reorder
+	// opens a purchase order.
+	Threshold int `json:"reorder_threshold"`
+	// Quantity is how many units a purchase order asks for (at least 1 when
+	// AutoReorder is set).
+	Quantity int `json:"reorder_quantity"`
+}
+
+// Purchase order states.
+const (
+	// POOpen: ordered from the supplier, not received yet.
+	POOpen = "open"
+	// POReceived: received, its units added to the stock.
+	POReceived = "received"
+)
+
+// PurchaseOrder is an order of units from the supplier, made by Reorder and
+// closed by Receive. Its row is in table inventory_purchase_orders, one
+// partition per product.
+type PurchaseOrder struct {
+	// ProductID is the product ordered: the partition key.
+	ProductID string `cql:"product_id" orm:"pk" json:"product_id"`
+	// ID is the purchase order's id (a time UUID).
+	ID string `cql:"purchase_order_id" orm:"ck" json:"id"`
+	// Quantity is the number of units ordered: the policy's, when the row was
+	// written.
+	Quantity int32 `cql:"quantity" json:"quantity"`
+	// State is POOpen or POReceived.
+	State string `cql:"state" json:"state"`
+	// CreatedAt is when Reorder opened it.
+	CreatedAt time.Time `cql:"created_at" json:"created_at"`
+	// ReceivedAt is when Receive recorded it received.
+	ReceivedAt time.Time `cql:"received_at" json:"received_at,omitzero"`
+}
+
+// TableName names the purchase orders' table.
+func (PurchaseOrder) TableName() string { return "inventory_purchase_orders" }

@@ -33,6 +33,7 @@ type Service struct {
 	stock  *orm.Model[Stock]
 	expiry *orm.Model[expiryEntry]
 	cursor *orm.Model[expiryCursor]
+	orders *orm.Model[PurchaseOrder]
 	// execute writes an attempt's batch: (*txn).exec, which the tests wrap to
 	// lose answers.
 	execute func(*txn, context.Context) error
@@ -48,7 +49,11 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 	if db == nil {
 		return nil, errors.New("inventory: New: nil DB")
 	}
-	stock, err := orm.NewModel[Stock](db)
+	var opts []orm.ModelOption
+	if cfg.Feed != nil {
+		opts = append(opts, orm.RecordChanges(cfg.Feed))
+	}
+	stock, err := orm.NewModel[Stock](db, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +65,10 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	orders, err := orm.NewModel[PurchaseOrder](db)
+	if err != nil {
+		return nil, err
+	}
 	return &Service{
 		db:      db,
 		cfg:     cfg,
@@ -67,13 +76,14 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 		stock:   stock,
 		expiry:  expiry,
 		cursor:  cursor,
+		orders:  orders,
 		execute: (*txn).exec,
 	}, nil
 }
 
 // Models returns the service's models, for a registry.Schema.
 func (s *Service) Models() []orm.SchemaModel {
-	return []orm.SchemaModel{s.stock, s.expiry, s.cursor}
+	return []orm.SchemaModel{s.stock, s.expiry, s.cursor, s.orders}
 }
 
 // Sync creates the service's tables (in ctx's tenant's keyspace on a tenanted DB,

@@ -35,19 +35,29 @@ type txn struct {
 	holds      map[string]Hold
 	lastChange string
 	updatedAt  time.Time
+	policy     ReorderPolicy
+	openPO     string // the open purchase order (as it will be)
 	row        *Stock // rid's row (as it will be); nil when there is none
+
+	// readOnHand and readAvailable are the levels as read: a batch sets only
+	// those that change, so that a change on the feed holds available only when
+	// available changed.
+	readOnHand, readAvailable int64
 
 	// prior is the first attempt of this call whose write had an unknown outcome,
 	// if any: this attempt's state was then read at SERIAL consistency.
 	prior *txn
 
-	stock   bool            // the static columns change: the batch is guarded by version
-	added   map[string]Hold // holds to add
-	removed []string        // holds to drop
-	rows    []*Stock        // rows written whole
-	insert  *Stock          // a row written IF NOT EXISTS
-	change  string          // the Restock id to record
-	expired int             // holds released because their time passed
+	stock     bool            // the static columns change: the batch is guarded by version
+	added     map[string]Hold // holds to add
+	removed   []string        // holds to drop
+	rows      []*Stock        // rows written whole
+	insert    *Stock          // a row written IF NOT EXISTS
+	change    string          // the Restock id to record
+	setPolicy bool            // write policy
+	reorder   string          // a purchase order id to set IF open_purchase_order is null
+	clearPO   bool            // clear open_purchase_order
+	expired   int             // holds released because their time passed
 }
 
 // read reads product pid's stock and, when rid is not empty, rid's row in it, at
@@ -91,6 +101,9 @@ func (s *Service) read(ctx context.Context, pid, rid string, serial bool) (*txn,
 	}
 	t.lastChange = deref(st.LastChange)
 	t.updatedAt = deref(st.UpdatedAt)
+	t.policy = ReorderPolicy{AutoReorder: deref(st.AutoReorder), Threshold: int(deref(st.ReorderThreshold)), Quantity: int(deref(st.ReorderQuantity))}
+	t.openPO = deref(st.OpenPurchaseOrder)
+	t.readOnHand, t.readAvailable = t.onHand, t.available
 	return t, nil
 }
 
@@ -165,9 +178,8 @@ func (t *txn) unsell() {
 	q := int64(t.row.Quantity)
 	t.onHand += q
 	t.available += q
-	row := *t.row
+	row := withoutStatics(*t.row)
 	row.State = StateReleased
-	row.OnHand, row.Available, row.Version, row.Holds, row.LastChange, row.UpdatedAt = nil, nil, nil, nil, nil, nil
 	t.rows = append(t.rows, &row)
 	t.row = &row
 	t.stock = true
@@ -201,15 +213,32 @@ func (t *txn) exec(ctx context.Context) error {
 	ttl := orm.WithTTL(s.cfg.Retention)
 	var errs []error
 	if t.stock {
-		cond := orm.Eq("version", t.version)
+		conds := []orm.Predicate{orm.Eq("version", t.version)}
 		if !t.exists {
-			cond = orm.Eq("version", nil)
+			conds = []orm.Predicate{orm.Eq("version", nil)}
 		}
 		changes := []orm.Change{
-			orm.Set("on_hand", int32(t.onHand)),
-			orm.Set("available", int32(t.available)),
 			orm.Set("version", t.version+1),
 			orm.Set("updated_at", t.now),
+		}
+		if !t.exists || t.onHand != t.readOnHand {
+			changes = append(changes, orm.Set("on_hand", int32(t.onHand)))
+		}
+		if !t.exists || t.available != t.readAvailable {
+			changes = append(changes, orm.Set("available", int32(t.available)))
+		}
+		if t.setPolicy {
+			changes = append(changes, orm.Set("auto_reorder", t.policy.AutoReorder),
+				orm.Set("reorder_threshold", int32(t.policy.Threshold)), orm.Set("reorder_quantity", int32(t.policy.Quantity)))
+		}
+		switch {
+		case t.reorder != "":
+			// Redundant with the version (which a purchase order bumps), and
+			// what makes "at most one open" evident in the statement.
+			conds = append(conds, orm.Eq("open_purchase_order", nil))
+			changes = append(changes, orm.Set("open_purchase_order", t.reorder))
+		case t.clearPO:
+			changes = append(changes, orm.Set("open_purchase_order", nil))
 		}
 		if len(t.added) > 0 {
 			changes = append(changes, orm.Add("holds", t.added))
@@ -217,7 +246,7 @@ func (t *txn) exec(ctx context.Context) error {
 		if t.change != "" {
 			changes = append(changes, orm.Set("last_change", t.change))
 		}
-		errs = append(errs, w.PatchIf(ctx, []any{t.pid}, []orm.Predicate{cond}, changes))
+		errs = append(errs, w.PatchIf(ctx, []any{t.pid}, conds, changes))
 		if len(t.removed) > 0 {
 			// A statement of its own: one UPDATE cannot both add to and remove
 			// from a collection.
@@ -305,7 +334,8 @@ func (t *txn) reservation() Reservation {
 
 // level returns the stock as the txn shows it.
 func (t *txn) level() Level {
-	l := Level{ProductID: t.pid, OnHand: int(t.onHand), Available: int(t.available), Version: t.version, UpdatedAt: t.updatedAt, Reservations: []Reservation{}}
+	l := Level{ProductID: t.pid, OnHand: int(t.onHand), Available: int(t.available), Version: t.version, UpdatedAt: t.updatedAt,
+		Reorder: t.policy, OpenPurchaseOrder: t.openPO, Reservations: []Reservation{}}
 	if t.stock {
 		l.Version, l.UpdatedAt = t.version+1, t.now
 	}

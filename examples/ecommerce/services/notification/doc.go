@@ -57,5 +57,20 @@
 // deliveries until it is called again with the same notification (it fills in
 // what is missing), as the saga's retries do.
 //
+// # Watching the platform's changes
+//
+// A Watcher (NewWatcher, WatcherConfig) runs the seed's two subscriptions on the
+// change feed, as durable subscriptions (package changefeed) of each tenant of
+// WatcherConfig.Tenants: updates of the orders whose status is processing,
+// shipped or delivered notify the order's user (KindOrderStatusUpdate, so room
+// "user:<id>", and e-mail or webhook as Routes say), and updates of the stock
+// that set available below 10 alert the administrators (KindLowStockAlert, room
+// "admin") and then call WatcherConfig.Reorder (inventory.Service.Reorder). A
+// notification's id is "change/<change id>": a change delivered again (delivery
+// is at least once) is a duplicate for Notify, and records nothing new. The
+// subscriptions see the changes of their tenant only. The models of the tables
+// watched must record their changes in the feed in the watcher's process
+// (order.Config.Feed, inventory.Config.Feed).
+//
 // The HTTP API is Service.Handler's.
 package notification

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/saga"
 	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
@@ -19,6 +20,10 @@ import (
 //	                       view (confirmed or failed) or 202 if still processing;
 //	                       400 {"error","fields"} invalid, 409 order id taken
 //	GET  /orders/{id}      → 200 the View, 404
+//	POST /orders/{id}/status {"status":"processing"|"shipped"|"delivered"} → 200 the
+//	                       Order (also when it had that status already: a no-op);
+//	                       400 invalid, 404 unknown order, 409 {"error","status"}
+//	                       a transition refused (backwards, a skip, not confirmed)
 //
 // Every answer is JSON.
 func (s *Service) Handler() http.Handler {
@@ -61,6 +66,27 @@ func (s *Service) Handler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, v)
 	})
+	mux.HandleFunc("POST /orders/{id}/status", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Status string `json:"status"`
+		}
+		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<10))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "body: " + err.Error()})
+			return
+		}
+		o, err := s.Advance(r.Context(), r.PathValue("id"), body.Status)
+		if te, ok := errors.AsType[*TransitionError](err); ok {
+			writeJSON(w, http.StatusConflict, map[string]any{"error": te.Error(), "status": te.Current})
+			return
+		}
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, o)
+	})
 	return mux
 }
 
@@ -71,7 +97,7 @@ func writeError(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid order", "fields": ve.Fields})
 	case errors.Is(err, saga.ErrExists):
 		writeJSON(w, http.StatusConflict, map[string]any{"error": "an order with this id exists"})
-	case errors.Is(err, saga.ErrNotFound):
+	case errors.Is(err, saga.ErrNotFound), errors.Is(err, orm.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, map[string]any{"error": "no such order"})
 	case errors.Is(err, tenant.ErrNoTenant), errors.Is(err, tenant.ErrInvalidID):
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "no valid tenant"})

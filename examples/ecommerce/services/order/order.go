@@ -12,6 +12,12 @@
 // notification service (package notification) to deliver the confirmation when
 // Config.NotificationURL is set, and otherwise records it in the notifications
 // table.
+//
+// After the saga, Advance moves a confirmed order along the fulfilment
+// statuses, processing, shipped and delivered, each a conditional write on the
+// status before. With Config.Feed the orders model records its writes in a
+// change feed (package changefeed), which the notification service's Watcher
+// reads.
 package order
 
 import (
@@ -37,17 +43,22 @@ type Order struct {
 	Items      []Item    `cql:"items" json:"items"`
 	TotalCents int64     `cql:"total_cents" json:"total_cents"`
 	Currency   string    `cql:"currency" json:"currency"`
-	Status     string    `cql:"status" json:"status"` // placed, confirmed, cancelled
+	Status     string    `cql:"status" json:"status"` // placed, confirmed, cancelled, or a fulfilment status
 	PaymentID  string    `cql:"payment_id" json:"payment_id"`
 	CreatedAt  time.Time `cql:"created_at" json:"created_at"`
 	UpdatedAt  time.Time `cql:"updated_at" json:"updated_at"`
 }
 
-// The statuses of an Order.
+// The statuses of an Order. The saga makes an order placed, then confirmed (or
+// cancelled); Advance then moves a confirmed order along the fulfilment
+// statuses, processing, shipped and delivered, in that order.
 const (
-	StatusPlaced    = "placed"
-	StatusConfirmed = "confirmed"
-	StatusCancelled = "cancelled"
+	StatusPlaced     = "placed"
+	StatusConfirmed  = "confirmed"
+	StatusCancelled  = "cancelled"
+	StatusProcessing = "processing"
+	StatusShipped    = "shipped"
+	StatusDelivered  = "delivered"
 )
 
 // Notification is a confirmation send_confirmation records in the service's own

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cassandraorm/cassandraorm-go/changefeed"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/saga"
 )
@@ -37,6 +38,12 @@ type Config struct {
 	Timeouts map[string]time.Duration
 	// Saga configures the orchestrator (tables, shards, leases, observer, log).
 	Saga saga.Config
+	// Feed, when set, is the change feed the orders model records its writes in
+	// (orm.RecordChanges): every order created, confirmed, cancelled or advanced
+	// is a change of table "orders" on it, for subscribers such as the
+	// notification service's Watcher. Sync does not sync the feed's own tables:
+	// sync its Models. Optional.
+	Feed *changefeed.Feed
 }
 
 func (c *Config) setDefaults() {
@@ -114,7 +121,7 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 		payments:      participant{name: "payment", base: strings.TrimRight(cfg.PaymentURL, "/"), client: cfg.HTTPClient},
 		notifications: participant{name: "notification", base: strings.TrimRight(cfg.NotificationURL, "/"), client: cfg.HTTPClient}}
 	var err error
-	if s.Orders, err = orm.NewModel[Order](db, orm.TableName("orders")); err != nil {
+	if s.Orders, err = OrdersModel(db, cfg.Feed); err != nil {
 		return nil, err
 	}
 	if s.Notifications, err = orm.NewModel[Notification](db, orm.TableName("notifications")); err != nil {
@@ -127,6 +134,19 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// OrdersModel returns the model of the orders table that New makes, recording
+// its changes in feed when feed is not nil. A process that only follows the
+// orders' changes (the notification service's Watcher) makes it with the feed
+// the order service records in, since a feed delivers a table's changes only
+// where a model of it records in the feed.
+func OrdersModel(db *orm.DB, feed *changefeed.Feed) (*orm.Model[Order], error) {
+	opts := []orm.ModelOption{orm.TableName("orders")}
+	if feed != nil {
+		opts = append(opts, orm.RecordChanges(feed))
+	}
+	return orm.NewModel[Order](db, opts...)
 }
 
 // Sync creates the service's tables and the saga tables (for ctx's tenant's

@@ -229,10 +229,17 @@
     if (seen.has(key)) {
       return;
     }
-    const d = f.data || {};
+    let d = f.data || {};
+    let type = f.type;
+    // A notification of the notification service of one of the two kinds the
+    // lists show is shown as that message, from the notification's data.
+    if (type === 'notification' && (d.kind === 'low_stock_alert' || d.kind === 'order_status_update')) {
+      type = d.kind;
+      d = d.data || {};
+    }
     let list;
     let li;
-    switch (f.type) {
+    switch (type) {
       case 'low_stock_alert':
         if (page !== 'admin') {
           return;
