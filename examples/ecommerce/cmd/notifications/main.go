@@ -1,6 +1,6 @@
 // Command notifications runs the e-commerce platform's notification service
 // (package services/notification) and the real-time hub (package realtime)
-// with the shop's web pages (package web), on one listener:
+// with the shop's web pages (package web), on one listener (platform.Site):
 //
 //   - /ws is the hub's WebSocket endpoint, on a realtime.RedisBus;
 //   - /admin, /order and /static/ are the pages (the administrators'
@@ -39,7 +39,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"sync"
@@ -52,7 +51,6 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/inventory"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/notification"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/order"
-	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/web"
 	"github.com/cassandraorm/cassandraorm-go/realtime"
 )
 
@@ -166,13 +164,6 @@ func run(log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	pages := web.Handler()
-	mux := http.NewServeMux()
-	mux.Handle("/ws", hub.Handler())
-	for _, p := range []string{"/admin", "/order", "/static/"} {
-		mux.Handle(p, pages)
-	}
-	mux.Handle("/", api)
 	var workers sync.WaitGroup
 	defer workers.Wait()
 	ctx, cancel := context.WithCancel(ctx) // the workers stop when Serve returns, however
@@ -203,5 +194,5 @@ func run(log *slog.Logger, args []string) error {
 			}
 		}
 	}
-	return platform.Serve(ctx, *listen, mux, log, ready)
+	return platform.Serve(ctx, *listen, platform.Site(hub.Handler(), api), log, ready)
 }
