@@ -70,7 +70,7 @@ func main() {
 
 func run(log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("notifications", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:7405", "address to serve the API on")
+	listen := fs.String("listen", "127.0.0.1:7405", "address to serve the API, the hub (/ws) and the pages on")
 	smtp := fs.String("smtp", "127.0.0.1:2525", "the SMTP server the mail goes through")
 	from := fs.String("from", "shop@shop.localhost", "the mail's sender")
 	keyspace := fs.String("keyspace", "ecommerce_notifications", "the service's keyspace")
