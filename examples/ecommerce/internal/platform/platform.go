@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/changefeed"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/web"
 	"github.com/cassandraorm/cassandraorm-go/lease"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/tenant/registry"
@@ -132,6 +133,21 @@ func (s *Store) Handler(h http.Handler) (http.Handler, error) {
 		return nil, err
 	}
 	return mw(h), nil
+}
+
+// Site is the handler of a process that runs the real-time hub: hub (its
+// Handler) at /ws, the web pages (web.Handler) at /admin, /order and
+// /static/, and api at every other path. The pages reach the hub at /ws on
+// their own origin.
+func Site(hub, api http.Handler) http.Handler {
+	pages := web.Handler()
+	mux := http.NewServeMux()
+	mux.Handle("/ws", hub)
+	for _, p := range []string{"/admin", "/order", "/static/"} {
+		mux.Handle(p, pages)
+	}
+	mux.Handle("/", api)
+	return mux
 }
 
 // Serve serves h on addr until ctx ends, then shuts down gracefully, finishing the

@@ -3,13 +3,34 @@ package notification
 import (
 	"context"
 	"errors"
+
+	"github.com/cassandraorm/cassandraorm-go/realtime"
 )
 
-// Rooms broadcasts to the WebSocket rooms of the real-time hub. Its
+// Rooms broadcasts to the WebSocket rooms of the real-time hub (HubRooms). Its
 // BroadcastToRoom must be safe for concurrent use, and return once the message
 // is handed to the room (nil) or could not be (an error, retried).
 type Rooms interface {
 	BroadcastToRoom(ctx context.Context, room, msgType string, data any) error
+}
+
+// HubRooms is Rooms on a real-time hub: BroadcastToRoom is Hub.Broadcast to
+// the room of the tenant of ctx (tenant.From; none is an error, never a
+// default). The delivery worker calls it in the tenant of the delivery, so
+// a notification reaches the rooms of its own tenant only.
+type HubRooms struct {
+	// Hub broadcasts. Required.
+	Hub *realtime.Hub
+}
+
+// BroadcastToRoom broadcasts data as a message of type msgType to room, in
+// the tenant of ctx, on every hub sharing Hub's bus.
+func (r HubRooms) BroadcastToRoom(ctx context.Context, room, msgType string, data any) error {
+	if r.Hub == nil {
+		return errors.New("notification: HubRooms: nil Hub")
+	}
+	_, err := r.Hub.Broadcast(ctx, room, msgType, data)
+	return err
 }
 
 // RoomMessageType is the message type of a notification broadcast; its data
