@@ -38,7 +38,7 @@ type crashRow struct {
 
 // crashConfig is the feed of the crash test, in the workers and the test alike.
 func crashConfig(tables string) changefeed.FeedConfig {
-	return changefeed.FeedConfig{Log: changefeed.Config{Table: "crash_changes_" + tables, Shards: 2, Lag: time.Second, AbandonAfter: 2 * time.Second}}
+	return changefeed.FeedConfig{Log: changefeed.Config{Table: "crash_changes_" + tables, Shards: 2}} // the default Lag (3 s) and AbandonAfter (10 s)
 }
 
 // The points at which a writer kills itself: a record staged, its batch not
@@ -297,21 +297,21 @@ func TestCrashBetweenCommitAndPublish(t *testing.T) {
 	complete := func(s *crashSeen) string {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		missing := 0
+		var missing []string
 		for k := range committed {
 			if !s.rows[k] {
-				missing++
+				missing = append(missing, "insert "+k)
 			}
 		}
 		for key, v := range last {
 			for want := int64(1); want <= v; want++ {
 				if !slices.Contains(s.versions[key], want) {
-					missing++
+					missing = append(missing, fmt.Sprintf("version %d of %s", want, key))
 				}
 			}
 		}
-		if missing > 0 {
-			return fmt.Sprintf("%d committed changes not delivered yet", missing)
+		if len(missing) > 0 {
+			return fmt.Sprintf("%d committed changes not delivered yet: %q", len(missing), missing[:min(len(missing), 10)])
 		}
 		return ""
 	}

@@ -3,9 +3,11 @@
 // recorded in the feed's log atomically with the write; subscriptions read the
 // log, filtered by table, operation and the values of the row, and hand each
 // change to a Go handler (or, with package changefeed/deliver, to the event bus
-// or to WebSocket rooms). No committed change is missed: a durable subscription
-// gets each one at least once, in order for each partition, after any crash of a
-// writer or a reader.
+// or to WebSocket rooms). A durable subscription gets each committed change at
+// least once, in order for each partition, after any crash of a writer or a
+// reader, with one known exception: a plain write whose batch applies long after
+// its writer gave up on it, when that writer died before recording a stand-in
+// (see docs/changefeed.md).
 //
 //	feed, err := changefeed.NewFeed(db, changefeed.FeedConfig{})
 //	orders, err := orm.NewModel[Order](db, orm.RecordChanges(feed))

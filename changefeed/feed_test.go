@@ -40,7 +40,7 @@ type line struct {
 // feedLag is the lag of the tests' feeds: short, so they wait little, and long
 // enough that a recorded write (which must land within half of it) fits on a
 // busy 2-core machine.
-const feedLag = time.Second
+const feedLag = 2 * time.Second
 
 // fixture is a feed with the tests' models, all on tables of this run.
 type fixture struct {

@@ -24,7 +24,7 @@ func TestFeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := strings.ReplaceAll(orm.NewUUID().String()[:8], "-", "")
-	feed, err := changefeed.NewFeed(db, changefeed.FeedConfig{Log: changefeed.Config{Table: "changes_" + run, Lag: time.Second}})
+	feed, err := changefeed.NewFeed(db, changefeed.FeedConfig{Log: changefeed.Config{Table: "changes_" + run, Lag: 2 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}

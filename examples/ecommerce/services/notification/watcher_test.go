@@ -83,7 +83,7 @@ func startWatched(t *testing.T) *watched {
 	w.other = tenant.With(t.Context(), w.otherID)
 	db := tenantedDB(t)
 	run := strings.ReplaceAll(w.tenant, "-", "_")
-	feed, err := changefeed.NewFeed(db, changefeed.FeedConfig{Log: changefeed.Config{Table: "changes_" + run, Lag: time.Second}})
+	feed, err := changefeed.NewFeed(db, changefeed.FeedConfig{Log: changefeed.Config{Table: "changes_" + run, Lag: 2 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func startFulfilment(t *testing.T) *fulfilment {
 		t.Fatal(err)
 	}
 	run := strings.ReplaceAll(orm.NewUUID().String()[:8], "-", "")
-	feed, err := changefeed.NewFeed(db, changefeed.FeedConfig{Log: changefeed.Config{Table: "changes_" + run, Lag: time.Second}})
+	feed, err := changefeed.NewFeed(db, changefeed.FeedConfig{Log: changefeed.Config{Table: "changes_" + run, Lag: 2 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
 	}
