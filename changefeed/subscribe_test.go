@@ -71,12 +71,14 @@ func TestFilters(t *testing.T) {
 		}
 	}
 	// The row a filter reads is the row when the subscriber reads the change
-	// (a second later: the log's lag), so no later write changes a's quantity.
-	// The last write is seen by rows: every subscription has read past it.
+	// (a lag later), so no later write changes a's quantity.
 	all := rows.wait(t, 2+len(writes))
 	if got := ids(inserts.wait(t, 2)); !slices.Equal(got, []string{"start", "a"}) {
 		t.Errorf("inserts: %q", got)
 	}
+	// Each subscription reads on its own: wait for what each should get.
+	low.wait(t, 3)
+	lowJSON.wait(t, 2)
 	if got := ids(low.changes()); !slices.Equal(got, []string{"a", "a", "b"}) {
 		t.Errorf("low stock: %q, want a, a, b", got)
 	}
