@@ -146,8 +146,10 @@ func TestStagedOutcomes(t *testing.T) {
 	}
 }
 
-// TestDeadline: a recorded write's context ends by its record's deadline, so
-// that a write that cannot land before readers pass its record is not made.
+// TestDeadline checks the deadlines the feed gives its records: half the lag
+// after a staged record, half AbandonAfter after one written ahead. (That a
+// write's context gets its record's deadline is seen in the benchmarks and the
+// crash test, where writes past it fail with their outcome unknown.)
 func TestDeadline(t *testing.T) {
 	f := newFixture(t, nil, changefeed.FeedConfig{})
 	rec, err := f.feed.Stage(t.Context(), f.db.NewBatch(orm.LoggedBatch, orm.BatchLimits{}), f.rowChange("d", 1))
