@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,5 +167,39 @@ func TestDeadline(t *testing.T) {
 	ahead.Done(context.Background(), orm.ErrConflict)
 	if d := ahead.Deadline().Sub(ahead.ID().Time()); d != f.feed.Config().Log.AbandonAfter/2 {
 		t.Errorf("written-ahead deadline %v after the record, want half AbandonAfter", d)
+	}
+}
+
+// TestTamperedLog: a log entry another client rewrote with bytes the feed never
+// writes stops a subscription with an error naming the change's table, and no
+// panic; the change is not delivered.
+func TestTamperedLog(t *testing.T) {
+	f := newFixture(t, nil, changefeed.FeedConfig{})
+	ctx := t.Context()
+	if err := f.products.Insert(ctx, &product{ID: "tampered", Quantity: 1}); err != nil {
+		t.Fatal(err)
+	}
+	s := env.Session(t)
+	log := env.Keyspace() + "." + f.feed.Config().Log.Table
+	var bucket int64
+	var shard int32
+	var seq orm.UUID
+	if err := s.Query("SELECT bucket, shard, seq FROM "+log+" LIMIT 1 ALLOW FILTERING").ScanContext(ctx, &bucket, &shard, &seq); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Query("UPDATE "+log+" SET key_values = [0x00], column_values = {'quantity': 0x02} WHERE bucket = ? AND shard = ? AND seq = ?",
+		bucket, shard, seq).ExecContext(ctx); err != nil {
+		t.Fatal(err)
+	}
+	delivered := 0
+	sub := changefeed.Subscription{Name: "tampered-" + suffix(), Table: f.products.Table().Name,
+		Handle: func(context.Context, changefeed.Change) error { delivered++; return nil }}
+	var err error
+	testenv.WaitUntil(t, 30*time.Second, "the tampered entry read", func() bool {
+		err = f.subs.CatchUp(ctx, sub)
+		return err != nil
+	})
+	if !strings.Contains(err.Error(), f.products.Table().Name) || !strings.Contains(err.Error(), "malformed") || delivered != 0 {
+		t.Fatalf("got %v (%d delivered), want an error naming the table and the malformed value", err, delivered)
 	}
 }
