@@ -156,7 +156,7 @@ func TestSlowConsumer(t *testing.T) {
 		testenv.WaitFor(t, wait, func() error {
 			for j, c := range fast {
 				if n := c.received(); n < i-window {
-					return fmt.Errorf("before message %d: client %d has %d", i, j, n)
+					return fmt.Errorf("before message %d: client %d has %d (hub stats %+v)", i, j, n, h.Stats())
 				}
 			}
 			return nil
