@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -36,6 +37,7 @@ type Query[T any] struct {
 	perPart   int
 	order     []orderBy
 	ann       *annOrder
+	scored    bool // select the ANN similarity too (AllScored)
 	filtering bool
 	deleted   bool
 	opts      []QueryOption
@@ -153,11 +155,26 @@ func (q Query[T]) cql(sc scoped) (string, []any, error) {
 	} else {
 		b.WriteString(quoteNames(cols))
 	}
+	var scoreVec any
+	if q.scored {
+		if q.ann == nil {
+			return "", nil, fmt.Errorf("%w: %s: AllScored needs NearestTo", ErrInvalidQuery, q.m.t.Name)
+		}
+		c, v, err := q.annColumn()
+		if err != nil {
+			return "", nil, err
+		}
+		b.WriteString(", similarity_" + c.Similarity + "(" + quote(c.Name) + ", ?)")
+		scoreVec = v
+	}
 	b.WriteString(" FROM ")
 	b.WriteString(sc.st.from)
 	vals, filter, err := q.whereClause(&b, sc)
 	if err != nil {
 		return "", nil, err
+	}
+	if q.scored {
+		vals = append([]any{scoreVec}, vals...)
 	}
 	if err := q.orderClause(&b, &vals); err != nil {
 		return "", nil, err
@@ -165,10 +182,17 @@ func (q Query[T]) cql(sc scoped) (string, []any, error) {
 	if q.perPart > 0 {
 		b.WriteString(" PER PARTITION LIMIT " + strconv.Itoa(q.perPart))
 	}
-	if q.limit > 0 && !q.hidesDeleted() {
-		b.WriteString(" LIMIT " + strconv.Itoa(q.limit))
-	} else if q.ann != nil && q.limit == 0 {
+	switch {
+	case q.ann != nil && q.limit <= 0:
 		return "", nil, fmt.Errorf("%w: %s: NearestTo needs a Limit", ErrInvalidQuery, q.m.t.Name)
+	case q.ann != nil && q.limit > MaxANNLimit:
+		return "", nil, fmt.Errorf("%w: %s: NearestTo with Limit %d: Cassandra allows at most %d rows per ANN query", ErrInvalidQuery, q.m.t.Name, q.limit, MaxANNLimit)
+	case q.ann != nil:
+		// The server ranks the rows; soft-deleted ones are skipped on the client, so
+		// such a query may return fewer than Limit rows.
+		b.WriteString(" LIMIT " + strconv.Itoa(q.limit))
+	case q.limit > 0 && !q.hidesDeleted():
+		b.WriteString(" LIMIT " + strconv.Itoa(q.limit))
 	}
 	if filter {
 		b.WriteString(" ALLOW FILTERING")
@@ -346,23 +370,52 @@ func names(cols []*Column) string {
 	return strings.Join(n, ", ")
 }
 
+// MaxANNLimit is the largest Limit of a NearestTo query: Cassandra 5.0 refuses an
+// ANN query with a greater LIMIT ("Use of ANN OF in an ORDER BY clause requires a
+// LIMIT that is not greater than 1000", SelectStatement's check against
+// StorageAttachedIndex's ANN limit).
+const MaxANNLimit = 1000
+
+// annColumn checks the NearestTo column and vector and returns the column and the
+// vector's encoding. A vector with a NaN or infinite element, or a zero vector on a
+// cosine index, is refused here: the server refuses the zero vector too, with an error
+// that does not name the column.
+func (q Query[T]) annColumn() (*Column, any, error) {
+	t := q.m.t
+	c, err := t.column(q.ann.col)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.cql.name != "vector" || c.Index == "" {
+		return nil, nil, fmt.Errorf(`%w: %s: NearestTo needs a vector column with orm:"index"; %s is %s`, ErrInvalidQuery, t.Name, c.Name, c.Type)
+	}
+	if len(q.ann.vec) != c.cql.dim {
+		return nil, nil, fmt.Errorf("%w: %s: NearestTo on %s: vector has %d elements, want %d", ErrInvalidValue, t.Name, c.Name, len(q.ann.vec), c.cql.dim)
+	}
+	zero := true
+	for i, x := range q.ann.vec {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return nil, nil, fmt.Errorf("%w: %s: NearestTo on %s: element %d is %v", ErrInvalidValue, t.Name, c.Name, i, x)
+		}
+		zero = zero && x == 0
+	}
+	if zero && c.Similarity == "cosine" {
+		return nil, nil, fmt.Errorf("%w: %s: NearestTo on %s: a zero vector has no cosine similarity", ErrInvalidValue, t.Name, c.Name)
+	}
+	v, err := t.encode(c, c.info, q.ann.vec)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, v, nil
+}
+
 func (q Query[T]) orderClause(b *strings.Builder, vals *[]any) error {
 	t := q.m.t
 	if q.ann != nil {
 		if len(q.order) > 0 {
 			return fmt.Errorf("%w: %s: NearestTo cannot be combined with OrderBy", ErrInvalidQuery, t.Name)
 		}
-		c, err := t.column(q.ann.col)
-		if err != nil {
-			return err
-		}
-		if c.cql.name != "vector" || c.Index == "" {
-			return fmt.Errorf(`%w: %s: NearestTo needs a vector column with orm:"index"; %s is %s`, ErrInvalidQuery, t.Name, c.Name, c.Type)
-		}
-		if len(q.ann.vec) != c.cql.dim {
-			return fmt.Errorf("%w: %s: NearestTo on %s: vector has %d elements, want %d", ErrInvalidValue, t.Name, c.Name, len(q.ann.vec), c.cql.dim)
-		}
-		v, err := t.encode(c, c.info, q.ann.vec)
+		c, v, err := q.annColumn()
 		if err != nil {
 			return err
 		}
@@ -430,43 +483,70 @@ func findPred(ps []Predicate, col string) (Predicate, bool) {
 // All runs the query and yields its rows, fetching pages as it goes. Stop early by
 // breaking out of the loop. An error is yielded once, as the last element.
 func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
-	return func(yield func(T, error) bool) {
-		var zero T
-		if err := q.m.db.live(); err != nil {
-			yield(zero, fmt.Errorf("orm: select %s: %w", q.m.t.Name, err))
-			return
+	return func(yield func(T, error) bool) { q.run(ctx, yield) }
+}
+
+// Scored is a row of a NearestTo query and its similarity to the query vector.
+type Scored[T any] struct {
+	// Row is the row.
+	Row T
+	// Score is the similarity Cassandra computes with the index's similarity
+	// function (similarity_cosine, similarity_dot_product or similarity_euclidean):
+	// greater is more similar.
+	Score float32
+}
+
+// AllScored runs a NearestTo query and yields its rows, most similar first, each with
+// its score. The query is one ANN read of at most MaxANNLimit rows: Cassandra does not
+// page ANN results, so neither does AllScored.
+func (q Query[T]) AllScored(ctx context.Context) iter.Seq2[Scored[T], error] {
+	return func(yield func(Scored[T], error) bool) {
+		q.scored = true
+		var score float32
+		q.run(ctx, func(row T, err error) bool {
+			return yield(Scored[T]{Row: row, Score: score}, err)
+		}, &score)
+	}
+}
+
+// run runs the query and hands its rows to yield, then an error if one ends the run.
+// extra are scan destinations for the columns after the model's (the score).
+func (q Query[T]) run(ctx context.Context, yield func(T, error) bool, extra ...any) {
+	var zero T
+	if err := q.m.db.live(); err != nil {
+		yield(zero, fmt.Errorf("orm: select %s: %w", q.m.t.Name, err))
+		return
+	}
+	stmt, vals, err := q.CQL(ctx)
+	if err != nil {
+		yield(zero, err)
+		return
+	}
+	cols, _ := q.selected()
+	o := collectOpts(q.opts)
+	if err := o.check(q.m.t.Name); err != nil {
+		yield(zero, err)
+		return
+	}
+	start := time.Now()
+	it := q.m.query(stmt, vals, &o, true).IterContext(ctx)
+	yielded := 0
+	stopped := false
+	n, err := q.scan(ctx, it, cols, func(row T) bool {
+		yielded++
+		if !yield(row, nil) || (q.limit > 0 && yielded >= q.limit) {
+			stopped = true
+			return false
 		}
-		stmt, vals, err := q.CQL(ctx)
-		if err != nil {
-			yield(zero, err)
-			return
-		}
-		cols, _ := q.selected()
-		o := collectOpts(q.opts)
-		if err := o.check(q.m.t.Name); err != nil {
-			yield(zero, err)
-			return
-		}
-		start := time.Now()
-		it := q.m.query(stmt, vals, &o, true).IterContext(ctx)
-		yielded := 0
-		stopped := false
-		n, err := q.scan(ctx, it, cols, func(row T) bool {
-			yielded++
-			if !yield(row, nil) || (q.limit > 0 && yielded >= q.limit) {
-				stopped = true
-				return false
-			}
-			return true
-		})
-		cerr := it.Close()
-		q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "select", Statement: stmt, Latency: time.Since(start), Rows: n, Err: cerr})
-		switch {
-		case err != nil:
-			yield(zero, err)
-		case cerr != nil && !stopped:
-			yield(zero, fmt.Errorf("orm: select %s: %w", q.m.t.Name, classify(cerr)))
-		}
+		return true
+	}, extra...)
+	cerr := it.Close()
+	q.m.db.observe(ctx, QueryEvent{Table: q.m.t.Name, Op: "select", Statement: stmt, Latency: time.Since(start), Rows: n, Err: cerr})
+	switch {
+	case err != nil:
+		yield(zero, err)
+	case cerr != nil && !stopped:
+		yield(zero, fmt.Errorf("orm: select %s: %w", q.m.t.Name, classify(cerr)))
 	}
 }
 
@@ -475,9 +555,9 @@ func (q Query[T]) All(ctx context.Context) iter.Seq2[T, error] {
 // how many rows it read from the server and the first hook error. One row value and
 // one destination list serve the whole scan; the row is zeroed before each Scan so no
 // slice the driver fills is shared with a row already handed over.
-func (q Query[T]) scan(ctx context.Context, it *gocql.Iter, cols []*Column, each func(T) bool) (int, error) {
+func (q Query[T]) scan(ctx context.Context, it *gocql.Iter, cols []*Column, each func(T) bool, extra ...any) (int, error) {
 	var row, zero T
-	dest := scanDest(make([]any, 0, len(cols)), reflect.ValueOf(&row).Elem(), cols)
+	dest := append(scanDest(make([]any, 0, len(cols)+len(extra)), reflect.ValueOf(&row).Elem(), cols), extra...)
 	read := 0
 	for {
 		row = zero
@@ -531,6 +611,9 @@ const DefaultPageSize = 100
 // ErrInvalidQuery.
 func (q Query[T]) Page(ctx context.Context, cursor string) (Page[T], error) {
 	var page Page[T]
+	if q.ann != nil {
+		return page, fmt.Errorf("%w: %s: Page of a NearestTo query: Cassandra does not page ANN results; use All with a Limit", ErrInvalidQuery, q.m.t.Name)
+	}
 	stmt, vals, err := q.CQL(ctx)
 	if err != nil {
 		return page, err

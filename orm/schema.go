@@ -168,16 +168,21 @@ func (db *DB) liveColumns(ctx context.Context, ks, table string) (map[string]liv
 	return cols, nil
 }
 
-// liveIndexes reads a table's indexes: name -> target, as system_schema shows it
-// (e.g. "tags" or "values(tags)").
-func (db *DB) liveIndexes(ctx context.Context, ks, table string) (map[string]string, error) {
+// liveIndex is an index as system_schema shows it.
+type liveIndex struct {
+	target     string // e.g. "tags" or "values(tags)"
+	similarity string // the similarity function of a vector index, lower case; "" if not set
+}
+
+// liveIndexes reads a table's indexes by name.
+func (db *DB) liveIndexes(ctx context.Context, ks, table string) (map[string]liveIndex, error) {
 	iter := db.session.Query(`SELECT index_name, options FROM system_schema.indexes WHERE keyspace_name = ? AND table_name = ?`,
 		ks, table).IterContext(ctx)
-	idx := map[string]string{}
+	idx := map[string]liveIndex{}
 	var name string
 	var opts map[string]string
 	for iter.Scan(&name, &opts) {
-		idx[name] = strings.ReplaceAll(opts["target"], `"`, "")
+		idx[name] = liveIndex{target: strings.ReplaceAll(opts["target"], `"`, ""), similarity: strings.ToLower(opts["similarity_function"])}
 		opts = nil
 	}
 	if err := iter.Close(); err != nil {
@@ -248,7 +253,8 @@ func (db *DB) diffTable(ctx context.Context, ks string, t *Table) ([]SchemaChang
 		if c.Index == "" {
 			continue
 		}
-		target, ok := idx[c.IndexName(t.Name)]
+		li, ok := idx[c.IndexName(t.Name)]
+		target := li.target
 		switch {
 		case !ok:
 			changes = append(changes, SchemaChange{Object: obj, What: "add SAI index on " + c.Name,
@@ -256,6 +262,9 @@ func (db *DB) diffTable(ctx context.Context, ks string, t *Table) ([]SchemaChang
 		case target != indexTarget(c, false) && target != indexTarget(c, true):
 			changes = append(changes, SchemaChange{Object: obj,
 				What: fmt.Sprintf("index %s targets %s in the database but %s in the model: drop it to have it recreated", c.IndexName(t.Name), target, indexTarget(c, false))})
+		case c.Similarity != "" && c.Similarity != li.similarity && !(li.similarity == "" && c.Similarity == "cosine"):
+			changes = append(changes, SchemaChange{Object: obj,
+				What: fmt.Sprintf("index %s uses similarity %s in the database but %s in the model: drop it to have it recreated", c.IndexName(t.Name), li.similarity, c.Similarity)})
 		}
 	}
 	return changes, nil
@@ -449,7 +458,7 @@ func createIndex(ks string, t *Table, c *Column) string {
 	}
 	stmt := "CREATE INDEX IF NOT EXISTS " + quote(c.IndexName(t.Name)) + " ON " + qualified(ks, t.Name) + " (" + target + ") USING 'sai'"
 	if c.cql.name == "vector" {
-		stmt += " WITH OPTIONS = {'similarity_function': 'cosine'}"
+		stmt += " WITH OPTIONS = {'similarity_function': " + literal(c.Similarity) + "}"
 	}
 	return stmt
 }

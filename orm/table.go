@@ -45,6 +45,9 @@ type Column struct {
 	// Index is the SAI index target ("" for none; "values", "keys", "entries", "full"
 	// for collections, "default" otherwise).
 	Index string
+	// Similarity is the similarity function of a vector column's SAI index:
+	// "cosine" (the default), "dot_product" or "euclidean"; "" on other columns.
+	Similarity string
 
 	index   []int // field index path in the struct
 	goType  reflect.Type
@@ -186,6 +189,8 @@ type TableNamer interface {
 //	orm:"ck"        clustering column, ascending; "ck=desc" for descending
 //	orm:"static"    static column
 //	orm:"index"     SAI index; on collections "index=keys|values|entries|full"
+//	orm:"similarity=cosine|dot_product|euclidean" the similarity function of a vector
+//	                column's index (default cosine)
 //	orm:"unique"    unique value; "unique=group" makes one constraint of several fields
 //	orm:"softdelete" on a time.Time or *time.Time: Delete marks rows instead of removing them
 //	orm:"set", "frozen", "ascii", "timeuuid", "date", "time", "tuple", "vector=N": the CQL type
@@ -305,6 +310,11 @@ func parseColumn(m *typeMapper, t *Table, f reflect.StructField, idx []int) (*Co
 				}
 				col.Index = v
 			}
+		case "similarity":
+			if v != "cosine" && v != "dot_product" && v != "euclidean" {
+				return nil, fmt.Errorf("%w: %s: similarity=%q: want cosine, dot_product or euclidean", ErrInvalidModel, where, v)
+			}
+			col.Similarity = v
 		case "unique":
 			col.unique = name
 			if v != "" {
@@ -361,8 +371,14 @@ func parseColumn(m *typeMapper, t *Table, f reflect.StructField, idx []int) (*Co
 // the default target of a collection: values of a collection, the whole of a frozen
 // one.
 func checkIndexTarget(c *Column) error {
+	if c.Similarity != "" && (c.cql.name != "vector" || c.Index == "") {
+		return fmt.Errorf(`similarity applies to an indexed vector column (orm:"index,similarity=..."); %s is %s`, c.Name, c.Type)
+	}
 	if c.Index == "" {
 		return nil
+	}
+	if c.cql.name == "vector" && c.Similarity == "" {
+		c.Similarity = "cosine"
 	}
 	coll := c.cql.name == "list" || c.cql.name == "set" || c.cql.name == "map"
 	switch {

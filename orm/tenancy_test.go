@@ -253,6 +253,12 @@ func TestTenancyRefusesNoTenant(t *testing.T) {
 			}
 			return nil
 		},
+		"Query.AllScored": func(ctx context.Context) error {
+			for _, err := range members.Query().Where(orm.Eq("team", "t")).AllScored(ctx) {
+				return err
+			}
+			return nil
+		},
 		"Query.One": func(ctx context.Context) error {
 			_, err := members.Query().Where(orm.Eq("team", "t")).One(ctx)
 			return err
