@@ -121,7 +121,11 @@ func TestSlowConsumer(t *testing.T) {
 		others = int(limit-100) / 2
 		t.Logf("open-file limit %d: %d fast clients instead of 1000", limit, others)
 	}
-	h, err := realtime.New(realtime.Config{Bus: newBus(t, nil), HMACKey: key, QueueSize: 32})
+	// The queue's bound is what drops the slow client here, not WriteTimeout:
+	// on a loaded machine, the 32 rounds that fill its queue can take longer
+	// than the default 10 s its write stays blocked, and a client dropped for
+	// a write that timed out gets no close frame (its socket is full).
+	h, err := realtime.New(realtime.Config{Bus: newBus(t, nil), HMACKey: key, QueueSize: 32, WriteTimeout: 5 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
