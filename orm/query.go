@@ -155,17 +155,18 @@ func (q Query[T]) cql(sc scoped) (string, []any, error) {
 	} else {
 		b.WriteString(quoteNames(cols))
 	}
-	var scoreVec any
+	var ann annBound
+	if q.ann != nil {
+		var err error
+		if ann.col, ann.vec, err = q.annColumn(); err != nil {
+			return "", nil, err
+		}
+	}
 	if q.scored {
 		if q.ann == nil {
 			return "", nil, fmt.Errorf("%w: %s: AllScored needs NearestTo", ErrInvalidQuery, q.m.t.Name)
 		}
-		c, v, err := q.annColumn()
-		if err != nil {
-			return "", nil, err
-		}
-		b.WriteString(", similarity_" + c.Similarity + "(" + quote(c.Name) + ", ?)")
-		scoreVec = v
+		b.WriteString(", similarity_" + ann.col.Similarity + "(" + quote(ann.col.Name) + ", ?)")
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(sc.st.from)
@@ -174,9 +175,9 @@ func (q Query[T]) cql(sc scoped) (string, []any, error) {
 		return "", nil, err
 	}
 	if q.scored {
-		vals = append([]any{scoreVec}, vals...)
+		vals = append([]any{ann.vec}, vals...)
 	}
-	if err := q.orderClause(&b, &vals); err != nil {
+	if err := q.orderClause(&b, &vals, ann); err != nil {
 		return "", nil, err
 	}
 	if q.perPart > 0 {
@@ -376,32 +377,43 @@ func names(cols []*Column) string {
 // StorageAttachedIndex's ANN limit).
 const MaxANNLimit = 1000
 
-// annColumn checks the NearestTo column and vector and returns the column and the
-// vector's encoding. A vector with a NaN or infinite element, or a zero vector on a
-// cosine index, is refused here: the server refuses the zero vector too, with an error
-// that does not name the column.
-func (q Query[T]) annColumn() (*Column, any, error) {
-	t := q.m.t
-	c, err := t.column(q.ann.col)
+// CheckVector reports why vec cannot be searched for in column of t: the column
+// is not an indexed vector column (ErrInvalidQuery), or vec has the wrong
+// dimension, a NaN or infinite element, or is a zero vector on a cosine index
+// (ErrInvalidValue; the server refuses the zero vector too, with an error that
+// does not name the column). NearestTo runs it before a query is sent.
+func (t *Table) CheckVector(column string, vec []float32) error {
+	c, err := t.column(column)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	if c.cql.name != "vector" || c.Index == "" {
-		return nil, nil, fmt.Errorf(`%w: %s: NearestTo needs a vector column with orm:"index"; %s is %s`, ErrInvalidQuery, t.Name, c.Name, c.Type)
+		return fmt.Errorf(`%w: %s: NearestTo needs a vector column with orm:"index"; %s is %s`, ErrInvalidQuery, t.Name, c.Name, c.Type)
 	}
-	if len(q.ann.vec) != c.cql.dim {
-		return nil, nil, fmt.Errorf("%w: %s: NearestTo on %s: vector has %d elements, want %d", ErrInvalidValue, t.Name, c.Name, len(q.ann.vec), c.cql.dim)
+	if len(vec) != c.cql.dim {
+		return fmt.Errorf("%w: %s: NearestTo on %s: vector has %d elements, want %d", ErrInvalidValue, t.Name, c.Name, len(vec), c.cql.dim)
 	}
 	zero := true
-	for i, x := range q.ann.vec {
+	for i, x := range vec {
 		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return nil, nil, fmt.Errorf("%w: %s: NearestTo on %s: element %d is %v", ErrInvalidValue, t.Name, c.Name, i, x)
+			return fmt.Errorf("%w: %s: NearestTo on %s: element %d is %v", ErrInvalidValue, t.Name, c.Name, i, x)
 		}
 		zero = zero && x == 0
 	}
 	if zero && c.Similarity == "cosine" {
-		return nil, nil, fmt.Errorf("%w: %s: NearestTo on %s: a zero vector has no cosine similarity", ErrInvalidValue, t.Name, c.Name)
+		return fmt.Errorf("%w: %s: NearestTo on %s: a zero vector has no cosine similarity", ErrInvalidValue, t.Name, c.Name)
 	}
+	return nil
+}
+
+// annColumn checks the NearestTo column and vector (Table.CheckVector) and
+// returns the column and the vector's encoding.
+func (q Query[T]) annColumn() (*Column, any, error) {
+	t := q.m.t
+	if err := t.CheckVector(q.ann.col, q.ann.vec); err != nil {
+		return nil, nil, err
+	}
+	c, _ := t.column(q.ann.col)
 	v, err := t.encode(c, c.info, q.ann.vec)
 	if err != nil {
 		return nil, nil, err
@@ -409,18 +421,22 @@ func (q Query[T]) annColumn() (*Column, any, error) {
 	return c, v, nil
 }
 
-func (q Query[T]) orderClause(b *strings.Builder, vals *[]any) error {
+// annBound is a NearestTo query's checked column and encoded vector.
+type annBound struct {
+	col *Column
+	vec any
+}
+
+// orderClause writes the ORDER BY clause; ann is the checked NearestTo column
+// and vector of an ANN query.
+func (q Query[T]) orderClause(b *strings.Builder, vals *[]any, ann annBound) error {
 	t := q.m.t
 	if q.ann != nil {
 		if len(q.order) > 0 {
 			return fmt.Errorf("%w: %s: NearestTo cannot be combined with OrderBy", ErrInvalidQuery, t.Name)
 		}
-		c, v, err := q.annColumn()
-		if err != nil {
-			return err
-		}
-		b.WriteString(" ORDER BY " + quote(c.Name) + " ANN OF ?")
-		*vals = append(*vals, v)
+		b.WriteString(" ORDER BY " + quote(ann.col.Name) + " ANN OF ?")
+		*vals = append(*vals, ann.vec)
 		return nil
 	}
 	if len(q.order) == 0 {
