@@ -103,6 +103,12 @@ func TestClientChecks(t *testing.T) {
 			t.Errorf("%s: %v does not match %v", tc.name, err, tc.is)
 		}
 	}
+	// Exact refuses the same vectors, rather than finding nothing.
+	for name, vec := range map[string][]float32{"zero vector": {0, 0, 0, 0}, "NaN": {1, nan, 0, 0}, "wrong dimension": {1, 0, 0}} {
+		if _, err := vector.Exact(ctx, m, "vec", vec, vector.SearchOptions{FullScan: true}); !errors.Is(err, orm.ErrInvalidValue) || !strings.Contains(err.Error(), "checks") {
+			t.Errorf("Exact with a %s: %v, want ErrInvalidValue naming the table", name, err)
+		}
+	}
 	if _, err := m.Query().NearestTo("vec", []float32{1, 0, 0, 0}).Limit(5).Page(ctx, ""); !errors.Is(err, orm.ErrInvalidQuery) {
 		t.Errorf("Page of an ANN query: %v, want ErrInvalidQuery (ANN results are not paged)", err)
 	}

@@ -153,23 +153,17 @@ func Score(fn string, a, b []float32) (float32, error) {
 // each with Score and the column's similarity function, and keeps the best. It is
 // the ground truth for Search and a fallback for small sets (a partition, a
 // tenant). Its Where needs no index, only an access path the orm accepts, or
-// FullScan.
+// FullScan. It refuses the vectors Search refuses (orm.Table.CheckVector).
 //
 // Limit is not capped by orm.MaxANNLimit; zero means DefaultLimit, or every row
 // that passes Threshold. MayHaveMore is true when rows that passed were cut by Limit.
 func Exact[T any](ctx context.Context, m *orm.Model[T], column string, vec []float32, opts SearchOptions) (Result[T], error) {
 	var res Result[T]
 	t := m.Table()
-	c := t.Column(column)
-	if c == nil {
-		return res, fmt.Errorf("vector: exact %s: no column %s", t.Name, column)
-	}
-	if c.Similarity == "" {
-		return res, fmt.Errorf(`vector: exact %s.%s: not an indexed vector column (orm:"index")`, t.Name, column)
-	}
-	if err := checkVector(c.Similarity, vec); err != nil {
+	if err := t.CheckVector(column, vec); err != nil {
 		return res, fmt.Errorf("vector: exact %s.%s: %w", t.Name, column, err)
 	}
+	c := t.Column(column)
 	limit := opts.Limit
 	if limit == 0 && opts.Threshold == 0 {
 		limit = DefaultLimit
@@ -186,7 +180,7 @@ func Exact[T any](ctx context.Context, m *orm.Model[T], column string, vec []flo
 			return Result[T]{}, fmt.Errorf("vector: exact %s.%s: %w", t.Name, column, err)
 		}
 		v, _ := reflect.ValueOf(row).FieldByName(c.Field).Interface().([]float32)
-		if len(v) != len(vec) {
+		if len(v) == 0 {
 			continue // a row without a vector is not found by the index either
 		}
 		s, err := Score(c.Similarity, v, vec)
@@ -204,20 +198,4 @@ func Exact[T any](ctx context.Context, m *orm.Model[T], column string, vec []flo
 		res.MayHaveMore = true
 	}
 	return res, nil
-}
-
-// checkVector refuses a query vector with a NaN or infinite element, and a zero
-// vector under cosine, as the orm does for Search.
-func checkVector(fn string, vec []float32) error {
-	zero := true
-	for i, x := range vec {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return fmt.Errorf("element %d is %v", i, x)
-		}
-		zero = zero && x == 0
-	}
-	if zero && fn == "cosine" {
-		return fmt.Errorf("a zero vector has no cosine similarity")
-	}
-	return nil
 }
