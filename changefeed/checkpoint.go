@@ -20,6 +20,9 @@ type checkpointRow struct {
 	// its checkpoint is valid only for its generation.
 	Generation int64     `cql:"generation"`
 	UpdatedAt  time.Time `cql:"updated_at"`
+	// Seen is the reader's record of what it handled behind its position, for
+	// its successor's first look-back (Config.LookBack).
+	Seen []byte `cql:"seen"`
 }
 
 // Checkpoint is a reader's saved place: its position, the lease token of the
@@ -28,6 +31,8 @@ type Checkpoint struct {
 	Position   Position
 	Owner      string
 	Generation int64
+
+	seen string // the look-back record saved with it
 }
 
 // ErrFenced is matched by the error of a save refused because another lease
@@ -62,7 +67,7 @@ func (c *Checkpoints) Get(ctx context.Context, name string) (Checkpoint, error) 
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("changefeed: reading checkpoint %s: %w", name, err)
 	}
-	return Checkpoint{Position: Position{Bucket: r.Bucket, Seq: r.Seq}, Owner: r.Owner, Generation: r.Generation}, nil
+	return Checkpoint{Position: Position{Bucket: r.Bucket, Seq: r.Seq}, Owner: r.Owner, Generation: r.Generation, seen: string(r.Seen)}, nil
 }
 
 // Save records pos and generation under name on behalf of lease holder owner, if
@@ -71,6 +76,11 @@ func (c *Checkpoints) Get(ctx context.Context, name string) (Checkpoint, error) 
 // its lease while paused: once its successor has saved, its own saves fail with
 // ErrFenced.
 func (c *Checkpoints) Save(ctx context.Context, name string, pos Position, generation int64, owner, prev string) error {
+	return c.save(ctx, name, pos, generation, owner, prev, nil)
+}
+
+// save is Save with the reader's look-back record.
+func (c *Checkpoints) save(ctx context.Context, name string, pos Position, generation int64, owner, prev string, seen []byte) error {
 	var seq, prevOwner any
 	if pos.Seq != (orm.UUID{}) {
 		seq = pos.Seq
@@ -78,10 +88,14 @@ func (c *Checkpoints) Save(ctx context.Context, name string, pos Position, gener
 	if prev != "" {
 		prevOwner = prev
 	}
-	err := c.rows.PatchIf(ctx, []any{name}, []orm.Predicate{orm.Eq("owner", prevOwner)}, []orm.Change{
+	changes := []orm.Change{
 		orm.Set("bucket", pos.Bucket), orm.Set("seq", seq), orm.Set("owner", owner), orm.Set("generation", generation),
 		orm.Set("updated_at", time.Now().UTC()),
-	})
+	}
+	if seen != nil {
+		changes = append(changes, orm.Set("seen", seen))
+	}
+	err := c.rows.PatchIf(ctx, []any{name}, []orm.Predicate{orm.Eq("owner", prevOwner)}, changes)
 	if errors.Is(err, orm.ErrConflict) {
 		return fmt.Errorf("changefeed: saving checkpoint %s: %w", name, ErrFenced)
 	}
@@ -100,6 +114,7 @@ type Claim struct {
 	held *lease.Held
 	pos  Position
 	gen  int64
+	seen []byte // the look-back record saved with pos
 }
 
 // Claim takes checkpoint name for the holder of held: see Claim.
@@ -108,8 +123,8 @@ func (c *Checkpoints) Claim(ctx context.Context, name string, held *lease.Held) 
 	if err != nil {
 		return nil, err
 	}
-	cl := &Claim{cps: c, name: name, held: held, pos: cp.Position, gen: cp.Generation}
-	if err := cl.saveAs(ctx, cl.pos, cp.Owner); err != nil {
+	cl := &Claim{cps: c, name: name, held: held, pos: cp.Position, gen: cp.Generation, seen: []byte(cp.seen)}
+	if err := cl.saveAs(ctx, cl.pos, cl.seen, cp.Owner); err != nil {
 		return nil, err
 	}
 	return cl, nil
@@ -128,20 +143,25 @@ func (c *Claim) Held() *lease.Held { return c.held }
 // checkpoint last; else it fails with an error matching ErrLeaseLost (and
 // ErrFenced, or the lease's error).
 func (c *Claim) Save(ctx context.Context, pos Position) error {
-	return c.saveAs(ctx, pos, c.held.Token())
+	return c.saveAs(ctx, pos, nil, c.held.Token())
 }
 
-func (c *Claim) saveAs(ctx context.Context, pos Position, prev string) error {
+// save is Save with the reader's look-back record.
+func (c *Claim) save(ctx context.Context, pos Position, seen []byte) error {
+	return c.saveAs(ctx, pos, seen, c.held.Token())
+}
+
+func (c *Claim) saveAs(ctx context.Context, pos Position, seen []byte, prev string) error {
 	if !c.held.Valid() {
 		return fmt.Errorf("changefeed: checkpoint %s: %w: %w", c.name, ErrLeaseLost, leaseErr(c.held))
 	}
-	if err := c.cps.Save(ctx, c.name, pos, c.gen, c.held.Token(), prev); err != nil {
+	if err := c.cps.save(ctx, c.name, pos, c.gen, c.held.Token(), prev, seen); err != nil {
 		if errors.Is(err, ErrFenced) {
 			return fmt.Errorf("%w: %w", ErrLeaseLost, err)
 		}
 		return err
 	}
-	c.pos = pos
+	c.pos, c.seen = pos, seen
 	return nil
 }
 

@@ -39,7 +39,10 @@
 // (its context gets that deadline): readers stay Lag behind the present, so they
 // have not passed its place yet. A staged write that lands later, or whose
 // outcome is unknown, is recorded again under the same change id, so it is not
-// missed; a subscriber may then get it twice.
+// missed; a subscriber may then get it twice. A batch the cluster applies
+// later still, its writer gone, lands behind the readers: they look back over
+// Config.LookBack (DefaultLookBack for a Feed) and deliver it then, with
+// Change.Late set.
 //
 // # Subscriptions
 //

@@ -11,9 +11,19 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/orm"
 )
 
+// DefaultLookBack is a Feed's Config.LookBack unless set: how far behind them
+// its readers look for changes whose batch applied late. Cassandra's batch
+// log replays a logged batch its coordinator did not finish once it is twice
+// write_request_timeout old (4 s at the default 2 s), on a 10 s round, so a
+// batch can land some 15 s after its client stamped its record; 30 s leaves a
+// margin.
+const DefaultLookBack = 30 * time.Second
+
 // FeedConfig configures a Feed. Zero fields take the defaults documented on each.
 type FeedConfig struct {
-	// Log configures the change log; Log.Table defaults to "orm_changes".
+	// Log configures the change log; Log.Table defaults to "orm_changes" and
+	// Log.LookBack to DefaultLookBack (or twice Log.Lag, whole seconds, if
+	// that is more); a negative Log.LookBack turns the look-back off.
 	Log Config
 	// Checkpoints names the table of the durable subscriptions' checkpoints
 	// (default Log.Table+"_checkpoints").
@@ -33,6 +43,9 @@ func (c *FeedConfig) setDefaults() {
 		c.Log.Table = "orm_changes"
 	}
 	c.Log.setDefaults()
+	if c.Log.LookBack == 0 {
+		c.Log.LookBack = max(DefaultLookBack, (2*c.Log.Lag + time.Second - 1).Truncate(time.Second))
+	}
 	if c.Checkpoints == "" {
 		c.Checkpoints = c.Log.Table + "_checkpoints"
 	}

@@ -67,6 +67,18 @@ func (c *FollowConfig) setDefaults() {
 // at its deadline, so that a handler fences its writes with the lease's token and
 // stops at once. Without one (claim nil) it starts at from and keeps no position.
 // handle's context is derived from ctx, values and all.
+//
+// With Config.LookBack on, Follow also reads the log again behind its position,
+// after the first batch and then every quarter of LookBack, from LookBack and a
+// quarter before the present, and hands handle each entry it finds there that
+// it has not handled (Head.Late reports such an entry): one whose write applied
+// after the reader had passed its place. It remembers the entries it handled in
+// that window, and saves a digest of them per second with the checkpoint, so
+// that a successor's first look-back hands over again only the seconds whose
+// entries differ from what its predecessor handled. The cost: each look-back
+// reads some 1.25 LookBack of the shard's log (so, at the default spacing, the
+// log is read about five times more than without), and a reader keeps the Seq
+// of each entry of that window in memory.
 func (l *Log[R, P]) Follow(ctx context.Context, shard int, from Position, claim *Claim, cfg FollowConfig, handle func(ctx context.Context, r *R) error) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -92,11 +104,64 @@ func (l *Log[R, P]) Follow(ctx context.Context, shard int, from Position, claim 
 			}
 		}()
 	}
+	var lb *lookBack
+	if l.cfg.LookBack > 0 {
+		var floor time.Time
+		if claim == nil && from != (Position{}) {
+			floor = from.Seq.Time() // an ephemeral reader delivers nothing from before its start
+		}
+		lb = newLookBack(l.cfg.LookBack, floor)
+		if claim != nil {
+			if err := lb.inherit(pos, claim.seen); err != nil {
+				return fmt.Errorf("changefeed: %s: checkpoint %s: %w", l.cfg.Table, claim.name, err)
+			}
+		}
+	}
 	save := func(ctx context.Context, p Position) error {
 		if claim == nil {
 			return nil
 		}
-		return claim.Save(ctx, p)
+		if lb == nil {
+			return claim.Save(ctx, p)
+		}
+		return claim.save(ctx, p, lb.record())
+	}
+	// fail keeps the progress made before a handler's error and returns what
+	// the caller should see.
+	fail := func(err error) error {
+		_ = save(context.WithoutCancel(ctx), pos)
+		if lerr := lost(); lerr != nil {
+			return lerr
+		}
+		if ctx.Err() != nil {
+			return ctx.Err() // a stop, whatever the handler made of it
+		}
+		return err
+	}
+	var nextLook time.Time // the first look-back follows the first batch
+	look := func(force bool) error {
+		if lb == nil || (!force && time.Now().Before(nextLook)) {
+			return nil
+		}
+		nextLook = time.Now().Add(l.cfg.LookBack / 4)
+		handed := false
+		err := l.lookBack(ctx, shard, lb, pos, func(r *R) error {
+			if err := lost(); err != nil {
+				return err
+			}
+			handed = true
+			return handle(hctx, r)
+		})
+		if err != nil {
+			if errors.Is(err, ErrLeaseLost) {
+				return err
+			}
+			return fail(err)
+		}
+		if handed {
+			return save(ctx, pos)
+		}
+		return nil
 	}
 	for {
 		if err := lost(); err != nil {
@@ -111,17 +176,18 @@ func (l *Log[R, P]) Follow(ctx context.Context, shard int, from Position, claim 
 			if err := lost(); err != nil {
 				return err // nothing to save: the checkpoint is the successor's now
 			}
-			if err := handle(hctx, &rows[i]); err != nil {
-				_ = save(context.WithoutCancel(ctx), pos) // keep the progress made; the failure is what the caller sees
-				if lerr := lost(); lerr != nil {
-					return lerr
-				}
-				if ctx.Err() != nil {
-					return ctx.Err() // a stop, whatever the handler made of it
-				}
-				return err
+			h := P(&rows[i]).head()
+			if lb != nil && lb.has(h) {
+				pos = h.Position() // handed over already, by a look-back
+				continue
 			}
-			pos = P(&rows[i]).head().Position()
+			if err := handle(hctx, &rows[i]); err != nil {
+				return fail(err)
+			}
+			pos = h.Position()
+			if lb != nil {
+				lb.handled(h)
+			}
 		}
 		// next may lie past the last entry handled: entries given up are skipped.
 		pos = next
@@ -129,6 +195,9 @@ func (l *Log[R, P]) Follow(ctx context.Context, shard int, from Position, claim 
 			if err := save(ctx, pos); err != nil {
 				return err
 			}
+		}
+		if err := look(len(rows) == 0 && cfg.CatchUp); err != nil {
+			return err
 		}
 		if len(rows) > 0 {
 			continue

@@ -27,9 +27,16 @@ type Head struct {
 	// applied: at once for an entry written with its write, by the first reader
 	// that verified it for one written ahead.
 	Committed bool `cql:"committed"`
+
+	late bool // set by a look-back
 }
 
 func (h *Head) head() *Head { return h }
+
+// Late reports whether a reader found the entry behind its position, in a
+// look-back (Config.LookBack): the entry landed after the reader had passed its
+// place, so it comes after entries that follow it in the log.
+func (h *Head) Late() bool { return h.late }
 
 // Position returns where the entry sits in the log.
 func (h *Head) Position() Position { return Position{Bucket: h.Bucket, Seq: h.Seq} }
@@ -66,6 +73,14 @@ type Config struct {
 	AbandonAfter time.Duration
 	// MaxBatchBytes bounds the bound values of one WriteAhead (default 1 MiB).
 	MaxBatchBytes int
+	// LookBack is how far behind their position readers look again for entries
+	// that landed after they had passed them: a logged batch that the cluster
+	// applies late (a coordinator still at work after its client gave up, the
+	// batch log replaying it). Zero or negative turns it off, which is right
+	// only when every entry is written ahead of its write and so waited for
+	// (the event store's feed). At least twice Lag and a whole number of
+	// seconds when on. See Follow for what it costs.
+	LookBack time.Duration
 }
 
 // Limits of Config.
@@ -109,6 +124,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("changefeed: %s: AbandonAfter %v is below twice Lag (%v)", c.Table, c.AbandonAfter, c.Lag)
 	case c.MaxBatchBytes < 0:
 		return fmt.Errorf("changefeed: %s: negative MaxBatchBytes %d", c.Table, c.MaxBatchBytes)
+	case c.LookBack > 0 && (c.LookBack < 2*c.Lag || c.LookBack%time.Second != 0):
+		return fmt.Errorf("changefeed: %s: LookBack %v is not a whole number of seconds of at least twice Lag (%v)", c.Table, c.LookBack, c.Lag)
 	}
 	return nil
 }
@@ -310,58 +327,71 @@ func (l *Log[R, P]) Read(ctx context.Context, shard int, from Position, limit in
 	if limit < 1 {
 		return nil, from, fmt.Errorf("changefeed: %s: reading shard %d: limit %d, want at least 1", l.cfg.Table, shard, limit)
 	}
-	upTo := time.Now().Add(-l.cfg.Lag)
-	last := l.bucketOf(upTo)
 	var out []R
 	pos := from
+	err := l.walk(ctx, shard, from, time.Now().Add(-l.cfg.Lag), func() int { return limit - len(out) }, func(r *R) (bool, error) {
+		ok, wait, err := l.verify(ctx, r)
+		if err != nil || wait {
+			return false, err
+		}
+		h := P(r).head()
+		pos = h.Position()
+		if ok {
+			l.markCommitted(ctx, h)
+			out = append(out, *r)
+		}
+		return len(out) < limit, nil
+	})
+	return out, pos, err
+}
+
+// markCommitted marks an entry a reader delivers as committed, sparing the next
+// reader the check. Best effort: a reader that finds it unmarked checks again.
+func (l *Log[R, P]) markCommitted(ctx context.Context, h *Head) {
+	if !h.Committed {
+		_ = l.rows.Patch(ctx, []any{h.Bucket, h.Shard, h.Seq}, []orm.Change{orm.Set("committed", true)})
+		h.Committed = true
+	}
+}
+
+// walk hands fn the entries of shard after position from, in log order, whose
+// times are not after upTo, until fn returns false or an error. want gives the
+// size of the next query: what the caller still needs.
+func (l *Log[R, P]) walk(ctx context.Context, shard int, from Position, upTo time.Time, want func() int, fn func(r *R) (bool, error)) error {
+	last := l.bucketOf(upTo)
 	bq := l.buckets.Query().Where(orm.Eq("shard", int32(shard)), orm.Gte("bucket", from.Bucket), orm.Lte("bucket", last))
 	for br, err := range bq.All(ctx) {
 		if err != nil {
-			return out, pos, fmt.Errorf("changefeed: %s: reading the buckets of shard %d: %w", l.cfg.Table, shard, err)
+			return fmt.Errorf("changefeed: %s: reading the buckets of shard %d: %w", l.cfg.Table, shard, err)
 		}
 		var after orm.UUID
 		if br.Bucket == from.Bucket {
 			after = from.Seq
 		}
-		// Page through the bucket: skipped entries count against a query's limit
-		// but not against the caller's, so one query may not reach the end.
+		// Page through the bucket: fn may pass over entries, so one query may
+		// not reach the end.
 		for {
-			want := limit - len(out)
+			n := want()
 			q := l.rows.Query().Where(orm.Eq("bucket", br.Bucket), orm.Eq("shard", int32(shard)), orm.Lte("seq", orm.MaxTimeUUID(upTo)))
 			if after != (orm.UUID{}) {
 				q = q.Where(orm.Gt("seq", after))
 			}
 			read := 0
-			for r, err := range q.Limit(want).All(ctx) {
+			for r, err := range q.Limit(n).All(ctx) {
 				if err != nil {
-					return out, pos, fmt.Errorf("changefeed: %s: reading bucket %d of shard %d: %w", l.cfg.Table, br.Bucket, shard, err)
+					return fmt.Errorf("changefeed: %s: reading bucket %d of shard %d: %w", l.cfg.Table, br.Bucket, shard, err)
 				}
 				read++
-				ok, wait, err := l.verify(ctx, &r)
-				if err != nil {
-					return out, pos, err
-				}
-				if wait {
-					return out, pos, nil
-				}
-				h := P(&r).head()
-				pos, after = h.Position(), h.Seq
-				if ok {
-					if !h.Committed {
-						// Best effort: a reader that finds it unmarked checks again.
-						_ = l.rows.Patch(ctx, []any{h.Bucket, h.Shard, h.Seq}, []orm.Change{orm.Set("committed", true)})
-						h.Committed = true
-					}
-					out = append(out, r)
-				}
-				if len(out) >= limit {
-					return out, pos, nil
+				after = P(&r).head().Seq
+				more, err := fn(&r)
+				if err != nil || !more {
+					return err
 				}
 			}
-			if read < want {
+			if read < n {
 				break // the bucket holds nothing more that is readable now
 			}
 		}
 	}
-	return out, pos, nil
+	return nil
 }

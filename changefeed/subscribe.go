@@ -53,6 +53,10 @@ type Change struct {
 	// mark before the mark expired (FeedConfig.MarkTTL). It may not have
 	// applied.
 	Uncertain bool `json:"uncertain,omitempty"`
+	// Late is set on a change whose write applied after the subscription had
+	// passed its place in the log, found by a look-back (Config.LookBack): it
+	// comes after changes of its partition that followed it.
+	Late bool `json:"late,omitempty"`
 	// Shard and Position are where the change sits in the log.
 	Shard    int      `json:"-"`
 	Position Position `json:"-"`
@@ -269,7 +273,7 @@ func mustUnprefixed(bs [][]byte) [][]byte {
 // decode turns log row r, a change of table t, into a Change.
 func decode(t *orm.Table, r *changeRow) (Change, error) {
 	ch := Change{ID: r.id(), Table: r.Table, Op: orm.ChangeOp(r.Op), Tenant: r.Tenant, At: r.At, Changed: r.Changed,
-		Uncertain: r.uncertain, Position: r.Position(), Key: map[string]any{}, Values: map[string]any{}}
+		Uncertain: r.uncertain, Late: r.Late(), Position: r.Position(), Key: map[string]any{}, Values: map[string]any{}}
 	bad := func(what string, err error) (Change, error) {
 		return ch, fmt.Errorf("change %s of %s: %s: %w", ch.ID, t.Name, what, err)
 	}
