@@ -137,7 +137,7 @@ type wireServer struct {
 	*httptest.Server
 	requests atomic.Int64
 	mu       sync.Mutex
-	batches  []int // the inputs of each request, sorted       // the number of inputs of each request
+	batches  []int       // the inputs of each request, sorted       // the number of inputs of each request
 	at       []time.Time // when each request came
 }
 
@@ -226,7 +226,7 @@ func TestHTTPEmbedders(t *testing.T) {
 		cfg      vector.EndpointConfig
 		script   func(n int64) reply
 		requests int64
-		batches  []int // the inputs of each request, sorted
+		batches  []int    // the inputs of each request, sorted
 		want     []string // parts of the error; none for a success
 		is       error
 	}{
