@@ -271,7 +271,7 @@ func (c *Cached) lead(ctx context.Context, cl *call, lead []int, fl []*flight) (
 	}
 	for m := 0; err == nil && m < len(vecs); m++ {
 		if len(vecs[m]) != dim {
-			err = fmt.Errorf("vector: cached model %s: input %d: %w: the inner embedder gave %d elements, want %d", model, cl.first[lead[miss[m]]], ErrDimension, len(vecs[m]), dim)
+			err = fmt.Errorf("%w: cached model %s: input %d: the inner embedder gave %d elements, want %d", ErrDimension, model, cl.first[lead[miss[m]]], len(vecs[m]), dim)
 		}
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package vector_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -24,6 +25,7 @@ import (
 type countingEmbedder struct {
 	model string
 	dim   int
+	claim int // when set, the Dimension it reports instead of dim
 	gate  chan struct{}
 	calls atomic.Int64
 	mu    sync.Mutex
@@ -55,7 +57,12 @@ func (e *countingEmbedder) Embed(ctx context.Context, texts []string) ([][]float
 	return out, nil
 }
 
-func (e *countingEmbedder) Dimension() int { return e.dim }
+func (e *countingEmbedder) Dimension() int {
+	if e.claim != 0 {
+		return e.claim
+	}
+	return e.dim
+}
 func (e *countingEmbedder) Model() string  { return e.model }
 
 // embedded returns how often each text was embedded.
@@ -293,6 +300,27 @@ func TestCachedStoreErrors(t *testing.T) {
 	mustEmbed(t, c, inner, "x")
 	if len(seen) != 2 || !strings.Contains(seen[0], "store get") || !strings.Contains(seen[1], "store put") {
 		t.Errorf("OnStoreError saw %q, want the failed get and put", seen)
+	}
+}
+
+// TestCachedInnerWrongDimension: an inner embedder whose vectors are not of its
+// Dimension fails Embed with ErrDimension, naming the model and the input, and
+// nothing is stored.
+func TestCachedInnerWrongDimension(t *testing.T) {
+	inner := newCounting(uniqueModel("m1"), 16)
+	inner.claim = 17
+	store := memoryStore(t)
+	c, err := vector.NewCached(inner, store, vector.CachedConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Embed(t.Context(), []string{"a", "b", "a"})
+	if got != nil || !errors.Is(err, vector.ErrDimension) || !strings.Contains(err.Error(), inner.model) ||
+		!strings.Contains(err.Error(), "input 0: the inner embedder gave 16 elements, want 17") {
+		t.Fatalf("got %d vectors, error %v; want ErrDimension naming the model and input 0", len(got), err)
+	}
+	if store.Len() != 0 {
+		t.Errorf("%d vectors stored after the error", store.Len())
 	}
 }
 

@@ -18,10 +18,11 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/retry"
 )
 
-// ErrDimension is matched (errors.Is) by the error of an embedder whose server
-// returned a vector of another length than the configured Dimension. The error
-// names the model, the index of the input in the Embed call and both lengths.
-var ErrDimension = errors.New("vector: embedding of the wrong dimension")
+// ErrDimension is matched (errors.Is) by the error of an embedder that got a
+// vector of another length than its Dimension: from the server (OpenAI, Ollama)
+// or from the inner embedder (Cached). The error names the model, the index of
+// the input in the Embed call and both lengths.
+var ErrDimension = errors.New("vector: wrong dimension")
 
 // maxRetryAfter caps the wait a server's Retry-After header can impose before the
 // next attempt.
@@ -249,7 +250,7 @@ func (h *httpEmbedder) batch(ctx context.Context, offset int, texts []string) ([
 	}
 	for i, v := range vecs {
 		if len(v) != h.cfg.Dimension {
-			return nil, fmt.Errorf("vector: %s model %s: input %d: %w: %d elements, want %d", h.kind.name, h.cfg.Model, offset+i, ErrDimension, len(v), h.cfg.Dimension)
+			return nil, fmt.Errorf("%w: %s model %s: input %d has %d elements, want %d", ErrDimension, h.kind.name, h.cfg.Model, offset+i, len(v), h.cfg.Dimension)
 		}
 	}
 	return vecs, nil

@@ -40,7 +40,7 @@ func (c OpenAIConfig) Validate() error {
 	if err := c.validate(openAIKind, "OpenAIConfig"); err != nil {
 		return err
 	}
-	if c.APIKey == "" && (c.BaseURL == "" || c.BaseURL == openAIKind.baseURL) {
+	if c.APIKey == "" && c.withDefaults(openAIKind).BaseURL == openAIKind.baseURL {
 		return errors.New("vector: OpenAIConfig.APIKey is empty: api.openai.com needs a key")
 	}
 	return nil
