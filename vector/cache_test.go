@@ -63,7 +63,7 @@ func (e *countingEmbedder) Dimension() int {
 	}
 	return e.dim
 }
-func (e *countingEmbedder) Model() string  { return e.model }
+func (e *countingEmbedder) Model() string { return e.model }
 
 // embedded returns how often each text was embedded.
 func (e *countingEmbedder) embedded() map[string]int {
