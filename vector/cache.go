@@ -547,11 +547,23 @@ type tiered struct{ front, back CacheStore }
 
 // Tiered returns a CacheStore of two levels, such as a MemoryStore in front of a
 // CassandraStore: Get asks front first and back for the rest, and copies what back
-// had into front; Put writes to both, back first.
+// had into front; Put writes to both, back first. Given a nil level, its Get and
+// Put fail.
 func Tiered(front, back CacheStore) CacheStore { return tiered{front, back} }
+
+// check reports a nil level.
+func (t tiered) check() error {
+	if t.front == nil || t.back == nil {
+		return errors.New("vector: Tiered store with a nil level")
+	}
+	return nil
+}
 
 // Get asks front, then back for front's misses, and copies back's hits into front.
 func (t tiered) Get(ctx context.Context, keys []CacheKey) ([][]float32, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
 	out, err := t.front.Get(ctx, keys)
 	if err != nil {
 		return nil, err
@@ -591,6 +603,9 @@ func (t tiered) Get(ctx context.Context, keys []CacheKey) ([][]float32, error) {
 
 // Put writes to back, then to front.
 func (t tiered) Put(ctx context.Context, keys []CacheKey, vecs [][]float32) error {
+	if err := t.check(); err != nil {
+		return err
+	}
 	if err := t.back.Put(ctx, keys, vecs); err != nil {
 		return err
 	}

@@ -324,6 +324,17 @@ func TestCachedInnerWrongDimension(t *testing.T) {
 	}
 }
 
+// TestTieredNil: a Tiered store with a nil level fails rather than panics.
+func TestTieredNil(t *testing.T) {
+	s := vector.Tiered(nil, memoryStore(t))
+	if _, err := s.Get(t.Context(), nil); err == nil {
+		t.Errorf("Get on a nil front: no error")
+	}
+	if err := s.Put(t.Context(), nil, nil); err == nil {
+		t.Errorf("Put on a nil front: no error")
+	}
+}
+
 // TestMemoryStoreBound: past MaxBytes the memory store evicts.
 func TestMemoryStoreBound(t *testing.T) {
 	const maxBytes = 20 << 10
