@@ -121,8 +121,10 @@ func (c EndpointConfig) validate(k *endpointKind, cfg string) error {
 		return fmt.Errorf("vector: %s.Model is empty: name the server's model", cfg)
 	case c.Dimension <= 0:
 		return fmt.Errorf("vector: %s.Dimension %d (model %s): want the model's vector length, above 0", cfg, c.Dimension, c.Model)
-	case c.BatchSize < 0 || (k.maxBatch > 0 && c.BatchSize > k.maxBatch):
-		return fmt.Errorf("vector: %s.BatchSize %d: want 1 to %d", cfg, c.BatchSize, max(k.maxBatch, c.BatchSize))
+	case c.BatchSize < 0:
+		return fmt.Errorf("vector: %s.BatchSize %d is negative", cfg, c.BatchSize)
+	case k.maxBatch > 0 && c.BatchSize > k.maxBatch:
+		return fmt.Errorf("vector: %s.BatchSize %d: the server takes at most %d inputs per request", cfg, c.BatchSize, k.maxBatch)
 	case c.Concurrency < 0:
 		return fmt.Errorf("vector: %s.Concurrency %d is negative", cfg, c.Concurrency)
 	case c.Timeout < 0:
