@@ -200,16 +200,29 @@ func newHTTPEmbedder(k *endpointKind, cfg EndpointConfig, header http.Header, re
 }
 
 // Dimension is the configured length of the model's vectors.
-func (h *httpEmbedder) Dimension() int { return h.cfg.Dimension }
+func (h *httpEmbedder) Dimension() int {
+	if h == nil {
+		return 0
+	}
+	return h.cfg.Dimension
+}
 
 // Model is the configured model name.
-func (h *httpEmbedder) Model() string { return h.cfg.Model }
+func (h *httpEmbedder) Model() string {
+	if h == nil {
+		return ""
+	}
+	return h.cfg.Model
+}
 
 // Embed sends texts to the server in batches of at most BatchSize, Concurrency
 // batches at a time, each request retried under Retry, and returns one vector per
 // text in order. Every vector is checked to be Dimension long (ErrDimension). On
 // any error no vector is returned. An empty texts sends nothing.
 func (h *httpEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if h == nil {
+		return nil, errors.New("vector: an HTTP embedder not made by NewOpenAI or NewOllama")
+	}
 	if len(texts) == 0 {
 		return [][]float32{}, nil
 	}

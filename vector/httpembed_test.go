@@ -455,3 +455,13 @@ func TestEndpointValidate(t *testing.T) {
 		t.Errorf("KeepAlive forever: %v, want refused", err)
 	}
 }
+
+// TestZeroEmbedders: an embedder not made by its constructor fails, it does not
+// panic.
+func TestZeroEmbedders(t *testing.T) {
+	for _, e := range []vector.Embedder{&vector.OpenAI{}, &vector.Ollama{}, vector.OpenAI{}, vector.Ollama{}} {
+		if _, err := e.Embed(t.Context(), []string{"x"}); err == nil || e.Dimension() != 0 || e.Model() != "" {
+			t.Errorf("%T: Embed err %v, Dimension %d, Model %q", e, err, e.Dimension(), e.Model())
+		}
+	}
+}
