@@ -216,6 +216,10 @@ func (q Query[T]) whereClause(b *strings.Builder, sc scoped) ([]any, bool, error
 	vals := make([]any, 0, len(q.where)+1)
 	filter := q.filtering && len(q.where) > 0
 	if t.Tenant != nil {
+		if q.ann != nil && !pkDone {
+			return nil, false, fmt.Errorf("%w: %s: NearestTo on a tenant-scoped table needs its whole partition key restricted (%s): the tenant column is part of it, and Cassandra 5.0 refuses an ANN read that restricts only part of a partition key, indexed or not",
+				ErrInvalidQuery, t.Name, quoteNames(t.PartitionKey))
+		}
 		b.WriteString(" WHERE " + quote(t.Tenant.Name) + " = ?")
 		vals = sc.lead(vals)
 		filter = filter || !pkDone
@@ -276,6 +280,13 @@ func (q Query[T]) checkAccess() (bool, error) {
 			}
 			if indexServes(c, p) {
 				indexed = true
+			}
+		}
+	}
+	if q.ann != nil {
+		for _, c := range t.primaryKey() {
+			if p, ok := restricted[c.Name]; ok && p.op == "IN" {
+				return false, fmt.Errorf("%w: %s: NearestTo with IN on key column %s: Cassandra refuses IN on the primary key in an index or ANN read; search each partition and merge", ErrInvalidQuery, t.Name, c.Name)
 			}
 		}
 	}
