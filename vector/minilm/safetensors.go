@@ -1,6 +1,7 @@
 package minilm
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -23,9 +24,10 @@ type tensorInfo struct {
 // header length, a JSON header naming each tensor's dtype, shape and byte
 // range, then the data. Only what the model needs is read.
 type safetensors struct {
-	path    string
-	header  map[string]tensorInfo
-	data    []byte
+	path   string
+	header map[string]tensorInfo
+	data   []byte
+	sha256 [32]byte // of the whole file
 }
 
 // openSafetensors reads the file at path and checks its header against the
@@ -46,7 +48,7 @@ func openSafetensors(path string) (*safetensors, error) {
 	if err := json.Unmarshal(raw[8:8+n], &fields); err != nil {
 		return nil, fmt.Errorf("safetensors %s: header: %w", path, err)
 	}
-	st := &safetensors{path: path, header: make(map[string]tensorInfo, len(fields)), data: raw[8+n:]}
+	st := &safetensors{path: path, header: make(map[string]tensorInfo, len(fields)), data: raw[8+n:], sha256: sha256.Sum256(raw)}
 	for name, f := range fields {
 		if name == "__metadata__" {
 			continue
