@@ -108,7 +108,7 @@ func TestReference(t *testing.T) {
 			t.Errorf("sentence %d %q: cosine %.6f with ONNX Runtime, want ≥ 0.9999", idx[k], sentences[idx[k]], c)
 		}
 	}
-	t.Logf("vectors of %d of %d sentences compared with ONNX Runtime: lowest cosine %.9f (sentence %d)", len(texts), len(sentences), lowest, at)
+	t.Logf("vectors of %d of %d sentences compared with ONNX Runtime: lowest cosine %.12f (sentence %d)", len(texts), len(sentences), lowest, at)
 }
 
 func cosine(a []float32, b []float64) float64 {
