@@ -35,12 +35,12 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestConfigDefaults(t *testing.T) {
-	got := Config{}.withDefaults()
+	got := Config{}.withDefaults(256)
 	want := Config{MaxTokens: 256, BatchSize: 32, Workers: runtime.GOMAXPROCS(0)}
 	if got != want {
 		t.Fatalf("defaults = %+v, want %+v", got, want)
 	}
-	if set := (Config{MaxTokens: 64, BatchSize: 4, Workers: 1}); set.withDefaults() != set {
-		t.Fatalf("defaults changed %+v into %+v", set, set.withDefaults())
+	if set := (Config{MaxTokens: 64, BatchSize: 4, Workers: 1}); set.withDefaults(256) != set {
+		t.Fatalf("defaults changed %+v into %+v", set, set.withDefaults(256))
 	}
 }

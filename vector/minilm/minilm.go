@@ -41,10 +41,7 @@ func Load(dir string, cfg Config) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.MaxTokens == 0 {
-		cfg.MaxTokens = seqLen
-	}
-	cfg = cfg.withDefaults()
+	cfg = cfg.withDefaults(seqLen)
 	tok, err := loadTokenizer(filepath.Join(dir, "vocab.txt"), filepath.Join(dir, "tokenizer.json"))
 	if err != nil {
 		return nil, fmt.Errorf("minilm %s: %w", dir, err)

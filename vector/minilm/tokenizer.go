@@ -12,9 +12,9 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Special token ids are looked up in the vocabulary, not assumed.
+// The specials that frame every text; their ids are looked up in the
+// vocabulary, not assumed.
 const (
-	unkToken = "[UNK]"
 	clsToken = "[CLS]"
 	sepToken = "[SEP]"
 )
@@ -78,10 +78,10 @@ func loadTokenizer(vocabPath, tokenizerPath string) (*tokenizer, error) {
 	n := tj.Normalizer
 	if n == nil || n.Type != "BertNormalizer" || !n.CleanText || !n.HandleChineseChars || !n.Lowercase ||
 		(n.StripAccents != nil && !*n.StripAccents) {
-		return nil, fmt.Errorf("tokenizer %s: normalizer %s: want BertNormalizer with clean_text, handle_chinese_chars, lowercase and strip_accents null or true", tokenizerPath, raw4(tj.Normalizer))
+		return nil, fmt.Errorf("tokenizer %s: normalizer %s: want BertNormalizer with clean_text, handle_chinese_chars, lowercase and strip_accents null or true", tokenizerPath, section(tj.Normalizer))
 	}
 	if tj.PreTokenizer == nil || tj.PreTokenizer.Type != "BertPreTokenizer" {
-		return nil, fmt.Errorf("tokenizer %s: pre_tokenizer %s: want BertPreTokenizer", tokenizerPath, raw4(tj.PreTokenizer))
+		return nil, fmt.Errorf("tokenizer %s: pre_tokenizer %s: want BertPreTokenizer", tokenizerPath, section(tj.PreTokenizer))
 	}
 	m := tj.Model
 	if m.Type != "WordPiece" || m.ContinuingSubwordPrefix == "" || m.MaxInputCharsPerWord <= 0 {
@@ -129,8 +129,8 @@ func loadTokenizer(vocabPath, tokenizerPath string) (*tokenizer, error) {
 	return t, nil
 }
 
-// raw4 renders a tokenizer.json section for an error message.
-func raw4(v any) string {
+// section renders a tokenizer.json section for an error message.
+func section(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
