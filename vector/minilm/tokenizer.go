@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+	"golang.org/x/text/unicode/rangetable"
 )
 
 // The specials that frame every text; their ids are looked up in the
@@ -242,6 +243,49 @@ func (t *tokenizer) wordPiece(ids []int, word string) []int {
 	return ids
 }
 
+// Hugging Face's tokenizers classifies characters with Unicode 8.0's
+// categories (Mn, P, Cc/Cf/Co/Cs: its unicode_categories tables) but lower-
+// cases and decomposes with newer tables; Go's unicode package is Unicode
+// 15.0. known, isMark, isControl and isPunct give the Unicode 8.0 answer, and
+// lower adds the mappings Go lacks; TestEveryCharacter checks every code
+// point against the pinned tokenizers.
+
+// unicode8 is the characters Unicode 8.0 assigned.
+var unicode8 = rangetable.Assigned("8.0.0")
+
+// known reports whether r was assigned in Unicode 8.0.
+func known(r rune) bool { return unicode.Is(unicode8, r) }
+
+// isMark is Unicode 8.0's Mn: the accents strip_accents drops. The
+// characters whose category changed since are listed.
+func isMark(r rune) bool {
+	switch r {
+	case 0x1734: // Mc since Unicode 14
+		return true
+	case 0x1885, 0x1886, 0xA9BD, 0x111C9: // Mn since Unicode 9, 9, 12, 11
+		return false
+	}
+	return known(r) && unicode.Is(unicode.Mn, r)
+}
+
+// lower is unicode.ToLower plus the mappings Unicode 16 and 17 added, which
+// Rust's char::to_lowercase, that tokenizers calls, has.
+func lower(r rune) rune {
+	switch {
+	case r == 0x1C89, r == 0xA7CC, r == 0xA7CE, r == 0xA7D2, r == 0xA7D4, r == 0xA7DA:
+		return r + 1
+	case r == 0xA7CB:
+		return 0x0264
+	case r == 0xA7DC:
+		return 0x019B
+	case r >= 0x10D50 && r <= 0x10D65:
+		return r + 0x20
+	case r >= 0x16EA0 && r <= 0x16EB8:
+		return r + 0x1B
+	}
+	return unicode.ToLower(r)
+}
+
 // normalize is BertNormalizer with clean_text, handle_chinese_chars,
 // strip_accents and lowercase, in that order.
 func normalize(s string) string {
@@ -259,13 +303,30 @@ func normalize(s string) string {
 			b.WriteRune(r)
 		}
 	}
-	d := norm.NFD.String(b.String())
+	cleaned := b.String()
 	b.Reset()
-	for _, r := range d {
-		if unicode.Is(unicode.Mn, r) {
-			continue
+	// NFD runs over the characters Unicode 8.0 knows; a newer one passes as
+	// it is, as it does in tokenizers, whose decomposition tables predate it.
+	for len(cleaned) > 0 {
+		i := 0
+		for i < len(cleaned) {
+			r, size := utf8.DecodeRuneInString(cleaned[i:])
+			if !known(r) {
+				break
+			}
+			i += size
 		}
-		b.WriteRune(unicode.ToLower(r))
+		for _, r := range norm.NFD.String(cleaned[:i]) {
+			if !isMark(r) {
+				b.WriteRune(lower(r))
+			}
+		}
+		if i < len(cleaned) {
+			r, size := utf8.DecodeRuneInString(cleaned[i:])
+			b.WriteRune(lower(r))
+			i += size
+		}
+		cleaned = cleaned[i:]
 	}
 	return b.String()
 }
@@ -276,18 +337,13 @@ func isWhitespace(r rune) bool {
 	return r == '\t' || r == '\n' || r == '\r' || unicode.IsSpace(r)
 }
 
-// isControl is Unicode's "other" categories (Cc, Cf, Co, Cs and unassigned),
-// less tab, newline and carriage return.
+// isControl is Unicode 8.0's Cc, Cf, Co and Cs, less tab, newline and
+// carriage return: what clean_text drops. Unassigned characters are kept.
 func isControl(r rune) bool {
 	if r == '\t' || r == '\n' || r == '\r' {
 		return false
 	}
-	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) || !assigned(r)
-}
-
-// assigned reports whether r has a category other than Cn.
-func assigned(r rune) bool {
-	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.C)
+	return known(r) && unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs)
 }
 
 // isChinese is the CJK Unified Ideographs blocks BERT puts spaces around.
@@ -303,12 +359,17 @@ func isChinese(r rune) bool {
 }
 
 // isPunct is BertPreTokenizer's punctuation: ASCII punctuation (symbols such
-// as $ and + included) and Unicode's P categories.
+// as $ and + included) and Unicode 8.0's P categories, with the two
+// characters that have left them since.
 func isPunct(r rune) bool {
 	if r < 128 {
 		return r >= 33 && r <= 47 || r >= 58 && r <= 64 || r >= 91 && r <= 96 || r >= 123 && r <= 126
 	}
-	return unicode.IsPunct(r)
+	switch r {
+	case 0x111C9, 0x166D: // Mn since Unicode 11, So since Unicode 12
+		return true
+	}
+	return known(r) && unicode.IsPunct(r)
 }
 
 // preTokenize splits on whitespace, which it drops, and around every
