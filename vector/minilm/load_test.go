@@ -44,6 +44,8 @@ func TestLoadRefuses(t *testing.T) {
 		{"cased", "tokenizer.json", `"lowercase":true`, `"lowercase":false`, "BertNormalizer"},
 		{"accents kept", "tokenizer.json", `"strip_accents":null`, `"strip_accents":false`, "strip_accents"},
 		{"pre-tokenizer", "tokenizer.json", `"pre_tokenizer":{"type":"BertPreTokenizer"}`, `"pre_tokenizer":{"type":"Whitespace"}`, "pre_tokenizer"},
+		{"empty special", "tokenizer.json", `"content":"[MASK]"`, `"content":""`, "added token 103 is empty"},
+		{"special moved", "tokenizer.json", `"id":103`, `"id":104`, "added token \"[MASK]\" is 104"},
 		{"vocab", "vocab.txt", "\nhello\n", "\nhallo\n", "vocab"},
 		{"sequence length", "sentence_bert_config.json", `"max_seq_length": 256`, `"max_seq_length": 1024`, "max_seq_length"},
 	} {

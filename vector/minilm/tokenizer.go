@@ -102,6 +102,9 @@ func loadTokenizer(vocabPath, tokenizerPath string) (*tokenizer, error) {
 	}
 	t := &tokenizer{vocab: vocab, maxChars: m.MaxInputCharsPerWord, prefix: m.ContinuingSubwordPrefix}
 	for _, a := range tj.AddedTokens {
+		if a.Content == "" {
+			return nil, fmt.Errorf("tokenizer %s: added token %d is empty", tokenizerPath, a.ID)
+		}
 		if a.Normalized || a.SingleWord || a.LStrip || a.RStrip {
 			return nil, fmt.Errorf("tokenizer %s: added token %q: only verbatim ones (normalized, single_word, lstrip, rstrip false) are implemented", tokenizerPath, a.Content)
 		}
