@@ -7,7 +7,7 @@ import (
 
 // The shape of all-MiniLM-L6-v2; Load checks config.json against it.
 const (
-	hidden       = 384
+	hidden       = Dimension
 	heads        = 12
 	headDim      = hidden / heads
 	intermediate = 1536

@@ -6,8 +6,8 @@
 // It reproduces what sentence-transformers computes for this model: the
 // uncased BERT tokenizer as Hugging Face's tokenizers runs it from
 // tokenizer.json (control characters dropped, CJK ideographs spaced, accents
-// stripped, lower case, WordPiece) truncated to 256 tokens; the 6-layer BERT
-// encoder in float32; the mean of its outputs over the text's own tokens
+// stripped, lower case, WordPiece), at most 256 tokens by default; the
+// 6-layer BERT encoder in float32; the mean of its outputs over the text's own tokens
 // (tokenizer.json pads to 128, and averaging over padding would silently
 // ruin the vectors, so nothing is padded: a batch is packed and each text
 // attends to its own tokens only); L2 normalisation. The tests check the

@@ -12,7 +12,7 @@ import (
 )
 
 // Dimension is the length of every vector the model gives.
-const Dimension = hidden
+const Dimension = 384
 
 // Model is all-MiniLM-L6-v2 loaded for local use. It implements
 // vector.Embedder and is safe for concurrent use: it is read-only after Load,
