@@ -25,7 +25,8 @@ func (e *Env) Nodetool(ctx context.Context, args ...string) (string, error) {
 		return "", fmt.Errorf("nodetool %s: %w", strings.Join(args, " "), err)
 	}
 	host, port, _ := strings.Cut(NodetoolAddr, ":")
-	cmdArgs := append([]string{"-Xmx256m", "-Dlogback.configurationFile=" + e.path("cassandra", "conf", "logback.xml")}, cassandraJVM17...)
+	cmdArgs := append([]string{"-Xmx256m", "-Dlogback.configurationFile=" + e.path("cassandra", "conf", "logback.xml"),
+		"-Dcassandra.logdir=" + e.path("cassandra", "logs")}, cassandraJVM17...)
 	cmdArgs = append(cmdArgs, "-cp", cp, "org.apache.cassandra.tools.NodeTool", "-h", host, "-p", port)
 	cmd := exec.CommandContext(ctx, java, append(cmdArgs, args...)...)
 	out, err := cmd.CombinedOutput()
