@@ -26,7 +26,7 @@ func (e *Env) Nodetool(ctx context.Context, args ...string) (string, error) {
 	}
 	host, port, _ := strings.Cut(NodetoolAddr, ":")
 	cmdArgs := append([]string{"-Xmx256m", "-Dlogback.configurationFile=" + e.path("cassandra", "conf", "logback.xml"),
-		"-Dcassandra.logdir=" + e.path("cassandra", "logs")}, cassandraJVM17...)
+		"-Dcassandra.logdir=" + e.path("cassandra", "logs", "nodetool")}, cassandraJVM17...)
 	cmdArgs = append(cmdArgs, "-cp", cp, "org.apache.cassandra.tools.NodeTool", "-h", host, "-p", port)
 	cmd := exec.CommandContext(ctx, java, append(cmdArgs, args...)...)
 	out, err := cmd.CombinedOutput()
