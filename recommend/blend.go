@@ -3,6 +3,7 @@ package recommend
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -62,37 +63,21 @@ func (c *Config) seeds(history []Interaction) ([]string, map[string]float64) {
 	return order, aff
 }
 
-// blend scores the candidates of every model and returns the best limit, best
-// first. Item-kNN scores an item j by Σ affinity(i)·sim(i, j) over the seeds i
-// that list j as a neighbour; item-kNN and popularity scores are divided by
-// their best, content scores are scaled to [0, 1] between their worst and best
-// (their scale depends on the index's similarity function). Excluded items are
-// left out.
-func (c *Config) blend(s signals, limit int) []Scored {
+// Candidates are each model's candidates for one user, their scores
+// normalised to [0, 1], excluded items left out: what Weights.Rank blends.
+// Computing them once and ranking them under several Weights is how the
+// offline evaluation tunes the blend.
+type Candidates struct {
+	knn, content, popular []Scored
+}
+
+// normalise scores the candidates of every model. Item-kNN scores an item j
+// by Σ affinity(i)·sim(i, j) over the seeds i that list j as a neighbour;
+// item-kNN and popularity scores are divided by their best, content scores
+// are scaled to [0, 1] between their worst and best (their scale depends on
+// the index's similarity function). Excluded items are left out.
+func (c *Config) normalise(s signals) Candidates {
 	order, aff := c.seeds(s.history)
-	total := map[string]float64{}
-	add := func(list []Scored, weight float64, minmax bool) {
-		if weight == 0 || len(list) == 0 {
-			return
-		}
-		lo, hi := list[0].Score, list[0].Score
-		for _, x := range list {
-			lo, hi = min(lo, x.Score), max(hi, x.Score)
-		}
-		if !minmax {
-			lo = 0
-		}
-		for _, x := range list {
-			if s.exclude != nil && s.exclude(x.Item) {
-				continue
-			}
-			v := 1.0
-			if hi > lo {
-				v = (x.Score - lo) / (hi - lo)
-			}
-			total[x.Item] += weight * v
-		}
-	}
 	knn := map[string]float64{}
 	for _, i := range order {
 		for _, n := range s.neighbours[i] {
@@ -105,14 +90,78 @@ func (c *Config) blend(s signals, limit int) []Scored {
 			list = append(list, Scored{item, v})
 		}
 	}
-	add(list, c.Weights.KNN, false)
-	add(s.content, c.Weights.Content, true)
-	add(s.popular, c.Weights.Popularity, false)
-	out := make([]Scored, 0, len(total))
-	for item, v := range total {
-		out = append(out, Scored{item, v})
+	return Candidates{
+		knn:     scale(list, false, s.exclude),
+		content: scale(s.content, true, s.exclude),
+		popular: scale(s.popular, false, s.exclude),
 	}
-	return top(out, limit)
+}
+
+// scale returns list without excluded items, its scores divided by the best
+// (minmax: scaled between the worst and the best), computed over the whole
+// list.
+func scale(list []Scored, minmax bool, exclude func(string) bool) []Scored {
+	if len(list) == 0 {
+		return nil
+	}
+	lo, hi := list[0].Score, list[0].Score
+	for _, x := range list {
+		lo, hi = min(lo, x.Score), max(hi, x.Score)
+	}
+	if !minmax {
+		lo = 0
+	}
+	out := make([]Scored, 0, len(list))
+	for _, x := range list {
+		if exclude != nil && exclude(x.Item) {
+			continue
+		}
+		v := 1.0
+		if hi > lo {
+			v = (x.Score - lo) / (hi - lo)
+		}
+		out = append(out, Scored{x.Item, v})
+	}
+	return out
+}
+
+// Rank sums the normalised candidates with the weights and returns the best
+// limit (limit <= 0: all), best first, ties broken by item id.
+func (w Weights) Rank(c Candidates, limit int) []Scored {
+	total := make(map[string]float64, len(c.knn)+len(c.content)+len(c.popular))
+	for _, part := range []struct {
+		list   []Scored
+		weight float64
+	}{{c.knn, w.KNN}, {c.content, w.Content}, {c.popular, w.Popularity}} {
+		if part.weight == 0 {
+			continue
+		}
+		for _, x := range part.list {
+			total[x.Item] += part.weight * x.Score
+		}
+	}
+	if limit <= 0 {
+		out := make([]Scored, 0, len(total))
+		for item, v := range total {
+			out = append(out, Scored{item, v})
+		}
+		return top(out, 0)
+	}
+	// Keep the best limit in a sorted slice: most candidates lose to its
+	// last element with one comparison.
+	out := make([]Scored, 0, limit+1)
+	for item, v := range total {
+		x := Scored{item, v}
+		if len(out) == limit && byScore(x, out[limit-1]) >= 0 {
+			continue
+		}
+		at, _ := slices.BinarySearchFunc(out, x, byScore)
+		out = slices.Insert(out, at, x)
+		if len(out) > limit {
+			out = out[:limit]
+		}
+	}
+	return out
 }
 
 // contentSeeds returns the ContentSeeds most recent distinct items of history.

@@ -93,19 +93,28 @@ func (s *Snapshot) Popular() []Scored { return s.popular }
 // them are the seeds. exclude says which items may not be recommended; nil
 // excludes the items history holds a purchase of.
 func (s *Snapshot) Recommend(ctx context.Context, history []Interaction, exclude func(item string) bool, limit int) ([]Scored, error) {
+	c, err := s.Candidates(ctx, history, exclude)
+	if err != nil {
+		return nil, err
+	}
+	return s.cfg.Weights.Rank(c, limit), nil
+}
+
+// Candidates gathers what Recommend blends, for ranking under other Weights.
+func (s *Snapshot) Candidates(ctx context.Context, history []Interaction, exclude func(item string) bool) (Candidates, error) {
 	history = history[:min(len(history), s.cfg.History)]
 	if exclude == nil {
 		exclude = purchased(history)
 	}
 	content, err := s.cfg.similar(ctx, s.content, history)
 	if err != nil {
-		return nil, err
+		return Candidates{}, err
 	}
 	sig := signals{history: history, neighbours: map[string][]Scored{}, content: content, popular: s.popular, exclude: exclude}
 	for _, in := range history {
 		sig.neighbours[in.ItemID] = s.neighbours[in.ItemID]
 	}
-	return s.cfg.blend(sig, limit), nil
+	return s.cfg.normalise(sig), nil
 }
 
 // purchased returns the exclusion of the items history holds a purchase of.
