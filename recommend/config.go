@@ -67,8 +67,9 @@ type Config struct {
 	// interactions.
 	LogTTL time.Duration
 
-	// WriteConcurrency bounds the parallel writes of a training job. Default 8.
-	WriteConcurrency int
+	// Concurrency bounds the parallel reads of Recommend and the parallel
+	// reads and writes of a training job. Default 8.
+	Concurrency int
 	// Retry retries the training job's writes, which are idempotent (each
 	// carries the job's write time). Default: up to 3 attempts on
 	// orm.ErrUnavailable, orm.ErrUncertain and orm.ErrTimeout.
@@ -103,7 +104,7 @@ const (
 	DefaultContentCandidates = 100
 	DefaultLogShards         = 8
 	DefaultLogTTL            = 30 * 24 * time.Hour
-	DefaultWriteConcurrency  = 8
+	DefaultConcurrency = 8
 )
 
 func (c *Config) setDefaults() {
@@ -140,8 +141,8 @@ func (c *Config) setDefaults() {
 	if c.LogTTL == 0 {
 		c.LogTTL = DefaultLogTTL
 	}
-	if c.WriteConcurrency == 0 {
-		c.WriteConcurrency = DefaultWriteConcurrency
+	if c.Concurrency == 0 {
+		c.Concurrency = DefaultConcurrency
 	}
 	if c.Retry.If == nil {
 		c.Retry.If = retry.On(orm.ErrUnavailable, orm.ErrUncertain, orm.ErrTimeout)
@@ -175,7 +176,7 @@ func (c Config) Validate() error {
 	}{
 		{"Neighbors", c.Neighbors}, {"PopularSize", c.PopularSize}, {"History", c.History},
 		{"ContentSeeds", c.ContentSeeds}, {"ContentCandidates", c.ContentCandidates},
-		{"LogShards", c.LogShards}, {"WriteConcurrency", c.WriteConcurrency},
+		{"LogShards", c.LogShards}, {"Concurrency", c.Concurrency},
 	} {
 		if n.v < 0 {
 			bad("%s %d is negative", n.name, n.v)
