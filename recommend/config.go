@@ -104,7 +104,7 @@ const (
 	DefaultContentCandidates = 100
 	DefaultLogShards         = 8
 	DefaultLogTTL            = 30 * 24 * time.Hour
-	DefaultConcurrency = 8
+	DefaultConcurrency       = 8
 )
 
 func (c *Config) setDefaults() {
@@ -157,7 +157,9 @@ func (c *Config) setDefaults() {
 func (c Config) Validate() error {
 	c.setDefaults()
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("recommend: Config."+format, args...)) }
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("recommend: Config."+format, args...))
+	}
 	for _, w := range []struct {
 		name string
 		v    float64
