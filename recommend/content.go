@@ -159,5 +159,5 @@ func (c VectorContent[T]) Similar(ctx context.Context, items []string, limit int
 	for i, r := range res.Rows {
 		out[i] = Scored{Item: c.ID(r.Row), Score: float64(r.Score)}
 	}
-	return out, nil
+	return top(out, 0), nil // ties in item order, as MemoryContent's
 }
