@@ -197,7 +197,8 @@ func (r *Recommender) shard(user string) int32 {
 // distinct items of those interactions (one partition each, at most
 // Config.Neighbors rows), the popularity list (one partition) and, with a
 // content source and a content weight, one content search. Purchased items are
-// left out. A user with no interactions gets the popular items.
+// left out. A user with no interactions gets the popular items. A limit of 0
+// returns every candidate.
 func (r *Recommender) Recommend(ctx context.Context, userID string, limit int) ([]Scored, error) {
 	if limit < 0 {
 		return nil, fmt.Errorf("recommend: user %q: %w: limit %d is negative", userID, orm.ErrInvalidValue, limit)

@@ -79,8 +79,10 @@ func (r *Recommender) Train(ctx context.Context) (TrainReport, error) {
 // scores decayed to now, the touched items' scores replaced by their exact
 // ones, re-sorted and cut to Config.PopularSize (an untouched item that was
 // cut from the stored list cannot come back until the next Train). Writes are
-// fenced by write time as Train's are. Interactions older than Config.LogTTL
-// have left the log: since must be more recent.
+// fenced by write time as Train's are. since is compared with the
+// interactions' times (Interaction.At), not with when they were recorded.
+// Interactions older than Config.LogTTL have left the log: since must be more
+// recent.
 func (r *Recommender) TrainIncremental(ctx context.Context, since time.Time) (TrainReport, error) {
 	rep := TrainReport{At: r.cfg.Now().UTC().Truncate(time.Microsecond)}
 	if since.After(rep.At) {

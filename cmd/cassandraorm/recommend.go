@@ -42,7 +42,7 @@ func recommendCmd(ctx context.Context, args []string, out, errOut io.Writer) err
 			fmt.Fprintln(errOut, recommendUsage)
 			return nil
 		}
-		return errors.New(recommendUsage)
+		return errors.New("usage: cassandraorm recommend eval [flags]; cassandraorm recommend -h explains")
 	}
 	fs := flag.NewFlagSet("recommend eval", flag.ContinueOnError)
 	fs.SetOutput(errOut)
@@ -63,7 +63,7 @@ func recommendCmd(ctx context.Context, args []string, out, errOut io.Writer) err
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("recommend eval: unexpected arguments %q\n%s", fs.Args(), recommendUsage)
+		return fmt.Errorf("recommend eval: unexpected arguments %q (cassandraorm recommend -h explains)", fs.Args())
 	}
 	if err := o.Validate(); err != nil {
 		return err
