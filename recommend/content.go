@@ -109,6 +109,32 @@ func (c *MemoryContent) Similar(ctx context.Context, items []string, limit int) 
 	return slices.Clip(top(out, limit)), ctx.Err()
 }
 
+// EmbedContent embeds the text of each item (item id -> text) with emb and
+// holds the vectors as a MemoryContent compared by cosine: the content model
+// of a catalogue described by text (titles, genres, descriptions).
+func EmbedContent(ctx context.Context, emb vector.Embedder, texts map[string]string) (*MemoryContent, error) {
+	ids := sortedKeys(texts)
+	in := make([]string, len(ids))
+	for i, id := range ids {
+		in[i] = texts[id]
+	}
+	vecs, err := emb.Embed(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("recommend: embed %d items with %s: %w", len(ids), emb.Model(), err)
+	}
+	if len(vecs) != len(ids) {
+		return nil, fmt.Errorf("recommend: embed %d items with %s: %d vectors came back", len(ids), emb.Model(), len(vecs))
+	}
+	byID := make(map[string][]float32, len(ids))
+	for i, id := range ids {
+		if len(vecs[i]) != emb.Dimension() {
+			return nil, fmt.Errorf("recommend: embed item %q with %s: %d dimensions, the model has %d", id, emb.Model(), len(vecs[i]), emb.Dimension())
+		}
+		byID[id] = vecs[i]
+	}
+	return NewMemoryContent("cosine", byID)
+}
+
 // VectorContent is the content-based model over a table of items with an
 // embedding in a vector column with an ANN index (orm:"vector=N,index"):
 // Similar reads the embeddings of the seed items (one Get each), averages them

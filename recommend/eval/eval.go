@@ -375,19 +375,11 @@ func genreContent(movies []Movie) (*recommend.MemoryContent, error) {
 
 // embeddedContent embeds "title. Genres: a, b" of each movie.
 func embeddedContent(ctx context.Context, emb vector.Embedder, movies []Movie) (*recommend.MemoryContent, error) {
-	texts := make([]string, len(movies))
-	for i, m := range movies {
-		texts[i] = m.Title + ". Genres: " + strings.Join(m.Genres, ", ")
+	texts := make(map[string]string, len(movies))
+	for _, m := range movies {
+		texts[itemID(m.ID)] = m.Title + ". Genres: " + strings.Join(m.Genres, ", ")
 	}
-	vecs, err := emb.Embed(ctx, texts)
-	if err != nil {
-		return nil, fmt.Errorf("eval: embed movies with %s: %w", emb.Model(), err)
-	}
-	byID := make(map[string][]float32, len(movies))
-	for i, m := range movies {
-		byID[itemID(m.ID)] = vecs[i]
-	}
-	return recommend.NewMemoryContent("cosine", byID)
+	return recommend.EmbedContent(ctx, emb, texts)
 }
 
 // Write prints the report as a Markdown table.
