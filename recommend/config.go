@@ -28,7 +28,8 @@ type Config struct {
 	// model compares) and to an item's popularity. Defaults 1, 3 and 5.
 	ViewWeight, CartWeight, PurchaseWeight float64
 
-	// Neighbors is k, the length of each item's stored neighbour list. Default 50.
+	// Neighbors is k, the length of each item's stored neighbour list. Default
+	// 50, at most MaxNeighbors.
 	Neighbors int
 	// Shrinkage damps similarities resting on few common users: a cosine over n
 	// common users is multiplied by n/(n+Shrinkage). Zero (the default) turns it
@@ -38,7 +39,8 @@ type Config struct {
 	// HalfLife is how long it takes an interaction's weight in the popularity
 	// model to halve. Default 14 days.
 	HalfLife time.Duration
-	// PopularSize is how many items the popularity list keeps. Default 200.
+	// PopularSize is how many items the popularity list keeps. Default 200,
+	// at most MaxPopularSize.
 	PopularSize int
 	// Bucket names the popularity list's partition. Default "all". On a
 	// tenanted DB every tenant has its own list under the same name.
@@ -92,6 +94,12 @@ type Weights struct {
 
 // DefaultWeights returns the weights of a Config that sets none.
 func DefaultWeights() Weights { return Weights{KNN: 1, Content: 0.5, Popularity: 0.05} }
+
+// Bounds of Config: each list is written in one batch (see Validate).
+const (
+	MaxNeighbors   = 200
+	MaxPopularSize = 250
+)
 
 // Defaults of Config.
 const (
@@ -184,8 +192,14 @@ func (c Config) Validate() error {
 			bad("%s %d is negative", n.name, n.v)
 		}
 	}
-	if c.Neighbors > 1000 {
-		bad("Neighbors %d: an item's list is one partition read whole; keep it at 1000 or less", c.Neighbors)
+	// Each list is written in one batch, which Cassandra refuses above 50 KiB
+	// (batch_size_fail_threshold): these bounds keep ids of up to 80 bytes
+	// under it.
+	if c.Neighbors > MaxNeighbors {
+		bad("Neighbors %d: an item's list is written in one batch and read whole; at most %d", c.Neighbors, MaxNeighbors)
+	}
+	if c.PopularSize > MaxPopularSize {
+		bad("PopularSize %d: the list is written in one batch and read whole; at most %d", c.PopularSize, MaxPopularSize)
 	}
 	if c.ContentCandidates > orm.MaxANNLimit {
 		bad("ContentCandidates %d: Cassandra allows at most %d rows per ANN query", c.ContentCandidates, orm.MaxANNLimit)
