@@ -92,3 +92,28 @@ func ExampleFit() {
 	// lamp 0.707
 	// stove lamp
 }
+
+// The content model over embeddings held in memory: the items nearest to
+// the mean of the seeds' embeddings.
+func ExampleMemoryContent() {
+	c, err := recommend.NewMemoryContent("cosine", map[string][]float32{
+		"tent":  {1, 0, 0},
+		"tarp":  {0.9, 0.2, 0},
+		"stove": {0, 1, 0},
+		"book":  {0, 0, 1},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	got, err := c.Similar(context.Background(), []string{"tent"}, 3)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range got {
+		fmt.Printf("%s %.3f\n", s.Item, s.Score)
+	}
+	// Output:
+	// tent 1.000
+	// tarp 0.988
+	// book 0.500
+}

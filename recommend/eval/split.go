@@ -1,8 +1,10 @@
 package eval
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // Split is a train/test partition of the ratings.
@@ -14,9 +16,13 @@ type Split struct {
 // SplitPerUser puts a random fraction of each user's ratings (rounded to the
 // nearest whole number, at least one when the user has two or more) into
 // Test and the rest into Train. Users are taken in id order and each user's
-// ratings in movie order (as Load sorts them), shuffled by one PCG stream
-// seeded with seed, so a seed gives the same split on every machine.
+// ratings in movie order, whatever the order of ratings, shuffled by one PCG
+// stream seeded with seed, so a seed gives the same split on every machine.
 func SplitPerUser(ratings []Rating, fraction float64, seed uint64) Split {
+	ratings = slices.Clone(ratings)
+	slices.SortStableFunc(ratings, func(a, b Rating) int {
+		return cmp.Or(cmp.Compare(a.User, b.User), cmp.Compare(a.Movie, b.Movie))
+	})
 	rng := rand.New(rand.NewPCG(seed, seed))
 	var s Split
 	for start := 0; start < len(ratings); {
