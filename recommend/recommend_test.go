@@ -197,6 +197,11 @@ func TestTrainIncremental(t *testing.T) {
 	if items(pop) != "A,B,C,E,D" {
 		t.Errorf("popular after the incremental job = %v, want A,B,C,E,D", pop)
 	}
+	for _, bad := range []time.Time{clk.now.Add(time.Minute), clk.now.Add(-recommend.DefaultLogTTL - time.Minute), {}} {
+		if _, err := r.TrainIncremental(ctx, bad); err == nil {
+			t.Errorf("TrainIncremental since %s: no error, want a refusal", bad)
+		}
+	}
 	// Nothing new: nothing written.
 	if rep, err := r.TrainIncremental(ctx, base.Add(3*time.Minute)); err != nil || rep.Items != 0 {
 		t.Errorf("TrainIncremental with nothing new = %+v, %v; want no lists", rep, err)

@@ -81,12 +81,16 @@ func (r *Recommender) Train(ctx context.Context) (TrainReport, error) {
 // cut from the stored list cannot come back until the next Train). Writes are
 // fenced by write time as Train's are. since is compared with the
 // interactions' times (Interaction.At), not with when they were recorded.
-// Interactions older than Config.LogTTL have left the log: since must be more
-// recent.
+// Interactions older than Config.LogTTL have left the log: a since further
+// back than that is refused.
 func (r *Recommender) TrainIncremental(ctx context.Context, since time.Time) (TrainReport, error) {
 	rep := TrainReport{At: r.cfg.Now().UTC().Truncate(time.Microsecond)}
-	if since.After(rep.At) {
+	switch {
+	case since.After(rep.At):
 		return rep, fmt.Errorf("recommend: train incremental: since %s is after now (%s)", since.Format(time.RFC3339), rep.At.Format(time.RFC3339))
+	case rep.At.Sub(since) > r.cfg.LogTTL:
+		return rep, fmt.Errorf("recommend: train incremental: since %s is more than LogTTL (%s) ago: the log no longer holds all that happened since; run Train",
+			since.Format(time.RFC3339), r.cfg.LogTTL)
 	}
 	touched, err := r.touchedSince(ctx, since, rep.At)
 	if err != nil {
