@@ -13,6 +13,7 @@
 //	                                     run the tenant registry's lifecycle
 //	cassandraorm saga -keyspace ks list|show ID
 //	                                     list sagas; show one's state and attempts
+//	cassandraorm recommend eval          evaluate the recommenders on MovieLens 100k
 //
 // Each command prints its own help with -h.
 package main
