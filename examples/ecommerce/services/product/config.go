@@ -1,0 +1,61 @@
+package product
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/cassandraorm/cassandraorm-go/changefeed"
+	"github.com/cassandraorm/cassandraorm-go/vector"
+)
+
+// Limits on requests, checked before anything is sent.
+const (
+	// MaxIDLen is the longest product id, in bytes.
+	MaxIDLen = 256
+	// MaxTextLen is the longest name or description, in bytes.
+	MaxTextLen = 16 << 10
+	// MaxLimit is the most hits one search returns.
+	MaxLimit = 100
+	// MaxShelves is the most partitions a tenant's catalogue may span.
+	MaxShelves = 64
+)
+
+// Config configures a Service. A zero field takes its default; Validate says
+// which values are refused.
+type Config struct {
+	// Embedder embeds product texts and queries; its Dimension must be
+	// Dimension. Wrap it in vector.NewCached so that unchanged text is never
+	// embedded twice. Required.
+	Embedder vector.Embedder
+	// Feed, when set, records the product table's changes: RunEmbedder follows
+	// them to keep embeddings current. Without it, Put embeds at once.
+	Feed *changefeed.Feed
+	// Shelves is how many partitions each tenant's catalogue spans (default 1,
+	// at most MaxShelves). Every process sharing the table must use the same.
+	Shelves int
+	// Table names the products table (default "products").
+	Table string
+}
+
+func (c *Config) setDefaults() {
+	if c.Shelves == 0 {
+		c.Shelves = 1
+	}
+	if c.Table == "" {
+		c.Table = "products"
+	}
+}
+
+// Validate reports the first field a Service cannot work with.
+func (c Config) Validate() error {
+	c.setDefaults()
+	switch {
+	case c.Embedder == nil:
+		return errors.New("product: Config.Embedder is nil")
+	case c.Embedder.Dimension() != Dimension:
+		return fmt.Errorf("product: embedder %s has dimension %d; the products table holds %d", c.Embedder.Model(), c.Embedder.Dimension(), Dimension)
+	case c.Shelves < 1 || c.Shelves > MaxShelves:
+		return fmt.Errorf("product: Shelves %d is not between 1 and %d", c.Shelves, MaxShelves)
+	}
+	return nil
+}

@@ -1,0 +1,213 @@
+package product
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cassandraorm/cassandraorm-go/changefeed"
+	"github.com/cassandraorm/cassandraorm-go/orm"
+)
+
+// Errors of the service, matched with errors.Is.
+var (
+	// ErrInvalid is a request the service refuses before sending anything; the
+	// error names the field.
+	ErrInvalid = errors.New("product: invalid")
+	// ErrNotFound is a product that does not exist.
+	ErrNotFound = errors.New("product: not found")
+	// ErrNotEmbedded is a product whose embedding is not computed yet.
+	ErrNotEmbedded = errors.New("product: not embedded yet")
+)
+
+// Service is the catalogue. It is safe for concurrent use. On a tenanted DB
+// every call runs for the tenant of its context.
+type Service struct {
+	cfg      Config
+	db       *orm.DB
+	products *orm.Model[Product]
+	search   *orm.Model[searchRow]
+}
+
+// New returns the service on db (call Sync once), or the error of
+// cfg.Validate.
+func New(db *orm.DB, cfg Config) (*Service, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if db == nil {
+		return nil, errors.New("product: New: nil DB")
+	}
+	opts := []orm.ModelOption{orm.TableName(cfg.Table)}
+	if cfg.Feed != nil {
+		opts = append(opts, orm.RecordChanges(cfg.Feed))
+	}
+	m, err := orm.NewModel[Product](db, opts...)
+	if err != nil {
+		return nil, err
+	}
+	sr, err := orm.NewModel[searchRow](db, orm.TableName(cfg.Table+"_search"))
+	if err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, db: db, products: m, search: sr}, nil
+}
+
+// Sync creates or updates the products table, the search table and their
+// indexes.
+func (s *Service) Sync(ctx context.Context) error { return s.db.Sync(ctx, s.products, s.search) }
+
+// Model is the products model (for a subscription to its changes, say).
+func (s *Service) Model() *orm.Model[Product] { return s.products }
+
+// shelf returns the partition of product id.
+func (s *Service) shelf(id string) int32 {
+	return int32(crc32.ChecksumIEEE([]byte(id)) % uint32(s.cfg.Shelves))
+}
+
+func checkID(id string) error {
+	if id == "" || len(id) > MaxIDLen || !utf8.ValidString(id) {
+		return fmt.Errorf("%w: id %q: want 1 to %d bytes of UTF-8", ErrInvalid, id, MaxIDLen)
+	}
+	return nil
+}
+
+func (p *Product) check() error {
+	if err := checkID(p.ID); err != nil {
+		return err
+	}
+	for field, v := range map[string]string{"name": p.Name, "description": p.Description, "category": p.Category, "brand": p.Brand} {
+		if len(v) > MaxTextLen || !utf8.ValidString(v) {
+			return fmt.Errorf("%w: product %s: %s: want at most %d bytes of UTF-8", ErrInvalid, p.ID, field, MaxTextLen)
+		}
+	}
+	switch {
+	case p.Name == "":
+		return fmt.Errorf("%w: product %s: name is empty", ErrInvalid, p.ID)
+	case p.PriceCents < 0:
+		return fmt.Errorf("%w: product %s: price_cents %d is negative", ErrInvalid, p.ID, p.PriceCents)
+	case p.Stock < 0 || p.ReorderThreshold < 0 || p.ReorderQuantity < 0:
+		return fmt.Errorf("%w: product %s: stock and reorder settings must not be negative", ErrInvalid, p.ID)
+	}
+	return nil
+}
+
+// Put writes the product (creating or replacing it). The search table follows
+// from the change feed (RunIndexer); without a Feed, Put indexes the product
+// itself before returning.
+func (s *Service) Put(ctx context.Context, p Product) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	p.Shelf = s.shelf(p.ID)
+	p.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond)
+	if err := s.products.Insert(ctx, &p); err != nil {
+		return fmt.Errorf("product: put %s: %w", p.ID, err)
+	}
+	if s.cfg.Feed == nil {
+		_, err := s.Index(ctx, p.ID)
+		return err
+	}
+	return nil
+}
+
+// Get returns the product, or an error matching ErrNotFound.
+func (s *Service) Get(ctx context.Context, id string) (Product, error) {
+	if err := checkID(id); err != nil {
+		return Product{}, err
+	}
+	p, err := s.products.Get(ctx, s.shelf(id), id)
+	if errors.Is(err, orm.ErrNotFound) {
+		return Product{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return Product{}, fmt.Errorf("product: get %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Delete removes the product; deleting one that does not exist is not an
+// error. Its search row goes with it (at once without a Feed, else through
+// RunIndexer).
+func (s *Service) Delete(ctx context.Context, id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	if err := s.products.Delete(ctx, s.shelf(id), id); err != nil {
+		return fmt.Errorf("product: delete %s: %w", id, err)
+	}
+	if s.cfg.Feed == nil {
+		_, err := s.Index(ctx, id)
+		return err
+	}
+	return nil
+}
+
+// textHash identifies the text an embedding was computed from, and the model.
+func (s *Service) textHash(p *Product) string {
+	h := sha256.Sum256([]byte(s.cfg.Embedder.Model() + "\x00" + p.text()))
+	return hex.EncodeToString(h[:16])
+}
+
+// Index brings product id's search row up to date with its catalogue row: it
+// writes the filters and tokens, embeds the text only when it changed since the
+// last embedding, and deletes the row of a product that is gone. It reports
+// whether it embedded.
+func (s *Service) Index(ctx context.Context, id string) (bool, error) {
+	p, err := s.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		if err := s.search.Delete(ctx, s.shelf(id), id); err != nil {
+			return false, fmt.Errorf("product: unindexing %s: %w", id, err)
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	row := searchRow{Shelf: p.Shelf, ID: p.ID, Category: p.Category, Brand: p.Brand, PriceCents: p.PriceCents,
+		Tokens: Tokens(p.text()), TextHash: s.textHash(&p)}
+	old, err := s.search.Get(ctx, p.Shelf, p.ID)
+	if err != nil && !errors.Is(err, orm.ErrNotFound) {
+		return false, fmt.Errorf("product: reading the search row of %s: %w", id, err)
+	}
+	embedded := false
+	if err == nil && old.TextHash == row.TextHash && len(old.Embedding) == Dimension {
+		row.Embedding = old.Embedding
+	} else {
+		vecs, err := s.cfg.Embedder.Embed(ctx, []string{p.text()})
+		if err != nil {
+			return false, fmt.Errorf("product: embedding %s: %w", id, err)
+		}
+		row.Embedding, embedded = vecs[0], true
+	}
+	if err := s.search.Insert(ctx, &row); err != nil {
+		return false, fmt.Errorf("product: indexing %s: %w", id, err)
+	}
+	return embedded, nil
+}
+
+// RunIndexer keeps the search table current until ctx ends: a durable
+// subscription (named name, one reader at a time across processes, under
+// subs' leases) to the products table's changes, indexing each product that
+// changed (Index: it embeds only text that changed). It needs Config.Feed. Run
+// it for each tenant, with the tenant in ctx. A change delivered twice indexes
+// twice, harmlessly.
+func (s *Service) RunIndexer(ctx context.Context, subs changefeed.Subscriber, name string) error {
+	if s.cfg.Feed == nil {
+		return errors.New("product: RunIndexer needs Config.Feed")
+	}
+	return subs.Subscribe(ctx, changefeed.Subscription{
+		Name: name, Table: s.products.Table().Name,
+		Handle: func(ctx context.Context, c changefeed.Change) error {
+			id, _ := c.Key["id"].(string)
+			_, err := s.Index(ctx, id)
+			return err
+		},
+	})
+}
