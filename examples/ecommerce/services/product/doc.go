@@ -10,8 +10,9 @@
 // embedding again only when the text changed (a hash of it is stored beside
 // the vector). Wrap the embedder in vector.NewCached and unchanged text is
 // never embedded twice even across tables and restarts. The search table is
-// written with INSERT only and has no static column, for two facts of
-// Cassandra 5.0.8 (see docs/vectors.md).
+// written with INSERT only and does not record its changes, for what
+// Cassandra 5.0.8 did with vectors otherwise (see searchRow and
+// docs/vectors.md).
 //
 // Search has three modes. Keyword search matches the words of the query against
 // tokens the service keeps for each product (lower case, plural s dropped, a few

@@ -36,11 +36,14 @@ const Dimension = 384
 
 // searchRow is a product's row in the search table: what the searches filter
 // and rank by, written by the indexer from the catalogue row. The vectors live
-// in a table of their own, written with INSERT only, for two facts of
-// Cassandra 5.0.8: an ANN read restricted to a partition does not see rows
-// that only UPDATE statements wrote (they have no row marker), and an ANN read
-// with a filter fails on a table whose partitions hold a static column, as a
-// table that records its changes does (its mark column).
+// in a table of their own, written whole with INSERT, that does not record its
+// changes, for what Cassandra 5.0.8 did here: an ANN read restricted to a
+// partition misses rows written by several UPDATE statements (vector
+// TestUpdatedRowsFact), and on the products table as first built (recording
+// its changes, so with a static mark column, its vectors written by UPDATE and
+// a conditional UPDATE) an ANN read with a category filter failed on the
+// server with "IllegalStateException: [orm_change_marks] is not a subset of
+// []" (not reduced to a smaller case).
 type searchRow struct {
 	Shelf      int32     `cql:"shelf" orm:"pk"`
 	ID         string    `cql:"id" orm:"ck"`
