@@ -124,8 +124,8 @@ func BenchmarkANN(b *testing.B) {
 	for i := range qs {
 		qs[i] = mix.draw()
 	}
-	search := func(ctx context.Context, q []float32) {
-		res, err := vector.Search(ctx, m, "vec", q, vector.SearchOptions{Limit: k})
+	search := func(b *testing.B, q []float32) {
+		res, err := vector.Search(b.Context(), m, "vec", q, vector.SearchOptions{Limit: k})
 		if err != nil {
 			b.Error(err)
 			return
@@ -155,7 +155,7 @@ func BenchmarkANN(b *testing.B) {
 		i := 0
 		for b.Loop() {
 			start := time.Now()
-			search(b.Context(), qs[i%queries])
+			search(b, qs[i%queries])
 			l.add(time.Since(start))
 			i++
 		}
@@ -172,7 +172,7 @@ func BenchmarkANN(b *testing.B) {
 			var mine []time.Duration
 			for pb.Next() {
 				start := time.Now()
-				search(b.Context(), qs[next.Add(1)%queries])
+				search(b, qs[next.Add(1)%queries])
 				mine = append(mine, time.Since(start))
 			}
 			l.add(mine...)
