@@ -212,7 +212,7 @@ func TestRecall(t *testing.T) {
 }
 
 // write inserts rows with several writes in flight.
-func write(t *testing.T, ctx context.Context, m *orm.Model[doc384], rows map[int][]float32) {
+func write(t testing.TB, ctx context.Context, m *orm.Model[doc384], rows map[int][]float32) {
 	t.Helper()
 	ids := make(chan int)
 	var wg sync.WaitGroup
