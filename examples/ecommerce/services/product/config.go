@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cassandraorm/cassandraorm-go/changefeed"
+	"github.com/cassandraorm/cassandraorm-go/recommend"
 	"github.com/cassandraorm/cassandraorm-go/vector"
 )
 
@@ -33,8 +34,13 @@ type Config struct {
 	// Shelves is how many partitions each tenant's catalogue spans (default 1,
 	// at most MaxShelves). Every process sharing the table must use the same.
 	Shelves int
-	// Table names the products table (default "products").
+	// Table names the products table (default "products"; the search table is
+	// Table+"_search").
 	Table string
+	// Recommend, when set, configures the recommender (package recommend)
+	// that Record, Train and Recommend use, with the catalogue's embeddings
+	// as its content-based model.
+	Recommend *recommend.Config
 }
 
 func (c *Config) setDefaults() {

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/jsonhttp"
+	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/recommend"
 )
 
 // maxBody bounds a request body.
@@ -21,6 +24,8 @@ const maxBody = 64 << 10
 //	GET    /products/{id}/similar?limit=&same_category=true → 200 {"hits":[...]}, 404, 409 not embedded yet
 //	GET    /search?q=&mode=hybrid|keyword|semantic&category=&min_price_cents=&max_price_cents=&limit=
 //	                                                        → 200 {"hits":[{"product","score","keyword_rank","semantic_rank"}]}
+//	POST   /users/{id}/interactions {"product_id","kind":"view|cart|purchase"} → 204
+//	GET    /users/{id}/recommendations?limit=               → 200 {"hits":[...]}
 //
 // Errors are {"error": message}: 400 for an invalid request (naming the field),
 // 404, 409, 503 (with Retry-After) when the database did not answer, 500 for
@@ -99,6 +104,35 @@ func (s *Service) Handler() http.Handler {
 		}
 		jsonhttp.Write(w, http.StatusOK, map[string]any{"hits": hits})
 	})
+	mux.HandleFunc("POST /users/{id}/interactions", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			ProductID string         `json:"product_id"`
+			Kind      recommend.Kind `json:"kind"`
+		}
+		if bad := jsonhttp.Decode(w, r, maxBody, &body); bad != nil {
+			jsonhttp.Write(w, http.StatusBadRequest, map[string]any{"error": "invalid interaction", "fields": bad})
+			return
+		}
+		in := recommend.Interaction{UserID: r.PathValue("id"), ItemID: body.ProductID, Kind: body.Kind, At: time.Now()}
+		if err := s.Record(r.Context(), in); err != nil {
+			fail(w, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /users/{id}/recommendations", func(w http.ResponseWriter, r *http.Request) {
+		limit, err := intParam(r, "limit", 10)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		hits, err := s.Recommend(r.Context(), r.PathValue("id"), int(limit))
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		jsonhttp.Write(w, http.StatusOK, map[string]any{"hits": hits})
+	})
 	return mux
 }
 
@@ -122,7 +156,7 @@ func fail(w http.ResponseWriter, err error) {
 		return
 	}
 	switch {
-	case errors.Is(err, ErrInvalid):
+	case errors.Is(err, ErrInvalid), errors.Is(err, orm.ErrInvalidValue):
 		jsonhttp.Error(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, ErrNotFound):
 		jsonhttp.Error(w, http.StatusNotFound, err.Error())

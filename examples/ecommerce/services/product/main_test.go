@@ -14,6 +14,7 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/internal/devenv"
 	"github.com/cassandraorm/cassandraorm-go/lease"
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/recommend"
 	"github.com/cassandraorm/cassandraorm-go/tenant"
 	"github.com/cassandraorm/cassandraorm-go/testenv"
 	"github.com/cassandraorm/cassandraorm-go/vector"
@@ -85,7 +86,10 @@ type fixture struct {
 	inner *counting
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with a recommender configured by rc.
+func newFixtureWith(t *testing.T, rc *recommend.Config) *fixture {
 	t.Helper()
 	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
 	if err != nil {
@@ -105,7 +109,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	inner := &counting{Embedder: embedder(t)}
-	svc, err := product.New(tdb, product.Config{Embedder: inner, Feed: feed, Table: "products_" + run})
+	svc, err := product.New(tdb, product.Config{Embedder: inner, Feed: feed, Table: "products_" + run, Recommend: rc})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cassandraorm/cassandraorm-go/changefeed"
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/recommend"
 )
 
 // Errors of the service, matched with errors.Is.
@@ -32,6 +33,7 @@ type Service struct {
 	db       *orm.DB
 	products *orm.Model[Product]
 	search   *orm.Model[searchRow]
+	rec      *recommend.Recommender // nil without Config.Recommend
 }
 
 // New returns the service on db (call Sync once), or the error of
@@ -56,12 +58,26 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, db: db, products: m, search: sr}, nil
+	s := &Service{cfg: cfg, db: db, products: m, search: sr}
+	if cfg.Recommend != nil {
+		if s.rec, err = recommend.New(db, *cfg.Recommend, content{s}); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
-// Sync creates or updates the products table, the search table and their
-// indexes.
-func (s *Service) Sync(ctx context.Context) error { return s.db.Sync(ctx, s.products, s.search) }
+// Sync creates or updates the products table, the search table, their
+// indexes and the recommender's tables.
+func (s *Service) Sync(ctx context.Context) error {
+	if err := s.db.Sync(ctx, s.products, s.search); err != nil {
+		return err
+	}
+	if s.rec != nil {
+		return s.rec.Sync(ctx)
+	}
+	return nil
+}
 
 // Model is the products model (for a subscription to its changes, say).
 func (s *Service) Model() *orm.Model[Product] { return s.products }
