@@ -24,6 +24,7 @@ demo: up
 	$(GO) run ./examples/quickstart
 	$(GO) run ./examples/ecommerce/cmd/users
 	$(GO) run ./examples/ecommerce/cmd/shop
+	$(GO) run ./examples/ecommerce/cmd/products -demo
 
 bench: up
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -26,17 +26,10 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/inventory"
-	"github.com/cassandraorm/cassandraorm-go/tenant"
-	"github.com/cassandraorm/cassandraorm-go/tenant/registry"
 )
-
-// tenantScan is how often the sweepers are matched to the registry's active
-// tenants: a tenant provisioned meanwhile gets its sweeper within it.
-const tenantScan = 30 * time.Second
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:7403", "address the HTTP API listens on")
@@ -85,70 +78,14 @@ func run(ctx context.Context, listen, keyspace, defTenant string, log *slog.Logg
 		return err
 	}
 
-	sweepers := sweepers{svc: svc, reg: st.Registry, log: log, running: map[string]bool{}}
 	sctx, stopSweepers := context.WithCancel(ctx)
+	var wg sync.WaitGroup
 	defer func() {
 		stopSweepers()
-		sweepers.wg.Wait()
+		wg.Wait()
 	}()
-	sweepers.wg.Go(func() { sweepers.supervise(sctx) })
+	wg.Go(func() { platform.EachTenant(sctx, st.Registry, log, "expiry sweeper", svc.RunExpiry) })
 
 	log.Info("inventory service", "keyspace", keyspace, "tenant", defTenant)
 	return platform.Serve(ctx, listen, h, log, nil)
-}
-
-// sweepers runs one RunExpiry per active tenant of the registry.
-type sweepers struct {
-	svc *inventory.Service
-	reg *registry.Registry
-	log *slog.Logger
-	wg  sync.WaitGroup
-
-	mu      sync.Mutex
-	running map[string]bool
-}
-
-// supervise starts a sweeper for each active tenant without one, now and every
-// tenantScan, until ctx ends. A sweeper that stops with an error (its tenant was
-// suspended, say) is started again at a later scan if the tenant is active then.
-func (s *sweepers) supervise(ctx context.Context) {
-	tick := time.NewTicker(tenantScan)
-	defer tick.Stop()
-	for {
-		s.scan(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-func (s *sweepers) scan(ctx context.Context) {
-	tenants, err := s.reg.List(ctx)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Warn("list tenants", "err", err)
-		}
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range tenants {
-		if t.Status != registry.StatusActive || s.running[t.ID] {
-			continue
-		}
-		s.running[t.ID] = true
-		s.wg.Add(1)
-		go func(id string) {
-			defer s.wg.Done()
-			err := s.svc.RunExpiry(tenant.With(ctx, id))
-			if ctx.Err() == nil {
-				s.log.Warn("expiry sweeper stopped", "tenant", id, "err", err)
-			}
-			s.mu.Lock()
-			delete(s.running, id)
-			s.mu.Unlock()
-		}(t.ID)
-	}
 }

