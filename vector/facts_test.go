@@ -183,3 +183,18 @@ func TestUpdatedRowsFact(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyzerFact checks that Cassandra 5.0.8's SAI has no text analyzers:
+// an index with the index_analyzer option is refused, which is why the product
+// service keeps keyword tokens of its own in an indexed set column.
+func TestAnalyzerFact(t *testing.T) {
+	s := env.Session(t)
+	tbl := env.Keyspace() + ".analyzed"
+	if err := s.Query("CREATE TABLE IF NOT EXISTS " + tbl + " (id int PRIMARY KEY, d text)").ExecContext(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Query("CREATE INDEX IF NOT EXISTS analyzed_d ON " + tbl + " (d) USING 'sai' WITH OPTIONS = {'index_analyzer': 'standard'}").ExecContext(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "[index_analyzer] are not understood by StorageAttachedIndex") {
+		t.Errorf("an SAI index with index_analyzer: %v, want it refused", err)
+	}
+}

@@ -16,10 +16,9 @@
 //
 // Search has three modes. Keyword search matches the words of the query against
 // tokens the service keeps for each product (lower case, plural s dropped, a few
-// stop words left out) in a set column with an SAI index: Cassandra 5.0's SAI
-// analyzers are not used, because the orm declares no analyzer options and an
-// analyzed index in 5.0 matches whole analysed terms only with = (see
-// docs/vectors.md). Semantic search is an ANN read of the embedding index.
+// stop words left out) in a set column with an SAI index: Cassandra 5.0.8's
+// SAI has no text analyzers (it refuses the index_analyzer option; vector's
+// TestAnalyzerFact). Semantic search is an ANN read of the embedding index.
 // Hybrid (the default) fuses the two rankings by reciprocal rank fusion
 // (score Σ 1/(60+rank)). Each filters by category and price inside the read,
 // with SAI indexes. Similar returns the products nearest to one product.
