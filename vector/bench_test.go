@@ -6,12 +6,12 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/testenv"
 	"github.com/cassandraorm/cassandraorm-go/vector"
 )
 
@@ -20,37 +20,6 @@ import (
 type plain384 struct {
 	ID  int       `cql:"id" orm:"pk"`
 	Vec []float32 `cql:"vec" orm:"vector=384"`
-}
-
-// latencies collects per-op durations, from one goroutine or many.
-type latencies struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (l *latencies) add(d ...time.Duration) {
-	l.mu.Lock()
-	l.d = append(l.d, d...)
-	l.mu.Unlock()
-}
-
-// quantile returns the q-quantile (0 < q ≤ 1) of the durations, nearest rank.
-func (l *latencies) quantile(q float64) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.d) == 0 {
-		return 0
-	}
-	s := slices.Clone(l.d)
-	slices.Sort(s)
-	i := int(q*float64(len(s))+0.5) - 1
-	return s[min(max(i, 0), len(s)-1)]
-}
-
-// report reports l's p50 and p99 in microseconds.
-func (l *latencies) report(b *testing.B) {
-	b.ReportMetric(float64(l.quantile(0.50).Microseconds()), "p50_µs")
-	b.ReportMetric(float64(l.quantile(0.99).Microseconds()), "p99_µs")
 }
 
 // bruteTop returns the ids of the k vectors of vecs nearest to q by cosine,
@@ -137,35 +106,35 @@ func BenchmarkANN(b *testing.B) {
 
 	var exactP50 time.Duration
 	b.Run("exact-go", func(b *testing.B) {
-		var l latencies
+		var l testenv.Latencies
 		i := 0
 		for b.Loop() {
 			start := time.Now()
 			if got := bruteTop(b, vecs, qs[i%queries], k); len(got) != k {
 				b.Fatalf("brute force: %d ids, want %d", len(got), k)
 			}
-			l.add(time.Since(start))
+			l.Add(time.Since(start))
 			i++
 		}
-		l.report(b)
-		exactP50 = l.quantile(0.5)
+		l.Report(b)
+		exactP50 = l.Quantile(0.5)
 	})
 	b.Run("search", func(b *testing.B) {
-		var l latencies
+		var l testenv.Latencies
 		i := 0
 		for b.Loop() {
 			start := time.Now()
 			search(b, qs[i%queries])
-			l.add(time.Since(start))
+			l.Add(time.Since(start))
 			i++
 		}
-		l.report(b)
+		l.Report(b)
 		if exactP50 > 0 {
-			b.ReportMetric(float64(l.quantile(0.5))/float64(exactP50), "search/exact-go")
+			b.ReportMetric(float64(l.Quantile(0.5))/float64(exactP50), "search/exact-go")
 		}
 	})
 	b.Run("search-parallel", func(b *testing.B) {
-		var l latencies
+		var l testenv.Latencies
 		var next atomic.Int64
 		b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
 		b.RunParallel(func(pb *testing.PB) {
@@ -175,13 +144,13 @@ func BenchmarkANN(b *testing.B) {
 				search(b, qs[next.Add(1)%queries])
 				mine = append(mine, time.Since(start))
 			}
-			l.add(mine...)
+			l.Add(mine...)
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
-		l.report(b)
+		l.Report(b)
 	})
 	b.Run("exact-orm", func(b *testing.B) {
-		var l latencies
+		var l testenv.Latencies
 		i := 0
 		for b.Loop() {
 			start := time.Now()
@@ -192,10 +161,10 @@ func BenchmarkANN(b *testing.B) {
 			if len(res.Rows) != k {
 				b.Fatalf("exact: %d rows, want %d", len(res.Rows), k)
 			}
-			l.add(time.Since(start))
+			l.Add(time.Since(start))
 			i++
 		}
-		l.report(b)
+		l.Report(b)
 	})
 }
 
