@@ -14,6 +14,7 @@ import (
 
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/saga"
+	"github.com/cassandraorm/cassandraorm-go/testenv"
 )
 
 // plan says what happens to the conditional writes of one saga: the n-th (from 0,
@@ -322,17 +323,22 @@ func (u *unknownOutcomes) reported(t *testing.T, id string, rec record, unreport
 			want[entryKey{e.Event, e.Step, e.Direction, e.Attempt}]++
 		}
 	}
-	got := map[entryKey]int{}
-	u.events.mu.Lock()
-	for _, e := range u.events.events {
-		if e.Saga == id {
-			got[entryKey{e.Kind, e.Step, e.Direction, e.Attempt}]++
+	// The worker tells the observer after it has written the history, so Wait
+	// may return before the last event is reported: wait for it.
+	testenv.WaitFor(t, 30*time.Second, func() error {
+		got := map[entryKey]int{}
+		u.events.mu.Lock()
+		for _, e := range u.events.events {
+			if e.Saga == id {
+				got[entryKey{e.Kind, e.Step, e.Direction, e.Attempt}]++
+			}
 		}
-	}
-	u.events.mu.Unlock()
-	if !maps.Equal(got, want) {
-		t.Errorf("saga %s: the observer saw %v, want the history's entries but version %d's: %v", id, got, unreported, want)
-	}
+		u.events.mu.Unlock()
+		if !maps.Equal(got, want) {
+			return fmt.Errorf("saga %s: the observer saw %v, want the history's entries but version %d's: %v", id, got, unreported, want)
+		}
+		return nil
+	})
 }
 
 // warnings is a slog handler that keeps the errors the worker logs, by saga.
