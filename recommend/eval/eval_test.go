@@ -27,9 +27,9 @@ func TestMovieLens(t *testing.T) {
 	if len(d.Ratings) != 100000 || len(d.Movies) != 1682 {
 		t.Fatalf("MovieLens 100k: %d ratings, %d movies; want 100000, 1682", len(d.Ratings), len(d.Movies))
 	}
-	// One k for the hybrid, so that the suite stays quick under -race; the
-	// command tunes over four.
-	rep, err := eval.Run(ctx, d, eval.Options{TuneNeighbors: []int{20}})
+	// One k and one validation split for the hybrid, so that the suite stays
+	// quick under -race; the command tunes over four k and three splits.
+	rep, err := eval.Run(ctx, d, eval.Options{TuneNeighbors: []int{20}, ValidationFolds: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
