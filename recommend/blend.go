@@ -72,7 +72,8 @@ type Candidates struct {
 }
 
 // normalise scores the candidates of every model. Item-kNN scores an item j
-// by Σ affinity(i)·sim(i, j) over the seeds i that list j as a neighbour;
+// by Σ affinity(i)·sim(i, j) over the seeds i that list j as a neighbour
+// (with Config.ScaleNeighbors, sim(i, j) divided by the best of i's list);
 // item-kNN and popularity scores are divided by their best, content scores
 // are scaled to [0, 1] between their worst and best (their scale depends on
 // the index's similarity function). Excluded items are left out.
@@ -80,8 +81,19 @@ func (c *Config) normalise(s signals) Candidates {
 	order, aff := c.seeds(s.history)
 	knn := map[string]float64{}
 	for _, i := range order {
+		w := aff[i]
+		if c.ScaleNeighbors {
+			best := 0.0
+			for _, n := range s.neighbours[i] {
+				best = max(best, n.Score)
+			}
+			if best == 0 {
+				continue
+			}
+			w /= best
+		}
 		for _, n := range s.neighbours[i] {
-			knn[n.Item] += aff[i] * n.Score
+			knn[n.Item] += w * n.Score
 		}
 	}
 	list := make([]Scored, 0, len(knn))

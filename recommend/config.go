@@ -35,6 +35,12 @@ type Config struct {
 	// common users is multiplied by n/(n+Shrinkage). Zero (the default) turns it
 	// off.
 	Shrinkage float64
+	// ScaleNeighbors divides each seed item's neighbour list by its best
+	// similarity when the user's item-kNN scores are summed, so that every
+	// seed counts by the user's affinity for it alone, not also by how
+	// similar its nearest items happen to be. It changes scoring only: the
+	// stored lists are the same. Default false: raw similarities.
+	ScaleNeighbors bool
 
 	// HalfLife is how long it takes an interaction's weight in the popularity
 	// model to halve. Default 14 days.

@@ -117,3 +117,41 @@ func ExampleMemoryContent() {
 	// tarp 0.988
 	// book 0.500
 }
+
+// Scaled neighbour lists: each seed's list is divided by its best similarity,
+// so that a seed whose neighbours are all far still counts fully. Here the
+// tent's nearest item is far closer than the kayak's: raw, the kayak's
+// neighbour scores 0.58 of the stove; scaled, as much.
+func ExampleConfig_scaleNeighbors() {
+	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	var rows []recommend.Interaction
+	buy := func(user string, items ...string) {
+		for _, item := range items {
+			rows = append(rows, recommend.Interaction{UserID: user, ItemID: item, Kind: recommend.Purchase, At: now})
+		}
+	}
+	buy("ann", "tent", "stove")
+	buy("bob", "tent", "stove")
+	buy("cy", "kayak", "paddle")
+	buy("dee", "kayak")
+	buy("eve", "kayak")
+	history := []recommend.Interaction{
+		{UserID: "fay", ItemID: "tent", Kind: recommend.Purchase, At: now},
+		{UserID: "fay", ItemID: "kayak", Kind: recommend.Purchase, At: now},
+	}
+	for _, scale := range []bool{false, true} {
+		cfg := recommend.Config{ScaleNeighbors: scale, Weights: recommend.Weights{KNN: 1}, Now: func() time.Time { return now }}
+		snap, err := recommend.Fit(cfg, slices.Values(rows))
+		if err != nil {
+			log.Fatal(err)
+		}
+		got, err := snap.Recommend(context.Background(), history, nil, 2)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("scaled %v: %s %.2f, %s %.2f\n", scale, got[0].Item, got[0].Score, got[1].Item, got[1].Score)
+	}
+	// Output:
+	// scaled false: stove 1.00, paddle 0.58
+	// scaled true: paddle 1.00, stove 1.00
+}

@@ -18,6 +18,7 @@ func TestRecommendCommandRefuses(t *testing.T) {
 		{"bad flag", []string{"eval", "-nope"}, "flag provided but not defined"},
 		{"stray argument", []string{"eval", "extra"}, "unexpected arguments"},
 		{"negative k", []string{"eval", "-k", "-1"}, "K -1 is negative"},
+		{"unknown embedder", []string{"eval", "-embed", "openai"}, `-embed "openai": want minilm or none`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer

@@ -47,7 +47,7 @@ func TestRunWithEmbedder(t *testing.T) {
 		n++
 	}
 	d.Ratings = d.Ratings[:n]
-	rep, err := eval.Run(ctx, d, eval.Options{Embedder: letters{}, ValidationFolds: 1})
+	rep, err := eval.Run(ctx, d, eval.Options{Embedder: letters{}, ValidationFolds: 1, TuneNeighbors: []int{20}})
 	if err != nil {
 		t.Fatal(err)
 	}

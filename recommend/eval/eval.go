@@ -21,8 +21,12 @@ import (
 type Options struct {
 	// K is the cut-off of the metrics. Default 10.
 	K int
-	// Neighbors is the item-kNN k. Default 50.
+	// Neighbors is the item-kNN k of the item-kNN row. Default 50.
 	Neighbors int
+	// TuneNeighbors are the item-kNN k the hybrid is tuned over, each with
+	// raw and scaled neighbour lists (recommend.Config.ScaleNeighbors).
+	// Default 10, 20, 50 and 100.
+	TuneNeighbors []int
 	// Shrinkage is the item-kNN shrinkage (recommend.Config.Shrinkage).
 	// Default 0: none.
 	Shrinkage float64
@@ -56,6 +60,9 @@ func (o *Options) setDefaults() {
 	if o.Neighbors == 0 {
 		o.Neighbors = recommend.DefaultNeighbors
 	}
+	if len(o.TuneNeighbors) == 0 {
+		o.TuneNeighbors = []int{10, 20, 50, 100}
+	}
 	if o.TestFraction == 0 {
 		o.TestFraction = 0.2
 	}
@@ -86,6 +93,8 @@ func (o Options) Validate() error {
 		return fmt.Errorf("eval: ValidationFolds %d is negative", o.ValidationFolds)
 	case o.Neighbors < 0:
 		return fmt.Errorf("eval: Neighbors %d is negative", o.Neighbors)
+	case slices.ContainsFunc(o.TuneNeighbors, func(k int) bool { return k <= 0 || k > recommend.MaxNeighbors }):
+		return fmt.Errorf("eval: TuneNeighbors %v: want each 1 to %d", o.TuneNeighbors, recommend.MaxNeighbors)
 	case !(o.TestFraction > 0 && o.TestFraction < 1):
 		return fmt.Errorf("eval: TestFraction %v: want more than 0 and less than 1", o.TestFraction)
 	case o.HalfLife < 0:
@@ -104,6 +113,10 @@ type Row struct {
 	Model string
 	// Weights are the blend weights it ran with.
 	Weights recommend.Weights
+	// Neighbors and ScaleNeighbors are its item-kNN's k and
+	// recommend.Config.ScaleNeighbors.
+	Neighbors      int
+	ScaleNeighbors bool
 	Metrics
 }
 
@@ -115,8 +128,8 @@ type Report struct {
 	Train, Test int
 	// Rows are the models' results.
 	Rows []Row
-	// Tuning lists every weight tried for the hybrid with its metrics
-	// averaged over the validation splits.
+	// Tuning lists every variant tried for the hybrid (k, scaling, weights)
+	// with its metrics averaged over the validation splits.
 	Tuning []Row
 }
 
@@ -134,6 +147,7 @@ func (r *Report) Row(name string) (Row, bool) {
 const (
 	Popularity   = "popularity"
 	ItemKNN      = "item-kNN"
+	HybridKNN    = "item-kNN alone, with the hybrid's k and scaling"
 	GenresOneHot = "genres one-hot (not embedded)"
 	Content      = "content (titles and genres embedded)"
 	Hybrid       = "hybrid"
@@ -145,10 +159,13 @@ const (
 // recommend.Fit on the training ratings and recommends K movies per user from
 // the user's whole training history, excluding the movies of that history;
 // the metrics compare them with the user's held-out movies. The hybrid's
+// item-kNN k (TuneNeighbors), its neighbour scaling (on or off) and its
 // weights are tuned on validation splits carved from the training ratings
 // alone (SplitPerUser(TestFraction, ValidationSeed+f) for each of
-// ValidationFolds f), the weights of the best mean NDCG winning; the test
-// split is never used for tuning.
+// ValidationFolds f), the variant of the best mean NDCG winning; the test
+// split is never used for tuning. The report also runs item-kNN alone with
+// the winning k and scaling, so that what the blend adds shows apart from
+// what those add.
 func Run(ctx context.Context, d *Dataset, opts Options) (*Report, error) {
 	opts.setDefaults()
 	if err := opts.Validate(); err != nil {
@@ -173,87 +190,108 @@ func Run(ctx context.Context, d *Dataset, opts Options) (*Report, error) {
 	}
 
 	// Tune the hybrid on validation splits of the training ratings, averaging
-	// each weight's metrics over them.
+	// each variant's metrics over them.
+	type variant struct {
+		k     int
+		scale bool
+	}
+	var variants []variant
+	for _, k := range opts.TuneNeighbors {
+		variants = append(variants, variant{k, false}, variant{k, true})
+	}
 	grid := weightGrid()
-	sum := make([]Metrics, len(grid))
+	sum := make([]Metrics, len(variants)*len(grid))
 	for f := range opts.ValidationFolds {
 		seed := opts.ValidationSeed + uint64(f)
 		val := SplitPerUser(split.Train, opts.TestFraction, seed)
 		fmt.Fprintf(opts.Progress, "tuning the hybrid on validation split %d of %d (seed %d: %d train, %d validation ratings) ...\n",
 			f+1, opts.ValidationFolds, seed, len(val.Train), len(val.Test))
-		snap, err := fit(opts, val.Train)
-		if err != nil {
-			return nil, err
-		}
-		got, err := evaluate(ctx, opts, snap.WithContent(contentSrc), val, grid)
-		if err != nil {
-			return nil, err
-		}
-		for i, m := range got {
-			sum[i].Precision += m.Precision / float64(opts.ValidationFolds)
-			sum[i].Recall += m.Recall / float64(opts.ValidationFolds)
-			sum[i].NDCG += m.NDCG / float64(opts.ValidationFolds)
-			sum[i].Users = m.Users
+		for v, vr := range variants {
+			snap, err := fit(opts, val.Train, vr.k, vr.scale)
+			if err != nil {
+				return nil, err
+			}
+			got, err := evaluate(ctx, opts, snap.WithContent(contentSrc), val, grid)
+			if err != nil {
+				return nil, err
+			}
+			for i, m := range got {
+				at := &sum[v*len(grid)+i]
+				at.Precision += m.Precision / float64(opts.ValidationFolds)
+				at.Recall += m.Recall / float64(opts.ValidationFolds)
+				at.NDCG += m.NDCG / float64(opts.ValidationFolds)
+				at.Users = m.Users
+			}
 		}
 	}
 	best := 0
-	for i, m := range sum {
-		rep.Tuning = append(rep.Tuning, Row{Model: Hybrid, Weights: grid[i], Metrics: m})
+	for n, m := range sum {
+		vr := variants[n/len(grid)]
+		rep.Tuning = append(rep.Tuning, Row{Model: Hybrid, Weights: grid[n%len(grid)], Neighbors: vr.k, ScaleNeighbors: vr.scale, Metrics: m})
 		if m.NDCG > sum[best].NDCG {
-			best = i
+			best = n
 		}
 	}
+	won := rep.Tuning[best]
 
 	fmt.Fprintf(opts.Progress, "training on %d ratings, testing on %d ...\n", rep.Train, rep.Test)
-	snap, err := fit(opts, split.Train)
+	plain, err := fit(opts, split.Train, opts.Neighbors, false)
 	if err != nil {
 		return nil, err
 	}
-	runs := []struct {
+	tuned := plain
+	if won.Neighbors != opts.Neighbors || won.ScaleNeighbors {
+		if tuned, err = fit(opts, split.Train, won.Neighbors, won.ScaleNeighbors); err != nil {
+			return nil, err
+		}
+	}
+	type run struct {
 		name string
+		snap *recommend.Snapshot
 		w    recommend.Weights
 		src  recommend.ContentSource
-	}{
-		{Popularity, recommend.Weights{Popularity: 1}, nil},
-		{ItemKNN, recommend.Weights{KNN: 1}, nil},
-		{GenresOneHot, recommend.Weights{Content: 1}, genresSrc},
 	}
+	runs := []run{
+		{Popularity, plain, recommend.Weights{Popularity: 1}, nil},
+		{ItemKNN, plain, recommend.Weights{KNN: 1}, nil},
+	}
+	if tuned != plain {
+		runs = append(runs, run{HybridKNN, tuned, recommend.Weights{KNN: 1}, nil})
+	}
+	runs = append(runs, run{GenresOneHot, plain, recommend.Weights{Content: 1}, genresSrc})
 	if embedded != nil {
-		runs = append(runs, struct {
-			name string
-			w    recommend.Weights
-			src  recommend.ContentSource
-		}{Content, recommend.Weights{Content: 1}, embedded})
+		runs = append(runs, run{Content, plain, recommend.Weights{Content: 1}, embedded})
 	}
+	runs = append(runs, run{Hybrid + " (item-kNN + popularity + " + strings.TrimSuffix(contentName, " (not embedded)") + ")", tuned, won.Weights, contentSrc})
 	for _, r := range runs {
-		m, err := evaluate(ctx, opts, snap.WithContent(r.src), split, []recommend.Weights{r.w})
+		m, err := evaluate(ctx, opts, r.snap.WithContent(r.src), split, []recommend.Weights{r.w})
 		if err != nil {
 			return nil, err
 		}
-		rep.Rows = append(rep.Rows, Row{Model: r.name, Weights: r.w, Metrics: m[0]})
+		k, scale := opts.Neighbors, false
+		if r.snap == tuned {
+			k, scale = won.Neighbors, won.ScaleNeighbors
+		}
+		rep.Rows = append(rep.Rows, Row{Model: r.name, Weights: r.w, Neighbors: k, ScaleNeighbors: scale, Metrics: m[0]})
 	}
-	m, err := evaluate(ctx, opts, snap.WithContent(contentSrc), split, grid[best:best+1])
-	if err != nil {
-		return nil, err
-	}
-	rep.Rows = append(rep.Rows, Row{Model: Hybrid + " (item-kNN + popularity + " + strings.TrimSuffix(contentName, " (not embedded)") + ")", Weights: grid[best], Metrics: m[0]})
 	return rep, nil
 }
 
-// weightGrid is the hybrid's search space: item-kNN at 1, popularity and
-// content at a few small shares.
+// weightGrid is the hybrid's search space of weights: item-kNN at 1,
+// popularity and content at a few shares.
 func weightGrid() []recommend.Weights {
 	var g []recommend.Weights
-	for _, p := range []float64{0, 0.02, 0.05, 0.1, 0.2, 0.4} {
-		for _, c := range []float64{0, 0.02, 0.05, 0.1, 0.2} {
+	for _, p := range []float64{0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.7, 1} {
+		for _, c := range []float64{0, 0.02, 0.05, 0.1, 0.2, 0.4} {
 			g = append(g, recommend.Weights{KNN: 1, Content: c, Popularity: p})
 		}
 	}
 	return g
 }
 
-// fit trains a snapshot on ratings, with the latest of them as the present.
-func fit(opts Options, ratings []Rating) (*recommend.Snapshot, error) {
+// fit trains a snapshot on ratings with k neighbours per item, scaled or
+// not, with the latest of the ratings as the present.
+func fit(opts Options, ratings []Rating, k int, scale bool) (*recommend.Snapshot, error) {
 	var now time.Time
 	for _, r := range ratings {
 		if r.At.After(now) {
@@ -261,9 +299,10 @@ func fit(opts Options, ratings []Rating) (*recommend.Snapshot, error) {
 		}
 	}
 	cfg := recommend.Config{
-		Neighbors: opts.Neighbors,
-		Shrinkage: opts.Shrinkage,
-		HalfLife:  opts.HalfLife,
+		Neighbors:      k,
+		ScaleNeighbors: scale,
+		Shrinkage:      opts.Shrinkage,
+		HalfLife:       opts.HalfLife,
 		// A user's whole training history seeds the recommendations.
 		History:           1 << 20,
 		ContentSeeds:      1 << 20,
@@ -415,9 +454,16 @@ func (r *Report) Write(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "MovieLens 100k: %d train / %d test ratings (per-user random %.0f%% held out, seed %d); k=%d neighbours, shrinkage %g; popularity half-life %s\n\n",
 		r.Train, r.Test, 100*o.TestFraction, o.Seed, o.Neighbors, o.Shrinkage, halfLife)
-	fmt.Fprintf(&b, "| model | weights (kNN, content, popularity) | precision@%d | recall@%d | NDCG@%d | users |\n|---|---|---|---|---|---|\n", o.K, o.K, o.K)
+	fmt.Fprintf(&b, "| model | weights (kNN, content, popularity) | kNN k, lists | precision@%d | recall@%d | NDCG@%d | users |\n|---|---|---|---|---|---|---|\n", o.K, o.K, o.K)
 	for _, x := range r.Rows {
-		fmt.Fprintf(&b, "| %s | %g, %g, %g | %.4f | %.4f | %.4f | %d |\n", x.Model, x.Weights.KNN, x.Weights.Content, x.Weights.Popularity, x.Precision, x.Recall, x.NDCG, x.Users)
+		lists := "-"
+		if x.Weights.KNN > 0 {
+			lists = fmt.Sprintf("%d, raw", x.Neighbors)
+			if x.ScaleNeighbors {
+				lists = fmt.Sprintf("%d, scaled", x.Neighbors)
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %g, %g, %g | %s | %.4f | %.4f | %.4f | %d |\n", x.Model, x.Weights.KNN, x.Weights.Content, x.Weights.Popularity, lists, x.Precision, x.Recall, x.NDCG, x.Users)
 	}
 	if o.Embedder == nil {
 		fmt.Fprintf(&b, "\n%s: not run (no embedder given).\n", Content)

@@ -27,7 +27,9 @@ func TestMovieLens(t *testing.T) {
 	if len(d.Ratings) != 100000 || len(d.Movies) != 1682 {
 		t.Fatalf("MovieLens 100k: %d ratings, %d movies; want 100000, 1682", len(d.Ratings), len(d.Movies))
 	}
-	rep, err := eval.Run(ctx, d, eval.Options{})
+	// One k and one validation split for the hybrid, so that the suite stays
+	// quick under -race; the command tunes over four k and three splits.
+	rep, err := eval.Run(ctx, d, eval.Options{TuneNeighbors: []int{20}, ValidationFolds: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,5 +65,10 @@ func TestMovieLens(t *testing.T) {
 	}
 	if len(rep.Tuning) == 0 {
 		t.Error("the hybrid was not tuned")
+	}
+	for _, r := range rep.Rows {
+		if r.Weights.KNN > 0 && r.Model != eval.ItemKNN && r.Neighbors != 20 {
+			t.Errorf("%s: k %d, want the only k tuned over, 20", r.Model, r.Neighbors)
+		}
 	}
 }
