@@ -1,0 +1,81 @@
+//go:build amd64 && !purego
+
+package minilm
+
+import "golang.org/x/sys/cpu"
+
+// avx2FMA says whether the CPU runs dot4x3, the assembly kernel; without
+// AVX2 and FMA the products fall back to the pure Go ones.
+var avx2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// dot4x3 sets d[3r+c] to the dot product of the first n floats of x row r
+// and w row c, for r < 4 and c < 3, with rows xs and ws floats apart; n is
+// a multiple of 8. It is Go assembly (matmul_amd64.s): AVX2 and FMA.
+//
+//go:noescape
+func dot4x3(x *float32, xs int, w *float32, ws int, n int, d *[12]float32)
+
+// rows computes output rows lo..hi.
+func (l *linear) rows(dst, x []float32, lo, hi int) {
+	if !avx2FMA {
+		l.rowsGo(dst, x, lo, hi)
+		return
+	}
+	l.rowsAVX(dst, x, lo, hi)
+}
+
+// rowsAVX computes output rows lo..hi with dot4x3, a block of weight rows
+// at a time, each block reused by every input row.
+func (l *linear) rowsAVX(dst, x []float32, lo, hi int) {
+	in, out := l.in, l.out
+	if lo == hi {
+		return
+	}
+	block := max(3, blockBytes/(4*in)/3*3)
+	for o0 := 0; o0 < out; o0 += block {
+		o1 := min(o0+block, out)
+		dots(dst[lo*out+o0:], out, x[lo*in:], in, l.w[o0*in:], in, hi-lo, o1-o0, in)
+	}
+	l.addBias(dst, lo, hi)
+}
+
+// dots sets dst[i*ds+j] to the dot product of the first n floats of x row i
+// and w row j, for i < rows and j < cols, with rows xs and ws floats apart.
+// Blocks of 4×3 go to dot4x3, the last block of each way moved back to
+// overlap the one before rather than leaving a ragged edge (the overlapping
+// products come out the same both times); only fewer than 4 rows or 3
+// columns, and the n%8 tail floats, are left to Go.
+func dots(dst []float32, ds int, x []float32, xs int, w []float32, ws int, rows, cols, n int) {
+	if rows < 4 || cols < 3 {
+		for i := range rows {
+			xi := x[i*xs:][:n]
+			for j := range cols {
+				dst[i*ds+j] = dot(xi, w[j*ws:][:n])
+			}
+		}
+		return
+	}
+	n8 := n &^ 7
+	var s [12]float32
+	for i := 0; i < rows; i += 4 {
+		i = min(i, rows-4)
+		xb := x[i*xs:][:3*xs+n]
+		for j := 0; j < cols; j += 3 {
+			j = min(j, cols-3)
+			wb := w[j*ws:][:2*ws+n]
+			if n8 > 0 {
+				dot4x3(&xb[0], xs, &wb[0], ws, n8, &s)
+			} else {
+				s = [12]float32{}
+			}
+			for r := range 4 {
+				for c := range 3 {
+					if n8 < n {
+						s[3*r+c] += dot(xb[r*xs+n8:r*xs+n], wb[c*ws+n8:c*ws+n])
+					}
+					dst[(i+r)*ds+j+c] = s[3*r+c]
+				}
+			}
+		}
+	}
+}
