@@ -138,9 +138,9 @@ func (m *bert) forward(seqs [][]int, workers int) [][]float32 {
 	return out
 }
 
-// attend is one head's scaled dot-product attention for the sequence in
-// rows lo..hi, written into that head's columns of ctx.
-func attend(ctx, qkv []float32, lo, hi, hd int) {
+// attendGo is one head's scaled dot-product attention for the sequence in
+// rows lo..hi, written into that head's columns of ctx, in pure Go.
+func attendGo(ctx, qkv []float32, lo, hi, hd int) {
 	const stride = 3 * hidden
 	scale := float32(1 / math.Sqrt(headDim))
 	scores := make([]float32, hi-lo)

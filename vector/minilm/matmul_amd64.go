@@ -2,7 +2,11 @@
 
 package minilm
 
-import "golang.org/x/sys/cpu"
+import (
+	"math"
+
+	"golang.org/x/sys/cpu"
+)
 
 // avx2FMA says whether the CPU runs dot4x3, the assembly kernel; without
 // AVX2 and FMA the products fall back to the pure Go ones.
@@ -22,6 +26,59 @@ func (l *linear) rows(dst, x []float32, lo, hi int) {
 		return
 	}
 	l.rowsAVX(dst, x, lo, hi)
+}
+
+// attend is one head's scaled dot-product attention for the sequence in
+// rows lo..hi, written into that head's columns of ctx.
+func attend(ctx, qkv []float32, lo, hi, hd int) {
+	if !avx2FMA {
+		attendGo(ctx, qkv, lo, hi, hd)
+		return
+	}
+	attendAVX(ctx, qkv, lo, hi, hd)
+}
+
+// attendChunk is how many queries attendAVX scores at a time.
+const attendChunk = 32
+
+// attendAVX is attend with both products as dots: the scores are queries
+// times keys, and the output is the softmaxed scores times the values, for
+// which the head's values are transposed so that each output is again a dot
+// product of two contiguous rows.
+func attendAVX(ctx, qkv []float32, lo, hi, hd int) {
+	const stride = 3 * hidden
+	scale := float32(1 / math.Sqrt(headDim))
+	m := hi - lo
+	base := lo*stride + hd*headDim
+	vt := make([]float32, headDim*m)
+	for j := range m {
+		for d, v := range qkv[base+j*stride+2*hidden:][:headDim] {
+			vt[d*m+j] = v
+		}
+	}
+	scores := make([]float32, min(attendChunk, m)*m)
+	for i0 := 0; i0 < m; i0 += attendChunk {
+		rows := min(attendChunk, m-i0)
+		dots(scores, m, qkv[base+i0*stride:], stride, qkv[base+hidden:], stride, rows, m, headDim)
+		for r := range rows {
+			row := scores[r*m : (r+1)*m]
+			top := float32(math.Inf(-1))
+			for j, s := range row {
+				row[j] = s * scale
+				top = max(top, row[j])
+			}
+			var sum float64
+			for j, s := range row {
+				e := float32(math.Exp(float64(s - top)))
+				row[j] = e
+				sum += float64(e)
+			}
+			for j := range row {
+				row[j] /= float32(sum)
+			}
+		}
+		dots(ctx[(lo+i0)*hidden+hd*headDim:], hidden, scores, m, vt, m, rows, headDim, m)
+	}
 }
 
 // rowsAVX computes output rows lo..hi with dot4x3, a block of weight rows

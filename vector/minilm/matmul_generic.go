@@ -6,3 +6,9 @@ package minilm
 func (l *linear) rows(dst, x []float32, lo, hi int) {
 	l.rowsGo(dst, x, lo, hi)
 }
+
+// attend is one head's scaled dot-product attention for the sequence in
+// rows lo..hi, written into that head's columns of ctx.
+func attend(ctx, qkv []float32, lo, hi, hd int) {
+	attendGo(ctx, qkv, lo, hi, hd)
+}
