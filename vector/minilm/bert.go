@@ -253,3 +253,19 @@ func meanPool(h []float32, n int) []float32 {
 	}
 	return out
 }
+
+// exp32 is e^x in float32 for x ≤ 0, as Cephes' expf computes it: x =
+// k·ln 2 + r with |r| ≤ ln 2 / 2, a degree-7 polynomial for e^r, then 2^k
+// put in the exponent bits; within 2 ulps of math.Exp. Below -87.3, where
+// e^x is under float32's smallest normal, it is 0.
+func exp32(x float32) float32 {
+	if !(x >= -87.3) {
+		return 0
+	}
+	const c1, c2 = 0.693359375, -2.12194440e-4 // ln 2 in two parts
+	k := float32(math.Floor(float64(x*math.Log2E + 0.5)))
+	r := x - k*c1 - k*c2
+	y := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
+	y = y*r*r + r + 1
+	return y * math.Float32frombits(uint32(int32(k)+127)<<23)
+}

@@ -24,3 +24,18 @@ func TestGELU(t *testing.T) {
 		}
 	}
 }
+
+// TestExp32 checks exp32 against math.Exp from -100 to 0: within 2 ulps,
+// and 0 below -87.3.
+func TestExp32(t *testing.T) {
+	for v := -100.0; v <= 0; v += 1.0 / 4096 {
+		x := float32(v)
+		got, want := float64(exp32(x)), math.Exp(float64(x))
+		if x < -87.3 {
+			want = 0
+		}
+		if d := math.Abs(got - want); d > 0x1p-22*want {
+			t.Fatalf("exp32(%g) = %g, want %g", x, got, want)
+		}
+	}
+}

@@ -64,17 +64,21 @@ func attendAVX(ctx, qkv []float32, lo, hi, hd int) {
 			row := scores[r*m : (r+1)*m]
 			top := float32(math.Inf(-1))
 			for j, s := range row {
-				row[j] = s * scale
-				top = max(top, row[j])
+				s *= scale
+				row[j] = s
+				if s > top {
+					top = s
+				}
 			}
 			var sum float64
 			for j, s := range row {
-				e := float32(math.Exp(float64(s - top)))
+				e := exp32(s - top)
 				row[j] = e
 				sum += float64(e)
 			}
+			inv := float32(1 / sum)
 			for j := range row {
-				row[j] /= float32(sum)
+				row[j] *= inv
 			}
 		}
 		dots(ctx[(lo+i0)*hidden+hd*headDim:], hidden, scores, m, vt, m, rows, headDim, m)
