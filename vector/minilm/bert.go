@@ -209,24 +209,23 @@ func normRows(h []float32, ln lnorm) {
 }
 
 // gelu is GELU, x·Φ(x) = x·(1+erf(x/√2))/2, the exact form that Hugging
-// Face's "gelu" is, with erf from Abramowitz and Stegun's 7.1.26: a
-// rational polynomial times exp(-z²), within 1.5e-7 of erf, at float32's
-// resolution of 1+erf, and several times faster than math.Erf. For x < 0,
-// 1+erf is the polynomial term itself, with no cancellation.
+// Face's "gelu" is, in float32, with erf from Abramowitz and Stegun's
+// 7.1.26: a rational polynomial times exp(-z²), within 1.5e-7 of erf, at
+// float32's resolution of 1+erf, and several times faster than math.Erf.
+// For x < 0, 1+erf is the polynomial term itself, with no cancellation.
 func gelu(x []float32) {
 	const (
 		p                  = 0.3275911
 		a1, a2, a3, a4, a5 = 0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429
 	)
 	for i, v := range x {
-		f := float64(v)
-		z := math.Abs(f) / math.Sqrt2
+		z := float32(math.Abs(float64(v))) * (1 / math.Sqrt2)
 		t := 1 / (1 + p*z)
-		q := ((((a5*t+a4)*t+a3)*t+a2)*t + a1) * t * math.Exp(-z*z) // 1 - erf(z)
-		if f >= 0 {
+		q := ((((a5*t+a4)*t+a3)*t+a2)*t + a1) * t * exp32(-z*z) // 1 - erf(z)
+		if v >= 0 {
 			q = 2 - q
 		}
-		x[i] = float32(0.5 * f * q)
+		x[i] = 0.5 * v * q
 	}
 }
 
@@ -255,15 +254,18 @@ func meanPool(h []float32, n int) []float32 {
 }
 
 // exp32 is e^x in float32 for x ≤ 0, as Cephes' expf computes it: x =
-// k·ln 2 + r with |r| ≤ ln 2 / 2, a degree-7 polynomial for e^r, then 2^k
-// put in the exponent bits; within 2 ulps of math.Exp. Below -87.3, where
-// e^x is under float32's smallest normal, it is 0.
+// k·ln 2 + r with |r| ≤ ln 2 / 2 (k rounded to nearest by adding and
+// subtracting 1.5·2²³), a polynomial for e^r, then 2^k put in the exponent
+// bits; within 2 ulps of math.Exp. Below -87.3, where e^x is under
+// float32's smallest normal, it is 0.
 func exp32(x float32) float32 {
 	if !(x >= -87.3) {
 		return 0
 	}
 	const c1, c2 = 0.693359375, -2.12194440e-4 // ln 2 in two parts
-	k := float32(math.Floor(float64(x*math.Log2E + 0.5)))
+	const round = 0x1.8p23
+	k := float32(x*math.Log2E) + round
+	k -= round
 	r := x - k*c1 - k*c2
 	y := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
 	y = y*r*r + r + 1
