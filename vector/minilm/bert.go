@@ -218,14 +218,24 @@ func gelu(x []float32) {
 		p                  = 0.3275911
 		a1, a2, a3, a4, a5 = 0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429
 	)
-	for i, v := range x {
-		z := float32(math.Abs(float64(v))) * (1 / math.Sqrt2)
-		t := 1 / (1 + p*z)
-		q := ((((a5*t+a4)*t+a3)*t+a2)*t + a1) * t * exp32(-z*z) // 1 - erf(z)
-		if v >= 0 {
-			q = 2 - q
+	var e [256]float32 // exp(-z²), a chunk at a time for exps
+	for len(x) > 0 {
+		c := x[:min(len(e), len(x))]
+		for i, v := range c {
+			z := float32(math.Abs(float64(v))) * (1 / math.Sqrt2)
+			e[i] = -z * z
 		}
-		x[i] = 0.5 * v * q
+		exps(e[:len(c)])
+		for i, v := range c {
+			z := float32(math.Abs(float64(v))) * (1 / math.Sqrt2)
+			t := 1 / (1 + p*z)
+			q := ((((a5*t+a4)*t+a3)*t+a2)*t + a1) * t * e[i] // 1 - erf(z)
+			if v >= 0 {
+				q = 2 - q
+			}
+			c[i] = 0.5 * v * q
+		}
+		x = x[len(c):]
 	}
 }
 

@@ -40,3 +40,25 @@ func TestExp32(t *testing.T) {
 		}
 	}
 }
+
+// TestExps checks exps (on amd64 with AVX2 and FMA, expAVX eight at a time,
+// exp32 for the rest) against math.Exp on awkward lengths.
+func TestExps(t *testing.T) {
+	for _, n := range []int{1, 7, 8, 9, 31, 256, 1000} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = -100 * float32(i) / float32(n)
+		}
+		got := append([]float32(nil), x...)
+		exps(got)
+		for i, v := range x {
+			want := math.Exp(float64(v))
+			if v < -87.3 {
+				want = 0
+			}
+			if d := math.Abs(float64(got[i]) - want); d > 0x1p-22*want {
+				t.Fatalf("n %d: exps(%g) = %g, want %g", n, v, got[i], want)
+			}
+		}
+	}
+}

@@ -19,6 +19,26 @@ var avx2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 //go:noescape
 func dot4x3(x *float32, xs int, w *float32, ws int, n int, d *[12]float32)
 
+// expAVX sets x[i] to exp32(x[i]) for i < n, computed eight at a time; n
+// is a positive multiple of 8. It is Go assembly (matmul_amd64.s): AVX2
+// and FMA.
+//
+//go:noescape
+func expAVX(x *float32, n int)
+
+// exps sets each x[i] ≤ 0 to e^x[i], as exp32 does.
+func exps(x []float32) {
+	n8 := len(x) &^ 7
+	if avx2FMA && n8 > 0 {
+		expAVX(&x[0], n8)
+	} else {
+		n8 = 0
+	}
+	for i, v := range x[n8:] {
+		x[n8+i] = exp32(v)
+	}
+}
+
 // rows computes output rows lo..hi.
 func (l *linear) rows(dst, x []float32, lo, hi int) {
 	if !avx2FMA {
@@ -70,10 +90,12 @@ func attendAVX(ctx, qkv []float32, lo, hi, hd int) {
 					top = s
 				}
 			}
+			for j := range row {
+				row[j] -= top
+			}
+			exps(row)
 			var sum float64
-			for j, s := range row {
-				e := exp32(s - top)
-				row[j] = e
+			for _, e := range row {
 				sum += float64(e)
 			}
 			inv := float32(1 / sum)

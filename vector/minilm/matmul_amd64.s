@@ -84,3 +84,63 @@ sum:
 	VMOVUPS X8, 32(AX)
 	VZEROUPPER
 	RET
+
+// The constants of expAVX, those of exp32 (bert.go).
+DATA expc<>+0(SB)/4, $0x3fb8aa3b  // log2(e)
+DATA expc<>+4(SB)/4, $0x3f318000  // ln 2, high part
+DATA expc<>+8(SB)/4, $0xb95e8083  // ln 2, low part
+DATA expc<>+12(SB)/4, $0x39506967 // the polynomial, highest degree first
+DATA expc<>+16(SB)/4, $0x3ab743ce
+DATA expc<>+20(SB)/4, $0x3c088908
+DATA expc<>+24(SB)/4, $0x3d2aa9c1
+DATA expc<>+28(SB)/4, $0x3e2aaaaa
+DATA expc<>+32(SB)/4, $0x3f000000
+DATA expc<>+36(SB)/4, $0x3f800000 // 1
+DATA expc<>+40(SB)/4, $0xc2ae999a // -87.3
+GLOBL expc<>(SB), RODATA|NOPTR, $44
+
+// func expAVX(x *float32, n int)
+//
+// x[i] = e^x[i] for i < n, n a multiple of 8 and above 0, x[i] ≤ 0: exp32
+// eight lanes at a time, with fused multiply-adds; 0 below -87.3.
+TEXT ·expAVX(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+
+exploop:
+	VMOVUPS (SI), Y0
+	VBROADCASTSS expc<>+40(SB), Y1
+	VCMPPS $0x0d, Y1, Y0, Y7 // x ≥ -87.3, false for NaN
+	VBROADCASTSS expc<>+0(SB), Y1
+	VMULPS Y1, Y0, Y1
+	VROUNDPS $0, Y1, Y1 // k, to nearest
+	VBROADCASTSS expc<>+4(SB), Y2
+	VFNMADD231PS Y2, Y1, Y0 // r = x - k·ln 2
+	VBROADCASTSS expc<>+8(SB), Y2
+	VFNMADD231PS Y2, Y1, Y0
+	VBROADCASTSS expc<>+12(SB), Y3
+	VBROADCASTSS expc<>+16(SB), Y4
+	VFMADD213PS Y4, Y0, Y3
+	VBROADCASTSS expc<>+20(SB), Y4
+	VFMADD213PS Y4, Y0, Y3
+	VBROADCASTSS expc<>+24(SB), Y4
+	VFMADD213PS Y4, Y0, Y3
+	VBROADCASTSS expc<>+28(SB), Y4
+	VFMADD213PS Y4, Y0, Y3
+	VBROADCASTSS expc<>+32(SB), Y4
+	VFMADD213PS Y4, Y0, Y3
+	VMULPS Y0, Y0, Y4
+	VFMADD213PS Y0, Y4, Y3 // y·r² + r
+	VBROADCASTSS expc<>+36(SB), Y4
+	VADDPS Y4, Y3, Y3
+	VCVTPS2DQ Y1, Y1
+	VPSLLD $23, Y1, Y1
+	VPADDD Y4, Y1, Y1 // 2^k: k+127 in the exponent bits
+	VMULPS Y1, Y3, Y3
+	VANDPS Y7, Y3, Y3
+	VMOVUPS Y3, (SI)
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JNZ  exploop
+	VZEROUPPER
+	RET

@@ -12,3 +12,10 @@ func (l *linear) rows(dst, x []float32, lo, hi int) {
 func attend(ctx, qkv []float32, lo, hi, hd int) {
 	attendGo(ctx, qkv, lo, hi, hd)
 }
+
+// exps sets each x[i] ≤ 0 to e^x[i] with exp32.
+func exps(x []float32) {
+	for i, v := range x {
+		x[i] = exp32(v)
+	}
+}
