@@ -208,12 +208,12 @@ func normRows(h []float32, ln lnorm) {
 	}
 }
 
-// gelu is GELU, x·Φ(x) = x·(1+erf(x/√2))/2, the exact form that Hugging
+// geluGo is GELU, x·Φ(x) = x·(1+erf(x/√2))/2, the exact form that Hugging
 // Face's "gelu" is, in float32, with erf from Abramowitz and Stegun's
 // 7.1.26: a rational polynomial times exp(-z²), within 1.5e-7 of erf, at
 // float32's resolution of 1+erf, and several times faster than math.Erf.
 // For x < 0, 1+erf is the polynomial term itself, with no cancellation.
-func gelu(x []float32) {
+func geluGo(x []float32) {
 	const (
 		p                  = 0.3275911
 		a1, a2, a3, a4, a5 = 0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429

@@ -19,3 +19,8 @@ func exps(x []float32) {
 		x[i] = exp32(v)
 	}
 }
+
+// gelu is GELU, x·Φ(x).
+func gelu(x []float32) {
+	geluGo(x)
+}
