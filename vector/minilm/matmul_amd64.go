@@ -145,15 +145,34 @@ func (l *linear) rowsAVX(dst, x []float32, lo, hi int) {
 // and w row j, for i < rows and j < cols, with rows xs and ws floats apart.
 // Blocks of 4×3 go to dot4x3, the last block of each way moved back to
 // overlap the one before rather than leaving a ragged edge (the overlapping
-// products come out the same both times); only fewer than 4 rows or 3
-// columns, and the n%8 tail floats, are left to Go.
+// products come out the same both times); fewer than 4 rows or 3 columns
+// are copied into a block padded with zeros, so that a text of one to three
+// tokens runs on the kernel too; only the n%8 tail floats are left to Go.
 func dots(dst []float32, ds int, x []float32, xs int, w []float32, ws int, rows, cols, n int) {
-	if rows < 4 || cols < 3 {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	if rows < 4 {
+		xp := make([]float32, 4*n)
 		for i := range rows {
-			xi := x[i*xs:][:n]
-			for j := range cols {
-				dst[i*ds+j] = dot(xi, w[j*ws:][:n])
-			}
+			copy(xp[i*n:(i+1)*n], x[i*xs:][:n])
+		}
+		out := make([]float32, 4*cols)
+		dots(out, cols, xp, n, w, ws, 4, cols, n)
+		for i := range rows {
+			copy(dst[i*ds:][:cols], out[i*cols:][:cols])
+		}
+		return
+	}
+	if cols < 3 {
+		wp := make([]float32, 3*n)
+		for j := range cols {
+			copy(wp[j*n:(j+1)*n], w[j*ws:][:n])
+		}
+		out := make([]float32, rows*3)
+		dots(out, 3, x, xs, wp, n, rows, 3, n)
+		for i := range rows {
+			copy(dst[i*ds:][:cols], out[i*3:][:cols])
 		}
 		return
 	}
