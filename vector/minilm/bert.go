@@ -266,7 +266,7 @@ func meanPool(h []float32, n int) []float32 {
 // exp32 is e^x in float32 for x ≤ 0, as Cephes' expf computes it: x =
 // k·ln 2 + r with |r| ≤ ln 2 / 2 (k rounded to nearest by adding and
 // subtracting 1.5·2²³), a polynomial for e^r, then 2^k put in the exponent
-// bits; within 2 ulps of math.Exp. Below -87.3, where e^x is under
+// bits; within 2⁻²² of math.Exp, relative. Below -87.3, where e^x is under
 // float32's smallest normal, it is 0.
 func exp32(x float32) float32 {
 	if !(x >= -87.3) {

@@ -8,8 +8,9 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// avx2FMA says whether the CPU runs dot4x3, the assembly kernel; without
-// AVX2 and FMA the products fall back to the pure Go ones.
+// avx2FMA says whether the CPU runs the assembly of matmul_amd64.s
+// (dot4x3, expAVX, geluAVX); without AVX2 and FMA the products, the
+// exponentials and GELU fall back to the pure Go ones.
 var avx2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // dot4x3 sets d[3r+c] to the dot product of the first n floats of x row r
@@ -46,8 +47,8 @@ func exps(x []float32) {
 //go:noescape
 func geluAVX(x *float32, n int)
 
-// gelu is GELU, x·Φ(x), as geluGo computes it, eight at a time with AVX2
-// and FMA.
+// gelu is GELU, x·Φ(x): geluGo's arithmetic, eight at a time with AVX2 and
+// FMA.
 func gelu(x []float32) {
 	n8 := len(x) &^ 7
 	if avx2FMA && n8 > 0 {
@@ -130,9 +131,6 @@ func attendAVX(ctx, qkv []float32, lo, hi, hd int) {
 // at a time, each block reused by every input row.
 func (l *linear) rowsAVX(dst, x []float32, lo, hi int) {
 	in, out := l.in, l.out
-	if lo == hi {
-		return
-	}
 	block := max(3, blockBytes/(4*in)/3*3)
 	for o0 := 0; o0 < out; o0 += block {
 		o1 := min(o0+block, out)
