@@ -24,8 +24,8 @@ func (l *linear) apply(dst, x []float32, rows, workers int) {
 	})
 }
 
-// rows computes output rows lo..hi.
-func (l *linear) rows(dst, x []float32, lo, hi int) {
+// rowsGo computes output rows lo..hi in pure Go, with dot2x4.
+func (l *linear) rowsGo(dst, x []float32, lo, hi int) {
 	in, out := l.in, l.out
 	block := max(4, blockBytes/(4*in)&^3)
 	for o0 := 0; o0 < out; o0 += block {
@@ -50,8 +50,13 @@ func (l *linear) rows(dst, x []float32, lo, hi int) {
 			}
 		}
 	}
+	l.addBias(dst, lo, hi)
+}
+
+// addBias adds b to output rows lo..hi.
+func (l *linear) addBias(dst []float32, lo, hi int) {
 	for i := lo; i < hi; i++ {
-		d := dst[i*out : (i+1)*out]
+		d := dst[i*l.out : (i+1)*l.out]
 		for o, b := range l.b {
 			d[o] += b
 		}
