@@ -330,7 +330,7 @@ func NewMemoryStore(cfg MemoryStoreConfig) (*MemoryStore, error) {
 	c, err := otter.New(&otter.Options[CacheKey, []float32]{
 		MaximumWeight: uint64(cfg.MaxBytes),
 		Weigher: func(k CacheKey, v []float32) uint32 {
-			return uint32(min(4*len(v)+len(k.Model)+len(k.Hash)+8, math.MaxUint32))
+			return uint32(min(uint64(4*len(v)+len(k.Model)+len(k.Hash)+8), math.MaxUint32))
 		},
 	})
 	if err != nil {
