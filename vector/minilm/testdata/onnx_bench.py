@@ -17,16 +17,14 @@ import time
 
 import numpy as np
 import onnxruntime
-from tokenizers import Tokenizer
+from reference import pooled, tokenizer  # beside this script
 
 
 def main():
     tokenizer_json, model_onnx, texts_json, max_tokens, seconds = sys.argv[1:]
     with open(texts_json, encoding="utf-8") as f:
         texts = json.load(f)
-    tok = Tokenizer.from_file(tokenizer_json)
-    tok.no_padding()
-    tok.enable_truncation(max_length=int(max_tokens))
+    tok = tokenizer(tokenizer_json, max_tokens)
 
     opts = onnxruntime.SessionOptions()
     opts.intra_op_num_threads = 1
@@ -36,20 +34,7 @@ def main():
 
     def embed():
         ids = [e.ids for e in tok.encode_batch(texts)]
-        width = max(len(x) for x in ids)
-        input_ids = np.zeros((len(ids), width), dtype=np.int64)
-        mask = np.zeros((len(ids), width), dtype=np.int64)
-        for i, x in enumerate(ids):
-            input_ids[i, :len(x)] = x
-            mask[i, :len(x)] = 1
-        (hidden,) = session.run(["last_hidden_state"], {
-            "input_ids": input_ids,
-            "attention_mask": mask,
-            "token_type_ids": np.zeros_like(input_ids),
-        })
-        m = mask[:, :, None].astype(np.float32)
-        mean = (hidden * m).sum(axis=1) / m.sum(axis=1)
-        mean /= np.linalg.norm(mean, axis=1, keepdims=True)
+        pooled(session, ids, np.float32)
         return sum(len(x) for x in ids)
 
     tokens = embed()

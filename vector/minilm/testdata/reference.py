@@ -31,6 +31,29 @@ def tokenizer(path, max_tokens):
     return tok
 
 
+def pooled(session, ids, dtype):
+    """Runs the ONNX model on token ids (one list per text, no padding) and
+    returns the mean of its outputs over each text's own tokens, L2-normalised,
+    computed in dtype."""
+    import numpy as np
+
+    width = max(len(x) for x in ids)
+    input_ids = np.zeros((len(ids), width), dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for i, x in enumerate(ids):
+        input_ids[i, :len(x)] = x
+        mask[i, :len(x)] = 1
+    (hidden,) = session.run(["last_hidden_state"], {
+        "input_ids": input_ids,
+        "attention_mask": mask,
+        "token_type_ids": np.zeros_like(input_ids),
+    })
+    m = mask[:, :, None].astype(dtype)
+    mean = (hidden.astype(dtype, copy=False) * m).sum(axis=1) / m.sum(axis=1)
+    mean /= np.linalg.norm(mean, axis=1, keepdims=True)
+    return mean
+
+
 def vectors(tokenizer_json, model_onnx, sentences_json, max_tokens):
     import numpy as np
     import onnxruntime
@@ -45,21 +68,7 @@ def vectors(tokenizer_json, model_onnx, sentences_json, max_tokens):
     out = []
     batch = 8
     for lo in range(0, len(ids), batch):
-        chunk = ids[lo:lo + batch]
-        width = max(len(x) for x in chunk)
-        input_ids = np.zeros((len(chunk), width), dtype=np.int64)
-        mask = np.zeros((len(chunk), width), dtype=np.int64)
-        for i, x in enumerate(chunk):
-            input_ids[i, :len(x)] = x
-            mask[i, :len(x)] = 1
-        (hidden,) = session.run(["last_hidden_state"], {
-            "input_ids": input_ids,
-            "attention_mask": mask,
-            "token_type_ids": np.zeros_like(input_ids),
-        })
-        m = mask[:, :, None].astype(np.float64)
-        mean = (hidden.astype(np.float64) * m).sum(axis=1) / m.sum(axis=1)
-        mean /= np.linalg.norm(mean, axis=1, keepdims=True)
+        mean = pooled(session, ids[lo:lo + batch], np.float64)
         out.extend(mean.tolist())
     return {"ids": ids, "vectors": out}
 
