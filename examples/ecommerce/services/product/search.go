@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/vector"
 )
@@ -166,20 +168,37 @@ func (s *Service) nearest(ctx context.Context, q Query, vec []float32, skip stri
 	return hits, nil
 }
 
-// load fills in the hits' products from the catalogue, dropping those deleted
-// since the search table last heard of them.
+// loadConcurrency bounds the catalogue reads of one search in flight.
+const loadConcurrency = 8
+
+// load fills in the hits' products from the catalogue, a few reads at a time,
+// dropping those deleted since the search table last heard of them. The hits
+// keep their order.
 func (s *Service) load(ctx context.Context, hits []Hit) ([]Hit, error) {
+	found := make([]bool, len(hits))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(loadConcurrency)
+	for i := range hits {
+		g.Go(func() error {
+			p, err := s.products.Get(gctx, hits[i].Product.Shelf, hits[i].Product.ID)
+			if errors.Is(err, orm.ErrNotFound) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("product: loading hit %s: %w", hits[i].Product.ID, err)
+			}
+			hits[i].Product, found[i] = p, true
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	out := hits[:0]
-	for _, h := range hits {
-		p, err := s.products.Get(ctx, h.Product.Shelf, h.Product.ID)
-		if errors.Is(err, orm.ErrNotFound) {
-			continue
+	for i, h := range hits {
+		if found[i] {
+			out = append(out, h)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("product: loading hit %s: %w", h.Product.ID, err)
-		}
-		h.Product = p
-		out = append(out, h)
 	}
 	return out, nil
 }
