@@ -2,6 +2,7 @@ package product
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -144,7 +145,7 @@ func intParam(r *http.Request, name string, def int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil {
-		return 0, errors.Join(ErrInvalid, errors.New(name+": not a whole number"))
+		return 0, fmt.Errorf("%w: %s %q: not a whole number", ErrInvalid, name, v)
 	}
 	return n, nil
 }
