@@ -1,0 +1,61 @@
+package cache
+
+import "time"
+
+// Observer is told what the cache does, for metrics; cacheprom.Observer is
+// the Prometheus one. Its methods are called on the cache's hot paths, from
+// many goroutines at once: they must be fast and safe for concurrent use.
+// Embed NopObserver to implement only some.
+type Observer interface {
+	// Hit is a Get that found an entry in tier.
+	Hit(tier string)
+	// Miss is a Get that found none in tier.
+	Miss(tier string)
+	// Eviction is an entry that tier dropped to stay within its bounds.
+	Eviction(tier string)
+	// StaleDrop is a value that tier refused because it knows a newer
+	// version: a copy from a lower tier, or a load's result, older than the
+	// stored value or an invalidation's floor.
+	StaleDrop(tier string)
+	// Load is one call of a loader, which took d and returned err (nil, or
+	// a not-found, or a failure).
+	Load(d time.Duration, err error)
+	// LoadShared is a GetOrLoad that took the result of another caller's
+	// load in this process instead of loading.
+	LoadShared()
+	// LockWait is a GetOrLoad that waited d for another process holding the
+	// key's Redis lock, and got the value it stored.
+	LockWait(d time.Duration)
+}
+
+// NopObserver is an Observer that does nothing.
+type NopObserver struct{}
+
+// Hit does nothing.
+func (NopObserver) Hit(string) {}
+
+// Miss does nothing.
+func (NopObserver) Miss(string) {}
+
+// Eviction does nothing.
+func (NopObserver) Eviction(string) {}
+
+// StaleDrop does nothing.
+func (NopObserver) StaleDrop(string) {}
+
+// Load does nothing.
+func (NopObserver) Load(time.Duration, error) {}
+
+// LoadShared does nothing.
+func (NopObserver) LoadShared() {}
+
+// LockWait does nothing.
+func (NopObserver) LockWait(time.Duration) {}
+
+// orNop returns o, or NopObserver if o is nil.
+func orNop(o Observer) Observer {
+	if o == nil {
+		return NopObserver{}
+	}
+	return o
+}
