@@ -58,7 +58,10 @@ func TestZeroKeyRefused(t *testing.T) {
 	}
 	ctx := t.Context()
 	var zero cache.Key
-	load := func(context.Context) (string, int64, error) { t.Error("loader called for the zero Key"); return "", 0, nil }
+	load := func(context.Context) (string, int64, error) {
+		t.Error("loader called for the zero Key")
+		return "", 0, nil
+	}
 	for name, err := range map[string]error{
 		"Get":        func() error { _, err := c.Get(ctx, zero); return err }(),
 		"Set":        c.Set(ctx, zero, "v", 1, 0),
