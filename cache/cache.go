@@ -273,16 +273,19 @@ func (c *Cache[T]) fill(ctx context.Context, key string, gen uint64, load Loader
 func (c *Cache[T]) loadAndStore(ctx context.Context, key string, gen uint64, load Loader[T]) (Entry, error) {
 	start := time.Now()
 	v, version, err := load(ctx)
-	c.opt.Observer.Load(time.Since(start), err)
+	took := time.Since(start)
 	e, ttl := Entry{Version: version}, c.opt.TTL
 	switch {
 	case err == nil:
+		c.opt.Observer.Load(took, LoadOK)
 		if e.Value, err = c.opt.Codec.Marshal(v); err != nil {
 			return Entry{}, fmt.Errorf("cache: key %s: encoding the value: %w", quote(key), err)
 		}
 	case errors.Is(err, c.opt.NotFound):
+		c.opt.Observer.Load(took, LoadNotFound)
 		e.Negative, ttl = true, c.opt.NegativeTTL
 	default:
+		c.opt.Observer.Load(took, LoadError)
 		return Entry{}, fmt.Errorf("cache: loading key %s: %w", quote(key), err)
 	}
 	if ttl > 0 && time.Since(start) < c.opt.FloorTTL/2 && c.gen(key).Load() == gen {

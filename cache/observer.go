@@ -17,15 +17,38 @@ type Observer interface {
 	// version: a copy from a lower tier, or a load's result, older than the
 	// stored value or an invalidation's floor.
 	StaleDrop(tier string)
-	// Load is one call of a loader, which took d and returned err (nil, or
-	// a not-found, or a failure).
-	Load(d time.Duration, err error)
+	// Load is one call of a loader, which took d and ended with outcome.
+	Load(d time.Duration, outcome LoadOutcome)
 	// LoadShared is a GetOrLoad that took the result of another caller's
 	// load in this process instead of loading.
 	LoadShared()
 	// LockWait is a GetOrLoad that waited d for another process holding the
 	// key's Redis lock, and got the value it stored.
 	LockWait(d time.Duration)
+}
+
+// LoadOutcome is how a loader call ended.
+type LoadOutcome int
+
+// The outcomes of a load.
+const (
+	// LoadOK is a value.
+	LoadOK LoadOutcome = iota
+	// LoadNotFound is an error matching Options.NotFound.
+	LoadNotFound
+	// LoadError is any other error.
+	LoadError
+)
+
+// String returns "ok", "not_found" or "error".
+func (o LoadOutcome) String() string {
+	switch o {
+	case LoadOK:
+		return "ok"
+	case LoadNotFound:
+		return "not_found"
+	}
+	return "error"
 }
 
 // NopObserver is an Observer that does nothing.
@@ -44,7 +67,7 @@ func (NopObserver) Eviction(string) {}
 func (NopObserver) StaleDrop(string) {}
 
 // Load does nothing.
-func (NopObserver) Load(time.Duration, error) {}
+func (NopObserver) Load(time.Duration, LoadOutcome) {}
 
 // LoadShared does nothing.
 func (NopObserver) LoadShared() {}

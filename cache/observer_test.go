@@ -1,6 +1,7 @@
 package cache_test
 
 import (
+	"github.com/cassandraorm/cassandraorm-go/cache"
 	"sync"
 	"time"
 )
@@ -25,10 +26,13 @@ func (c *counts) get(what string) int {
 	return c.n[what]
 }
 
-func (c *counts) Hit(tier string)               { c.add("hit " + tier) }
-func (c *counts) Miss(tier string)              { c.add("miss " + tier) }
-func (c *counts) Eviction(tier string)          { c.add("eviction " + tier) }
-func (c *counts) StaleDrop(tier string)         { c.add("stale " + tier) }
-func (c *counts) Load(_ time.Duration, _ error) { c.add("load") }
-func (c *counts) LoadShared()                   { c.add("shared") }
-func (c *counts) LockWait(time.Duration)        { c.add("lockwait") }
+func (c *counts) Hit(tier string)       { c.add("hit " + tier) }
+func (c *counts) Miss(tier string)      { c.add("miss " + tier) }
+func (c *counts) Eviction(tier string)  { c.add("eviction " + tier) }
+func (c *counts) StaleDrop(tier string) { c.add("stale " + tier) }
+func (c *counts) Load(_ time.Duration, o cache.LoadOutcome) {
+	c.add("load")
+	c.add("load " + o.String())
+}
+func (c *counts) LoadShared()            { c.add("shared") }
+func (c *counts) LockWait(time.Duration) { c.add("lockwait") }
