@@ -100,7 +100,7 @@ func BenchmarkRedisHit(b *testing.B) {
 	if err := c.Set(ctx, k, val, 1, time.Hour); err != nil {
 		b.Fatal(err)
 	}
-	raw := p + "v:" + k.String()
+	raw := p + "v:{" + k.String() + "}"
 	for _, inFlight := range []int{1, 32} {
 		b.Run("inflight="+strconv.Itoa(inFlight), func(b *testing.B) {
 			var cacheNs, rawNs atomic.Int64

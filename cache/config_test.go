@@ -25,6 +25,7 @@ func TestConfigValidate(t *testing.T) {
 		{"negative size", cache.Config{Stores: []cache.StoreConfig{{Type: "memory", MaxSize: -1}}}, false},
 		{"size and bytes", cache.Config{Stores: []cache.StoreConfig{{Type: "memory", MaxSize: 1, MaxBytes: 1}}}, false},
 		{"negative max ttl", cache.Config{Stores: []cache.StoreConfig{{Type: "memory", MaxTTL: -time.Second}}}, false},
+		{"brace in the prefix", cache.Config{Stores: []cache.StoreConfig{{Type: "redis", Prefix: "a{b"}}}, false},
 		{"bad address", cache.Config{Stores: []cache.StoreConfig{{Type: "redis", Addr: "no-port"}}}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -21,8 +22,9 @@ type RedisConfig struct {
 	// Addr is the server's host:port when Client is nil. Default
 	// 127.0.0.1:6379.
 	Addr string
-	// Prefix starts every Redis key of the tier: values are under Prefix+"v:"+
-	// key and floors under Prefix+"f:"+key. Default "cache:".
+	// Prefix starts every Redis key of the tier: a key's value is under
+	// Prefix+"v:{"+key+"}" and its floor under Prefix+"f:{"+key+"}". It must
+	// not contain '{'. Default "cache:".
 	Prefix string
 	// Observer is told of hits, misses and stale drops. Default none.
 	Observer Observer
@@ -45,6 +47,9 @@ func (c *RedisConfig) setDefaults() {
 // count as their defaults.
 func (c RedisConfig) Validate() error {
 	c.setDefaults()
+	if strings.Contains(c.Prefix, "{") {
+		return fmt.Errorf("cache: RedisConfig %s: Prefix %q contains '{', which would move the keys' hash tag", c.Name, c.Prefix)
+	}
 	if c.Client == nil {
 		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 			return fmt.Errorf("cache: RedisConfig %s: Addr %q: %w", c.Name, c.Addr, err)
@@ -91,8 +96,10 @@ func (r *Redis) Close() error {
 	return nil
 }
 
-func (r *Redis) valueKey(key string) string { return r.cfg.Prefix + "v:" + key }
-func (r *Redis) floorKey(key string) string { return r.cfg.Prefix + "f:" + key }
+// valueKey and floorKey wrap key in a hash tag, so that a key's value and
+// floor, which one script reads, are in one slot of a Redis Cluster.
+func (r *Redis) valueKey(key string) string { return r.cfg.Prefix + "v:{" + key + "}" }
+func (r *Redis) floorKey(key string) string { return r.cfg.Prefix + "f:{" + key + "}" }
 
 // The header of a stored value: a format byte, a flags byte ('v' for a value,
 // 'n' for a negative entry), the version and the expiry (Unix milliseconds)
