@@ -19,8 +19,9 @@ type Observer interface {
 	StaleDrop(tier string)
 	// Load is one call of a loader, which took d and ended with outcome.
 	Load(d time.Duration, outcome LoadOutcome)
-	// LoadShared is a GetOrLoad that took the result of another caller's
-	// load in this process instead of loading.
+	// LoadShared is a GetOrLoad miss that joined another caller's flight in
+	// this Cache (its load, or its second look in the tiers) instead of
+	// running one of its own.
 	LoadShared()
 	// LockWait is a GetOrLoad that waited d for another process holding the
 	// key's Redis lock, and got the value it stored.

@@ -28,7 +28,7 @@ import (
 //	<ns>_cache_evictions_total{tier}    entries dropped to stay within bounds
 //	<ns>_cache_stale_drops_total{tier}  values refused as older than known
 //	<ns>_cache_load_seconds{outcome}    loader calls: ok, not_found or error
-//	<ns>_cache_loads_shared_total       GetOrLoads that took another's load
+//	<ns>_cache_loads_shared_total       GetOrLoad misses that joined another's flight
 //	<ns>_cache_lock_wait_seconds        waits for another process's load
 //
 // It is safe for concurrent use.
@@ -58,7 +58,7 @@ func New(reg prometheus.Registerer, namespace string) (*Observer, error) {
 		loads: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Subsystem: "cache", Name: "load_seconds",
 			Help: "Loader calls by outcome (ok, not_found, error).", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"outcome"}),
 		shared: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Subsystem: "cache", Name: "loads_shared_total",
-			Help: "GetOrLoads that took the result of another caller's load instead of loading."}),
+			Help: "GetOrLoad misses that joined another caller's flight instead of running their own."}),
 		lockWait: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Subsystem: "cache", Name: "lock_wait_seconds",
 			Help: "Waits for another process holding a key's Redis lock.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
 	}
