@@ -291,7 +291,10 @@ func testKeyEscaping(t *testing.T, s cache.Store, p string) {
 // Get that starts after must not return a version below it.
 func testConcurrent(t *testing.T, s cache.Store, p string) {
 	const keys, workers, ops = 4, 8, 150
-	var floors [keys]atomic.Int64
+	var floors [keys]atomic.Int64 // the highest invalidation returned, per key
+	for i := range floors {
+		floors[i].Store(math.MinInt64)
+	}
 	var clock atomic.Int64 // hands out increasing versions
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
