@@ -49,6 +49,12 @@ type Options struct {
 	// Observer is told of loads, shared loads and lock waits (the tiers tell
 	// their own Observer of hits and misses). Default none.
 	Observer Observer
+	// OnStoreError, when set, keeps a tier's errors (Redis unreachable) from
+	// failing GetOrLoad: each is passed to it, a failed look counts as a
+	// miss, a failed store or lock is skipped, and the loader's value is
+	// returned. When nil, such an error is GetOrLoad's. Get, Set, Delete and
+	// Invalidate return their errors either way.
+	OnStoreError func(err error)
 }
 
 func (o *Options) setDefaults() {
@@ -225,7 +231,7 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key Key, load Loader[T]) (T, e
 		return zero, fmt.Errorf("cache: GetOrLoad key %s: nil Loader", quote(key.s))
 	}
 	ks := key.s
-	e, ok, err := c.store.Get(ctx, ks)
+	e, ok, err := c.look(ctx, ks)
 	if err != nil {
 		return zero, err
 	}
@@ -258,14 +264,32 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key Key, load Loader[T]) (T, e
 // this caller's miss and its flight may have stored the value), then load,
 // under the Redis lock if there is one.
 func (c *Cache[T]) fill(ctx context.Context, key string, gen uint64, load Loader[T]) (Entry, error) {
-	look := func() (Entry, bool, error) { return c.store.Get(ctx, key) }
+	look := func() (Entry, bool, error) { return c.look(ctx, key) }
 	if e, ok, err := look(); err != nil || ok {
 		return e, err
 	}
 	if c.opt.Lock != nil {
-		return c.opt.Lock.run(ctx, key, look, func() (Entry, error) { return c.loadAndStore(ctx, key, gen, load) }, c.opt.Observer)
+		loaded := false
+		e, err := c.opt.Lock.run(ctx, key, look, func() (Entry, error) {
+			loaded = true
+			return c.loadAndStore(ctx, key, gen, load)
+		}, c.opt.Observer)
+		if err == nil || loaded || c.opt.OnStoreError == nil || ctx.Err() != nil {
+			return e, err
+		}
+		c.opt.OnStoreError(err) // the lock's Redis failed: load without it
 	}
 	return c.loadAndStore(ctx, key, gen, load)
+}
+
+// look is the store's Get, its error turned into a miss by OnStoreError.
+func (c *Cache[T]) look(ctx context.Context, key string) (Entry, bool, error) {
+	e, ok, err := c.store.Get(ctx, key)
+	if err != nil && c.opt.OnStoreError != nil {
+		c.opt.OnStoreError(err)
+		return Entry{}, false, nil
+	}
+	return e, ok, err
 }
 
 // loadAndStore calls load and stores its result, unless the load took
@@ -290,7 +314,10 @@ func (c *Cache[T]) loadAndStore(ctx context.Context, key string, gen uint64, loa
 	}
 	if ttl > 0 && time.Since(start) < c.opt.FloorTTL/2 && c.gen(key).Load() == gen {
 		if _, err := c.store.Set(ctx, key, e, ttl); err != nil {
-			return Entry{}, err
+			if c.opt.OnStoreError == nil {
+				return Entry{}, err
+			}
+			c.opt.OnStoreError(err)
 		}
 	}
 	return e, nil

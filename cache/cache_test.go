@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/cassandraorm/cassandraorm-go/cache"
 	"github.com/cassandraorm/cassandraorm-go/retry"
 	"github.com/cassandraorm/cassandraorm-go/testenv"
@@ -565,5 +567,42 @@ func TestLockHolderGone(t *testing.T) {
 	}
 	if n, err := rdb.Exists(ctx, p+"lock:"+k.String()).Result(); err != nil || n != 0 {
 		t.Fatalf("lock left behind: %d, %v", n, err)
+	}
+}
+
+// With OnStoreError, an unreachable Redis makes GetOrLoad load, not fail;
+// without it, GetOrLoad returns the tier's error.
+func TestStoreErrors(t *testing.T) {
+	ctx := t.Context()
+	// Nothing listens on port 1: every command fails at once, without retries.
+	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialerRetries: 1, DialTimeout: time.Second})
+	t.Cleanup(func() { _ = dead.Close() })
+	rd, err := cache.NewRedis(cache.RedisConfig{Client: dead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := cache.NewRedisLock(cache.LockConfig{Client: dead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := key(t, "acme", "product", "down")
+	load := func(context.Context) (string, int64, error) { return "from the loader", 1, nil }
+	strict := newCache[string](t, newTiered(t, newMemory(t, cache.MemoryConfig{}), rd), cache.Options{})
+	if _, err := strict.GetOrLoad(ctx, k, load); err == nil || !strings.Contains(err.Error(), "redis") {
+		t.Fatalf("GetOrLoad with Redis down = %v, want the redis tier's error", err)
+	}
+	var seen atomic.Int64
+	for _, opt := range []cache.Options{
+		{OnStoreError: func(error) { seen.Add(1) }},
+		{OnStoreError: func(error) { seen.Add(1) }, Lock: lock},
+	} {
+		seen.Store(0)
+		lenient := newCache[string](t, newTiered(t, newMemory(t, cache.MemoryConfig{}), rd), opt)
+		if v, err := lenient.GetOrLoad(ctx, k, load); err != nil || v != "from the loader" {
+			t.Fatalf("GetOrLoad with OnStoreError (lock %v) = %q, %v", opt.Lock != nil, v, err)
+		}
+		if seen.Load() == 0 {
+			t.Fatalf("OnStoreError (lock %v) was not called", opt.Lock != nil)
+		}
 	}
 }
