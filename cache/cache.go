@@ -18,7 +18,8 @@ import (
 // (ErrNotFound by default) when there is no value, which GetOrLoad caches as a
 // negative entry for Options.NegativeTTL. The context it is given is not the
 // caller's: it is not cancelled when the caller gives up, since other callers
-// may wait for the same load.
+// may wait for the same load; it ends Options.FloorTTL/2 after the load
+// starts, when the result could no longer be stored.
 type Loader[T any] func(ctx context.Context) (value T, version int64, err error)
 
 // Options configures a Cache. Its zero value is ready to use.
@@ -296,7 +297,9 @@ func (c *Cache[T]) look(ctx context.Context, key string) (Entry, bool, error) {
 // FloorTTL/2 or more or an invalidation of key's stripe arrived meanwhile.
 func (c *Cache[T]) loadAndStore(ctx context.Context, key string, gen uint64, load Loader[T]) (Entry, error) {
 	start := time.Now()
-	v, version, err := load(ctx)
+	lctx, cancel := context.WithTimeout(ctx, c.opt.FloorTTL/2)
+	v, version, err := load(lctx)
+	cancel()
 	took := time.Since(start)
 	e, ttl := Entry{Version: version}, c.opt.TTL
 	switch {

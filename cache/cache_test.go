@@ -606,3 +606,51 @@ func TestStoreErrors(t *testing.T) {
 		}
 	}
 }
+
+// A loader's context is not the caller's: it outlives a caller that gives up,
+// and ends FloorTTL/2 after the load starts.
+func TestLoaderContext(t *testing.T) {
+	c := newCache[string](t, newMemory(t, cache.MemoryConfig{}), cache.Options{FloorTTL: 200 * time.Millisecond})
+	k := key(t, "acme", "product", "ctx")
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var deadline time.Duration
+	v, err := c.GetOrLoad(t.Context(), k, func(lctx context.Context) (string, int64, error) {
+		d, ok := lctx.Deadline()
+		if !ok {
+			return "", 0, errors.New("the loader's context has no deadline")
+		}
+		deadline = time.Until(d)
+		<-lctx.Done()
+		return "", 0, lctx.Err()
+	})
+	if !errors.Is(err, context.DeadlineExceeded) || v != "" {
+		t.Fatalf("GetOrLoad of a loader that waits for its context = %q, %v; want DeadlineExceeded", v, err)
+	}
+	if deadline > 100*time.Millisecond {
+		t.Fatalf("the loader's deadline was %v away, want at most FloorTTL/2 = 100ms", deadline)
+	}
+	// A caller that gives up gets its context's error; the load goes on and
+	// stores the value for the next caller.
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go func() {
+		<-started
+		cancel()
+	}()
+	_, err = c.GetOrLoad(ctx, k, func(context.Context) (string, int64, error) {
+		close(started)
+		<-release
+		return "v", 1, nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("GetOrLoad whose caller gave up: %v, want context.Canceled", err)
+	}
+	close(release)
+	testenv.WaitFor(t, 30*time.Second, func() error {
+		if v, err := c.Get(t.Context(), k); err != nil || v != "v" {
+			return fmt.Errorf("Get = %q, %v; want the abandoned load's value", v, err)
+		}
+		return nil
+	})
+}
