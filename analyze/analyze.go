@@ -79,6 +79,12 @@ func (a *Analyzer) Analyze(cql string, o Options) *Report {
 
 // AnalyzeStatement analyses a parsed statement.
 func (a *Analyzer) AnalyzeStatement(st Statement, o Options) *Report {
+	return a.analyze(st, o, false)
+}
+
+// analyze analyses st; a batch's statements (inner) get no idempotence finding of
+// their own: the batch has it.
+func (a *Analyzer) analyze(st Statement, o Options, inner bool) *Report {
 	r := &Report{Statement: st.Text(), Kind: st.Kind(), Idempotent: true, Findings: []Finding{}}
 	switch st := st.(type) {
 	case *Select:
@@ -91,7 +97,7 @@ func (a *Analyzer) AnalyzeStatement(st Statement, o Options) *Report {
 		a.delete(r, st)
 	case *Batch:
 		for _, s := range st.Statements {
-			c := a.AnalyzeStatement(s, Options{})
+			c := a.analyze(s, o, true)
 			r.Statements = append(r.Statements, c)
 			r.Idempotent = r.Idempotent && c.Idempotent
 			if c.Refused && !r.Refused {
@@ -105,7 +111,7 @@ func (a *Analyzer) AnalyzeStatement(st Statement, o Options) *Report {
 		r.Error = fmt.Sprintf("analyze: %s is not a statement to analyse (SELECT, INSERT, UPDATE, DELETE, BATCH)", st.Kind())
 		return r
 	}
-	if !r.Idempotent {
+	if !r.Idempotent && !inner {
 		a.nonIdempotent(r, o)
 	}
 	slices.SortStableFunc(r.Findings, func(x, y Finding) int { return cmp.Compare(rank(y.Severity), rank(x.Severity)) })
@@ -425,7 +431,7 @@ func (a *Analyzer) selectStmt(r *Report, s *Select) {
 	if len(indexed) > 0 {
 		r.Index = &IndexUse{Name: indexed[0].Name, Column: indexed[0].Column}
 	}
-	r.Filtering = len(filtered) > 0 || (rs.token != nil && len(s.Where) > 1 && len(indexed) == 0 && !pkFull)
+	r.Filtering = len(filtered) > 0
 	if rs.token != nil && !pkFull {
 		for _, c := range ck {
 			if len(rs.byCol[c.Name]) > 0 {
