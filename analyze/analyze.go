@@ -535,6 +535,10 @@ func (a *Analyzer) selectStmt(r *Report, s *Select) {
 func (a *Analyzer) annRules(r *Report, t *Table, s *Select, ann *Ordering, rs restrictions, pkIn bool, filtered []Relation) {
 	c, _ := t.Column(ann.Column)
 	ix, ok := t.indexOn(c.Name, "")
+	if !isVector(c.Type) && collectionKind(c.Type) != "list" {
+		r.refuse("ANN_NO_INDEX", nil, fmt.Sprintf("Unexpected receiver type '%s'; only list and vector are expected", c.Type))
+		return
+	}
 	if !isVector(c.Type) || !ok || !ix.SAI {
 		r.refuse("ANN_NO_INDEX", &Fix{Summary: "create a vector SAI index on " + c.Name, DDL: []string{indexDDL(t, c.Name, "", isVector(c.Type))}},
 			fmt.Sprintf("ANN ordering by vector requires the column %s to be a vector indexed using 'sai'", c.Name))
@@ -692,18 +696,6 @@ func (a *Analyzer) writeKey(r *Report, t *Table, where []Relation, update bool, 
 		return false
 	}
 	rs := sortRelations(where)
-	var nonKey []string
-	for _, rel := range where {
-		for _, c := range rel.Columns {
-			if col, _ := t.Column(c); col.Kind == Regular || col.Kind == Static {
-				nonKey = append(nonKey, c)
-			}
-		}
-	}
-	if len(nonKey) > 0 {
-		r.refuse("NON_KEY_WHERE", nil, "Non PRIMARY KEY columns found in where clause: "+strings.Join(nonKey, ", "))
-		return false
-	}
 	var missing []string
 	parts := 1
 	for _, c := range t.Keys(PartitionKey) {
@@ -720,6 +712,18 @@ func (a *Analyzer) writeKey(r *Report, t *Table, where []Relation, update bool, 
 	}
 	if len(missing) > 0 {
 		r.refuse("PARTITION_KEY_MISSING", nil, "Some partition key parts are missing: "+strings.Join(missing, ", "))
+		return false
+	}
+	var nonKey []string
+	for _, rel := range where {
+		for _, c := range rel.Columns {
+			if col, _ := t.Column(c); col.Kind == Regular || col.Kind == Static {
+				nonKey = append(nonKey, c)
+			}
+		}
+	}
+	if len(nonKey) > 0 {
+		r.refuse("NON_KEY_WHERE", nil, "Non PRIMARY KEY columns found in where clause: "+strings.Join(nonKey, ", "))
 		return false
 	}
 	r.Partitions = parts

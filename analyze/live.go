@@ -76,7 +76,7 @@ func LoadSchema(ctx context.Context, session *gocql.Session, ks string) (*Schema
 		col, target := parseTarget(options["target"])
 		class := options["class_name"]
 		ix := Index{Name: name, Column: col, Target: target, Class: class,
-			SAI: strings.HasSuffix(class, "StorageAttachedIndex")}
+			SAI: strings.EqualFold(class, "sai") || strings.HasSuffix(class, "StorageAttachedIndex")}
 		if ix.SAI {
 			ix.Similarity = options["similarity_function"]
 		}
