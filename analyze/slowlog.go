@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -70,16 +71,12 @@ func space(prev, t token) bool {
 	return true
 }
 
+// markerLists matches a list of two or more markers: IN (?, ?), [?, ?], {?, ?}.
+var markerLists = regexp.MustCompile(`(IN \(|\[|\{)\?(, \?)+`)
+
 // collapseLists writes a list of markers of any length as one, so IN (?, ?, ?) and
 // a vector [?, ?, ...] group with their shorter versions.
-func collapseLists(s string) string {
-	for _, pair := range [][2]string{{"(?, ?", "(?"}, {"[?, ?", "[?"}, {"{?, ?", "{?"}} {
-		for strings.Contains(s, pair[0]) {
-			s = strings.ReplaceAll(s, pair[0], pair[1])
-		}
-	}
-	return s
-}
+func collapseLists(s string) string { return markerLists.ReplaceAllString(s, "$1?") }
 
 // SlowLogConfig configures a SlowLog.
 type SlowLogConfig struct {
