@@ -121,15 +121,21 @@ func (a *Analyzer) queryTableFix(t *Table, where []Relation, orderBy []string) *
 			clus = append(clus, o)
 		}
 	}
-	if len(part) == 0 {
-		if len(clus) == 0 {
-			return nil
-		}
-		part, clus = clus[:1], clus[1:]
+	if len(part) == 0 && len(clus) == 0 {
+		return nil
 	}
 	for _, c := range t.Columns {
 		if (c.Kind == PartitionKey || c.Kind == Clustering) && !slices.Contains(part, c.Name) && !slices.Contains(clus, c.Name) {
 			clus = append(clus, c.Name)
+		}
+	}
+	if len(part) == 0 {
+		// A range over the whole table: a partition key cannot answer it, so the rows
+		// go to a fixed number of buckets, each sorted by the range column.
+		name := t.Name + "_by_" + clus[0]
+		return &Fix{
+			Summary: fmt.Sprintf("keep a query table sorted by %s in a fixed number of buckets (bucket = a hash of the key modulo N), written with %s; read the N buckets' slices", clus[0], t.Name),
+			DDL:     []string{tableDDL(t, name, []string{"bucket"}, clus, Column{Name: "bucket", Type: "int"})},
 		}
 	}
 	name := t.Name + "_by_" + strings.Join(part, "_")

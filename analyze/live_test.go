@@ -160,3 +160,30 @@ func TestLoadSchema(t *testing.T) {
 	}
 	t.Logf("events: %d partitions estimated, rows_per_read p50 %.1f p99 %.1f; estimate %+v", st.Partitions, *st.RowsPerReadP50, *st.RowsPerReadP99, *r.Estimate)
 }
+
+// TestFixDDLOnTheNode runs every DDL the corpus's fixes propose (the index names
+// quoted as they are) on the node: each is valid CQL the server accepts. It runs
+// after the tests that compare the node's schema with the script.
+func TestFixDDLOnTheNode(t *testing.T) {
+	s := createCorpusSchema(t)
+	a := corpusAnalyzer(t, env.Keyspace())
+	seen := map[string]bool{}
+	for _, c := range loadCorpus(t) {
+		for _, d := range ddls(a.Analyze(c.stmt, analyze.Options{Idempotent: c.retry})) {
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			err := s.Query(d).ExecContext(ctx)
+			cancel()
+			if err != nil {
+				t.Errorf("corpus.txt:%d: the node refuses the fix %s: %v", c.line, d, err)
+			}
+		}
+	}
+	t.Logf("%d distinct fix DDL statements accepted by the node", len(seen))
+	if len(seen) < 10 {
+		t.Errorf("only %d fix DDL statements", len(seen))
+	}
+}

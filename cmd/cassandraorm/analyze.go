@@ -72,7 +72,7 @@ func analyzeCmd(ctx context.Context, args []string, in io.Reader, out, errOut io
 		return err
 	}
 	if *keyspace == "" {
-		return errors.New("-keyspace is required\n" + analyzeUsage)
+		return errors.New("-keyspace is required (cassandraorm analyze -h explains)")
 	}
 	var text string
 	switch {
@@ -93,7 +93,7 @@ func analyzeCmd(ctx context.Context, args []string, in io.Reader, out, errOut io
 	case fs.NArg() > 0:
 		text = strings.Join(fs.Args(), " ")
 	default:
-		return errors.New("no statement: give one as an argument or -f file\n" + analyzeUsage)
+		return errors.New("no statement: give one as an argument or -f file (cassandraorm analyze -h explains)")
 	}
 	cfg := analyze.Config{LargeIN: *largeIN}
 	if err := cfg.Validate(); err != nil {
