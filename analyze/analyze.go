@@ -508,12 +508,12 @@ func (a *Analyzer) selectStmt(r *Report, s *Select) {
 			"ALLOW FILTERING: the server reads and discards rows to answer %s (filtering %s)", describe(filtered), where)
 	}
 	if r.Access == MultiPartition && (parts < 0 || parts > a.cfg.LargeIN) {
-		n := "a bound number of"
-		if parts > 0 {
-			n = strconv.Itoa(parts)
+		what := fmt.Sprintf("IN on the partition key reads %d partitions through one coordinator", parts)
+		if parts < 0 {
+			what = "IN ? on the partition key reads as many partitions as the bound list holds, through one coordinator"
 		}
-		r.add("LARGE_IN", Warning, &Fix{Summary: fmt.Sprintf("run one single-partition query per key, concurrently (a few at a time), instead of an IN over %s partitions: the coordinator holds them all", n)},
-			"IN on the partition key reads %s partitions through one coordinator (threshold %d)", n, a.cfg.LargeIN)
+		r.add("LARGE_IN", Warning, &Fix{Summary: "run one single-partition query per key, a few at a time concurrently, instead of one IN: the coordinator holds every partition's rows at once"},
+			"%s (threshold %d)", what, a.cfg.LargeIN)
 	}
 	if (r.Access == SinglePartition || r.Access == MultiPartition) && len(ck) > 0 && s.Limit == nil && s.PerPartition == nil && !s.Distinct && !allEq(ck, rs) && !aggregate(s) {
 		r.add("UNBOUNDED_PARTITION", Warning, a.bucketFix(t),
@@ -858,24 +858,26 @@ func (a *Analyzer) delete(r *Report, s *Delete) {
 // nonIdempotent adds the finding for a statement that is not idempotent: an error
 // when the caller retries it.
 func (a *Analyzer) nonIdempotent(r *Report, o Options) {
-	why := idempotenceCause(r.Statement)
-	fix := &Fix{Summary: "do not mark it idempotent: a retry after a timeout may apply it twice; " + why}
+	cause, remedy := idempotenceCause(r.Statement)
+	fix := &Fix{Summary: remedy}
 	if o.Idempotent {
-		r.add("NON_IDEMPOTENT_RETRIED", Error, fix, "the statement is marked idempotent for retry but is not (%s)", why)
+		fix.Summary = "do not mark it idempotent (a retry after a timeout may apply it twice); " + remedy
+		r.add("NON_IDEMPOTENT_RETRIED", Error, fix, "marked idempotent for retry, but %s is not idempotent", cause)
 		return
 	}
-	r.add("NON_IDEMPOTENT", Info, fix, "the statement is not idempotent (%s): it must not be retried blindly", why)
+	r.add("NON_IDEMPOTENT", Info, fix, "%s is not idempotent: it must not be retried blindly", cause)
 }
 
-func idempotenceCause(text string) string {
+// idempotenceCause names why a statement is not idempotent and what to do instead.
+func idempotenceCause(text string) (cause, remedy string) {
 	up := strings.ToUpper(text)
 	switch {
 	case strings.Contains(up, " IF "):
-		return "a lightweight transaction: after a timeout read the row at SERIAL consistency to learn whether it applied"
+		return "a lightweight transaction", "after a timeout, read the row at SERIAL consistency to learn whether it applied"
 	case strings.Contains(up, "NOW()") || strings.Contains(up, "UUID()") || strings.Contains(up, "CURRENTTIME"):
-		return "a server-generated time or UUID: generate the value in the client and bind it"
+		return "a server-generated time or UUID", "generate the value in the client and bind it"
 	case strings.Contains(up, "COUNTER"):
-		return "a counter batch: keep a ledger of applied operation ids instead"
+		return "a counter batch", "record applied operation ids in a ledger table and skip those already applied"
 	}
-	return "a counter increment or list append: use a set or a map keyed by an operation id, or a ledger table of applied ids"
+	return "a counter increment or list append/prepend", "use a set, or a map keyed by an operation id, or record applied operation ids in a ledger table"
 }

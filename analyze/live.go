@@ -26,7 +26,8 @@ type TableStats struct {
 	// compacted so far, in mebibytes.
 	MaxPartitionMiB *int64 `json:"max_partition_mib,omitempty"`
 	// RowsPerReadP50 and RowsPerReadP99 are system_views.rows_per_read: rows read
-	// per single-partition read since the node started (a histogram of real reads).
+	// per single-partition read since the node started (a histogram of real reads);
+	// nil while the table has had no reads.
 	RowsPerReadP50 *float64 `json:"rows_per_read_p50,omitempty"`
 	RowsPerReadP99 *float64 `json:"rows_per_read_p99,omitempty"`
 	// TombstonesPerReadP99 and TombstonesPerReadMax are system_views.tombstones_per_read:
@@ -153,7 +154,8 @@ func tableStats(ctx context.Context, session *gocql.Session, ks, table string) (
 	var p50, p99 float64
 	if ok, err := scanOne(ctx, session, "rows_per_read", "p50th, p99th", ks, table, &p50, &p99); err != nil {
 		return nil, err
-	} else if ok {
+	} else if ok && p99 > 0 {
+		// A histogram with no reads yet reads 0 everywhere: no figure.
 		st.RowsPerReadP50, st.RowsPerReadP99 = &p50, &p99
 	}
 	var tp99, tmax float64
