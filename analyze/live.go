@@ -27,11 +27,11 @@ type TableStats struct {
 	MaxPartitionMiB *int64 `json:"max_partition_mib,omitempty"`
 	// RowsPerReadP50 and RowsPerReadP99 are system_views.rows_per_read: rows read
 	// per single-partition read since the node started (a histogram of real reads);
-	// nil while the table has had no reads.
+	// nil while the view counts no reads of the table.
 	RowsPerReadP50 *float64 `json:"rows_per_read_p50,omitempty"`
 	RowsPerReadP99 *float64 `json:"rows_per_read_p99,omitempty"`
 	// TombstonesPerReadP99 and TombstonesPerReadMax are system_views.tombstones_per_read:
-	// tombstones scanned per read since the node started.
+	// tombstones scanned per read since the node started; nil while it counts no reads.
 	TombstonesPerReadP99 *float64 `json:"tombstones_per_read_p99,omitempty"`
 	TombstonesPerReadMax *float64 `json:"tombstones_per_read_max,omitempty"`
 	// DiskMiB is system_views.disk_usage: the table's live SSTables, in mebibytes.
@@ -151,17 +151,17 @@ func tableStats(ctx context.Context, session *gocql.Session, ks, table string) (
 	} else if ok {
 		st.MaxPartitionMiB = &mib
 	}
+	var reads int64
 	var p50, p99 float64
-	if ok, err := scanOne(ctx, session, "rows_per_read", "p50th, p99th", ks, table, &p50, &p99); err != nil {
+	if ok, err := scanOne(ctx, session, "rows_per_read", "count, p50th, p99th", ks, table, &reads, &p50, &p99); err != nil {
 		return nil, err
-	} else if ok && p99 > 0 {
-		// A histogram with no reads yet reads 0 everywhere: no figure.
+	} else if ok && reads > 0 {
 		st.RowsPerReadP50, st.RowsPerReadP99 = &p50, &p99
 	}
 	var tp99, tmax float64
-	if ok, err := scanOne(ctx, session, "tombstones_per_read", "p99th, max", ks, table, &tp99, &tmax); err != nil {
+	if ok, err := scanOne(ctx, session, "tombstones_per_read", "count, p99th, max", ks, table, &reads, &tp99, &tmax); err != nil {
 		return nil, err
-	} else if ok {
+	} else if ok && reads > 0 {
 		st.TombstonesPerReadP99, st.TombstonesPerReadMax = &tp99, &tmax
 	}
 	var disk int64
