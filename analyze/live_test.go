@@ -3,6 +3,7 @@ package analyze_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -27,14 +28,45 @@ func createCorpusSchema(t *testing.T) *gocql.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
+	indexes := 0
 	for _, st := range stmts {
 		text := strings.Replace(st.Text(), "CREATE TABLE ", "CREATE TABLE IF NOT EXISTS ", 1)
 		text = strings.Replace(text, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
 		if err := s.Query(text).ExecContext(t.Context()); err != nil {
 			t.Fatalf("%s: %v", text, err)
 		}
+		if st.Kind() == "CREATE INDEX" {
+			indexes++
+		}
 	}
+	waitQueryable(t, s, indexes)
 	return s
+}
+
+// waitQueryable waits until at least n SAI indexes of the keyspace are queryable: an
+// index just created answers INDEX_NOT_AVAILABLE until its (empty) build is done.
+func waitQueryable(t *testing.T, s *gocql.Session, n int) {
+	t.Helper()
+	testenv.WaitFor(t, 6*time.Minute, func() error {
+		iter := s.Query(`SELECT index_name, is_queryable FROM system_views.sai_column_indexes WHERE keyspace_name = ?`, env.Keyspace()).IterContext(t.Context())
+		var (
+			name      string
+			queryable bool
+			ready     int
+		)
+		for iter.Scan(&name, &queryable) {
+			if queryable {
+				ready++
+			}
+		}
+		if err := iter.Close(); err != nil {
+			return err
+		}
+		if ready < n {
+			return fmt.Errorf("%d of %d SAI indexes queryable", ready, n)
+		}
+		return nil
+	})
 }
 
 // serverRefuses runs cql and reports whether the node refused it as invalid.
