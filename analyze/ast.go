@@ -17,8 +17,10 @@ type Statement interface {
 // Name is a table name, optionally qualified by its keyspace. Unquoted names are
 // lower-cased as Cassandra does; quoted names keep their case.
 type Name struct {
+	// Keyspace is empty for an unqualified name.
 	Keyspace string
-	Table    string
+	// Table is the table's name.
+	Table string
 }
 
 // String is the name as CQL, quoted where needed.
@@ -56,9 +58,14 @@ const (
 
 // Term is a value or expression in a statement.
 type Term struct {
-	Kind  TermKind
-	Text  string
-	Op    string
+	// Kind is what the term is.
+	Kind TermKind
+	// Text is a literal's text (a string unescaped), a marker's name, a function's
+	// or column's name, or a cast's type.
+	Text string
+	// Op is + or - for a TermBinary.
+	Op string
+	// Items are a collection's elements, a function's arguments, or a binary's operands.
 	Items []Term
 }
 
@@ -98,7 +105,9 @@ func (t Term) calls(names ...string) bool {
 
 // Selector is one item of a SELECT's column list.
 type Selector struct {
-	Expr  Term
+	// Expr is the selected column or expression.
+	Expr Term
+	// Alias is the name given with AS, if any.
 	Alias string
 }
 
@@ -128,43 +137,56 @@ type Relation struct {
 
 // Ordering is one item of ORDER BY.
 type Ordering struct {
+	// Column is the ordered column.
 	Column string
-	Desc   bool
+	// Desc is true for DESC.
+	Desc bool
 	// ANN is the vector of ORDER BY c ANN OF vector (a literal or a marker); nil otherwise.
 	ANN *Term
 }
 
 // Select is a parsed SELECT.
 type Select struct {
-	text           string
-	Table          Name
-	Distinct       bool
-	JSON           bool
-	Star           bool
-	Selectors      []Selector
-	Where          []Relation
-	GroupBy        []string
-	OrderBy        []Ordering
-	PerPartition   *Term
-	Limit          *Term
+	text string
+	// Table is the table read.
+	Table Name
+	// Distinct and JSON are SELECT DISTINCT and SELECT JSON.
+	Distinct, JSON bool
+	// Star is SELECT *; otherwise Selectors are the selected items.
+	Star      bool
+	Selectors []Selector
+	// Where are the WHERE clause's relations, joined by AND.
+	Where []Relation
+	// GroupBy are the GROUP BY columns.
+	GroupBy []string
+	// OrderBy are the ORDER BY items (one with ANN set for a vector search).
+	OrderBy []Ordering
+	// PerPartition and Limit are PER PARTITION LIMIT and LIMIT, nil when absent.
+	PerPartition, Limit *Term
+	// AllowFiltering is ALLOW FILTERING.
 	AllowFiltering bool
 }
 
 // Using holds USING TTL / TIMESTAMP.
 type Using struct {
-	TTL       *Term
-	Timestamp *Term
+	// TTL and Timestamp are nil when not given.
+	TTL, Timestamp *Term
 }
 
 // Insert is a parsed INSERT.
 type Insert struct {
-	text        string
-	Table       Name
-	Columns     []string
-	Values      []Term
-	JSON        *Term
+	text string
+	// Table is the table written.
+	Table Name
+	// Columns and Values are the (columns) VALUES (values) lists, in order.
+	Columns []string
+	Values  []Term
+	// JSON is the value of INSERT ... JSON value; nil otherwise.
+	JSON *Term
+	// IfNotExists is IF NOT EXISTS (a lightweight transaction).
 	IfNotExists bool
-	Using       Using
+	// Using is USING TTL / TIMESTAMP.
+	Using Using
 }
 
 // AssignOp is the kind of a SET assignment.
@@ -180,100 +202,148 @@ const (
 
 // Assignment is one item of UPDATE ... SET.
 type Assignment struct {
+	// Column is the assigned column.
 	Column string
 	// Key is the element key of c[k] = v.
 	Key *Term
 	// Field is the UDT field of c.f = v.
 	Field string
-	Op    AssignOp
+	// Op is the kind of assignment.
+	Op AssignOp
+	// Value is the assigned (added, removed) value, without the column itself.
 	Value Term
 }
 
 // Update is a parsed UPDATE.
 type Update struct {
-	text     string
-	Table    Name
-	Using    Using
-	Set      []Assignment
-	Where    []Relation
-	If       []Relation
-	IfExists bool
+	text string
+	// Table is the table written.
+	Table Name
+	// Using is USING TTL / TIMESTAMP.
+	Using Using
+	// Set are the SET assignments.
+	Set []Assignment
+	// Where are the WHERE relations; If the IF conditions; IfExists is IF EXISTS.
+	Where, If []Relation
+	IfExists  bool
 }
 
 // DeleteTarget is one column (or element, or field) a DELETE removes.
 type DeleteTarget struct {
+	// Column is the deleted column.
 	Column string
-	Key    *Term
-	Field  string
+	// Key is the element key of DELETE c[k]; Field the field of DELETE c.f.
+	Key   *Term
+	Field string
 }
 
 // Delete is a parsed DELETE.
 type Delete struct {
-	text     string
-	Table    Name
-	Targets  []DeleteTarget
-	Using    Using
-	Where    []Relation
-	If       []Relation
-	IfExists bool
+	text string
+	// Table is the table written.
+	Table Name
+	// Targets are the deleted columns; none deletes rows.
+	Targets []DeleteTarget
+	// Using is USING TIMESTAMP.
+	Using Using
+	// Where are the WHERE relations; If the IF conditions; IfExists is IF EXISTS.
+	Where, If []Relation
+	IfExists  bool
 }
 
 // Batch is a parsed BEGIN ... BATCH ... APPLY BATCH.
 type Batch struct {
 	text string
 	// Type is LOGGED, UNLOGGED or COUNTER.
-	Type       string
-	Using      Using
+	Type string
+	// Using is USING TIMESTAMP of the whole batch.
+	Using Using
+	// Statements are the batch's INSERT, UPDATE and DELETE statements.
 	Statements []Statement
 }
 
 // ColumnDef is a column of a CREATE TABLE.
 type ColumnDef struct {
-	Name   string
-	Type   string
+	// Name and Type are the column's; Type as system_schema writes it.
+	Name, Type string
+	// Static is true for a STATIC column.
 	Static bool
 }
 
 // CreateTable is a parsed CREATE TABLE.
 type CreateTable struct {
-	text         string
-	Table        Name
-	IfNotExists  bool
-	Columns      []ColumnDef
-	PartitionKey []string
-	Clustering   []string
+	text string
+	// Table is the table created.
+	Table Name
+	// IfNotExists is IF NOT EXISTS.
+	IfNotExists bool
+	// Columns are the column definitions in order.
+	Columns []ColumnDef
+	// PartitionKey and Clustering are the primary key's columns in order.
+	PartitionKey, Clustering []string
 	// Descending names the clustering columns in DESC order.
 	Descending map[string]bool
 }
 
 // CreateIndex is a parsed CREATE [CUSTOM] INDEX.
 type CreateIndex struct {
-	text        string
-	Name        string
+	text string
+	// Name is the index's name (table_column_idx when not given, as Cassandra names it).
+	Name string
+	// IfNotExists is IF NOT EXISTS.
 	IfNotExists bool
-	Table       Name
-	Column      string
+	// Table and Column are what is indexed.
+	Table  Name
+	Column string
 	// Target is how the column is indexed: "" (values), keys, values, entries, full.
 	Target string
 	// Using is the index class ('sai', 'StorageAttachedIndex' or a class name); empty
 	// for a legacy secondary index.
-	Using   string
+	Using string
+	// Options are WITH OPTIONS, keys lower-cased (similarity_function, ...).
 	Options map[string]string
 }
 
-func (s *Select) Kind() string      { return "SELECT" }
-func (s *Insert) Kind() string      { return "INSERT" }
-func (s *Update) Kind() string      { return "UPDATE" }
-func (s *Delete) Kind() string      { return "DELETE" }
-func (s *Batch) Kind() string       { return "BATCH" }
+// Kind is the statement's kind.
+func (s *Select) Kind() string { return "SELECT" }
+
+// Kind is the statement's kind.
+func (s *Insert) Kind() string { return "INSERT" }
+
+// Kind is the statement's kind.
+func (s *Update) Kind() string { return "UPDATE" }
+
+// Kind is the statement's kind.
+func (s *Delete) Kind() string { return "DELETE" }
+
+// Kind is the statement's kind.
+func (s *Batch) Kind() string { return "BATCH" }
+
+// Kind is the statement's kind.
 func (s *CreateTable) Kind() string { return "CREATE TABLE" }
+
+// Kind is the statement's kind.
 func (s *CreateIndex) Kind() string { return "CREATE INDEX" }
-func (s *Select) Text() string      { return s.text }
-func (s *Insert) Text() string      { return s.text }
-func (s *Update) Text() string      { return s.text }
-func (s *Delete) Text() string      { return s.text }
-func (s *Batch) Text() string       { return s.text }
+
+// Text is the statement's source text.
+func (s *Select) Text() string { return s.text }
+
+// Text is the statement's source text.
+func (s *Insert) Text() string { return s.text }
+
+// Text is the statement's source text.
+func (s *Update) Text() string { return s.text }
+
+// Text is the statement's source text.
+func (s *Delete) Text() string { return s.text }
+
+// Text is the statement's source text.
+func (s *Batch) Text() string { return s.text }
+
+// Text is the statement's source text.
 func (s *CreateTable) Text() string { return s.text }
+
+// Text is the statement's source text.
 func (s *CreateIndex) Text() string { return s.text }
 
 // QuoteIdent returns name as a CQL identifier: as is when it is a lower-case unquoted

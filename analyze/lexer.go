@@ -68,6 +68,7 @@ type ParseError struct {
 	Msg string
 }
 
+// Error is the error's text: analyze: line:column: at token: message.
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("analyze: %d:%d: at %s: %s", e.Line, e.Column, e.Token, e.Msg)
 }
