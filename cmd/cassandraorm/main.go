@@ -14,11 +14,14 @@
 //	cassandraorm saga -keyspace ks list|show ID
 //	                                     list sagas; show one's state and attempts
 //	cassandraorm recommend eval          evaluate the recommenders on MovieLens 100k
+//	cassandraorm analyze -keyspace ks 'CQL' | -f file
+//	                                     explain a statement's access path, findings, fixes
 //
 // Each command prints its own help with -h.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -52,6 +55,10 @@ func main() {
 	}
 	if err := c.run(os.Args[2:]); err != nil {
 		fmt.Fprintf(os.Stderr, "cassandraorm %s: %v\n", name, err)
+		var coded interface{ ExitCode() int }
+		if errors.As(err, &coded) {
+			os.Exit(coded.ExitCode())
+		}
 		os.Exit(1)
 	}
 }
