@@ -43,8 +43,8 @@ func ownDB(t testing.TB) *orm.DB {
 	return db
 }
 
-// syncOnce serialises the tests' table creation: one CREATE TABLE at a time.
-var syncOnce sync.Mutex
+// syncMu serialises the tests' table creation: one CREATE TABLE at a time.
+var syncMu sync.Mutex
 
 // newRegistry returns a Registry on db with cfg, its table synced.
 func newRegistry(t testing.TB, db *orm.DB, cfg registry.Config) *registry.Registry {
@@ -53,8 +53,8 @@ func newRegistry(t testing.TB, db *orm.DB, cfg registry.Config) *registry.Regist
 	if err != nil {
 		t.Fatal(err)
 	}
-	syncOnce.Lock()
-	defer syncOnce.Unlock()
+	syncMu.Lock()
+	defer syncMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := reg.Sync(ctx); err != nil {

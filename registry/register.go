@@ -41,6 +41,9 @@ func (r *Registry) Register(ctx context.Context, inst Instance) (*Registration, 
 	return g, nil
 }
 
+// errDeregistered is beat's error once the registration has stopped.
+var errDeregistered = errors.New("deregistered")
+
 // LapseError says that a registration's heartbeats have not been written for longer
 // than the TTL: its row has expired, and the instance is not discovered until a
 // heartbeat succeeds again.
@@ -130,7 +133,7 @@ func (g *Registration) Update(ctx context.Context, inst Instance) error {
 	}
 	if stopped {
 		g.mu.Unlock()
-		return fmt.Errorf("registry: update of %s/%s: deregistered", old.Name, old.ID)
+		return fmt.Errorf("registry: update of %s/%s: %w", old.Name, old.ID, errDeregistered)
 	}
 	g.inst = clone(inst)
 	g.mu.Unlock()
@@ -140,9 +143,10 @@ func (g *Registration) Update(ctx context.Context, inst Instance) error {
 	return nil
 }
 
-// Close stops the heartbeats and deletes the instance's row (deregistration),
-// waiting at most Config.Heartbeat for the delete. It returns the delete's error,
-// the same on every call. A failed delete leaves the row to expire by its TTL.
+// Close stops the heartbeats and deletes the instance's row (deregistration). It
+// waits for a heartbeat in flight, then for the delete, each bounded by
+// Config.Heartbeat. It returns the delete's error, the same on every call. A failed
+// delete leaves the row to expire by its TTL.
 func (g *Registration) Close() error { return g.Deregister(context.Background()) }
 
 // Deregister is Close, returning ctx's error if ctx ends first (the deregistration
@@ -211,7 +215,7 @@ func (g *Registration) beat(ctx context.Context) error {
 	inst, stopped := g.inst, g.stopped
 	g.mu.Unlock()
 	if stopped {
-		return nil
+		return errDeregistered
 	}
 	ctx, cancel := context.WithTimeout(ctx, g.r.cfg.Heartbeat)
 	defer cancel()
