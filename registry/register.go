@@ -195,7 +195,14 @@ func (g *Registration) deregister(ctx context.Context) {
 	g.mu.Unlock()
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.r.cfg.Heartbeat)
 	defer cancel()
-	err := g.r.rows.Delete(dctx, inst.Name, inst.ID)
+	// Model.Delete takes no statement options; a one-statement batch (a single
+	// partition, so unlogged) carries the delete at LOCAL_QUORUM whatever the DB's
+	// default.
+	b := g.r.rows.DB().NewBatch(orm.UnloggedBatch, orm.BatchLimits{}, orm.WithConsistency(consistency))
+	err := g.r.rows.Batch(b).Delete(dctx, inst.Name, inst.ID)
+	if err == nil {
+		err = b.Exec(dctx)
+	}
 	g.write.Unlock()
 	if err != nil {
 		err = fmt.Errorf("registry: deregistering %s/%s from table %s (the row expires by its TTL): %w", inst.Name, inst.ID, g.r.cfg.Table, err)
