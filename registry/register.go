@@ -25,7 +25,7 @@ import (
 // Close.
 func (r *Registry) Register(ctx context.Context, inst Instance) (*Registration, error) {
 	if err := r.validate(inst); err != nil {
-		return nil, fmt.Errorf("registry: register: %w", err)
+		return nil, err
 	}
 	inst = clone(inst)
 	hctx, cancel := context.WithCancel(ctx)
@@ -122,14 +122,14 @@ func (g *Registration) Done() <-chan struct{} { return g.done }
 // content for the next heartbeat.
 func (g *Registration) Update(ctx context.Context, inst Instance) error {
 	if err := g.r.validate(inst); err != nil {
-		return fmt.Errorf("registry: update: %w", err)
+		return err
 	}
 	g.mu.Lock()
 	old := g.inst
 	stopped := g.stopped
 	if inst.Name != old.Name || inst.ID != old.ID {
 		g.mu.Unlock()
-		return fmt.Errorf("%w: registry: update of %s/%s: Name and ID cannot change (got %s/%s)", ErrInvalid, old.Name, old.ID, inst.Name, inst.ID)
+		return fmt.Errorf("%w: update of %s/%s: Name and ID cannot change (got %s/%s)", ErrInvalid, old.Name, old.ID, inst.Name, inst.ID)
 	}
 	if stopped {
 		g.mu.Unlock()

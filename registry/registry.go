@@ -148,8 +148,8 @@ func (r *Registry) Discover(ctx context.Context, name string) ([]Instance, error
 // DiscoverAll returns every live instance of service name, healthy or not, with
 // its last health status, ordered by id.
 func (r *Registry) DiscoverAll(ctx context.Context, name string) ([]Entry, error) {
-	if err := checkName("Name", name, 100); err != nil {
-		return nil, fmt.Errorf("registry: discover: %w", err)
+	if err := checkName("service name", name, 100); err != nil {
+		return nil, err
 	}
 	var out []Entry
 	for v, err := range r.rows.Query().Where(orm.Eq("service", name)).With(orm.WithConsistency(consistency)).All(ctx) {
@@ -163,15 +163,16 @@ func (r *Registry) DiscoverAll(ctx context.Context, name string) ([]Entry, error
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
-// checkName checks a service name or instance id of at most maxLen bytes.
+// checkName checks a service name or instance id (field, in messages) of at most
+// maxLen bytes.
 func checkName(field, v string, maxLen int) error {
 	switch {
 	case v == "":
-		return fmt.Errorf("%w: Instance.%s is empty", ErrInvalid, field)
+		return fmt.Errorf("%w: %s is empty", ErrInvalid, field)
 	case len(v) > maxLen:
-		return fmt.Errorf("%w: Instance.%s %.20q...: longer than %d bytes", ErrInvalid, field, v, maxLen)
+		return fmt.Errorf("%w: %s %.20q...: longer than %d bytes", ErrInvalid, field, v, maxLen)
 	case !nameRE.MatchString(v):
-		return fmt.Errorf("%w: Instance.%s %q: want letters, digits, '.', '_' or '-', starting with a letter or digit", ErrInvalid, field, v)
+		return fmt.Errorf("%w: %s %q: want letters, digits, '.', '_' or '-', starting with a letter or digit", ErrInvalid, field, v)
 	}
 	return nil
 }
@@ -197,10 +198,10 @@ func checkURL(field, v string) error {
 
 // validate checks inst against the registry's rules.
 func (r *Registry) validate(inst Instance) error {
-	if err := checkName("Name", inst.Name, 100); err != nil {
+	if err := checkName("Instance.Name", inst.Name, 100); err != nil {
 		return err
 	}
-	if err := checkName("ID", inst.ID, 200); err != nil {
+	if err := checkName("Instance.ID", inst.ID, 200); err != nil {
 		return err
 	}
 	if err := checkURL("URL", inst.URL); err != nil {

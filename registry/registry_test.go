@@ -87,6 +87,7 @@ func TestBadInput(t *testing.T) {
 			if !errors.Is(err, registry.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want ErrInvalid naming %q", err, tc.want)
 			}
+			t.Log(err)
 		})
 	}
 	all, err := reg.DiscoverAll(t.Context(), name)

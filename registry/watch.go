@@ -69,7 +69,7 @@ type Event struct {
 func (r *Registry) Watch(ctx context.Context, name string) (<-chan Event, error) {
 	first, err := r.DiscoverAll(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("registry: watch: %w", err)
+		return nil, err
 	}
 	ch := make(chan Event)
 	go r.watch(ctx, name, first, ch)
