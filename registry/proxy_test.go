@@ -82,6 +82,13 @@ func (p *proxy) pipe(dst, src net.Conn) {
 	}
 }
 
+// accepted returns how many connections the proxy has taken.
+func (p *proxy) accepted() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns) / 2
+}
+
 // Hold stops the traffic; Release lets it flow again, held bytes first.
 func (p *proxy) Hold()    { p.set(true) }
 func (p *proxy) Release() { p.set(false) }
