@@ -30,6 +30,10 @@ type InvalidatorConfig struct {
 	// that write and read the watched models. Default 250 ms; at most half the
 	// feed's Lag (see the package doc for why).
 	MaxSkew time.Duration
+	// OnChange, when set, is called with each change once its invalidation
+	// has been applied (to count them, or measure the feed's delay as
+	// time.Since(c.At)). It must not block for long.
+	OnChange func(c changefeed.Change)
 }
 
 func (c *InvalidatorConfig) setDefaults() {
@@ -164,7 +168,7 @@ func (inv *Invalidator) Run(ctx context.Context) error {
 				sctx = tenant.With(ctx, id)
 			}
 			wg.Go(func() {
-				err := inv.cfg.Subscriber.Subscribe(sctx, changefeed.Subscription{Table: w.table.Name, Handle: w.apply})
+				err := inv.cfg.Subscriber.Subscribe(sctx, changefeed.Subscription{Table: w.table.Name, Handle: inv.handler(w)})
 				if ctx.Err() == nil {
 					cancel(fmt.Errorf("ormcache: invalidating %s (tenant %q): %w", w.table.Name, id, err))
 				}
@@ -191,6 +195,19 @@ func (inv *Invalidator) Run(ctx context.Context) error {
 		return err
 	}
 	return ctx.Err()
+}
+
+// handler returns the subscription handler of w's table.
+func (inv *Invalidator) handler(w *watcher) func(ctx context.Context, c changefeed.Change) error {
+	return func(ctx context.Context, c changefeed.Change) error {
+		if err := w.apply(ctx, c); err != nil {
+			return err
+		}
+		if inv.cfg.OnChange != nil {
+			inv.cfg.OnChange(c)
+		}
+		return nil
+	}
 }
 
 // version returns the version an invalidation of change c carries: a load
