@@ -55,10 +55,20 @@ type fixture struct {
 // empty), syncing them.
 func newFixture(t testing.TB, ks, s string) *fixture {
 	t.Helper()
+	session := env.Session(t)
 	if ks == "" {
 		ks = env.Keyspace()
+	} else if ks != env.Keyspace() {
+		// Another process's keyspace: a session of its own.
+		cfg := env.ClusterConfig(t)
+		cfg.Keyspace = ks
+		var err error
+		if session, err = cfg.CreateSession(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(session.Close)
 	}
-	base, err := orm.New(env.Session(t), ks, nil)
+	base, err := orm.New(session, ks, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
