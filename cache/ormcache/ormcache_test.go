@@ -3,7 +3,9 @@ package ormcache_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,11 +34,28 @@ func TestGetQueryAndRange(t *testing.T) {
 	s := suffix()
 	f := newFixture(t, "", s)
 	st := stack(t, redisPrefix(t), nil)
-	var handled atomic.Int64
+	var mu sync.Mutex
+	handled := map[string]bool{} // "tenant op key...": changes the Invalidator applied
+	seen := func(what string) func() bool {
+		return func() bool { mu.Lock(); defer mu.Unlock(); return handled[what] }
+	}
 	inv, err := ormcache.NewInvalidator(ormcache.InvalidatorConfig{
 		Subscriber: changefeed.Subscriber{Feed: f.feed, Poll: 50 * time.Millisecond},
 		Tenants:    []string{"acme", "globex"},
-		OnChange:   func(changefeed.Change) { handled.Add(1) },
+		OnChange: func(c changefeed.Change) {
+			k := fmt.Sprint(c.Tenant, " ", c.Op)
+			for _, col := range []string{"id", "order_id", "n"} {
+				if v, ok := c.Key[col]; ok {
+					k += fmt.Sprint(" ", v)
+				}
+			}
+			if v, ok := c.Values["seq"]; ok {
+				k += fmt.Sprint(" seq ", v)
+			}
+			mu.Lock()
+			handled[k] = true
+			mu.Unlock()
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -97,14 +116,14 @@ func TestGetQueryAndRange(t *testing.T) {
 
 	// A write reaches the cache through the feed: once the Invalidator has
 	// handled it, the Get and the Query see it, and the missing row exists.
-	before := handled.Load()
 	if err := f.items.Update(acme, &item{ID: "a", Seq: 2, Owner: "acme"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.items.Insert(acme, &item{ID: "none", Seq: 1, Owner: "acme"}); err != nil {
 		t.Fatal(err)
 	}
-	testenv.WaitUntil(t, time.Minute, "the Invalidator handled two changes", func() bool { return handled.Load() >= before+2 })
+	testenv.WaitUntil(t, time.Minute, "the update of a handled", seen("acme update a seq 2"))
+	testenv.WaitUntil(t, time.Minute, "the insert of none handled", seen("acme insert none seq 1"))
 	if v, err := items.Get(acme, "a"); err != nil || v.Seq != 2 {
 		t.Errorf("Get(acme, a) after the update = %+v, %v; want seq 2", v, err)
 	}
@@ -134,17 +153,16 @@ func TestGetQueryAndRange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	testenv.WaitUntil(t, time.Minute, "the lines' inserts handled", func() bool { return handled.Load() >= before+5 })
+	testenv.WaitUntil(t, time.Minute, "the lines' inserts handled", seen("acme insert o1 2"))
 	for n := range int32(3) {
 		if _, err := lines.Get(acme, "o1", n); err != nil {
 			t.Fatal(err)
 		}
 	}
-	before = handled.Load()
 	if err := f.lines.Delete(acme, "o1"); err != nil { // a key prefix: the partition
 		t.Fatal(err)
 	}
-	testenv.WaitUntil(t, time.Minute, "the range delete handled", func() bool { return handled.Load() > before })
+	testenv.WaitUntil(t, time.Minute, "the range delete handled", seen("acme delete o1"))
 	for n := range int32(3) {
 		if _, err := lines.Get(acme, "o1", n); !errors.Is(err, orm.ErrNotFound) {
 			t.Errorf("Get(acme, o1, %d) after the range delete: %v, want orm.ErrNotFound", n, err)
