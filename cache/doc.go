@@ -54,6 +54,9 @@
 // floor and gives no such guarantee; neither does a loader that reports no
 // versions (0), beyond the per-Cache generation check.
 //
+// Package cache/ormcache is that change-feed handler: cached Get and Query
+// over an orm.Model, with an Invalidator per process on the change feed.
+//
 // # Loads
 //
 // GetOrLoad deduplicates concurrent misses on a key within a Cache

@@ -56,7 +56,7 @@ func run(log *slog.Logger, args []string) error {
 
 	log.Info("card network", "decline_rate", cfg.DeclineRate, "latency", cfg.Latency, "jitter", cfg.Jitter,
 		"outage_rate", cfg.OutageRate, "seed", cfg.Seed)
-	return platform.Serve(ctx, *listen, logRequests(log, network.Handler()), log, nil)
+	return platform.Serve(ctx, *listen, platform.WithMetrics(logRequests(log, network.Handler()), platform.NewMetrics()), log, nil)
 }
 
 // logRequests logs each request's method, path, status and duration.

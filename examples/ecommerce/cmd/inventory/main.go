@@ -87,5 +87,5 @@ func run(ctx context.Context, listen, keyspace, defTenant string, log *slog.Logg
 	wg.Go(func() { platform.EachTenant(sctx, st.Registry, log, "expiry sweeper", svc.RunExpiry) })
 
 	log.Info("inventory service", "keyspace", keyspace, "tenant", defTenant)
-	return platform.Serve(ctx, listen, h, log, nil)
+	return platform.Serve(ctx, listen, platform.WithMetrics(h, platform.NewMetrics()), log, nil)
 }

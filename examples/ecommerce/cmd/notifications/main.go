@@ -194,5 +194,5 @@ func run(log *slog.Logger, args []string) error {
 			}
 		}
 	}
-	return platform.Serve(ctx, *listen, platform.Site(hub.Handler(), api), log, ready)
+	return platform.Serve(ctx, *listen, platform.WithMetrics(platform.Site(hub.Handler(), api), platform.NewMetrics()), log, ready)
 }

@@ -66,5 +66,5 @@ func run(ctx context.Context, log *slog.Logger, listen, inventory, payments, key
 			log.Error("saga worker", "err", err)
 		}
 	}()
-	return platform.Serve(ctx, listen, h, log, nil)
+	return platform.Serve(ctx, listen, platform.WithMetrics(h, platform.NewMetrics()), log, nil)
 }

@@ -73,5 +73,5 @@ func run(log *slog.Logger, args []string) error {
 		return err
 	}
 	log.Info("payment service", "cardnet", *cardnetURL, "keyspace", keyspace, "tenant", defaultTenant)
-	return platform.Serve(ctx, *listen, h, log, nil)
+	return platform.Serve(ctx, *listen, platform.WithMetrics(h, platform.NewMetrics()), log, nil)
 }

@@ -100,7 +100,7 @@ func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, log
 		return err
 	}
 	log.Info("product service", "keyspace", keyspace, "tenant", defTenant, "model", emb.Model())
-	return platform.Serve(ctx, listen, h, log, nil)
+	return platform.Serve(ctx, listen, platform.WithMetrics(h, platform.NewMetrics()), log, nil)
 }
 
 // embedder loads the local MiniLM model (fetching it on first use) behind an
