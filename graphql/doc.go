@@ -1,0 +1,17 @@
+// Package graphql serves a GraphQL API built at run time from ORM models.
+//
+// Add registers an orm.Model; Build generates the SDL: an object and an input type
+// per model, custom scalars for the CQL types GraphQL lacks (Long for bigint, UUID,
+// Timestamp, Date, Time, Duration, Decimal, Varint, Inet, Blob as base64), UDTs as
+// object and input types, maps as lists of {key, value}, and queries only along the
+// access paths Cassandra serves without ALLOW FILTERING: by primary key, by
+// partition (a Relay connection paged with the ORM's opaque cursors), by an
+// SAI-indexed column, and nearest-neighbour on an indexed vector. Mutations write
+// (create, createIfNotExists as a lightweight transaction) and delete.
+//
+// Documents are parsed and validated by github.com/vektah/gqlparser/v2 and run by
+// the package's own small executor. Size, bracket nesting and token count are
+// checked before parsing; depth, complexity, aliases and directives after
+// validation: all before any resolver runs. The tenant comes from the request's
+// context (see package tenant), never from a global.
+package graphql
