@@ -306,13 +306,9 @@ func (e *executor) root(ctx context.Context, op ast.Operation, f *ast.Field) (an
 			}
 			return m.row(v), nil
 		case op == ast.Query && f.Name == m.lower+"ByPartition":
-			var preds []orm.Predicate
-			for _, c := range m.table.PartitionKey {
-				k, err := m.arg(c, args[c.Name])
-				if err != nil {
-					return nil, err
-				}
-				preds = append(preds, orm.Eq(c.Name, k))
+			preds, err := m.partition(args)
+			if err != nil {
+				return nil, err
 			}
 			return e.connection(ctx, m, preds, args)
 		case op == ast.Query && strings.HasPrefix(f.Name, m.lower+"NearestBy"):
@@ -325,7 +321,14 @@ func (e *executor) root(ctx context.Context, op ast.Operation, f *ast.Field) (an
 			if err := input(reflect.ValueOf(&vec).Elem(), args["vector"], f.Name+".vector"); err != nil {
 				return nil, err
 			}
-			rows, scores, err := m.nearest(ctx, c.Name, vec, int(limit))
+			var preds []orm.Predicate
+			if m.table.Tenant != nil {
+				var err error
+				if preds, err = m.partition(args); err != nil {
+					return nil, err
+				}
+			}
+			rows, scores, err := m.nearest(ctx, preds, c.Name, vec, int(limit))
 			if err != nil {
 				return nil, err
 			}
@@ -417,6 +420,19 @@ func (m *model) arg(c *orm.Column, val any) (any, error) {
 		return nil, invalidArg(err, c.Name)
 	}
 	return v.Interface(), nil
+}
+
+// partition returns the equality predicates of the partition key arguments.
+func (m *model) partition(args map[string]any) ([]orm.Predicate, error) {
+	var preds []orm.Predicate
+	for _, c := range m.table.PartitionKey {
+		k, err := m.arg(c, args[c.Name])
+		if err != nil {
+			return nil, err
+		}
+		preds = append(preds, orm.Eq(c.Name, k))
+	}
+	return preds, nil
 }
 
 func (m *model) keys(args map[string]any) ([]any, error) {

@@ -106,7 +106,7 @@ type model struct {
 
 	get     func(ctx context.Context, keys []any) (reflect.Value, error)
 	page    func(ctx context.Context, preds []orm.Predicate, size int, cursor string) ([]reflect.Value, string, error)
-	nearest func(ctx context.Context, col string, vec []float32, limit int) ([]reflect.Value, []float32, error)
+	nearest func(ctx context.Context, preds []orm.Predicate, col string, vec []float32, limit int) ([]reflect.Value, []float32, error)
 	insert  func(ctx context.Context, v reflect.Value, ifNotExists bool) error
 	del     func(ctx context.Context, keys []any) error
 }
@@ -140,10 +140,10 @@ func Add[T any](s *Schema, m *orm.Model[T]) error {
 			}
 			return out, p.Next, nil
 		},
-		nearest: func(ctx context.Context, col string, vec []float32, limit int) ([]reflect.Value, []float32, error) {
+		nearest: func(ctx context.Context, preds []orm.Predicate, col string, vec []float32, limit int) ([]reflect.Value, []float32, error) {
 			var rows []reflect.Value
 			var scores []float32
-			for r, err := range m.Query().NearestTo(col, vec).Limit(limit).AllScored(ctx) {
+			for r, err := range m.Query().Where(preds...).NearestTo(col, vec).Limit(limit).AllScored(ctx) {
 				if err != nil {
 					return nil, nil, err
 				}
@@ -213,8 +213,15 @@ func (s *Schema) Build() error {
 			}
 			k := m.kinds[c.Name]
 			if strings.HasPrefix(c.Type, "vector<") {
-				fmt.Fprintf(&query, "  \"The %s rows nearest to vector by %s (ANN), most similar first.\"\n  %sNearestBy%s(vector: [Float!]!, limit: Int!): [%sScored!]!\n",
-					m.name, c.Name, m.lower, pascal(c.Name), m.name)
+				// On a tenant-scoped table the tenant column leads the partition
+				// key, and Cassandra refuses an ANN read restricting only part of
+				// it: such a table's nearest query names its whole partition.
+				within := ""
+				if m.table.Tenant != nil {
+					within = part + ", "
+				}
+				fmt.Fprintf(&query, "  \"The %s rows nearest to vector by %s (ANN), most similar first.\"\n  %sNearestBy%s(%svector: [Float!]!, limit: Int!): [%sScored!]!\n",
+					m.name, c.Name, m.lower, pascal(c.Name), within, m.name)
 				continue
 			}
 			if c.Index != "default" {
