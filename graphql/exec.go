@@ -70,7 +70,7 @@ func (s *Schema) Execute(ctx context.Context, req Request) *Response {
 	if r := s.checkLimits(op, vars); r != nil {
 		return r
 	}
-	e := &executor{s: s, vars: vars}
+	e := &executor{s: s, vars: vars, cache: map[*relation]map[string]any{}}
 	resp := &Response{Data: map[string]any{}}
 	for _, f := range e.collect(op.SelectionSet) {
 		key := f.Alias
@@ -85,6 +85,9 @@ func (s *Schema) Execute(ctx context.Context, req Request) *Response {
 			s.cfg.OnResolve(ctx, f.Name)
 		}
 		v, err := e.root(ctx, op.Operation, f)
+		if err == nil {
+			err = e.loadAll(ctx, v, f.SelectionSet)
+		}
 		if err != nil {
 			resp.Errors = append(resp.Errors, toError(err, []any{key}))
 			resp.Data[key] = nil
@@ -210,8 +213,9 @@ func (s *Schema) listSize(f *ast.Field, vars map[string]any) int {
 }
 
 type executor struct {
-	s    *Schema
-	vars map[string]any
+	s     *Schema
+	vars  map[string]any
+	cache map[*relation]map[string]any // related rows loaded, by key
 }
 
 // collect flattens a selection set into its fields, honouring @skip and @include.
@@ -251,6 +255,9 @@ func (e *executor) included(ds ast.DirectiveList) bool {
 
 // complete shapes a resolved value (maps, lists, scalars) by the selection set.
 func (e *executor) complete(v any, t *ast.Type, set ast.SelectionSet) any {
+	if l, ok := v.(*lazy); ok {
+		v = l.val
+	}
 	if v == nil {
 		return nil
 	}
@@ -304,7 +311,7 @@ func (e *executor) root(ctx context.Context, op ast.Operation, f *ast.Field) (an
 			if err != nil {
 				return nil, err
 			}
-			return m.row(v), nil
+			return m.row(e.s, v), nil
 		case op == ast.Query && f.Name == m.lower+"ByPartition":
 			preds, err := m.partition(args)
 			if err != nil {
@@ -334,7 +341,7 @@ func (e *executor) root(ctx context.Context, op ast.Operation, f *ast.Field) (an
 			}
 			out := make([]any, len(rows))
 			for i := range rows {
-				out[i] = map[string]any{"score": float64(scores[i]), "node": m.row(rows[i])}
+				out[i] = map[string]any{"score": float64(scores[i]), "node": m.row(e.s, rows[i])}
 			}
 			return out, nil
 		case op == ast.Query && strings.HasPrefix(f.Name, m.lower+"By"):
@@ -363,7 +370,7 @@ func (e *executor) root(ctx context.Context, op ast.Operation, f *ast.Field) (an
 			if err := m.insert(ctx, v, strings.HasSuffix(f.Name, "IfNotExists")); err != nil {
 				return nil, err
 			}
-			return m.row(v), nil
+			return m.row(e.s, v), nil
 		case op == ast.Mutation && f.Name == "delete"+m.name:
 			keys, err := m.keys(args)
 			if err != nil {
@@ -395,7 +402,7 @@ func (e *executor) connection(ctx context.Context, m *model, preds []orm.Predica
 	for i, r := range rows {
 		// A Cassandra page state marks the end of a page, not each row: every edge
 		// carries the cursor that continues after this page.
-		edges[i] = map[string]any{"cursor": next, "node": m.row(r)}
+		edges[i] = map[string]any{"cursor": next, "node": m.row(e.s, r)}
 	}
 	var end any
 	if next != "" {
@@ -450,10 +457,15 @@ func (m *model) keys(args map[string]any) ([]any, error) {
 }
 
 // row converts one model struct to its GraphQL object.
-func (m *model) row(v reflect.Value) map[string]any {
+func (m *model) row(s *Schema, v reflect.Value) map[string]any {
 	out := make(map[string]any, len(m.table.Columns))
 	for _, c := range m.table.Columns {
 		out[c.Name] = output(v.FieldByName(c.Field), c.Type)
+	}
+	for _, r := range s.relations {
+		if r.from == m {
+			out[r.field] = &lazy{rel: r, key: v.FieldByName(r.column.Field).Interface()}
+		}
 	}
 	return out
 }

@@ -14,6 +14,7 @@ import (
 // once keeps the suite quick on a loaded node.
 func TestGraphQL(t *testing.T) {
 	f := newFixture(t, graphql.Config{})
+	t.Run("BatchedRelations", func(t *testing.T) { testBatchedRelations(t, f) })
 	t.Run("ScalarsRoundTrip", func(t *testing.T) { testScalarsRoundTrip(t, f) })
 	t.Run("UserUDTMapSetAndIndex", func(t *testing.T) { testUserUDTMapSetAndIndex(t, f) })
 	t.Run("ConnectionPaging", func(t *testing.T) { testConnectionPaging(t, f) })
@@ -237,4 +238,41 @@ func testNoFilteringPaths(t *testing.T, f *fixture) {
 	if got, _ := r.Data["_service"].(map[string]any)["sdl"].(string); got != sdl {
 		t.Fatal("_service.sdl differs from SDL()")
 	}
+}
+
+func testBatchedRelations(t *testing.T, f *fixture) {
+	const n = 25 // sellers, one product each; the fixture's BatchSize is 10
+	for i := range n {
+		uid := fmt.Sprintf("dddddddd-2222-3333-4444-%012d", i)
+		r := f.post(t, "acme", `mutation($u: UserInput!, $p: ProductInput!) { createUser(input: $u) { id } createProduct(input: $p) { sku } }`,
+			map[string]any{"u": map[string]any{"id": uid, "name": fmt.Sprintf("seller %d", i)},
+				"p": map[string]any{"category": "rel", "sku": fmt.Sprintf("s%02d", i), "brand": "b", "seller_id": uid}})
+		if len(r.Errors) > 0 {
+			t.Fatalf("create %d: %+v", i, r.Errors)
+		}
+	}
+	before := f.reads.Load()
+	r := f.post(t, "acme", `{ productByPartition(category: "rel", first: 100) { edges { node { sku seller { name } } } } }`, nil)
+	reads := f.reads.Load() - before
+	if len(r.Errors) > 0 {
+		t.Fatalf("query: %+v", r.Errors)
+	}
+	edges := r.Data["productByPartition"].(map[string]any)["edges"].([]any)
+	if len(edges) != n {
+		t.Fatalf("%d edges, want %d", len(edges), n)
+	}
+	for _, e := range edges {
+		node := e.(map[string]any)["node"].(map[string]any)
+		sku := node["sku"].(string)
+		var i int
+		fmt.Sscanf(sku, "s%d", &i)
+		if seller, _ := node["seller"].(map[string]any); seller == nil || seller["name"] != fmt.Sprintf("seller %d", i) {
+			t.Fatalf("%s: seller %v", sku, node["seller"])
+		}
+	}
+	// One page read, then ceil(25/10) = 3 batched user reads.
+	if want := int64(1 + (n+9)/10); reads > want {
+		t.Fatalf("%d statements for %d nested lookups, want at most %d", reads, n, want)
+	}
+	t.Logf("%d nested lookups: %d statements", n, reads)
 }

@@ -53,6 +53,7 @@ type Product struct {
 	Category string    `cql:"category" orm:"pk"`
 	SKU      string    `cql:"sku" orm:"ck"`
 	Brand    string    `cql:"brand" orm:"index"`
+	SellerID orm.UUID  `cql:"seller_id"`
 	Vec      []float32 `cql:"vec" orm:"vector=384,index"`
 }
 
@@ -98,6 +99,9 @@ var tenants = []string{"acme", "globex"}
 func newFixture(t testing.TB, cfg graphql.Config) *fixture {
 	t.Helper()
 	f := &fixture{}
+	if cfg.BatchSize == 0 {
+		cfg.BatchSize = 10
+	}
 	base, err := orm.New(env.Session(t), env.Keyspace(), orm.ObserverFunc(func(ctx context.Context, e orm.QueryEvent) {
 		f.reads.Add(1)
 	}))
@@ -125,6 +129,12 @@ func newFixture(t testing.TB, cfg graphql.Config) *fixture {
 		if add != nil {
 			t.Fatal(add)
 		}
+	}
+	if err := graphql.Relate[Order](f.schema, "user", f.users, "user_id"); err != nil {
+		t.Fatal(err)
+	}
+	if err := graphql.Relate[Product](f.schema, "seller", f.users, "seller_id"); err != nil {
+		t.Fatal(err)
 	}
 	if err := f.schema.Build(); err != nil {
 		t.Fatal(err)

@@ -37,6 +37,8 @@ type Config struct {
 	// default 50. MaxPageSize bounds first; default 500.
 	DefaultPageSize int
 	MaxPageSize     int
+	// BatchSize is the most keys one batched relation read asks for; default 100.
+	BatchSize int
 	// OnResolve, when set, is called before each root field's resolver runs, with
 	// the field's name. It must be safe for concurrent use.
 	OnResolve func(ctx context.Context, field string)
@@ -56,13 +58,14 @@ func (c *Config) setDefaults() {
 	def(&c.MaxDirectives, 30)
 	def(&c.DefaultPageSize, 50)
 	def(&c.MaxPageSize, 500)
+	def(&c.BatchSize, 100)
 }
 
 // Validate reports a negative limit, or a default page size above the maximum.
 func (c Config) Validate() error {
 	for name, v := range map[string]int{"MaxBytes": c.MaxBytes, "MaxTokens": c.MaxTokens, "MaxDepth": c.MaxDepth,
 		"MaxComplexity": c.MaxComplexity, "MaxAliases": c.MaxAliases, "MaxDirectives": c.MaxDirectives,
-		"DefaultPageSize": c.DefaultPageSize, "MaxPageSize": c.MaxPageSize} {
+		"DefaultPageSize": c.DefaultPageSize, "MaxPageSize": c.MaxPageSize, "BatchSize": c.BatchSize} {
 		if v < 0 {
 			return fmt.Errorf("graphql: config: %s is negative (%d)", name, v)
 		}
@@ -82,9 +85,11 @@ type Schema struct {
 	cfg    Config
 	models []*model
 	names  map[string]bool
-	sdl    string
-	schema *ast.Schema
-	built  atomic.Bool
+	// relations are the fields Relate declared.
+	relations []*relation
+	sdl       string
+	schema    *ast.Schema
+	built     atomic.Bool
 }
 
 // New returns an empty schema with cfg's limits (zero fields take the defaults).
@@ -197,6 +202,11 @@ func (s *Schema) Build() error {
 				req = "!"
 			}
 			fmt.Fprintf(&in, "  %s: %s%s\n", c.Name, k.input, req)
+		}
+		for _, r := range s.relations {
+			if r.from == m {
+				fmt.Fprintf(&out, "  \"The %s whose key is %s, loaded in batches.\"\n  %s: %s\n", r.to.name, r.column.Name, r.field, r.to.name)
+			}
 		}
 		out.WriteString("}\n")
 		in.WriteString("}\n")
