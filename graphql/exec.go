@@ -56,7 +56,7 @@ func (s *Schema) Execute(ctx context.Context, req Request) *Response {
 	if err != nil {
 		return refused("INVALID", "%s", err.Error())
 	}
-	if errs := validator.Validate(s.schema, doc); len(errs) > 0 {
+	if errs := validator.ValidateWithRules(s.schema, doc, nil); len(errs) > 0 {
 		return gqlErrors(errs)
 	}
 	op := doc.Operations.ForName(req.OperationName)
@@ -140,9 +140,6 @@ func (s *Schema) checkLimits(op *ast.OperationDefinition, vars map[string]any) *
 	var aliases, directives, maxDepth int
 	var walk func(set ast.SelectionSet, depth, mult int) int
 	walk = func(set ast.SelectionSet, depth, mult int) int {
-		if depth > maxDepth {
-			maxDepth = depth
-		}
 		if depth > s.cfg.MaxDepth+1 {
 			return 0
 		}
@@ -150,6 +147,7 @@ func (s *Schema) checkLimits(op *ast.OperationDefinition, vars map[string]any) *
 		for _, sel := range set {
 			switch x := sel.(type) {
 			case *ast.Field:
+				maxDepth = max(maxDepth, depth)
 				directives += len(x.Directives)
 				if x.Alias != "" && x.Alias != x.Name {
 					aliases++

@@ -55,7 +55,6 @@ type fieldKind struct {
 	gql    string // GraphQL output type, without the trailing "!"
 	input  string // GraphQL input type, without the trailing "!"
 	opt    bool   // nil-able: the GraphQL type is nullable
-	cql    string // CQL base type name
 	goType reflect.Type
 }
 
