@@ -352,7 +352,8 @@ func (e *executor) root(ctx context.Context, op ast.Operation, f *ast.Field) (an
 				return nil, err
 			}
 			return e.connection(ctx, m, []orm.Predicate{orm.Eq(c.Name, k)}, args)
-		case op == ast.Mutation && (f.Name == "create"+m.name || f.Name == "create"+m.name+"IfNotExists"):
+		case op == ast.Mutation && (f.Name == "create"+m.name || f.Name == "create"+m.name+"IfNotExists" ||
+			f.Name == "update"+m.name || f.Name == "update"+m.name+"If"):
 			v := reflect.New(m.goType).Elem()
 			in, _ := args["input"].(map[string]any)
 			for _, c := range m.table.Columns {
@@ -365,16 +366,63 @@ func (e *executor) root(ctx context.Context, op ast.Operation, f *ast.Field) (an
 					return nil, invalidArg(err, c.Name)
 				}
 			}
-			if err := m.insert(ctx, v, strings.HasSuffix(f.Name, "IfNotExists")); err != nil {
+			var err error
+			if strings.HasPrefix(f.Name, "create") {
+				err = m.insert(ctx, v, strings.HasSuffix(f.Name, "IfNotExists"))
+			} else {
+				conds, cerr := m.conditions(args)
+				if cerr != nil {
+					return nil, cerr
+				}
+				err = m.update(ctx, v, conds, strings.HasSuffix(f.Name, "If"))
+			}
+			if err != nil {
 				return nil, err
 			}
 			return m.row(e.s, v), nil
-		case op == ast.Mutation && f.Name == "delete"+m.name:
+		case op == ast.Mutation && (f.Name == "patch"+m.name || f.Name == "patch"+m.name+"If"):
 			keys, err := m.keys(args)
 			if err != nil {
 				return nil, err
 			}
-			if err := m.del(ctx, keys); err != nil {
+			conds, err := m.conditions(args)
+			if err != nil {
+				return nil, err
+			}
+			set, _ := args["set"].(map[string]any)
+			var changes []orm.Change
+			for _, c := range m.table.Columns {
+				x, ok := set[c.Name]
+				if !ok {
+					continue
+				}
+				if x == nil {
+					changes = append(changes, orm.Set(c.Name, nil))
+					continue
+				}
+				val, err := m.arg(c, x)
+				if err != nil {
+					return nil, err
+				}
+				changes = append(changes, orm.Set(c.Name, val))
+			}
+			if len(changes) == 0 {
+				return nil, fmt.Errorf("%w: %s: set names no column", orm.ErrInvalidQuery, f.Name)
+			}
+			if err := m.patch(ctx, keys, conds, changes, strings.HasSuffix(f.Name, "If")); err != nil {
+				return nil, err
+			}
+			return true, nil
+		case op == ast.Mutation && (f.Name == "delete"+m.name || f.Name == "delete"+m.name+"If"):
+			keys, err := m.keys(args)
+			if err != nil {
+				return nil, err
+			}
+			conds, err := m.conditions(args)
+			if err != nil {
+				return nil, err
+			}
+			if err := m.del(ctx, keys, conds, strings.HasSuffix(f.Name, "If")); err != nil {
 				return nil, err
 			}
 			return true, nil
@@ -425,6 +473,24 @@ func (m *model) arg(c *orm.Column, val any) (any, error) {
 		return nil, invalidArg(err, c.Name)
 	}
 	return v.Interface(), nil
+}
+
+// conditions returns the equalities of the if argument, in column order.
+func (m *model) conditions(args map[string]any) ([]orm.Predicate, error) {
+	cond, _ := args["if"].(map[string]any)
+	var preds []orm.Predicate
+	for _, c := range m.table.Columns {
+		x, ok := cond[c.Name]
+		if !ok {
+			continue
+		}
+		val, err := m.arg(c, x)
+		if err != nil {
+			return nil, err
+		}
+		preds = append(preds, orm.Eq(c.Name, val))
+	}
+	return preds, nil
 }
 
 // partition returns the equality predicates of the partition key arguments.

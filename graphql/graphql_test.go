@@ -14,6 +14,7 @@ import (
 // once keeps the suite quick on a loaded node.
 func TestGraphQL(t *testing.T) {
 	f := newFixture(t, graphql.Config{})
+	t.Run("ConditionalMutations", func(t *testing.T) { testConditionalMutations(t, f) })
 	t.Run("BatchedRelations", func(t *testing.T) { testBatchedRelations(t, f) })
 	t.Run("ScalarsRoundTrip", func(t *testing.T) { testScalarsRoundTrip(t, f) })
 	t.Run("UserUDTMapSetAndIndex", func(t *testing.T) { testUserUDTMapSetAndIndex(t, f) })
@@ -275,4 +276,43 @@ func testBatchedRelations(t *testing.T, f *fixture) {
 		t.Fatalf("%d statements for %d nested lookups, want at most %d", reads, n, want)
 	}
 	t.Logf("%d nested lookups: %d statements", n, reads)
+}
+
+func testConditionalMutations(t *testing.T, f *fixture) {
+	id := "ffffffff-2222-3333-4444-555555555555"
+	vars := map[string]any{"id": id}
+	steps := []struct {
+		name, query string
+		code        string // "" for success
+	}{
+		{"create", `mutation($id: UUID!) { createUser(input: {id: $id, name: "Ann", age: 30}) { id } }`, ""},
+		{"updateIf fails", `mutation($id: UUID!) { updateUserIf(input: {id: $id, name: "Bea", age: 31}, if: {name: "Zed"}) { id } }`, "CONFLICT"},
+		{"updateIf holds", `mutation($id: UUID!) { updateUserIf(input: {id: $id, name: "Bea", age: 31}, if: {name: "Ann"}) { id } }`, ""},
+		{"patchIf fails", `mutation($id: UUID!) { patchUserIf(id: $id, set: {age: 40}, if: {age: 30}) }`, "CONFLICT"},
+		{"patch", `mutation($id: UUID!) { patchUser(id: $id, set: {email: "bea@example.com"}) }`, ""},
+		{"patch invalid", `mutation($id: UUID!) { patchUser(id: $id, set: {}) }`, "BAD_QUERY"},
+		{"deleteIf fails", `mutation($id: UUID!) { deleteUserIf(id: $id, if: {name: "Ann"}) }`, "CONFLICT"},
+		{"check", `query($id: UUID!) { user(id: $id) { name age email } }`, ""},
+		{"deleteIf holds", `mutation($id: UUID!) { deleteUserIf(id: $id, if: {name: "Bea"}) }`, ""},
+		{"updateIf absent", `mutation($id: UUID!) { updateUserIf(input: {id: $id, name: "C"}) { id } }`, "CONFLICT"},
+	}
+	for _, s := range steps {
+		r := f.post(t, "acme", s.query, vars)
+		if s.code == "" && len(r.Errors) > 0 {
+			t.Fatalf("%s: %+v", s.name, r.Errors)
+		}
+		if s.code != "" && (len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != s.code) {
+			t.Fatalf("%s: errors %+v, want code %s", s.name, r.Errors, s.code)
+		}
+		if s.name == "check" {
+			want := map[string]any{"name": "Bea", "age": 31.0, "email": "bea@example.com"}
+			if got := r.Data["user"]; !reflect.DeepEqual(got, want) {
+				t.Fatalf("row %v, want %v", got, want)
+			}
+		}
+	}
+	r := f.post(t, "acme", `query($id: UUID!) { user(id: $id) { name } }`, vars)
+	if r.Data["user"] != nil {
+		t.Fatalf("deleted row still reads %v", r.Data["user"])
+	}
 }

@@ -113,7 +113,9 @@ type model struct {
 	page    func(ctx context.Context, preds []orm.Predicate, size int, cursor string) ([]reflect.Value, string, error)
 	nearest func(ctx context.Context, preds []orm.Predicate, col string, vec []float32, limit int) ([]reflect.Value, []float32, error)
 	insert  func(ctx context.Context, v reflect.Value, ifNotExists bool) error
-	del     func(ctx context.Context, keys []any) error
+	update  func(ctx context.Context, v reflect.Value, conds []orm.Predicate, lwt bool) error
+	patch   func(ctx context.Context, keys []any, conds []orm.Predicate, changes []orm.Change, lwt bool) error
+	del     func(ctx context.Context, keys []any, conds []orm.Predicate, lwt bool) error
 }
 
 // Add registers m's model in s under the Go type's name. It fails on a built schema,
@@ -164,7 +166,25 @@ func Add[T any](s *Schema, m *orm.Model[T]) error {
 			}
 			return m.Insert(ctx, p)
 		},
-		del: func(ctx context.Context, keys []any) error { return m.Delete(ctx, keys...) },
+		update: func(ctx context.Context, v reflect.Value, conds []orm.Predicate, lwt bool) error {
+			p := v.Addr().Interface().(*T)
+			if lwt {
+				return m.UpdateIf(ctx, p, conds)
+			}
+			return m.Update(ctx, p)
+		},
+		patch: func(ctx context.Context, keys []any, conds []orm.Predicate, changes []orm.Change, lwt bool) error {
+			if lwt {
+				return m.PatchIf(ctx, keys, conds, changes)
+			}
+			return m.Patch(ctx, keys, changes)
+		},
+		del: func(ctx context.Context, keys []any, conds []orm.Predicate, lwt bool) error {
+			if lwt {
+				return m.DeleteIf(ctx, keys, conds...)
+			}
+			return m.Delete(ctx, keys...)
+		},
 	}
 	s.models = append(s.models, md)
 	return nil
@@ -183,7 +203,7 @@ func (s *Schema) Build() error {
 	var types, query, mutation strings.Builder
 	for _, m := range s.models {
 		m.kinds = map[string]fieldKind{}
-		var out, in strings.Builder
+		var out, in, fields strings.Builder
 		fmt.Fprintf(&out, "\"Rows of table %s.\"\ntype %s @key(fields: %q) {\n", m.table.Name, m.name, keyFields(m.table))
 		fmt.Fprintf(&in, "input %sInput {\n", m.name)
 		for _, c := range m.table.Columns {
@@ -202,6 +222,12 @@ func (s *Schema) Build() error {
 				req = "!"
 			}
 			fmt.Fprintf(&in, "  %s: %s%s\n", c.Name, k.input, req)
+			if req == "" {
+				fmt.Fprintf(&fields, "  %s: %s\n", c.Name, k.input)
+			}
+		}
+		if fields.Len() > 0 {
+			fmt.Fprintf(&types, "\"Some non-key columns of %s: the values of a patch, or the equalities of a condition.\"\ninput %sFields {\n%s}\n", m.name, m.name, fields.String())
 		}
 		for _, r := range s.relations {
 			if r.from == m {
@@ -243,6 +269,14 @@ func (s *Schema) Build() error {
 		fmt.Fprintf(&mutation, "  \"Writes a %s (an upsert) and returns it.\"\n  create%s(input: %sInput!): %s!\n", m.name, m.name, m.name, m.name)
 		fmt.Fprintf(&mutation, "  \"Writes a %s unless its primary key exists (a lightweight transaction); a CONFLICT error otherwise.\"\n  create%sIfNotExists(input: %sInput!): %s!\n", m.name, m.name, m.name, m.name)
 		fmt.Fprintf(&mutation, "  \"Deletes one %s by its primary key; true when done.\"\n  delete%s(%s): Boolean!\n", m.name, m.name, pk)
+		fmt.Fprintf(&mutation, "  \"Writes the non-key columns of an existing %s and returns it.\"\n  update%s(input: %sInput!): %s!\n", m.name, m.name, m.name, m.name)
+		if fields.Len() > 0 {
+			cond := fmt.Sprintf("if: %sFields", m.name)
+			fmt.Fprintf(&mutation, "  \"update%s as a lightweight transaction: applied only if the columns in if hold those values (IF EXISTS without if); a CONFLICT error otherwise.\"\n  update%sIf(input: %sInput!, %s): %s!\n", m.name, m.name, m.name, cond, m.name)
+			fmt.Fprintf(&mutation, "  \"Sets the given columns of one %s in place; true when done.\"\n  patch%s(%s, set: %sFields!): Boolean!\n", m.name, m.name, pk, m.name)
+			fmt.Fprintf(&mutation, "  \"patch%s as a lightweight transaction (IF EXISTS without if).\"\n  patch%sIf(%s, set: %sFields!, %s): Boolean!\n", m.name, m.name, pk, m.name, cond)
+			fmt.Fprintf(&mutation, "  \"delete%s as a lightweight transaction (IF EXISTS without if).\"\n  delete%sIf(%s, %s): Boolean!\n", m.name, m.name, pk, cond)
+		}
 	}
 	var sdl strings.Builder
 	sdl.WriteString(scalarSDL)
