@@ -278,12 +278,13 @@ func output(v reflect.Value, cqlText string) any {
 			return nil
 		}
 		return v.Interface().(net.IP).String()
-	case typeBigInt:
-		b := v.Addr().Interface().(*big.Int)
-		return b.String()
-	case typeDec:
-		d := v.Addr().Interface().(*inf.Dec)
-		return d.String()
+	case typeBigInt, typeDec:
+		if !v.CanAddr() { // a map value: copy it to call the pointer method
+			p := reflect.New(t)
+			p.Elem().Set(v)
+			v = p.Elem()
+		}
+		return v.Addr().Interface().(fmt.Stringer).String()
 	case typeCounter:
 		return strconv.FormatInt(v.Int(), 10)
 	}
