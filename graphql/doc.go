@@ -7,7 +7,9 @@
 // access paths Cassandra serves without ALLOW FILTERING: by primary key, by
 // partition (a Relay connection paged with the ORM's opaque cursors), by an
 // SAI-indexed column, and nearest-neighbour on an indexed vector. Mutations write
-// (create, createIfNotExists as a lightweight transaction) and delete.
+// (create, update, patch, delete and their lightweight-transaction forms), and
+// Relate adds fields resolved through a per-request batched loader. _service and
+// _entities serve the schema as an Apollo Federation v2 subgraph.
 //
 // Documents are parsed and validated by github.com/vektah/gqlparser/v2 and run by
 // the package's own small executor. Size, bracket nesting and token count are

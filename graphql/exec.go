@@ -72,7 +72,7 @@ func (s *Schema) Execute(ctx context.Context, req Request) *Response {
 	}
 	e := &executor{s: s, vars: vars, cache: map[*relation]map[string]any{}}
 	resp := &Response{Data: map[string]any{}}
-	for _, f := range e.collect(op.SelectionSet) {
+	for _, f := range e.collect(op.SelectionSet, "") {
 		key := f.Alias
 		if key == "" {
 			key = f.Name
@@ -216,9 +216,13 @@ type executor struct {
 	cache map[*relation]map[string]any // related rows loaded, by key
 }
 
-// collect flattens a selection set into its fields, honouring @skip and @include.
-func (e *executor) collect(set ast.SelectionSet) []*ast.Field {
+// collect flattens a selection set into the fields that apply to an object of type
+// typeName ("" for any), honouring @skip and @include and fragments' type conditions.
+func (e *executor) collect(set ast.SelectionSet, typeName string) []*ast.Field {
 	var out []*ast.Field
+	applies := func(cond string) bool {
+		return typeName == "" || cond == "" || cond == typeName || cond == entityUnion
+	}
 	for _, sel := range set {
 		switch x := sel.(type) {
 		case *ast.Field:
@@ -226,12 +230,12 @@ func (e *executor) collect(set ast.SelectionSet) []*ast.Field {
 				out = append(out, x)
 			}
 		case *ast.InlineFragment:
-			if e.included(x.Directives) {
-				out = append(out, e.collect(x.SelectionSet)...)
+			if e.included(x.Directives) && applies(x.TypeCondition) {
+				out = append(out, e.collect(x.SelectionSet, typeName)...)
 			}
 		case *ast.FragmentSpread:
-			if e.included(x.Directives) && x.Definition != nil {
-				out = append(out, e.collect(x.Definition.SelectionSet)...)
+			if e.included(x.Directives) && x.Definition != nil && applies(x.Definition.TypeCondition) {
+				out = append(out, e.collect(x.Definition.SelectionSet, typeName)...)
 			}
 		}
 	}
@@ -274,14 +278,18 @@ func (e *executor) complete(v any, t *ast.Type, set ast.SelectionSet) any {
 	if !ok || len(set) == 0 {
 		return v
 	}
+	typeName := t.NamedType
+	if n, ok := obj[typenameKey].(string); ok {
+		typeName = n
+	}
 	out := make(map[string]any, len(set))
-	for _, f := range e.collect(set) {
+	for _, f := range e.collect(set, typeName) {
 		key := f.Alias
 		if key == "" {
 			key = f.Name
 		}
 		if f.Name == "__typename" {
-			out[key] = t.NamedType
+			out[key] = typeName
 			continue
 		}
 		out[key] = e.complete(obj[f.Name], f.Definition.Type, f.SelectionSet)
@@ -293,6 +301,9 @@ func (e *executor) complete(v any, t *ast.Type, set ast.SelectionSet) any {
 func (e *executor) root(ctx context.Context, op ast.Operation, f *ast.Field) (any, error) {
 	if f.Name == "_service" {
 		return map[string]any{"sdl": e.s.sdl}, nil
+	}
+	if f.Name == "_entities" {
+		return e.entities(ctx, f.ArgumentMap(e.vars))
 	}
 	args := f.ArgumentMap(e.vars)
 	for _, m := range e.s.models {
@@ -429,6 +440,50 @@ func (e *executor) root(ctx context.Context, op ast.Operation, f *ast.Field) (an
 		}
 	}
 	return nil, fmt.Errorf("graphql: no resolver for field %s", f.Name)
+}
+
+// typenameKey marks, in a resolved object, its concrete type (for the _Entity union).
+const typenameKey = "__typename"
+
+// entityUnion is the Apollo Federation union of every model type.
+const entityUnion = "_Entity"
+
+// entities resolves Apollo Federation's _entities: each representation names a
+// model (__typename) and its primary key; absent rows are null.
+func (e *executor) entities(ctx context.Context, args map[string]any) (any, error) {
+	reps, _ := args["representations"].([]any)
+	if len(reps) > e.s.cfg.MaxPageSize {
+		return nil, fmt.Errorf("%w: _entities: %d representations, over %d", orm.ErrInvalidQuery, len(reps), e.s.cfg.MaxPageSize)
+	}
+	out := make([]any, len(reps))
+	for i, r := range reps {
+		rep, _ := r.(map[string]any)
+		name, _ := rep[typenameKey].(string)
+		var m *model
+		for _, x := range e.s.models {
+			if x.name == name {
+				m = x
+			}
+		}
+		if m == nil {
+			return nil, fmt.Errorf("%w: _entities: representation %d: unknown __typename %q", orm.ErrInvalidQuery, i, name)
+		}
+		keys, err := m.keys(rep)
+		if err != nil {
+			return nil, err
+		}
+		v, err := m.get(ctx, keys)
+		if errors.Is(err, orm.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		row := m.row(e.s, v)
+		row[typenameKey] = m.name
+		out[i] = row
+	}
+	return out, nil
 }
 
 func (e *executor) connection(ctx context.Context, m *model, preds []orm.Predicate, args map[string]any) (any, error) {

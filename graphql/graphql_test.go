@@ -23,6 +23,7 @@ func TestGraphQL(t *testing.T) {
 	t.Run("ErrorsCarryExtensions", func(t *testing.T) { testErrorsCarryExtensions(t, f) })
 	t.Run("Nearest", func(t *testing.T) { testNearest(t, f) })
 	t.Run("NoFilteringPaths", func(t *testing.T) { testNoFilteringPaths(t, f) })
+	t.Run("Entities", func(t *testing.T) { testEntities(t, f) })
 }
 
 func testScalarsRoundTrip(t *testing.T, f *fixture) {
@@ -314,5 +315,33 @@ func testConditionalMutations(t *testing.T, f *fixture) {
 	r := f.post(t, "acme", `query($id: UUID!) { user(id: $id) { name } }`, vars)
 	if r.Data["user"] != nil {
 		t.Fatalf("deleted row still reads %v", r.Data["user"])
+	}
+}
+
+// testEntities reads rows written by TenantIsolation and ConnectionPaging through
+// Apollo Federation's _entities.
+func testEntities(t *testing.T, f *fixture) {
+	reps := []any{
+		map[string]any{"__typename": "User", "id": "bbbbbbbb-2222-3333-4444-555555555555"},
+		map[string]any{"__typename": "User", "id": "00000000-0000-0000-0000-000000000000"},
+		map[string]any{"__typename": "Order", "user_id": "aaaaaaaa-2222-3333-4444-555555555555", "seq": 3},
+	}
+	r := f.post(t, "acme", `query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on User { name } ... on Order { seq total } } }`,
+		map[string]any{"r": reps})
+	if len(r.Errors) > 0 {
+		t.Fatalf("_entities: %+v", r.Errors)
+	}
+	want := []any{
+		map[string]any{"__typename": "User", "name": "owner acme"},
+		nil,
+		map[string]any{"__typename": "Order", "seq": 3.0, "total": "3.50"},
+	}
+	if got := r.Data["_entities"]; !reflect.DeepEqual(got, want) {
+		t.Fatalf("_entities = %#v, want %#v", got, want)
+	}
+	r = f.post(t, "acme", `query($r: [_Any!]!) { _entities(representations: $r) { __typename } }`,
+		map[string]any{"r": []any{map[string]any{"__typename": "Nope"}}})
+	if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "BAD_QUERY" {
+		t.Fatalf("unknown typename: %+v", r.Errors)
 	}
 }

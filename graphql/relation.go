@@ -87,7 +87,7 @@ func (e *executor) pending(v any, set ast.SelectionSet, out map[*relation][]*laz
 			out[x.rel] = append(out[x.rel], x)
 		}
 	case map[string]any:
-		for _, f := range e.collect(set) {
+		for _, f := range e.collect(set, "") {
 			e.pending(x[f.Name], f.SelectionSet, out)
 		}
 	}

@@ -283,13 +283,19 @@ func (s *Schema) Build() error {
 	sdl.WriteString("directive @key(fields: String!) repeatable on OBJECT | INTERFACE\n")
 	sdl.WriteString("type PageInfo {\n  hasNextPage: Boolean!\n  endCursor: String\n}\n")
 	sdl.WriteString("type _Service {\n  sdl: String!\n}\n")
+	sdl.WriteString("\"A representation of an entity: its __typename and primary key columns.\"\nscalar _Any\n")
+	entities := make([]string, len(s.models))
+	for i, m := range s.models {
+		entities[i] = m.name
+	}
+	sdl.WriteString("union _Entity = " + strings.Join(entities, " | ") + "\n")
 	names := append([]string{}, n.order...)
 	sort.Strings(names)
 	for _, name := range names {
 		sdl.WriteString(n.objects[name])
 	}
 	sdl.WriteString(types.String())
-	sdl.WriteString("type Query {\n" + query.String() + "  \"The subgraph's SDL (Apollo Federation).\"\n  _service: _Service!\n}\n")
+	sdl.WriteString("type Query {\n" + query.String() + "  \"The subgraph's SDL (Apollo Federation).\"\n  _service: _Service!\n  \"The entities the representations name, null where absent (Apollo Federation).\"\n  _entities(representations: [_Any!]!): [_Entity]!\n}\n")
 	sdl.WriteString("type Mutation {\n" + mutation.String() + "}\n")
 	sch, err := validator.LoadSchema(append([]*ast.Source{validator.Prelude}, &ast.Source{Name: "models.graphql", Input: sdl.String()})...)
 	if err != nil {
