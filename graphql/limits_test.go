@@ -129,6 +129,7 @@ func FuzzHandler(f *testing.F) {
 		strings.Repeat("{", 3000),
 		`{ a: _service { sdl } b: _service { sdl } }`,
 		`{ _service @include(if: true) { sdl @skip(if: false) } }`,
+		`{ _entities(representations: [{__typename: "User", id: 1}]) { __typename ... on User { name } } }`,
 		"\"\\u00", "#\n{", `{ productNearestByVec(vector: [1, 2], limit: 2) { score } }`,
 	} {
 		f.Add(seed)
