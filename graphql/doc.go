@@ -16,4 +16,13 @@
 // checked before parsing; depth, complexity, aliases and directives after
 // validation: all before any resolver runs. The tenant comes from the request's
 // context (see package tenant), never from a global.
+//
+//	s, err := graphql.New(graphql.Config{})
+//	err = graphql.Add(s, users)                              // *orm.Model[User]
+//	err = graphql.Add(s, orders)                             // *orm.Model[Order]
+//	err = graphql.Relate[Order](s, "user", users, "user_id") // Order.user, batched
+//	err = s.Build()
+//	http.Handle("/graphql", tenantMiddleware(s)) // *Schema is an http.Handler
+//
+// See docs/graphql.md for the type mapping, the limits and what is not done yet.
 package graphql
