@@ -292,7 +292,11 @@ func (e *executor) complete(v any, t *ast.Type, set ast.SelectionSet) any {
 			out[key] = typeName
 			continue
 		}
-		out[key] = e.complete(obj[f.Name], f.Definition.Type, f.SelectionSet)
+		v := obj[f.Name]
+		if c, ok := v.(*call); ok {
+			v = c.results[f]
+		}
+		out[key] = e.complete(v, f.Definition.Type, f.SelectionSet)
 	}
 	return out
 }
@@ -306,6 +310,17 @@ func (e *executor) root(ctx context.Context, op ast.Operation, f *ast.Field) (an
 		return e.entities(ctx, f.ArgumentMap(e.vars))
 	}
 	args := f.ArgumentMap(e.vars)
+	if op == ast.Query {
+		for _, q := range e.s.queries {
+			if q.name == f.Name {
+				v, err := q.resolve(ctx, args)
+				if err != nil {
+					return nil, fmt.Errorf("graphql: query %s: %w", q.name, err)
+				}
+				return q.conv(v), nil
+			}
+		}
+	}
 	for _, m := range e.s.models {
 		switch {
 		case op == ast.Query && f.Name == m.lower:
@@ -448,44 +463,6 @@ const typenameKey = "__typename"
 // entityUnion is the Apollo Federation union of every model type.
 const entityUnion = "_Entity"
 
-// entities resolves Apollo Federation's _entities: each representation names a
-// model (__typename) and its primary key; absent rows are null.
-func (e *executor) entities(ctx context.Context, args map[string]any) (any, error) {
-	reps, _ := args["representations"].([]any)
-	if len(reps) > e.s.cfg.MaxPageSize {
-		return nil, fmt.Errorf("%w: _entities: %d representations, over %d", orm.ErrInvalidQuery, len(reps), e.s.cfg.MaxPageSize)
-	}
-	out := make([]any, len(reps))
-	for i, r := range reps {
-		rep, _ := r.(map[string]any)
-		name, _ := rep[typenameKey].(string)
-		var m *model
-		for _, x := range e.s.models {
-			if x.name == name {
-				m = x
-			}
-		}
-		if m == nil {
-			return nil, fmt.Errorf("%w: _entities: representation %d: unknown __typename %q", orm.ErrInvalidQuery, i, name)
-		}
-		keys, err := m.keys(rep)
-		if err != nil {
-			return nil, err
-		}
-		v, err := m.get(ctx, keys)
-		if errors.Is(err, orm.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		row := m.row(e.s, v)
-		row[typenameKey] = m.name
-		out[i] = row
-	}
-	return out, nil
-}
-
 func (e *executor) connection(ctx context.Context, m *model, preds []orm.Predicate, args map[string]any) (any, error) {
 	size := e.s.cfg.DefaultPageSize
 	if n, ok := args["first"].(int64); ok {
@@ -586,6 +563,10 @@ func (m *model) row(s *Schema, v reflect.Value) map[string]any {
 			out[r.field] = &lazy{rel: r, key: v.FieldByName(r.column.Field).Interface()}
 		}
 	}
+	for _, cf := range m.fields {
+		out[cf.name] = &call{cf: cf, parent: v, results: map[*ast.Field]any{}}
+	}
+	out[typenameKey] = m.name
 	return out
 }
 

@@ -50,18 +50,7 @@ func Relate[From, To any](s *Schema, field string, to *orm.Model[To], column str
 	if t.Column(field) != nil || fm.table.Column(field) != nil {
 		return fmt.Errorf("graphql: Relate %s: the name is a column of %s", field, fm.table.Name)
 	}
-	pk := t.PartitionKey[0].Name
-	s.relations = append(s.relations, &relation{from: fm, to: tm, field: field, column: col,
-		load: func(ctx context.Context, keys []any) ([]reflect.Value, error) {
-			var out []reflect.Value
-			for row, err := range to.Query().Where(orm.In(pk, keys...)).All(ctx) {
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, reflect.ValueOf(&row).Elem())
-			}
-			return out, nil
-		}})
+	s.relations = append(s.relations, &relation{from: fm, to: tm, field: field, column: col, load: tm.byKeys})
 	return nil
 }
 
@@ -73,36 +62,75 @@ type lazy struct {
 	val  any
 }
 
-// pending gathers the unloaded related rows the selection set reaches in v.
-func (e *executor) pending(v any, set ast.SelectionSet, out map[*relation][]*lazy) {
+// work is what one level of a response still needs: related rows, and computed
+// fields by field and selection.
+type work struct {
+	lazies map[*relation][]*lazy
+	calls  map[callKey][]*call
+}
+
+type callKey struct {
+	cf  *customField
+	sel *ast.Field
+}
+
+// pending gathers the unloaded related rows and unresolved computed fields the
+// selection set reaches in v.
+func (e *executor) pending(v any, set ast.SelectionSet, w *work) {
 	switch x := v.(type) {
 	case []any:
 		for _, item := range x {
-			e.pending(item, set, out)
+			e.pending(item, set, w)
 		}
 	case *lazy:
 		if x.done {
-			e.pending(x.val, set, out)
+			e.pending(x.val, set, w)
 		} else {
-			out[x.rel] = append(out[x.rel], x)
+			w.lazies[x.rel] = append(w.lazies[x.rel], x)
 		}
 	case map[string]any:
-		for _, f := range e.collect(set, "") {
-			e.pending(x[f.Name], f.SelectionSet, out)
+		typeName, _ := x[typenameKey].(string)
+		for _, f := range e.collect(set, typeName) {
+			c, ok := x[f.Name].(*call)
+			if !ok {
+				e.pending(x[f.Name], f.SelectionSet, w)
+				continue
+			}
+			if r, done := c.results[f]; done {
+				e.pending(r, f.SelectionSet, w)
+			} else {
+				k := callKey{c.cf, f}
+				w.calls[k] = append(w.calls[k], c)
+			}
 		}
 	}
 }
 
-// loadAll loads the related rows v needs, level by level: each level's keys of one
-// relation are read together, in batches of Config.BatchSize.
+// loadAll loads the related rows and computed fields v needs, level by level:
+// each level's keys of one relation are read together, in batches of
+// Config.BatchSize, and each computed field's resolver runs once per level and
+// selection for all its parents.
 func (e *executor) loadAll(ctx context.Context, v any, set ast.SelectionSet) error {
 	for {
-		todo := map[*relation][]*lazy{}
-		e.pending(v, set, todo)
-		if len(todo) == 0 {
+		w := &work{lazies: map[*relation][]*lazy{}, calls: map[callKey][]*call{}}
+		e.pending(v, set, w)
+		if len(w.lazies) == 0 && len(w.calls) == 0 {
 			return nil
 		}
-		for rel, ls := range todo {
+		for k, cs := range w.calls {
+			parents := make([]reflect.Value, len(cs))
+			for i, c := range cs {
+				parents[i] = c.parent
+			}
+			rs, err := k.cf.resolve(ctx, parents, k.sel.ArgumentMap(e.vars))
+			if err != nil {
+				return fmt.Errorf("graphql: resolving %s.%s: %w", k.cf.on.name, k.cf.name, err)
+			}
+			for i, c := range cs {
+				c.results[k.sel] = k.cf.conv(rs[i])
+			}
+		}
+		for rel, ls := range w.lazies {
 			cache := e.cache[rel]
 			if cache == nil {
 				cache = map[string]any{}

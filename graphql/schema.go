@@ -87,9 +87,11 @@ type Schema struct {
 	names  map[string]bool
 	// relations are the fields Relate declared.
 	relations []*relation
-	sdl       string
-	schema    *ast.Schema
-	built     atomic.Bool
+	// queries are the root fields AddQuery declared.
+	queries []*customQuery
+	sdl     string
+	schema  *ast.Schema
+	built   atomic.Bool
 }
 
 // New returns an empty schema with cfg's limits (zero fields take the defaults).
@@ -109,7 +111,14 @@ type model struct {
 	goType reflect.Type
 	kinds  map[string]fieldKind // by column name
 
+	// readOnly models get no mutations; key, when set, replaces the primary key
+	// as the entity key; fields are the computed fields AddField declared.
+	readOnly bool
+	key      *entityKey
+	fields   []*customField
+
 	get     func(ctx context.Context, keys []any) (reflect.Value, error)
+	byKeys  func(ctx context.Context, keys []any) ([]reflect.Value, error) // one IN on a one-column partition key
 	page    func(ctx context.Context, preds []orm.Predicate, size int, cursor string) ([]reflect.Value, string, error)
 	nearest func(ctx context.Context, preds []orm.Predicate, col string, vec []float32, limit int) ([]reflect.Value, []float32, error)
 	insert  func(ctx context.Context, v reflect.Value, ifNotExists bool) error
@@ -118,9 +127,10 @@ type model struct {
 	del     func(ctx context.Context, keys []any, conds []orm.Predicate, lwt bool) error
 }
 
-// Add registers m's model in s under the Go type's name. It fails on a built schema,
-// a name already taken, or a column whose type has no GraphQL mapping.
-func Add[T any](s *Schema, m *orm.Model[T]) error {
+// Add registers m's model in s under the Go type's name, with opts (ReadOnly,
+// EntityKey). It fails on a built schema, a name already taken, an option for
+// another model type, or (at Build) a column whose type has no GraphQL mapping.
+func Add[T any](s *Schema, m *orm.Model[T], opts ...ModelOption) error {
 	if s.built.Load() {
 		return errors.New("graphql: Add after Build")
 	}
@@ -129,12 +139,21 @@ func Add[T any](s *Schema, m *orm.Model[T]) error {
 	if name == "" || s.names[name] {
 		return fmt.Errorf("graphql: model %s of table %s: empty or duplicate GraphQL type name", t, m.Table().Name)
 	}
-	s.names[name] = true
 	md := &model{
 		name: name, lower: strings.ToLower(name[:1]) + name[1:], table: m.Table(), goType: t,
 		get: func(ctx context.Context, keys []any) (reflect.Value, error) {
 			v, err := m.Get(ctx, keys...)
 			return reflect.ValueOf(&v).Elem(), err
+		},
+		byKeys: func(ctx context.Context, keys []any) ([]reflect.Value, error) {
+			var out []reflect.Value
+			for row, err := range m.Query().Where(orm.In(m.Table().PartitionKey[0].Name, keys...)).All(ctx) {
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, reflect.ValueOf(&row).Elem())
+			}
+			return out, nil
 		},
 		page: func(ctx context.Context, preds []orm.Predicate, size int, cursor string) ([]reflect.Value, string, error) {
 			p, err := m.Query().Where(preds...).With(orm.WithPageSize(size)).Page(ctx, cursor)
@@ -186,6 +205,12 @@ func Add[T any](s *Schema, m *orm.Model[T]) error {
 			return m.Delete(ctx, keys...)
 		},
 	}
+	for _, o := range opts {
+		if err := o.apply(md); err != nil {
+			return fmt.Errorf("graphql: model %s: %w", name, err)
+		}
+	}
+	s.names[name] = true
 	s.models = append(s.models, md)
 	return nil
 }
@@ -204,7 +229,7 @@ func (s *Schema) Build() error {
 	for _, m := range s.models {
 		m.kinds = map[string]fieldKind{}
 		var out, in, fields strings.Builder
-		fmt.Fprintf(&out, "\"Rows of table %s.\"\ntype %s @key(fields: %q) {\n", m.table.Name, m.name, keyFields(m.table))
+		fmt.Fprintf(&out, "\"Rows of table %s.\"\ntype %s @key(fields: %q) {\n", m.table.Name, m.name, m.keyFieldSet())
 		fmt.Fprintf(&in, "input %sInput {\n", m.name)
 		for _, c := range m.table.Columns {
 			f, ok := m.goType.FieldByName(c.Field)
@@ -233,6 +258,14 @@ func (s *Schema) Build() error {
 			if r.from == m {
 				fmt.Fprintf(&out, "  \"The %s whose key is %s, loaded in batches.\"\n  %s: %s\n", r.to.name, r.column.Name, r.field, r.to.name)
 			}
+		}
+		for _, cf := range m.fields {
+			g, conv, err := s.resultType(cf.result, n, m.name+pascal(cf.name))
+			if err != nil {
+				return fmt.Errorf("graphql: field %s.%s: %w", m.name, cf.name, err)
+			}
+			cf.gql, cf.conv = g, conv
+			fmt.Fprintf(&out, "  %s%s: %s\n", cf.name, parens(cf.args), g)
 		}
 		out.WriteString("}\n")
 		in.WriteString("}\n")
@@ -266,6 +299,9 @@ func (s *Schema) Build() error {
 			fmt.Fprintf(&query, "  \"The %s rows whose %s equals value, through its SAI index.\"\n  %sBy%s(value: %s!, first: Int, after: String): %sConnection!\n",
 				m.name, c.Name, m.lower, pascal(c.Name), k.input, m.name)
 		}
+		if m.readOnly {
+			continue
+		}
 		fmt.Fprintf(&mutation, "  \"Writes a %s (an upsert) and returns it.\"\n  create%s(input: %sInput!): %s!\n", m.name, m.name, m.name, m.name)
 		fmt.Fprintf(&mutation, "  \"Writes a %s unless its primary key exists (a lightweight transaction); a CONFLICT error otherwise.\"\n  create%sIfNotExists(input: %sInput!): %s!\n", m.name, m.name, m.name, m.name)
 		fmt.Fprintf(&mutation, "  \"Deletes one %s by its primary key; true when done.\"\n  delete%s(%s): Boolean!\n", m.name, m.name, pk)
@@ -278,28 +314,39 @@ func (s *Schema) Build() error {
 			fmt.Fprintf(&mutation, "  \"delete%s as a lightweight transaction (IF EXISTS without if).\"\n  delete%sIf(%s, %s): Boolean!\n", m.name, m.name, pk, cond)
 		}
 	}
-	var sdl strings.Builder
-	sdl.WriteString(scalarSDL)
-	sdl.WriteString("directive @key(fields: String!) repeatable on OBJECT | INTERFACE\n")
-	sdl.WriteString("type PageInfo {\n  hasNextPage: Boolean!\n  endCursor: String\n}\n")
-	sdl.WriteString("type _Service {\n  sdl: String!\n}\n")
-	sdl.WriteString("\"A representation of an entity: its __typename and primary key columns.\"\nscalar _Any\n")
-	entities := make([]string, len(s.models))
-	for i, m := range s.models {
-		entities[i] = m.name
+	for _, q := range s.queries {
+		g, conv, err := s.resultType(q.result, n, pascal(q.name))
+		if err != nil {
+			return fmt.Errorf("graphql: query %s: %w", q.name, err)
+		}
+		q.gql, q.conv = g, conv
+		fmt.Fprintf(&query, "  %s%s: %s\n", q.name, parens(q.args), g)
 	}
-	sdl.WriteString("union _Entity = " + strings.Join(entities, " | ") + "\n")
+	// The SDL _service serves: the link to the federation spec, then the types.
+	var sdl strings.Builder
+	sdl.WriteString(linkSDL)
+	sdl.WriteString(scalarSDL)
+	sdl.WriteString("\"A page of a connection: whether another follows, and the cursor that continues after it.\"\ntype PageInfo @shareable {\n  hasNextPage: Boolean!\n  endCursor: String\n}\n")
 	names := append([]string{}, n.order...)
 	sort.Strings(names)
 	for _, name := range names {
 		sdl.WriteString(n.objects[name])
 	}
 	sdl.WriteString(types.String())
-	sdl.WriteString("type Query {\n" + query.String() + "  \"The subgraph's SDL (Apollo Federation).\"\n  _service: _Service!\n  \"The entities the representations name, null where absent (Apollo Federation).\"\n  _entities(representations: [_Any!]!): [_Entity]!\n}\n")
-	sdl.WriteString("type Mutation {\n" + mutation.String() + "}\n")
-	sch, err := validator.LoadSchema(append([]*ast.Source{validator.Prelude}, &ast.Source{Name: "models.graphql", Input: sdl.String()})...)
+	sdl.WriteString("type Query {\n" + query.String() + "}\n")
+	if mutation.Len() > 0 {
+		sdl.WriteString("type Mutation {\n" + mutation.String() + "}\n")
+	}
+	// What gqlparser loads besides: the federation definitions and root fields.
+	entities := make([]string, len(s.models))
+	for i, m := range s.models {
+		entities[i] = m.name
+	}
+	fed := federationDefs + "union _Entity = " + strings.Join(entities, " | ") + "\n" +
+		"extend type Query {\n  \"The subgraph's SDL (Apollo Federation).\"\n  _service: _Service!\n  \"The entities the representations name, null where absent (Apollo Federation).\"\n  _entities(representations: [_Any!]!): [_Entity]!\n}\n"
+	sch, err := validator.LoadSchema(validator.Prelude, &ast.Source{Name: "models.graphql", Input: sdl.String()}, &ast.Source{Name: "federation.graphql", Input: fed})
 	if err != nil {
-		return fmt.Errorf("graphql: generated SDL does not load: %w", err)
+		return fmt.Errorf("graphql: generated SDL does not load (a type in the arguments of AddQuery or AddField?): %w", err)
 	}
 	s.sdl, s.schema = sdl.String(), sch
 	s.built.Store(true)
@@ -308,6 +355,14 @@ func (s *Schema) Build() error {
 
 // SDL returns the generated schema text ("" before Build).
 func (s *Schema) SDL() string { return s.sdl }
+
+// parens is an argument list in parentheses, "" without arguments.
+func parens(args string) string {
+	if args == "" {
+		return ""
+	}
+	return "(" + args + ")"
+}
 
 func keyFields(t *orm.Table) string {
 	var names []string

@@ -143,7 +143,7 @@ func (n *typeNamer) kind(t reflect.Type, cqlText, entry string) (fieldKind, erro
 		if err != nil {
 			return k, err
 		}
-		n.add(entry, fmt.Sprintf("type %s {\n  key: %s%s\n  value: %s%s\n}\n", entry, kk.gql, bang(kk), vk.gql, bang(vk)))
+		n.add(entry, fmt.Sprintf("type %s @shareable {\n  key: %s%s\n  value: %s%s\n}\n", entry, kk.gql, bang(kk), vk.gql, bang(vk)))
 		n.add(entry+"Input", fmt.Sprintf("input %sInput {\n  key: %s%s\n  value: %s%s\n}\n", entry, kk.input, bang(kk), vk.input, bang(vk)))
 		k.gql, k.input = "["+entry+"!]", "["+entry+"Input!]"
 		return k, nil
@@ -176,7 +176,7 @@ func (n *typeNamer) udt(t reflect.Type) (string, error) {
 	}
 	n.udts[t] = name
 	var out, in strings.Builder
-	fmt.Fprintf(&out, "type %s {\n", name)
+	fmt.Fprintf(&out, "type %s @shareable {\n", name)
 	fmt.Fprintf(&in, "input %sInput {\n", name)
 	for i := range t.NumField() {
 		f := t.Field(i)
