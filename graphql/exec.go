@@ -563,6 +563,14 @@ func (m *model) row(s *Schema, v reflect.Value) map[string]any {
 			out[r.field] = &lazy{rel: r, key: v.FieldByName(r.column.Field).Interface()}
 		}
 	}
+	for _, r := range s.references {
+		if r.from == m.goType {
+			out[r.field] = r.value(v)
+		}
+	}
+	for _, c := range m.refCols {
+		s.withReferences(v.FieldByName(c.Field), out[c.Name])
+	}
 	for _, cf := range m.fields {
 		out[cf.name] = &call{cf: cf, parent: v, results: map[*ast.Field]any{}}
 	}

@@ -26,6 +26,19 @@ type Gadget struct {
 	Made  Address `cql:"made"`
 }
 
+// Line is a UDT naming a Gadget of the gadgets subgraph by id.
+type Line struct {
+	GadgetID string `cql:"gadget_id"`
+	Qty      int32  `cql:"qty"`
+}
+
+// Cart is in the orders subgraph and references entities of the two others.
+type Cart struct {
+	UserID orm.UUID `cql:"user_id" orm:"pk"`
+	Lines  []Line   `cql:"lines"`
+	Wished []string `cql:"wished"`
+}
+
 func shelfOf(id string) int32 { return int32(crc32.ChecksumIEEE([]byte(id)) % 4) }
 
 // loadGadgets is Gadget's EntityKey loader: one read per shelf, IN on the ids.
@@ -83,10 +96,17 @@ func subgraphs(t testing.TB, db *orm.DB, cfg graphql.Config, n *calls) map[strin
 	users := orm.MustModel[User](db)
 	orders := orm.MustModel[Order](db)
 	gadgets := orm.MustModel[Gadget](db)
+	carts := orm.MustModel[Cart](db)
 	build("users", func(s *graphql.Schema) error { return graphql.Add(s, users) })
 	build("orders", func(s *graphql.Schema) error {
-		if err := graphql.Add(s, orders, graphql.ReadOnly()); err != nil {
-			return err
+		for _, err := range []error{graphql.Add(s, orders, graphql.ReadOnly()), graphql.Add(s, carts),
+			graphql.Reference[Cart](s, "owner", "User", map[string]string{"id": "user_id"}),
+			graphql.Reference[Order](s, "buyer", "User", map[string]string{"id": "user_id"}),
+			graphql.Reference[Line](s, "gadget", "Gadget", map[string]string{"id": "gadget_id"}),
+			graphql.Reference[Cart](s, "wishes", "Gadget", map[string]string{"id": "wished"})} {
+			if err != nil {
+				return err
+			}
 		}
 		err := graphql.AddQuery(s, "recentOrders", "user_id: UUID!, limit: Int = 10", func(ctx context.Context, args map[string]any) ([]Order, error) {
 			n.query.Add(1)
@@ -173,7 +193,9 @@ func TestFederationComposes(t *testing.T) {
 		t.Errorf("hint %s: %s", h.Code, h.Message)
 	}
 	for _, want := range []string{`type Gadget @join__type(graph: GADGETS, key: "id")`, "doubled(fail: Boolean = false): Long!", "gadgetById(id: String!): Gadget",
-		"type Address @join__type(graph: GADGETS) @join__type(graph: USERS) {"} {
+		"type Address @join__type(graph: GADGETS) @join__type(graph: USERS) {",
+		`type User @join__type(graph: ORDERS, key: "id", resolvable: false) @join__type(graph: USERS, key: "id") {`,
+		"gadget: Gadget }", "wishes: [Gadget!] }"} {
 		if !strings.Contains(strings.Join(strings.Fields(c.Supergraph), " "), want) {
 			t.Errorf("supergraph lacks %q", want)
 		}
@@ -200,8 +222,8 @@ func TestFederation(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := tenant.With(t.Context(), "acme")
-	users, orders, gadgets := orm.MustModel[User](db), orm.MustModel[Order](db), orm.MustModel[Gadget](db)
-	if err := db.Sync(ctx, users, orders, gadgets); err != nil {
+	users, orders, gadgets, carts := orm.MustModel[User](db), orm.MustModel[Order](db), orm.MustModel[Gadget](db), orm.MustModel[Cart](db)
+	if err := db.Sync(ctx, users, orders, gadgets, carts); err != nil {
 		t.Fatal(err)
 	}
 	var n calls
@@ -301,6 +323,28 @@ func TestFederation(t *testing.T) {
 			t.Fatalf("%d statements, want one per shelf (%d)", got, len(shelves))
 		}
 	})
+	t.Run("References", func(t *testing.T) {
+		cart := &Cart{UserID: owner, Lines: []Line{{GadgetID: "g-a", Qty: 2}, {Qty: 1}}, Wished: []string{"g-b", "", "g-c"}}
+		if err := carts.Insert(ctx, cart); err != nil {
+			t.Fatal(err)
+		}
+		before := reads.Load()
+		data := run(t, "orders", `query($u: UUID!) { cart(user_id: $u) { owner { __typename id } lines { qty gadget { __typename id } } wishes { id } } }`, map[string]any{"u": uid(0)})
+		if got := reads.Load() - before; got != 1 {
+			t.Fatalf("%d statements, want 1 (references read nothing)", got)
+		}
+		want := map[string]any{
+			"owner": map[string]any{"__typename": "User", "id": uid(0)},
+			"lines": []any{
+				map[string]any{"qty": 2.0, "gadget": map[string]any{"__typename": "Gadget", "id": "g-a"}},
+				map[string]any{"qty": 1.0, "gadget": nil},
+			},
+			"wishes": []any{map[string]any{"id": "g-b"}, map[string]any{"id": "g-c"}},
+		}
+		if !reflect.DeepEqual(data["cart"], want) {
+			t.Fatalf("cart = %v\nwant %v", data["cart"], want)
+		}
+	})
 	t.Run("AddQuery", func(t *testing.T) {
 		data := run(t, "gadgets", `{ a: gadgetById(id: "g-b") { name } b: gadgetById(id: "nope") { name } }`, nil)
 		if !reflect.DeepEqual(data, map[string]any{"a": map[string]any{"name": "gadget g-b"}, "b": nil}) {
@@ -371,5 +415,82 @@ func TestCustomFieldsLimits(t *testing.T) {
 	r := subs["orders"].Execute(t.Context(), graphql.Request{Query: `{ recentOrders(user_id: "` + u + `", limit: 20) { seq doubled } }`})
 	if n.query.Load() != 1 || len(r.Errors) != 1 {
 		t.Fatalf("accepted query: query resolver ran %d times, errors %+v", n.query.Load(), r.Errors)
+	}
+}
+
+// TestDeclarationErrors checks that bad declarations fail, naming what they concern.
+func TestDeclarationErrors(t *testing.T) {
+	db, err := orm.Detached("graphql_declarations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, gadgets := orm.MustModel[User](db), orm.MustModel[Gadget](db)
+	noGadgets := func(context.Context, []map[string]any) ([]*Gadget, error) { return nil, nil }
+	cases := []struct {
+		name    string
+		declare func(s *graphql.Schema) error // after Add(users)
+		build   bool                          // the error comes from Build
+		want    string
+	}{
+		{"EntityKey of another type", func(s *graphql.Schema) error {
+			return graphql.Add(s, gadgets, graphql.EntityKey("id", func(context.Context, []map[string]any) ([]*User, error) { return nil, nil }))
+		}, false, "EntityKey of graphql_test.User given to model graphql_test.Gadget"},
+		{"EntityKey of no column", func(s *graphql.Schema) error {
+			return graphql.Add(s, gadgets, graphql.EntityKey("sku", noGadgets))
+		}, false, `no column "sku"`},
+		{"query arguments that are not arguments", func(s *graphql.Schema) error {
+			return graphql.AddQuery(s, "q", "x: Int): Int } type Evil { y(z: Int", func(context.Context, map[string]any) (int32, error) { return 0, nil })
+		}, false, "AddQuery q: arguments"},
+		{"query of a bad name", func(s *graphql.Schema) error {
+			return graphql.AddQuery(s, "__q", "", func(context.Context, map[string]any) (int32, error) { return 0, nil })
+		}, false, `"__q" is not a GraphQL field name`},
+		{"query of an unknown argument type", func(s *graphql.Schema) error {
+			return graphql.AddQuery(s, "q", "x: Nope", func(context.Context, map[string]any) (int32, error) { return 0, nil })
+		}, true, "Nope"},
+		{"field on a model not added", func(s *graphql.Schema) error {
+			return graphql.AddField(s, "f", "", func(context.Context, []Gadget, map[string]any) ([]int32, error) { return nil, nil })
+		}, false, "add model graphql_test.Gadget first"},
+		{"field named as a column", func(s *graphql.Schema) error {
+			return graphql.AddField(s, "email", "", func(context.Context, []User, map[string]any) ([]int32, error) { return nil, nil })
+		}, false, "User.email: the name is taken"},
+		{"reference to a model of this schema", func(s *graphql.Schema) error {
+			return graphql.Reference[User](s, "self", "User", map[string]string{"id": "id"})
+		}, true, "User is a type of this schema"},
+		{"reference by no column", func(s *graphql.Schema) error {
+			return graphql.Reference[User](s, "p", "P", map[string]string{"id": "nope"})
+		}, false, `table user has no column "nope"`},
+		{"list reference with two keys", func(s *graphql.Schema) error {
+			return graphql.Reference[User](s, "p", "P", map[string]string{"id": "tags", "n": "name"})
+		}, false, "needs exactly one key field"},
+		{"reference from a type no model holds", func(s *graphql.Schema) error {
+			return graphql.Reference[Line](s, "g", "G", map[string]string{"id": "gadget_id"})
+		}, true, "neither a model added nor a UDT of one"},
+		{"references disagreeing on a stub", func(s *graphql.Schema) error {
+			if err := graphql.Reference[User](s, "p", "P", map[string]string{"id": "id"}); err != nil {
+				return err
+			}
+			return graphql.Reference[User](s, "q", "P", map[string]string{"id": "name"})
+		}, true, "entity P is referenced with other key fields or types"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := graphql.New(graphql.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := graphql.Add(s, users); err != nil {
+				t.Fatal(err)
+			}
+			err = c.declare(s)
+			if c.build {
+				if err != nil {
+					t.Fatalf("declaring: %v", err)
+				}
+				err = s.Build()
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err = %v, want one containing %q", err, c.want)
+			}
+		})
 	}
 }

@@ -89,9 +89,11 @@ type Schema struct {
 	relations []*relation
 	// queries are the root fields AddQuery declared.
 	queries []*customQuery
-	sdl     string
-	schema  *ast.Schema
-	built   atomic.Bool
+	// references are the fields Reference declared.
+	references []*reference
+	sdl        string
+	schema     *ast.Schema
+	built      atomic.Bool
 }
 
 // New returns an empty schema with cfg's limits (zero fields take the defaults).
@@ -116,6 +118,8 @@ type model struct {
 	readOnly bool
 	key      *entityKey
 	fields   []*customField
+	// refCols are the columns holding UDTs with reference fields.
+	refCols []*orm.Column
 
 	get     func(ctx context.Context, keys []any) (reflect.Value, error)
 	byKeys  func(ctx context.Context, keys []any) ([]reflect.Value, error) // one IN on a one-column partition key
@@ -224,7 +228,7 @@ func (s *Schema) Build() error {
 	if len(s.models) == 0 {
 		return errors.New("graphql: Build: no models added")
 	}
-	n := newTypeNamer()
+	n := newTypeNamer(s.references)
 	var types, query, mutation strings.Builder
 	for _, m := range s.models {
 		m.kinds = map[string]fieldKind{}
@@ -241,6 +245,9 @@ func (s *Schema) Build() error {
 				return fmt.Errorf("graphql: model %s column %s: %w", m.name, c.Name, err)
 			}
 			m.kinds[c.Name] = k
+			if s.udtReferences(f.Type, map[reflect.Type]bool{}) {
+				m.refCols = append(m.refCols, c)
+			}
 			fmt.Fprintf(&out, "  %s: %s%s\n", c.Name, k.gql, bang(k))
 			req := ""
 			if c.Kind == orm.PartitionKey || c.Kind == orm.ClusteringKey {
@@ -257,6 +264,11 @@ func (s *Schema) Build() error {
 		for _, r := range s.relations {
 			if r.from == m {
 				fmt.Fprintf(&out, "  \"The %s whose key is %s, loaded in batches.\"\n  %s: %s\n", r.to.name, r.column.Name, r.field, r.to.name)
+			}
+		}
+		for _, r := range s.references {
+			if r.from == m.goType {
+				out.WriteString(r.sdlField())
 			}
 		}
 		for _, cf := range m.fields {
@@ -322,6 +334,10 @@ func (s *Schema) Build() error {
 		q.gql, q.conv = g, conv
 		fmt.Fprintf(&query, "  %s%s: %s\n", q.name, parens(q.args), g)
 	}
+	stubs, err := s.stubs(n)
+	if err != nil {
+		return err
+	}
 	// The SDL _service serves: the link to the federation spec, then the types.
 	var sdl strings.Builder
 	sdl.WriteString(linkSDL)
@@ -332,6 +348,7 @@ func (s *Schema) Build() error {
 	for _, name := range names {
 		sdl.WriteString(n.objects[name])
 	}
+	sdl.WriteString(stubs)
 	sdl.WriteString(types.String())
 	sdl.WriteString("type Query {\n" + query.String() + "}\n")
 	if mutation.Len() > 0 {

@@ -63,10 +63,11 @@ type typeNamer struct {
 	objects map[string]string // type name -> SDL definition
 	order   []string
 	udts    map[reflect.Type]string
+	refs    []*reference // Reference fields, some on UDTs
 }
 
-func newTypeNamer() *typeNamer {
-	return &typeNamer{objects: map[string]string{}, udts: map[reflect.Type]string{}}
+func newTypeNamer(refs []*reference) *typeNamer {
+	return &typeNamer{objects: map[string]string{}, udts: map[reflect.Type]string{}, refs: refs}
 }
 
 func (n *typeNamer) add(name, def string) {
@@ -190,6 +191,11 @@ func (n *typeNamer) udt(t reflect.Type) (string, error) {
 		}
 		fmt.Fprintf(&out, "  %s: %s%s\n", fn, k.gql, bang(k))
 		fmt.Fprintf(&in, "  %s: %s\n", fn, k.input)
+	}
+	for _, r := range n.refs {
+		if r.from == t {
+			out.WriteString(r.sdlField())
+		}
 	}
 	out.WriteString("}\n")
 	in.WriteString("}\n")
