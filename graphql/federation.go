@@ -110,7 +110,8 @@ func (m *model) keyFieldSet() string {
 // entities resolves Apollo Federation's _entities: the representations are
 // grouped by __typename and each group read at once (an EntityKey type through
 // its loader; a type keyed by a one-column partition key with IN reads of
-// Config.BatchSize keys; other types one Get each). Results are in the order of
+// Config.BatchSize keys, or with one clustering column IN reads of the clustering
+// keys within each partition; other types one Get each). Results are in the order of
 // the representations, null where absent.
 func (e *executor) entities(ctx context.Context, args map[string]any) (any, error) {
 	reps, _ := args["representations"].([]any)
@@ -147,10 +148,7 @@ func (e *executor) entities(ctx context.Context, args map[string]any) (any, erro
 
 // entityGroup reads the representations idx of one model into out.
 func (e *executor) entityGroup(ctx context.Context, m *model, reps []any, idx []int, out []any) error {
-	set := func(i int, v reflect.Value) {
-		row := m.row(e.s, v)
-		out[i] = row
-	}
+	set := func(i int, v reflect.Value) { out[i] = m.row(e.s, v) }
 	switch {
 	case m.key != nil:
 		group := make([]map[string]any, len(idx))
@@ -166,33 +164,66 @@ func (e *executor) entityGroup(ctx context.Context, m *model, reps []any, idx []
 				set(i, rows[j])
 			}
 		}
-	case len(m.table.PartitionKey) == 1 && len(m.table.Clustering) == 0:
-		pk := m.table.PartitionKey[0]
+	case len(m.table.Clustering) <= 1:
+		// Batched reads: IN on a one-column partition key, or IN on the one
+		// clustering column within each partition.
+		cols := append(append([]*orm.Column{}, m.table.PartitionKey...), m.table.Clustering...)
+		nPart := len(m.table.PartitionKey)
+		if len(m.table.Clustering) == 0 && nPart > 1 {
+			return e.entityGets(ctx, m, reps, idx, out)
+		}
 		want := make([]string, len(idx))
-		var keys []any
+		var order []string
+		groups := map[string][][]any{} // partition -> distinct keys
 		seen := map[string]bool{}
 		for j, i := range idx {
-			k, err := m.arg(pk, reps[i].(map[string]any)[pk.Name])
+			keys, err := m.keys(reps[i].(map[string]any))
 			if err != nil {
 				return fmt.Errorf("representation %d: %w", i, err)
 			}
-			want[j] = fmt.Sprint(k)
-			if !seen[want[j]] {
-				seen[want[j]] = true
-				keys = append(keys, k)
+			want[j] = keyID(keys)
+			if seen[want[j]] {
+				continue
 			}
+			seen[want[j]] = true
+			part := ""
+			if len(m.table.Clustering) == 1 {
+				part = keyID(keys[:nPart])
+			}
+			if groups[part] == nil {
+				order = append(order, part)
+			}
+			groups[part] = append(groups[part], keys)
 		}
 		found := map[string]reflect.Value{}
-		for len(keys) > 0 {
-			n := min(len(keys), e.s.cfg.BatchSize)
-			rows, err := m.byKeys(ctx, keys[:n])
-			if err != nil {
-				return err
+		for _, part := range order {
+			keys := groups[part]
+			for len(keys) > 0 {
+				n := min(len(keys), e.s.cfg.BatchSize)
+				var preds []orm.Predicate
+				last := make([]any, n)
+				for j, k := range keys[:n] {
+					last[j] = k[len(k)-1]
+				}
+				if len(m.table.Clustering) == 1 {
+					for c, col := range m.table.PartitionKey {
+						preds = append(preds, orm.Eq(col.Name, keys[0][c]))
+					}
+				}
+				preds = append(preds, orm.In(cols[len(cols)-1].Name, last...))
+				rows, err := m.find(ctx, preds)
+				if err != nil {
+					return err
+				}
+				for _, r := range rows {
+					vals := make([]any, len(cols))
+					for c, col := range cols {
+						vals[c] = r.FieldByName(col.Field).Interface()
+					}
+					found[keyID(vals)] = r
+				}
+				keys = keys[n:]
 			}
-			for _, r := range rows {
-				found[fmt.Sprint(r.FieldByName(pk.Field).Interface())] = r
-			}
-			keys = keys[n:]
 		}
 		for j, i := range idx {
 			if r, ok := found[want[j]]; ok {
@@ -200,20 +231,35 @@ func (e *executor) entityGroup(ctx context.Context, m *model, reps []any, idx []
 			}
 		}
 	default:
-		for _, i := range idx {
-			keys, err := m.keys(reps[i].(map[string]any))
-			if err != nil {
-				return fmt.Errorf("representation %d: %w", i, err)
-			}
-			v, err := m.get(ctx, keys)
-			if errors.Is(err, orm.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			set(i, v)
-		}
+		return e.entityGets(ctx, m, reps, idx, out)
 	}
 	return nil
+}
+
+// entityGets reads the representations idx of m one Get each.
+func (e *executor) entityGets(ctx context.Context, m *model, reps []any, idx []int, out []any) error {
+	for _, i := range idx {
+		keys, err := m.keys(reps[i].(map[string]any))
+		if err != nil {
+			return fmt.Errorf("representation %d: %w", i, err)
+		}
+		v, err := m.get(ctx, keys)
+		if errors.Is(err, orm.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		out[i] = m.row(e.s, v)
+	}
+	return nil
+}
+
+// keyID identifies a primary key's values.
+func keyID(vals []any) string {
+	parts := make([]string, len(vals))
+	for i, v := range vals {
+		parts[i] = fmt.Sprint(v)
+	}
+	return strings.Join(parts, "\x00")
 }

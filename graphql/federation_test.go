@@ -295,10 +295,15 @@ func TestFederation(t *testing.T) {
 			map[string]any{"__typename": "Order", "user_id": uid(0), "seq": 7},
 			map[string]any{"__typename": "Order", "user_id": uid(0), "seq": 0},
 		}
+		before := reads.Load()
 		data := run(t, "orders", `query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { seq doubled } } }`, map[string]any{"r": reps})
 		want := []any{map[string]any{"seq": 2.0, "doubled": "4"}, nil, map[string]any{"seq": 0.0, "doubled": "0"}}
 		if !reflect.DeepEqual(data["_entities"], want) {
 			t.Fatalf("_entities = %v, want %v", data["_entities"], want)
+		}
+		// One partition: one read with IN on the clustering column.
+		if got := reads.Load() - before; got != 1 {
+			t.Fatalf("%d statements for 3 representations of one partition, want 1", got)
 		}
 	})
 	t.Run("EntitiesEntityKeyLoader", func(t *testing.T) {

@@ -123,6 +123,7 @@ type model struct {
 
 	get     func(ctx context.Context, keys []any) (reflect.Value, error)
 	byKeys  func(ctx context.Context, keys []any) ([]reflect.Value, error) // one IN on a one-column partition key
+	find    func(ctx context.Context, preds []orm.Predicate) ([]reflect.Value, error)
 	page    func(ctx context.Context, preds []orm.Predicate, size int, cursor string) ([]reflect.Value, string, error)
 	nearest func(ctx context.Context, preds []orm.Predicate, col string, vec []float32, limit int) ([]reflect.Value, []float32, error)
 	insert  func(ctx context.Context, v reflect.Value, ifNotExists bool) error
@@ -149,9 +150,9 @@ func Add[T any](s *Schema, m *orm.Model[T], opts ...ModelOption) error {
 			v, err := m.Get(ctx, keys...)
 			return reflect.ValueOf(&v).Elem(), err
 		},
-		byKeys: func(ctx context.Context, keys []any) ([]reflect.Value, error) {
+		find: func(ctx context.Context, preds []orm.Predicate) ([]reflect.Value, error) {
 			var out []reflect.Value
-			for row, err := range m.Query().Where(orm.In(m.Table().PartitionKey[0].Name, keys...)).All(ctx) {
+			for row, err := range m.Query().Where(preds...).All(ctx) {
 				if err != nil {
 					return nil, err
 				}
@@ -215,6 +216,9 @@ func Add[T any](s *Schema, m *orm.Model[T], opts ...ModelOption) error {
 		}
 	}
 	s.names[name] = true
+	md.byKeys = func(ctx context.Context, keys []any) ([]reflect.Value, error) {
+		return md.find(ctx, []orm.Predicate{orm.In(md.table.PartitionKey[0].Name, keys...)})
+	}
 	s.models = append(s.models, md)
 	return nil
 }
