@@ -2,6 +2,7 @@ package graphql_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log"
 	"strings"
@@ -54,4 +55,49 @@ func Example() {
 	// bookByPartition(isbn: String!, first: Int, after: String): BookConnection!
 	// bookByAuthor(value: String!, first: Int, after: String): BookConnection!
 	// LIMIT query depth 4 exceeds the limit of 3
+}
+
+// Example_federation declares a read-only subgraph: a custom query, a computed
+// field resolved in one batch for all parents, and a reference to an entity of
+// another subgraph, then runs them (nothing here reads the database) and prints
+// the served SDL's first line, the link to the federation spec.
+func Example_federation() {
+	db, err := orm.Detached("shop")
+	if err != nil {
+		log.Fatal(err)
+	}
+	books := orm.MustModel[Book](db)
+	s, err := graphql.New(graphql.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, err := range []error{
+		graphql.Add(s, books, graphql.ReadOnly()),
+		graphql.AddQuery(s, "featured", "n: Int = 1", func(_ context.Context, args map[string]any) ([]Book, error) {
+			all := []Book{{ISBN: "0-441-47812-3", Title: "The Left Hand of Darkness", Author: "le-guin"}}
+			return all[:min(len(all), int(args["n"].(int64)))], nil
+		}),
+		graphql.AddField(s, "shout", "", func(_ context.Context, bs []Book, _ map[string]any) ([]string, error) {
+			out := make([]string, len(bs))
+			for i, b := range bs {
+				out[i] = strings.ToUpper(b.Title)
+			}
+			return out, nil
+		}),
+		graphql.Reference[Book](s, "writer", "Author", map[string]string{"id": "author"}),
+	} {
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := s.Build(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Print(strings.SplitAfter(s.SDL(), "\n")[0])
+	r := s.Execute(context.Background(), graphql.Request{Query: `{ featured { shout writer { __typename id } } }`})
+	b, _ := json.Marshal(r)
+	fmt.Println(string(b))
+	// Output:
+	// extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])
+	// {"data":{"featured":[{"shout":"THE LEFT HAND OF DARKNESS","writer":{"__typename":"Author","id":"le-guin"}}]}}
 }

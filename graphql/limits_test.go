@@ -2,6 +2,7 @@ package graphql_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -29,7 +30,26 @@ func detachedSchema(t testing.TB, cfg graphql.Config, resolves *atomic.Int64) *g
 	users := orm.MustModel[User](db)
 	for _, err := range []error{graphql.Add(s, users), graphql.Add(s, orm.MustModel[Order](db)),
 		graphql.Add(s, orm.MustModel[Product](db)), graphql.Add(s, orm.MustModel[Scalars](db)),
-		graphql.Relate[Product](s, "seller", users, "seller_id")} {
+		graphql.Relate[Product](s, "seller", users, "seller_id"),
+		graphql.Reference[Address](s, "place", "Place", map[string]string{"zip": "zip"}),
+		graphql.AddQuery(s, "echo", "text: String!, times: Int = 1", func(_ context.Context, args map[string]any) ([]string, error) {
+			times, _ := args["times"].(int64)
+			if times < 0 || times > 100 {
+				return nil, fmt.Errorf("times %d out of 0..100", times)
+			}
+			out := make([]string, times)
+			for i := range out {
+				out[i], _ = args["text"].(string)
+			}
+			return out, nil
+		}),
+		graphql.AddField(s, "initial", "", func(_ context.Context, us []User, _ map[string]any) ([]string, error) {
+			out := make([]string, len(us))
+			for i, u := range us {
+				out[i] = u.Name[:min(1, len(u.Name))]
+			}
+			return out, nil
+		})} {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,6 +150,8 @@ func FuzzHandler(f *testing.F) {
 		`{ a: _service { sdl } b: _service { sdl } }`,
 		`{ _service @include(if: true) { sdl @skip(if: false) } }`,
 		`{ _entities(representations: [{__typename: "User", id: 1}]) { __typename ... on User { name } } }`,
+		`{ echo(text: "a", times: 3) }`, `{ echo(text: "a", times: -1) a: echo(text: "b") }`,
+		`{ user(id: "6ba7b810-9dad-11d1-80b4-00c04fd430c8") { initial address { place { __typename zip } } } }`,
 		"\"\\u00", "#\n{", `{ productNearestByVec(vector: [1, 2], limit: 2) { score } }`,
 	} {
 		f.Add(seed)
