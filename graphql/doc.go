@@ -8,8 +8,13 @@
 // partition (a Relay connection paged with the ORM's opaque cursors), by an
 // SAI-indexed column, and nearest-neighbour on an indexed vector. Mutations write
 // (create, update, patch, delete and their lightweight-transaction forms), and
-// Relate adds fields resolved through a per-request batched loader. _service and
-// _entities serve the schema as an Apollo Federation v2 subgraph.
+// Relate adds fields resolved through a per-request batched loader.
+//
+// Each schema is an Apollo Federation v2 subgraph: _service serves the SDL with its
+// @link to the federation spec, _entities reads representations in batches, and
+// ReadOnly, EntityKey, Reference (fields holding another subgraph's entities),
+// AddQuery (custom root queries) and AddField (computed fields resolved once per
+// level for all parents) shape it for a platform's services.
 //
 // Documents are parsed and validated by github.com/vektah/gqlparser/v2 and run by
 // the package's own small executor. Size, bracket nesting and token count are
@@ -21,6 +26,7 @@
 //	err = graphql.Add(s, users)                              // *orm.Model[User]
 //	err = graphql.Add(s, orders)                             // *orm.Model[Order]
 //	err = graphql.Relate[Order](s, "user", users, "user_id") // Order.user, batched
+//	err = graphql.Reference[Item](s, "product", "Product", map[string]string{"id": "product_id"})
 //	err = s.Build()
 //	http.Handle("/graphql", tenantMiddleware(s)) // *Schema is an http.Handler
 //
