@@ -190,6 +190,10 @@ func (s *Schema) checkLimits(op *ast.OperationDefinition, vars map[string]any) *
 // listSize is the number of items a field may return, 0 for a single value.
 func (s *Schema) listSize(f *ast.Field, vars map[string]any) int {
 	args := f.ArgumentMap(vars)
+	if f.Name == "_entities" {
+		reps, _ := args["representations"].([]any)
+		return max(1, min(len(reps), s.cfg.MaxPageSize))
+	}
 	if v, ok := args["first"]; ok {
 		if n, ok := v.(int64); ok && n > 0 {
 			return int(min(n, int64(s.cfg.MaxPageSize)))

@@ -416,8 +416,18 @@ func TestCustomFieldsLimits(t *testing.T) {
 			}
 		})
 	}
+	// _entities costs like a list of its representations.
+	reps := make([]any, 100)
+	for i := range reps {
+		reps[i] = map[string]any{"__typename": "Order", "user_id": u, "seq": i}
+	}
+	r := subs["orders"].Execute(t.Context(), graphql.Request{Query: `query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { user_id seq total doubled } } }`,
+		Variables: map[string]any{"r": reps}})
+	if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "LIMIT" || resolves.Load() != 0 {
+		t.Fatalf("100 representations: errors %+v, %d resolvers ran", r.Errors, resolves.Load())
+	}
 	// Under the limits the same fields run (and fail on the detached DB).
-	r := subs["orders"].Execute(t.Context(), graphql.Request{Query: `{ recentOrders(user_id: "` + u + `", limit: 20) { seq doubled } }`})
+	r = subs["orders"].Execute(t.Context(), graphql.Request{Query: `{ recentOrders(user_id: "` + u + `", limit: 20) { seq doubled } }`})
 	if n.query.Load() != 1 || len(r.Errors) != 1 {
 		t.Fatalf("accepted query: query resolver ran %d times, errors %+v", n.query.Load(), r.Errors)
 	}
