@@ -41,8 +41,10 @@ type Status struct {
 	// Routes are the subgraphs as the gateway routes them, in Config.Services
 	// order: those never seen in the registry, or forgotten, are absent.
 	Routes []Subgraph `json:"routes"`
-	// Restarts counts the Node process's restarts.
+	// Restarts counts the Node process's restarts; NodePID is the running one's
+	// process id (0 when none runs).
 	Restarts int `json:"restarts"`
+	NodePID  int `json:"node_pid"`
 	// At is when the Node process last reported.
 	At time.Time `json:"at"`
 }

@@ -101,7 +101,7 @@ func (g *Gateway) supervise(ctx context.Context, script, dir, control string) {
 		attempt++
 		g.mu.Lock()
 		g.status.Restarts++
-		g.status.Version = 0
+		g.status.Version, g.status.NodePID = 0, 0
 		g.mu.Unlock()
 		g.restarts.Inc()
 		g.cfg.Log.Error("gateway: Node process stopped; restarting", "err", err, "after", wait)
@@ -135,6 +135,9 @@ func (g *Gateway) runNode(ctx context.Context, script, dir, control string) erro
 		return fmt.Errorf("gateway: starting %s %s: %w", g.cfg.Node, script, err)
 	}
 	g.cfg.Log.Info("gateway: Node process started", "pid", cmd.Process.Pid)
+	g.mu.Lock()
+	g.status.NodePID = cmd.Process.Pid
+	g.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTimer(g.cfg.StartTimeout)
