@@ -162,14 +162,14 @@ func suffix() string { return orm.NewUUID().String()[:8] }
 
 // fixture is the state of one test: the registry, the DB and the children.
 type fixture struct {
-	t   *testing.T
+	t   testing.TB
 	db  *orm.DB
 	reg *registry.Registry
 }
 
 var syncOnce sync.Once
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	env.Session(t) // creates the run's keyspace
 	base, db, err := openDB(t.Context(), env.Hosts(), env.Keyspace())
@@ -302,13 +302,23 @@ type response struct {
 	Status int `json:"-"`
 }
 
-// post sends query to url with the headers (name, value pairs).
+// post sends query to url with the headers (name, value pairs), failing the
+// test on a transport error.
 func post(t testing.TB, client *http.Client, url, query string, headers ...string) response {
 	t.Helper()
+	r, err := postErr(client, url, query, headers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// postErr is post for goroutines other than the test's: it returns the error.
+func postErr(client *http.Client, url, query string, headers ...string) (response, error) {
 	body, _ := json.Marshal(map[string]any{"query": query})
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	for i := 0; i+1 < len(headers); i += 2 {
@@ -320,19 +330,19 @@ func post(t testing.TB, client *http.Client, url, query string, headers ...strin
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return response{}, err
 	}
 	var r response
 	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("POST %s: %s: not JSON: %v: %s", url, resp.Status, err, b)
+		return response{}, fmt.Errorf("POST %s: %s: not JSON: %w: %s", url, resp.Status, err, b)
 	}
 	r.Status = resp.StatusCode
-	return r
+	return r, nil
 }
 
 // field returns data[root][name] as a string ("" when absent or null).
