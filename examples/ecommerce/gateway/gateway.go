@@ -303,8 +303,10 @@ func (g *Gateway) control() http.Handler {
 			g.compositions.Add(float64(rep.Version - g.status.Version))
 			g.cfg.Log.Info("gateway: supergraph composed", "version", rep.Version, "subgraphs", rep.Subgraphs)
 		}
-		for _, e := range rep.Errors {
-			g.cfg.Log.Warn("gateway: composition", "subgraph", e.Subgraph, "err", e.Message)
+		if !slices.Equal(rep.Errors, g.status.Errors) { // a failure repeats at every poll: log it once
+			for _, e := range rep.Errors {
+				g.cfg.Log.Warn("gateway: composition", "subgraph", e.Subgraph, "err", e.Message)
+			}
 		}
 		g.status.Version, g.status.Subgraphs, g.status.Errors, g.status.At = rep.Version, rep.Subgraphs, rep.Errors, time.Now()
 		g.inSuper.Set(float64(len(rep.Subgraphs)))
