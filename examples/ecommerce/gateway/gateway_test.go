@@ -159,3 +159,30 @@ func TestSubgraphJoinsLater(t *testing.T) {
 		t.Fatalf("status %+v: want a recomposition (version 2 or more), no restart", st)
 	}
 }
+
+// TestSubgraphForgotten: a subgraph gone for longer than Config.Forget is
+// composed out of the supergraph: its field is then unknown, the other
+// subgraph's still answer, and the Node process was not restarted.
+func TestSubgraphForgotten(t *testing.T) {
+	f := newFixture(t)
+	users, catalog := "users-"+suffix(), "catalog-"+suffix()
+	f.start("customer", users)
+	cat := f.start("item", catalog)
+	id := suffix()
+	f.seed(id)
+	g, url := f.gateway([]string{users, catalog}, gateway.Config{Forget: time.Second})
+	waitFor(t, 2*time.Minute, "both subgraphs composed", hasSubgraphs(g, users, catalog))
+	cat.kill(t)
+	waitFor(t, time.Minute, "the catalog composed out", hasSubgraphs(g, users))
+	r := post(t, http.DefaultClient, url+"/graphql", `{ item(sku: "`+id+`") { title } }`, "X-Tenant-ID", "acme")
+	if r.Data != nil || !strings.Contains(r.errorsText(), `Cannot query field "item"`) {
+		t.Fatalf("item after the catalog was forgotten: %v %s, want a validation error", r.Data, r.errorsText())
+	}
+	r = post(t, http.DefaultClient, url+"/graphql", `{ customer(id: "`+id+`") { name } }`, "X-Tenant-ID", "acme")
+	if len(r.Errors) > 0 || r.field("customer", "name") != "name of acme" {
+		t.Fatalf("customer: %v %s", r.Data, r.errorsText())
+	}
+	if st := g.Status(); st.Restarts != 0 {
+		t.Fatalf("the Node process restarted (%d)", st.Restarts)
+	}
+}
