@@ -31,12 +31,14 @@ func (f *fixture) seed(id string) {
 
 // TestFederatedQueryPerTenant asks one query spanning two subgraphs in
 // separate processes, as two tenants (by header and by host): each gets its own
-// rows from both.
+// rows from both. The subgraphs refuse a request without the caller's
+// Authorization, so the answers prove it is forwarded too.
 func TestFederatedQueryPerTenant(t *testing.T) {
 	f := newFixture(t)
 	users, catalog := "users-"+suffix(), "catalog-"+suffix()
-	f.start("customer", users)
-	f.start("item", catalog)
+	auth := "Bearer " + suffix()
+	f.start("customer", users, envAuth+"="+auth)
+	f.start("item", catalog, envAuth+"="+auth)
 	id := suffix()
 	f.seed(id)
 	g, url := f.gateway([]string{users, catalog}, gateway.Config{})
@@ -50,7 +52,7 @@ func TestFederatedQueryPerTenant(t *testing.T) {
 		{"globex", []string{"X-Tenant-ID", "globex"}},
 		{"globex", []string{"Host", "globex.shop.localhost"}},
 	} {
-		r := post(t, http.DefaultClient, url+"/graphql", q, c.headers...)
+		r := post(t, http.DefaultClient, url+"/graphql", q, append(c.headers, "Authorization", auth)...)
 		if len(r.Errors) > 0 || r.field("customer", "name") != "name of "+c.tenant || r.field("item", "title") != "title of "+c.tenant {
 			t.Errorf("%v: %d %v errors %s, want the rows of %s from both subgraphs", c.headers, r.Status, r.Data, r.errorsText(), c.tenant)
 		}

@@ -36,6 +36,7 @@ const (
 	envService  = "GATEWAY_TEST_SERVICE"  // its registry name
 	envKeyspace = "GATEWAY_TEST_KEYSPACE" // the run's keyspace
 	envDelay    = "GATEWAY_TEST_DELAY"    // a delay before each answer (a slow subgraph)
+	envAuth     = "GATEWAY_TEST_AUTH"     // the Authorization header every request must carry
 )
 
 func TestMain(m *testing.M) {
@@ -126,7 +127,12 @@ func serveSubgraph() error {
 		return err
 	}
 	mux := http.NewServeMux()
+	auth := os.Getenv(envAuth)
 	mux.Handle("/graphql", mw(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if auth != "" && r.Header.Get("Authorization") != auth {
+			http.Error(w, "wrong Authorization", http.StatusUnauthorized)
+			return
+		}
 		if delay > 0 {
 			select {
 			case <-time.After(delay):
