@@ -151,13 +151,14 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	defer wg.Wait()
 	ctlSrv := &http.Server{Handler: g.control(), ReadHeaderTimeout: 5 * time.Second}
 	srv := &http.Server{Handler: g.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	serveErrs := make(chan error, 2)
 	for _, s := range []struct {
 		srv *http.Server
 		ln  net.Listener
 	}{{ctlSrv, ctl}, {srv, ln}} {
 		wg.Go(func() {
 			if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
-				g.cfg.Log.Error("gateway: serving", "addr", s.ln.Addr().String(), "err", err)
+				serveErrs <- fmt.Errorf("gateway: serving %s: %w", s.ln.Addr(), err)
 				cancel()
 			}
 		})
@@ -172,7 +173,15 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	g.supervise(ctx, script, modules, "http://"+ctl.Addr().String())
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
-	return errors.Join(srv.Shutdown(sctx), ctlSrv.Shutdown(sctx))
+	err = errors.Join(srv.Shutdown(sctx), ctlSrv.Shutdown(sctx))
+	for {
+		select {
+		case serr := <-serveErrs:
+			err = errors.Join(serr, err)
+		default:
+			return err
+		}
+	}
 }
 
 // subsNames are the services watched: the subgraphs and the hub.
