@@ -54,6 +54,9 @@ type CompositionError struct {
 	// Subgraph is the subgraph it concerns ("" when it concerns none in
 	// particular or Apollo's message names none).
 	Subgraph string `json:"subgraph"`
+	// Code is Apollo's code of a composition error (e.g.
+	// INVALID_FIELD_SHARING); empty for the errors of fetching or parsing an SDL.
+	Code string `json:"code,omitempty"`
 	// Message is the composition library's, or the SDL fetch's, message.
 	Message string `json:"message"`
 }
@@ -314,7 +317,7 @@ func (g *Gateway) control() http.Handler {
 		}
 		if !slices.Equal(rep.Errors, g.status.Errors) { // a failure repeats at every poll: log it once
 			for _, e := range rep.Errors {
-				g.cfg.Log.Warn("gateway: composition", "subgraph", e.Subgraph, "err", e.Message)
+				g.cfg.Log.Warn("gateway: composition", "subgraph", e.Subgraph, "code", e.Code, "err", e.Message)
 			}
 		}
 		g.status.Version, g.status.Subgraphs, g.status.Errors, g.status.At = rep.Version, rep.Subgraphs, rep.Errors, time.Now()

@@ -102,7 +102,7 @@ async function compose() {
   } else if (key !== composed) {
     const result = composeServices(services);
     if (result.errors?.length) {
-      for (const e of result.errors) errors.push({ subgraph: subgraphOf(e, services), message: e.message });
+      for (const e of result.errors) errors.push({ subgraph: subgraphOf(e, services), code: e.extensions?.code ?? '', message: e.message });
     } else {
       composed = key;
       supergraph = result.supergraphSdl;

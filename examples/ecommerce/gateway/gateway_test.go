@@ -188,3 +188,33 @@ func TestSubgraphForgotten(t *testing.T) {
 		t.Fatalf("the Node process restarted (%d)", st.Restarts)
 	}
 }
+
+// TestCompositionFailureKeepsSupergraph: a subgraph that does not compose (its
+// SDL names a type it does not define) leaves the previous supergraph in use,
+// and Status reports the composition's error, naming the subgraph.
+func TestCompositionFailureKeepsSupergraph(t *testing.T) {
+	f := newFixture(t)
+	users, clash := "users-"+suffix(), "clash-"+suffix()
+	f.start("customer", users)
+	id := suffix()
+	f.seed(id)
+	g, url := f.gateway([]string{users, clash}, gateway.Config{})
+	waitFor(t, time.Minute, "users composed", hasSubgraphs(g, users))
+	f.start("broken", clash)
+	waitFor(t, time.Minute, "a composition error", func() (bool, string) {
+		st := g.Status()
+		return len(st.Errors) > 0, fmt.Sprintf("%+v", st)
+	})
+	st := g.Status()
+	t.Logf("errors: %+v", st.Errors)
+	if e := st.Errors[0]; e.Code == "" || e.Subgraph != clash || !strings.Contains(e.Message, "NoSuchType") {
+		t.Fatalf("errors %+v: want Apollo's code and the subgraph %s", st.Errors, clash)
+	}
+	if !slices.Equal(st.Subgraphs, []string{users}) || st.Version != 1 {
+		t.Fatalf("status %+v: want the first supergraph (users only) kept", st)
+	}
+	r := post(t, http.DefaultClient, url+"/graphql", `{ customer(id: "`+id+`") { name } }`, "X-Tenant-ID", "acme")
+	if len(r.Errors) > 0 || r.field("customer", "name") != "name of acme" {
+		t.Fatalf("customer: %v %s", r.Data, r.errorsText())
+	}
+}

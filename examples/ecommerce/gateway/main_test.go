@@ -32,7 +32,7 @@ var env = testenv.New("gateway_test")
 
 // The environment of a subgraph child process (the test binary run again).
 const (
-	envModel    = "GATEWAY_TEST_MODEL"    // customer, item or review
+	envModel    = "GATEWAY_TEST_MODEL"    // customer, item, review or broken
 	envService  = "GATEWAY_TEST_SERVICE"  // its registry name
 	envKeyspace = "GATEWAY_TEST_KEYSPACE" // the run's keyspace
 	envDelay    = "GATEWAY_TEST_DELAY"    // a delay before each answer (a slow subgraph)
@@ -100,6 +100,8 @@ func serveSubgraph() error {
 	if err != nil {
 		return err
 	}
+	var gql http.Handler = s
+	sdl := ""
 	switch m := os.Getenv(envModel); m {
 	case "customer":
 		err = graphql.Add(s, orm.MustModel[Customer](db))
@@ -107,11 +109,16 @@ func serveSubgraph() error {
 		err = graphql.Add(s, orm.MustModel[Item](db))
 	case "review":
 		err = graphql.Add(s, orm.MustModel[Review](db))
+	case "broken": // a deployment whose schema names a type it does not define
+		sdl = "type Query {\n  broken: NoSuchType\n}\n"
+		gql = http.NotFoundHandler()
 	default:
 		err = fmt.Errorf("unknown model %q", m)
 	}
-	if err == nil {
-		err = s.Build()
+	if err == nil && sdl == "" {
+		if err = s.Build(); err == nil {
+			sdl = s.SDL()
+		}
 	}
 	if err != nil {
 		return err
@@ -140,9 +147,9 @@ func serveSubgraph() error {
 				return
 			}
 		}
-		s.ServeHTTP(w, r)
+		gql.ServeHTTP(w, r)
 	})))
-	mux.HandleFunc("GET /graphql/sdl", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, s.SDL()) })
+	mux.HandleFunc("GET /graphql/sdl", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, sdl) })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
