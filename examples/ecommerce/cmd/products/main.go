@@ -6,6 +6,12 @@
 // project's tooling fetches from PyPI into its cache on first use, behind an
 // embedding cache in Cassandra.
 //
+// Products read by id (GET /products/{id} and the products of every search
+// hit) come from a cache (product.CacheConfig): a memory tier over the Redis
+// of REDIS_ADDR (default 127.0.0.1:6379), invalidated from the change feed,
+// its hits, misses, loads and stale drops per tier at GET /metrics beside the
+// Go runtime's.
+//
 // At start-up it creates its keyspace (-keyspace, "ecommerce_products") if it is
 // missing (SimpleStrategy(1): development), the registry's tables and the
 // service's tables, and provisions the default tenant (-tenant, "acme"):
@@ -21,6 +27,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"log/slog"
@@ -29,6 +36,9 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/cassandraorm/cassandraorm-go/cache"
+	"github.com/cassandraorm/cassandraorm-go/cache/cacheprom"
+	"github.com/cassandraorm/cassandraorm-go/cache/ormcache"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/product"
 	"github.com/cassandraorm/cassandraorm-go/internal/devenv"
@@ -64,16 +74,35 @@ func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, log
 	if err != nil {
 		return err
 	}
-	emb, cache, err := embedder(ctx, st.Tenanted)
+	emb, embeddings, err := embedder(ctx, st.Tenanted)
 	if err != nil {
 		return err
 	}
-	svc, err := product.New(st.Tenanted, product.Config{Embedder: emb, Feed: feed.Feed, Recommend: &recommend.Config{}})
+	metrics := platform.NewMetrics()
+	obs, err := cacheprom.New(metrics, "products")
+	if err != nil {
+		return err
+	}
+	stack, err := cache.New(cache.Config{Observer: obs, Stores: []cache.StoreConfig{
+		{Name: "memory", Type: cache.TypeMemory, MaxSize: 100_000},
+		{Name: "redis", Type: cache.TypeRedis, Addr: platform.Env("REDIS_ADDR", "127.0.0.1:6379"), Prefix: keyspace + ":"},
+	}})
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	// The cache covers the tenant provisioned here only: the invalidator's
+	// tenants are fixed when it starts (ormcache.InvalidatorConfig.Tenants,
+	// to be followed from the registry once ormcache can add tenants to a
+	// running Invalidator), and the service reads the others from Cassandra.
+	svc, err := product.New(st.Tenanted, product.Config{Embedder: emb, Feed: feed.Feed, Recommend: &recommend.Config{},
+		Cache: &product.CacheConfig{Store: stack, Options: ormcache.Options{Get: cache.Options{Observer: obs}},
+			Invalidator: ormcache.InvalidatorConfig{Tenants: []string{defTenant}}}})
 	if err != nil {
 		return err
 	}
 	syncAll := func(ctx context.Context) error {
-		if err := cache.Sync(ctx); err != nil {
+		if err := embeddings.Sync(ctx); err != nil {
 			return err
 		}
 		return svc.Sync(ctx)
@@ -81,26 +110,44 @@ func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, log
 	if err := st.Provision(ctx, feed.SyncWith(syncAll), defTenant); err != nil {
 		return err
 	}
-	ictx, stopIndexers := context.WithCancel(ctx)
+	// A cache whose invalidator has stopped would serve old products: its
+	// failure stops the command.
+	sctx, stopServing := context.WithCancelCause(ctx)
+	defer stopServing(nil)
+	ictx, stopWorkers := context.WithCancel(sctx)
 	var wg sync.WaitGroup
 	defer func() {
-		stopIndexers()
+		stopWorkers()
 		wg.Wait()
 	}()
+	wg.Go(func() {
+		if err := svc.RunCache(ictx); ictx.Err() == nil {
+			stopServing(err)
+		}
+	})
 	wg.Go(func() {
 		platform.EachTenant(ictx, st.Registry, log, "search indexer", func(ctx context.Context) error {
 			return svc.RunIndexer(ctx, *feed.Subscriber(), "product-search-indexer")
 		})
 	})
 	if demo {
-		return runDemo(tenant.With(ctx, defTenant), svc, os.Stdout)
+		return stopped(sctx, runDemo(tenant.With(sctx, defTenant), svc, os.Stdout))
 	}
 	h, err := st.Handler(svc.Handler())
 	if err != nil {
 		return err
 	}
 	log.Info("product service", "keyspace", keyspace, "tenant", defTenant, "model", emb.Model())
-	return platform.Serve(ctx, listen, platform.WithMetrics(h, platform.NewMetrics()), log, nil)
+	return stopped(sctx, platform.Serve(sctx, listen, platform.WithMetrics(h, metrics), log, nil))
+}
+
+// stopped returns err, or the cause of sctx when the cache's invalidator
+// stopped it.
+func stopped(sctx context.Context, err error) error {
+	if cause := context.Cause(sctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return errors.Join(err, cause)
+	}
+	return err
 }
 
 // embedder loads the local MiniLM model (fetching it on first use) behind an

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cassandraorm/cassandraorm-go/cache"
+	"github.com/cassandraorm/cassandraorm-go/cache/ormcache"
 	"github.com/cassandraorm/cassandraorm-go/changefeed"
 	"github.com/cassandraorm/cassandraorm-go/recommend"
 	"github.com/cassandraorm/cassandraorm-go/vector"
@@ -41,6 +43,26 @@ type Config struct {
 	// that Record, Train and Recommend use, with the catalogue's embeddings
 	// as its content-based model.
 	Recommend *recommend.Config
+	// Cache, when set, serves the catalogue's reads by id (Get, and the
+	// products of every search hit) from a tiered cache kept right by the
+	// change feed; it needs Feed. Nil reads Cassandra every time.
+	Cache *CacheConfig
+}
+
+// CacheConfig puts the catalogue's reads by id behind a cache (package
+// ormcache): entries in Store, invalidated by an Invalidator that follows the
+// products table's changes in Config.Feed. Run it with Service.RunCache.
+type CacheConfig struct {
+	// Store holds the entries: cache.New of a memory tier over Redis, so that
+	// every process sharing the Redis server shares its entries. Required.
+	Store cache.Store
+	// Invalidator configures the invalidator: the tenants it watches
+	// (Tenants, fixed when RunCache starts), MaxSkew, and Subscriber.Poll.
+	// Its Subscriber.Feed is Config.Feed: leave it nil (or set the same).
+	Invalidator ormcache.InvalidatorConfig
+	// Options configure the cached reads: TTL, NegativeTTL, the Observer of
+	// loads (ormcache.Options.Get).
+	Options ormcache.Options
 }
 
 func (c *Config) setDefaults() {
@@ -62,6 +84,22 @@ func (c Config) Validate() error {
 		return fmt.Errorf("product: embedder %s has dimension %d; the products table holds %d", c.Embedder.Model(), c.Embedder.Dimension(), Dimension)
 	case c.Shelves < 1 || c.Shelves > MaxShelves:
 		return fmt.Errorf("product: Shelves %d is not between 1 and %d", c.Shelves, MaxShelves)
+	case c.Cache == nil:
+		return nil
+	case c.Feed == nil:
+		return errors.New("product: Config.Cache needs Config.Feed (the cache is invalidated from the change feed)")
+	case c.Cache.Store == nil:
+		return errors.New("product: Config.Cache.Store is nil")
+	case c.Cache.Invalidator.Subscriber.Feed != nil && c.Cache.Invalidator.Subscriber.Feed != c.Feed:
+		return errors.New("product: Config.Cache.Invalidator.Subscriber.Feed is not Config.Feed")
+	}
+	if err := c.Cache.Options.Validate(); err != nil {
+		return fmt.Errorf("product: Config.Cache: %w", err)
+	}
+	inv := c.Cache.Invalidator
+	inv.Subscriber.Feed = c.Feed
+	if err := inv.Validate(); err != nil {
+		return fmt.Errorf("product: Config.Cache: %w", err)
 	}
 	return nil
 }

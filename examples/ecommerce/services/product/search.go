@@ -180,8 +180,8 @@ func (s *Service) load(ctx context.Context, hits []Hit) ([]Hit, error) {
 	g.SetLimit(loadConcurrency)
 	for i := range hits {
 		g.Go(func() error {
-			p, err := s.products.Get(gctx, hits[i].Product.Shelf, hits[i].Product.ID)
-			if errors.Is(err, orm.ErrNotFound) {
+			p, err := s.get(gctx, hits[i].Product.ID, true)
+			if errors.Is(err, ErrNotFound) {
 				return nil
 			}
 			if err != nil {

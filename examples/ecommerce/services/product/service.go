@@ -10,9 +10,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cassandraorm/cassandraorm-go/cache/ormcache"
 	"github.com/cassandraorm/cassandraorm-go/changefeed"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/recommend"
+	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 // Errors of the service, matched with errors.Is.
@@ -34,6 +36,12 @@ type Service struct {
 	products *orm.Model[Product]
 	search   *orm.Model[searchRow]
 	rec      *recommend.Recommender // nil without Config.Recommend
+	// cached and inv are the cached reads of products and their
+	// invalidator; nil without Config.Cache. On a tenanted DB, watched holds
+	// the tenants inv follows: the others read Cassandra.
+	cached  *ormcache.Model[Product]
+	inv     *ormcache.Invalidator
+	watched map[string]bool
 }
 
 // New returns the service on db (call Sync once), or the error of
@@ -59,6 +67,23 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{cfg: cfg, db: db, products: m, search: sr}
+	if cc := cfg.Cache; cc != nil {
+		if db.Tenanted() && len(cc.Invalidator.Tenants) == 0 {
+			return nil, errors.New("product: Config.Cache.Invalidator.Tenants is empty on a tenanted DB (name the tenants to cache)")
+		}
+		s.watched = map[string]bool{}
+		for _, id := range cc.Invalidator.Tenants {
+			s.watched[id] = true
+		}
+		ic := cc.Invalidator
+		ic.Subscriber.Feed = cfg.Feed
+		if s.inv, err = ormcache.NewInvalidator(ic); err != nil {
+			return nil, fmt.Errorf("product: cache: %w", err)
+		}
+		if s.cached, err = ormcache.Of(m, cc.Store, s.inv, cc.Options); err != nil {
+			return nil, fmt.Errorf("product: cache: %w", err)
+		}
+	}
 	if cfg.Recommend != nil {
 		if s.rec, err = recommend.New(db, *cfg.Recommend, content{s}); err != nil {
 			return nil, err
@@ -133,12 +158,63 @@ func (s *Service) Put(ctx context.Context, p Product) error {
 	return nil
 }
 
-// Get returns the product, or an error matching ErrNotFound.
+// RunCache runs the invalidator of Config.Cache until ctx ends (when it
+// returns ctx's error) or one of its subscriptions fails, when it returns that
+// error: the cached entries are no longer kept right then, and the process
+// must stop serving (or make a new Service). On a tenanted DB it watches the
+// tenants of CacheConfig.Invalidator.Tenants, and only their reads go through
+// the cache. It needs Config.Cache and may be called once.
+func (s *Service) RunCache(ctx context.Context) error {
+	if s.inv == nil {
+		return errors.New("product: RunCache needs Config.Cache")
+	}
+	if err := s.inv.Run(ctx); err != nil {
+		return fmt.Errorf("product: cache invalidator: %w", err)
+	}
+	return nil
+}
+
+// CacheReady is closed once RunCache's subscriptions have run long enough
+// (one feed Lag) that the cache serves reads; until then they go to
+// Cassandra. Nil without Config.Cache.
+func (s *Service) CacheReady() <-chan struct{} {
+	if s.inv == nil {
+		return nil
+	}
+	return s.inv.Ready()
+}
+
+// covers reports whether reads in ctx go through the cache: with Config.Cache,
+// on a DB without tenancy or for a watched tenant.
+func (s *Service) covers(ctx context.Context) bool {
+	if s.cached == nil {
+		return false
+	}
+	if !s.db.Tenanted() {
+		return true
+	}
+	id, err := tenant.From(ctx)
+	return err == nil && s.watched[id]
+}
+
+// Get returns the product, or an error matching ErrNotFound. With
+// Config.Cache, it may return the product as it was before a write for up to
+// the feed's delivery delay (see package ormcache).
 func (s *Service) Get(ctx context.Context, id string) (Product, error) {
 	if err := checkID(id); err != nil {
 		return Product{}, err
 	}
-	p, err := s.products.Get(ctx, s.shelf(id), id)
+	return s.get(ctx, id, true)
+}
+
+// get returns product id, from the cache if cached and the cache covers
+// ctx's tenant, with the errors of Get.
+func (s *Service) get(ctx context.Context, id string, cached bool) (Product, error) {
+	read := s.products.Get
+	if cached && s.covers(ctx) {
+		read = s.cached.Get
+	}
+	p, err := read(ctx, s.shelf(id), id)
 	if errors.Is(err, orm.ErrNotFound) {
 		return Product{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
@@ -174,9 +250,13 @@ func (s *Service) textHash(p *Product) string {
 // Index brings product id's search row up to date with its catalogue row: it
 // writes the filters and tokens, embeds the text only when it changed since the
 // last embedding, and deletes the row of a product that is gone. It reports
-// whether it embedded.
+// whether it embedded. It reads the catalogue row from Cassandra, never from
+// the cache: it runs on a change the cache may not have heard of yet.
 func (s *Service) Index(ctx context.Context, id string) (bool, error) {
-	p, err := s.Get(ctx, id)
+	if err := checkID(id); err != nil {
+		return false, err
+	}
+	p, err := s.get(ctx, id, false)
 	if errors.Is(err, ErrNotFound) {
 		if err := s.search.Delete(ctx, s.shelf(id), id); err != nil {
 			return false, fmt.Errorf("product: unindexing %s: %w", id, err)
