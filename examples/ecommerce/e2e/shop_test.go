@@ -50,39 +50,25 @@ func unique(prefix string) string {
 // with the hub and the pages beside the notification service's API, as
 // command notifications serves them.
 type shop struct {
-	t        *testing.T
-	hub      *realtime.Hub
-	inv, ord string // the inventory and order services' URLs
-	site     string // the hub and the pages: http://127.0.0.1:port
+	t             *testing.T
+	hub           *realtime.Hub
+	inv, ord, pay string // the inventory, order and payment services' URLs
+	site          string // the hub and the pages: http://127.0.0.1:port
+	ks            string // the prefix of the services' keyspaces
+	invSvc        *inventory.Service
 }
 
 // startShop starts the shop for tenants, on keyspaces of the run, until the
-// test ends.
-func startShop(t *testing.T, tenants ...string) *shop {
+// test ends; rec, unless nil, records the statements of each service.
+func startShop(t *testing.T, rec *recorder, tenants ...string) *shop {
 	t.Helper()
 	ctx := t.Context()
 	env.Session(t) // the package's keyspace: env.Main then drops the others of its prefix
 	ks := env.KeyspacePrefix()
 	quiet := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	open := func(name string) *platform.Store {
-		st, err := platform.Open(ctx, ks+name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(st.Close)
-		return st
-	}
+	open := func(name string) *platform.Store { return openStore(t, ks, name, rec) }
 	serve := func(st *platform.Store, sync func(context.Context) error, h http.Handler) string {
-		if err := st.Provision(ctx, sync, tenants...); err != nil {
-			t.Fatal(err)
-		}
-		th, err := st.Handler(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(th)
-		t.Cleanup(srv.Close)
-		return srv.URL
+		return serveStore(t, st, sync, h, tenants...)
 	}
 
 	network, err := cardnet.New(cardnet.Config{})
@@ -101,21 +87,21 @@ func startShop(t *testing.T, tenants ...string) *shop {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &shop{t: t, inv: serve(invStore, invFeed.SyncWith(inv.Sync), inv.Handler())}
+	s := &shop{t: t, ks: ks, invSvc: inv, inv: serve(invStore, invFeed.SyncWith(inv.Sync), inv.Handler())}
 
 	payStore := open("payments")
 	pay, err := payment.New(payStore.Tenanted, payment.Config{CardNetURL: netSrv.URL, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	payURL := serve(payStore, pay.Sync, pay.Handler())
+	s.pay = serve(payStore, pay.Sync, pay.Handler())
 
 	ordStore := open("orders")
 	ordFeed, err := ordStore.NewFeed()
 	if err != nil {
 		t.Fatal(err)
 	}
-	orders, err := order.New(ordStore.Tenanted, order.Config{InventoryURL: s.inv, PaymentURL: payURL,
+	orders, err := order.New(ordStore.Tenanted, order.Config{InventoryURL: s.inv, PaymentURL: s.pay,
 		Saga: saga.Config{Poll: 50 * time.Millisecond, Log: quiet}, Feed: ordFeed.Feed})
 	if err != nil {
 		t.Fatal(err)
@@ -187,6 +173,34 @@ func startShop(t *testing.T, tenants ...string) *shop {
 	return s
 }
 
+// openStore opens the store of service name, on keyspace ks+name, until the
+// test ends; rec, unless nil, records its statements.
+func openStore(t *testing.T, ks, name string, rec *recorder) *platform.Store {
+	t.Helper()
+	st, err := platform.Open(t.Context(), ks+name, rec.options(name)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+// serveStore provisions tenants in st (running sync) and serves h behind the
+// tenant middleware until the test ends; it returns the server's URL.
+func serveStore(t *testing.T, st *platform.Store, sync func(context.Context) error, h http.Handler, tenants ...string) string {
+	t.Helper()
+	if err := st.Provision(t.Context(), sync, tenants...); err != nil {
+		t.Fatal(err)
+	}
+	th, err := st.Handler(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(th)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
 // call sends body (JSON, unless nil) to url as a client of tenantID does,
 // and returns the answer's body; an answer other than want fails the test.
 func (s *shop) call(tenantID, method, url string, body any, want int) []byte {
@@ -244,7 +258,7 @@ func (s *shop) open(b *browser.Browser, name, page, tenantID, user string, roles
 // tenant, open meanwhile, which does get a later message of its own.
 func TestShop(t *testing.T) {
 	ta, tb := unique("e2e-a-"), unique("e2e-b-")
-	s := startShop(t, ta, tb)
+	s := startShop(t, nil, ta, tb)
 	b := browser.New(t)
 	customer := s.open(b, "order", "/order", ta, "ada")
 	admin := s.open(b, "admin", "/admin", ta, "root", "admin")

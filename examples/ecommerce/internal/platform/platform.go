@@ -33,13 +33,26 @@ type Store struct {
 	Tenanted *orm.DB
 }
 
+// OpenOption configures Open.
+type OpenOption func(*orm.Config)
+
+// WithObserver makes obs see every statement the store runs, through DB and
+// Tenanted alike (an analyze.SlowLog, say).
+func WithObserver(obs orm.Observer) OpenOption {
+	return func(c *orm.Config) { c.Observer = obs }
+}
+
 // Open connects to the Cassandra of CASSANDRA_HOSTS (default 127.0.0.1:9042),
 // creates keyspace if it is missing (SimpleStrategy 1: a development setting), and
 // syncs the tenant registry, whose keyspace tenants get keyspaces named
 // keyspace+"_t_"+id.
-func Open(ctx context.Context, keyspace string) (*Store, error) {
+func Open(ctx context.Context, keyspace string, opts ...OpenOption) (*Store, error) {
 	hosts := strings.Split(Env("CASSANDRA_HOSTS", "127.0.0.1:9042"), ",")
-	db, err := orm.Open(ctx, orm.Config{Hosts: hosts, Keyspace: keyspace})
+	cfg := orm.Config{Hosts: hosts, Keyspace: keyspace}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	db, err := orm.Open(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%w (start the servers with: make up)", err)
 	}

@@ -113,19 +113,7 @@ func (c *cachedInstance) scrape(t *testing.T, prefix string) map[string]float64 
 // old value for the 5-minute TTL otherwise), a delete likewise; and /metrics
 // of each shows hits and misses per tier.
 func TestCachedGetAcrossInstances(t *testing.T) {
-	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tdb, err := db.WithTenancy(orm.Tenancy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := strings.ReplaceAll(orm.NewUUID().String()[:8], "-", "")
-	feed, err := changefeed.NewFeed(tdb, changefeed.FeedConfig{Log: changefeed.Config{Table: "changes_" + run, Lag: 2 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tdb, feed, run := newFeed(t)
 	id, table, prefix := "cache-"+run, "products_"+run, "product_test:"+run+":"
 	rdb := env.Redis(t)
 	t.Cleanup(func() {
@@ -221,20 +209,21 @@ func TestCachedGetAcrossInstances(t *testing.T) {
 	}
 }
 
-// A cache needs the change feed that invalidates it, and a store.
+// A cache needs the change feed that invalidates it, and a store; on a
+// tenanted DB, the tenants it covers.
 func TestCacheConfigValidate(t *testing.T) {
 	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	newFeed := func() *changefeed.Feed {
+	plainFeed := func() *changefeed.Feed {
 		f, err := changefeed.NewFeed(db, changefeed.FeedConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return f
 	}
-	feed, other := newFeed(), newFeed()
+	feed, other := plainFeed(), plainFeed()
 	mem, err := cache.NewMemory(cache.MemoryConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -267,5 +256,10 @@ func TestCacheConfigValidate(t *testing.T) {
 				t.Errorf("Validate: %v, want an error containing %q", err, tc.want)
 			}
 		})
+	}
+	tdb, tfeed, _ := newFeed(t)
+	_, err = product.New(tdb, product.Config{Embedder: embedder(t), Feed: tfeed, Cache: &product.CacheConfig{Store: mem}})
+	if err == nil || !strings.Contains(err.Error(), "Tenants is empty") {
+		t.Errorf("New on a tenanted DB with no cached tenants: %v, want an error naming Tenants", err)
 	}
 }

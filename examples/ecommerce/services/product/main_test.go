@@ -91,19 +91,7 @@ func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
 // newFixtureWith is newFixture with a recommender configured by rc.
 func newFixtureWith(t *testing.T, rc *recommend.Config) *fixture {
 	t.Helper()
-	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tdb, err := db.WithTenancy(orm.Tenancy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := strings.ReplaceAll(orm.NewUUID().String()[:8], "-", "")
-	feed, err := changefeed.NewFeed(tdb, changefeed.FeedConfig{Log: changefeed.Config{Table: "changes_" + run, Lag: 2 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tdb, feed, run := newFeed(t)
 	leases, err := lease.New(tdb, lease.Config{Table: "leases_" + run})
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +112,26 @@ func newFixtureWith(t *testing.T, rc *recommend.Config) *fixture {
 		t.Fatal(err)
 	}
 	return &fixture{svc: svc, feed: feed, inner: inner, subs: changefeed.Subscriber{Feed: feed, Leases: leases, Poll: 50 * time.Millisecond}}
+}
+
+// newFeed returns a tenanted DB on the package's keyspace, a change feed
+// (Lag 2s) on a table of the run, and the run's suffix for other tables.
+func newFeed(t *testing.T) (*orm.DB, *changefeed.Feed, string) {
+	t.Helper()
+	db, err := orm.New(env.Session(t), env.Keyspace(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tdb, err := db.WithTenancy(orm.Tenancy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := strings.ReplaceAll(orm.NewUUID().String()[:8], "-", "")
+	feed, err := changefeed.NewFeed(tdb, changefeed.FeedConfig{Log: changefeed.Config{Table: "changes_" + run, Lag: 2 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tdb, feed, run
 }
 
 // runIndexer runs the indexer of tenant id until the test ends.
