@@ -325,6 +325,7 @@ func TestAnalyzePlatformStatements(t *testing.T) {
 			if st.errors > 0 {
 				t.Logf("%s: %d of %d runs of %s failed (as the flows meant, or not: see the services' logs)", svc, st.errors, st.count, norm)
 			}
+			t.Logf("%s: %s ×%d: %s", svc, r.Access, st.count, norm)
 			for _, c := range reports {
 				paths[c.Access]++
 				name := strings.TrimPrefix(c.Table, ks+".")
