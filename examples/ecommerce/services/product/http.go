@@ -48,7 +48,9 @@ func (s *Service) Handler() http.Handler {
 			fail(w, err)
 			return
 		}
-		got, err := s.Get(r.Context(), p.ID)
+		// From Cassandra, not the cache: the answer to a write shows the write,
+		// which the cache has not heard of yet.
+		got, err := s.get(r.Context(), p.ID, false)
 		if err != nil {
 			fail(w, err)
 			return
