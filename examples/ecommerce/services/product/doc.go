@@ -28,4 +28,12 @@
 // partitions of the caller's tenant only: Cassandra refuses an ANN read that
 // restricts part of a partition key. A catalogue of one tenant lives in
 // Shelves partitions, searched one by one and merged.
+//
+// With Config.Cache, the reads of products by id (Get, and the products of
+// every search hit) go through a tiered cache (package cache/ormcache: a
+// memory tier over Redis) that an Invalidator on the change feed keeps right;
+// run it with RunCache. A write is seen by every instance's Get once the feed
+// has delivered its change (the feed's Lag plus its Poll); the answer to a PUT
+// and the indexer read Cassandra. Without it (the default) every read goes to
+// Cassandra.
 package product
