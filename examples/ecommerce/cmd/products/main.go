@@ -17,6 +17,12 @@
 // With -demo it writes a small catalogue and a few users' purchases, trains the
 // recommender, prints a semantic search, a hybrid search, similar products and
 // a user's recommendations, and exits (make demo runs it so).
+//
+// Beside its API it serves its GraphQL subgraph at /graphql (behind the tenant
+// middleware; see the service package's Subgraph), the subgraph's SDL at
+// /graphql/sdl, /healthz and /metrics, and it announces itself in the service
+// registry (keyspace ecommerce_registry, or REGISTRY_KEYSPACE) as "products", so the
+// gateway (cmd/gateway) finds it; it deregisters when it stops.
 package main
 
 import (
@@ -26,11 +32,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/product"
+	"github.com/cassandraorm/cassandraorm-go/graphql"
 	"github.com/cassandraorm/cassandraorm-go/internal/devenv"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/recommend"
@@ -42,7 +50,7 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:7406", "address the HTTP API listens on")
 	keyspace := flag.String("keyspace", "ecommerce_products", "the service's keyspace")
-	defTenant := flag.String("tenant", "acme", "tenant provisioned at start-up (partition strategy) if it does not exist")
+	defTenant := flag.String("tenant", "acme", "tenants provisioned at start-up (partition strategy) if they do not exist, comma separated")
 	demo := flag.Bool("demo", false, "write a demo catalogue, print searches and recommendations, and exit")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -78,7 +86,8 @@ func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, log
 		}
 		return svc.Sync(ctx)
 	}
-	if err := st.Provision(ctx, feed.SyncWith(syncAll), defTenant); err != nil {
+	tenants := strings.Split(defTenant, ",")
+	if err := st.Provision(ctx, feed.SyncWith(syncAll), tenants...); err != nil {
 		return err
 	}
 	ictx, stopIndexers := context.WithCancel(ctx)
@@ -93,14 +102,18 @@ func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, log
 		})
 	})
 	if demo {
-		return runDemo(tenant.With(ctx, defTenant), svc, os.Stdout)
+		return runDemo(tenant.With(ctx, tenants[0]), svc, os.Stdout)
 	}
-	h, err := st.Handler(svc.Handler())
+	sub, err := svc.Subgraph(graphql.Config{})
 	if err != nil {
 		return err
 	}
-	log.Info("product service", "keyspace", keyspace, "tenant", defTenant, "model", emb.Model())
-	return platform.Serve(ctx, listen, platform.WithMetrics(h, platform.NewMetrics()), log, nil)
+	h, err := st.Routes(svc.Handler(), sub, platform.NewMetrics())
+	if err != nil {
+		return err
+	}
+	log.Info("product service", "keyspace", keyspace, "tenants", tenants, "model", emb.Model())
+	return platform.ServeAnnounced(ctx, listen, h, log, platform.Announcement{Service: "products", GraphQL: true}, nil)
 }
 
 // embedder loads the local MiniLM model (fetching it on first use) behind an
