@@ -178,10 +178,10 @@ func run(ctx context.Context) error {
 	ada := "ada-" + run
 	fmt.Println("requests (Host: <tenant>." + platform.BaseDomain + "):")
 	for _, s := range []struct{ tenant, method, path, body string }{
-		{"acme", "POST", "/users", `{"UserID":"` + ada + `","Email":"ada@example.com","Name":"Ada (acme)"}`},
-		{"globex", "POST", "/users", `{"UserID":"` + ada + `","Email":"ada@example.com","Name":"Ada (globex)"}`},
-		{"acme", "POST", "/users", `{"UserID":"` + ada + `","Email":"x@example.com","Name":"X"}`},
-		{"globex", "POST", "/users", `{"UserID":"bad-` + run + `","Email":"not-an-email","Name":"X"}`},
+		{"acme", "POST", "/users", `{"user_id":"` + ada + `","email":"ada@example.com","name":"Ada (acme)"}`},
+		{"globex", "POST", "/users", `{"user_id":"` + ada + `","email":"ada@example.com","name":"Ada (globex)"}`},
+		{"acme", "POST", "/users", `{"user_id":"` + ada + `","email":"x@example.com","name":"X"}`},
+		{"globex", "POST", "/users", `{"user_id":"bad-` + run + `","email":"not-an-email","name":"X"}`},
 		{"initech", "GET", "/users/" + ada, ""},
 	} {
 		if err := c.show(ctx, s.tenant, s.method, s.path, s.body); err != nil {
