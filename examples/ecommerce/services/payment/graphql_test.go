@@ -15,7 +15,9 @@ import (
 // a reference; a request with no tenant is refused.
 func TestSubgraph(t *testing.T) {
 	shared := newFixture(t, "t-graph", options{})
-	own := &fixture{t: t, tenant: bigTenant, db: shared.db, net: shared.net, svc: shared.svc, api: shared.api}
+	// A second tenant in the shared tables (not the big one, whose balances
+	// TestTenants checks).
+	own := &fixture{t: t, tenant: shared.tenant + "b", db: shared.db, net: shared.net, svc: shared.svc, api: shared.api}
 	id := "pg-" + shared.tenant + "-" + env.Keyspace()
 	for i, f := range []*fixture{shared, own} {
 		if code, out := f.charge(id, int64(1000*(i+1)), visa); code != http.StatusOK {
