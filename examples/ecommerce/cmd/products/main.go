@@ -14,6 +14,9 @@
 //	curl -X PUT -H 'X-Tenant-ID: acme' -d '{"name":"Brass desk lamp","category":"lighting","price_cents":5900}' localhost:7406/products/lamp-1
 //	curl -H 'X-Tenant-ID: acme' 'localhost:7406/search?q=something+to+read+by'
 //
+// Without -demo the recommender's training job runs for each tenant at start-up
+// and every -train-every (10m).
+//
 // With -demo it writes a small catalogue and a few users' purchases, trains the
 // recommender, prints a semantic search, a hybrid search, similar products and
 // a user's recommendations, and exits (make demo runs it so).
@@ -28,6 +31,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -35,6 +39,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/product"
@@ -52,17 +57,21 @@ func main() {
 	keyspace := flag.String("keyspace", "ecommerce_products", "the service's keyspace")
 	defTenant := flag.String("tenant", "acme", "tenants provisioned at start-up (partition strategy) if they do not exist, comma separated")
 	demo := flag.Bool("demo", false, "write a demo catalogue, print searches and recommendations, and exit")
+	trainEach := flag.Duration("train-every", 10*time.Minute, "how often the recommender's training job runs for each tenant (not with -demo)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *listen, *keyspace, *defTenant, *demo, log); err != nil {
+	if err := run(ctx, *listen, *keyspace, *defTenant, *demo, *trainEach, log); err != nil {
 		log.Error("products", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, log *slog.Logger) error {
+func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, trainEach time.Duration, log *slog.Logger) error {
+	if trainEach <= 0 {
+		return fmt.Errorf("-train-every %v: want a positive duration", trainEach)
+	}
 	st, err := platform.Open(ctx, keyspace)
 	if err != nil {
 		return err
@@ -101,6 +110,13 @@ func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, log
 			return svc.RunIndexer(ctx, *feed.Subscriber(), "product-search-indexer")
 		})
 	})
+	if !demo {
+		wg.Go(func() {
+			platform.EachTenant(ictx, st.Registry, log, "recommender training", func(ctx context.Context) error {
+				return trainEvery(ctx, svc, trainEach, log)
+			})
+		})
+	}
 	if demo {
 		return runDemo(tenant.With(ctx, tenants[0]), svc, os.Stdout)
 	}
