@@ -2,7 +2,9 @@
 // behind the federated gateway, places an order through it, and prints one
 // federated query's answer: the order (order service) with its user (user
 // service), its items' product names and similar products (product service)
-// and its payment (payment service), asked once of the gateway.
+// and its payment (payment service), and the user's recommendations
+// (product service, trained on purchases the demo records), asked once of the
+// gateway.
 //
 // It builds the programs of examples/ecommerce/cmd (cardnet, inventory,
 // payments, orders, users -serve, products, notifications, gateway) into a
@@ -13,7 +15,9 @@
 // has composed the five subgraphs, writes a user, three products and their
 // stock through the services' HTTP APIs, places an order (the order saga
 // reserves the stock and charges the card through the payment service),
-// waits until the product search index has the products, prints the query
+// records purchases for the recommender (trained every 2 s here), waits
+// until the product search index has the products and the recommender has
+// lists, prints the query
 // and the answer, and stops every program. The programs' logs go to a file
 // whose path it prints.
 //
@@ -62,6 +66,7 @@ const query = `query ($id: String!) {
     items { quantity product { name similar(limit: 2) { name } } }
     payment { status amount_cents card_last4 }
   }
+  recommendations(user_id: "ada", limit: 2) { name }
 }`
 
 func main() {
@@ -128,7 +133,7 @@ func run(ctx context.Context) error {
 		"orders": {"-keyspace", prefix + "orders", "-tenant", demoTenant, "-inventory", url("inventory"),
 			"-payments", url("payments")},
 		"users":    {"-serve", "-keyspace", prefix + "users", "-tenant", demoTenant},
-		"products": {"-keyspace", prefix + "products", "-tenant", demoTenant},
+		"products": {"-keyspace", prefix + "products", "-tenant", demoTenant, "-train-every", "2s"},
 		"notifications": {"-keyspace", prefix + "notifications", "-tenant", demoTenant, "-orders-keyspace", prefix + "orders",
 			"-inventory-keyspace", prefix + "inventory", "-smtp", mb.Addr()},
 		"gateway": {"-registry", prefix + "registry", "-services", strings.Join(services, ",")},
@@ -190,11 +195,24 @@ func run(ctx context.Context) error {
 	if v.Status != order.StatusConfirmed {
 		return fmt.Errorf("order-1 is %s (%s), want confirmed (see %s)", v.Status, v.Reason, logPath)
 	}
-	fmt.Printf("placed order-1: %s, payment %s\n\n", v.Status, v.Payment)
+	fmt.Printf("placed order-1: %s, payment %s\n", v.Status, v.Payment)
 
-	// The federated query, once the search index has the products.
+	// Purchases for the recommender: ada's order, and two others who bought
+	// the lamp with the chair.
+	for user, items := range map[string][]string{"ada": {"lamp", "shelf"}, "bob": {"lamp", "chair"}, "eve": {"lamp", "chair"}} {
+		for _, it := range items {
+			if _, err := do(ctx, http.MethodPost, url("products")+"/users/"+user+"/interactions", map[string]string{"product_id": it, "kind": "purchase"}, nil); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Println("recorded purchases: ada lamp and shelf, bob and eve lamp and chair")
+	fmt.Println()
+
+	// The federated query, once the search index has the products and the
+	// recommender has been trained on the purchases.
 	var answer json.RawMessage
-	if err := waitFor(ctx, 2*time.Minute, "the federated answer with similar products", func() (bool, error) {
+	if err := waitFor(ctx, 2*time.Minute, "the federated answer with similar products and recommendations", func() (bool, error) {
 		var r struct {
 			Data struct {
 				Order struct {
@@ -203,6 +221,7 @@ func run(ctx context.Context) error {
 						Product struct{ Similar []any }
 					}
 				}
+				Recommendations []any
 			}
 			Errors []any
 		}
@@ -214,7 +233,7 @@ func run(ctx context.Context) error {
 			return false, err
 		}
 		answer = b
-		return len(r.Errors) == 0 && r.Data.Order.User != nil && len(r.Data.Order.Items) == 2 && len(r.Data.Order.Items[0].Product.Similar) == 2, fmt.Errorf("answer %s", b)
+		return len(r.Errors) == 0 && r.Data.Order.User != nil && len(r.Data.Order.Items) == 2 && len(r.Data.Recommendations) > 0 && len(r.Data.Order.Items[0].Product.Similar) == 2, fmt.Errorf("answer %s", b)
 	}); err != nil {
 		return err
 	}
