@@ -1,5 +1,5 @@
 // Command platform runs the whole e-commerce platform as separate programs
-// behind the federated gateway, places an order through it, and prints one
+// behind the federated gateway, places an order, and prints one
 // federated query's answer: the order (order service) with its user (user
 // service), its items' product names and similar products (product service)
 // and its payment (payment service), and the user's recommendations
