@@ -25,6 +25,7 @@ demo: up
 	$(GO) run ./examples/ecommerce/cmd/users
 	$(GO) run ./examples/ecommerce/cmd/shop
 	$(GO) run ./examples/ecommerce/cmd/products -demo
+	$(GO) run ./examples/ecommerce/cmd/platform
 
 bench: up
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -40,6 +40,20 @@ type ModelOption struct {
 	apply func(m *model) error
 }
 
+// TypeName names the model's GraphQL type (and its root fields: name "User"
+// gives user, userByPartition, ...) in place of the Go type's name, as when
+// a read model (a Profile row) is the entity another subgraph knows as User.
+// The name must be a GraphQL name not taken by another type.
+func TypeName(name string) ModelOption {
+	return ModelOption{apply: func(m *model) error {
+		if !nameRE.MatchString(name) || strings.HasPrefix(name, "__") {
+			return fmt.Errorf("TypeName %q is not a GraphQL type name", name)
+		}
+		m.name = name
+		return nil
+	}}
+}
+
 // ReadOnly leaves the model's mutations out of the schema: its rows are read
 // through the graph and written through the service's own APIs.
 func ReadOnly() ModelOption {

@@ -468,6 +468,15 @@ func TestDeclarationErrors(t *testing.T) {
 		{"field named as a column", func(s *graphql.Schema) error {
 			return graphql.AddField(s, "email", "", func(context.Context, []User, map[string]any) ([]int32, error) { return nil, nil })
 		}, false, "User.email: the name is taken"},
+		{"type name taken", func(s *graphql.Schema) error {
+			return graphql.Add(s, gadgets, graphql.TypeName("User"))
+		}, false, `duplicate GraphQL type name "User"`},
+		{"type name not a name", func(s *graphql.Schema) error {
+			return graphql.Add(s, gadgets, graphql.TypeName("Gad get"))
+		}, false, `TypeName "Gad get" is not a GraphQL type name`},
+		{"type name reserved", func(s *graphql.Schema) error {
+			return graphql.Add(s, gadgets, graphql.TypeName("__Gadget"))
+		}, false, `TypeName "__Gadget" is not a GraphQL type name`},
 		{"reference to a model of this schema", func(s *graphql.Schema) error {
 			return graphql.Reference[User](s, "self", "User", map[string]string{"id": "id"})
 		}, true, "User is a type of this schema"},
@@ -507,5 +516,31 @@ func TestDeclarationErrors(t *testing.T) {
 				t.Fatalf("err = %v, want one containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestTypeName(t *testing.T) {
+	db, err := orm.Detached("graphql_typename")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := graphql.New(graphql.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := graphql.Add(s, orm.MustModel[User](db), graphql.TypeName("Person"), graphql.ReadOnly()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Build(); err != nil {
+		t.Fatal(err)
+	}
+	sdl := s.SDL()
+	for _, want := range []string{"type Person @key(", "person(id: UUID!): Person", "personByPartition(", "PersonConnection"} {
+		if !strings.Contains(sdl, want) {
+			t.Errorf("SDL lacks %q:\n%s", want, sdl)
+		}
+	}
+	if strings.Contains(sdl, "type User ") {
+		t.Errorf("SDL still has type User:\n%s", sdl)
 	}
 }

@@ -140,12 +140,8 @@ func Add[T any](s *Schema, m *orm.Model[T], opts ...ModelOption) error {
 		return errors.New("graphql: Add after Build")
 	}
 	t := reflect.TypeFor[T]()
-	name := t.Name()
-	if name == "" || s.names[name] {
-		return fmt.Errorf("graphql: model %s of table %s: empty or duplicate GraphQL type name", t, m.Table().Name)
-	}
 	md := &model{
-		name: name, lower: strings.ToLower(name[:1]) + name[1:], table: m.Table(), goType: t,
+		name: t.Name(), table: m.Table(), goType: t,
 		get: func(ctx context.Context, keys []any) (reflect.Value, error) {
 			v, err := m.Get(ctx, keys...)
 			return reflect.ValueOf(&v).Elem(), err
@@ -212,9 +208,14 @@ func Add[T any](s *Schema, m *orm.Model[T], opts ...ModelOption) error {
 	}
 	for _, o := range opts {
 		if err := o.apply(md); err != nil {
-			return fmt.Errorf("graphql: model %s: %w", name, err)
+			return fmt.Errorf("graphql: model %s of table %s: %w", t, m.Table().Name, err)
 		}
 	}
+	name := md.name
+	if name == "" || s.names[name] {
+		return fmt.Errorf("graphql: model %s of table %s: empty or duplicate GraphQL type name %q", t, m.Table().Name, name)
+	}
+	md.lower = strings.ToLower(name[:1]) + name[1:]
 	s.names[name] = true
 	md.byKeys = func(ctx context.Context, keys []any) ([]reflect.Value, error) {
 		return md.find(ctx, []orm.Predicate{orm.In(md.table.PartitionKey[0].Name, keys...)})

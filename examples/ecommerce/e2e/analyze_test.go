@@ -99,8 +99,9 @@ var allowedScans = map[string]map[string]string{
 		"SELECT user_id, at, item_id, kind FROM KS.interactions WHERE tenant_id = ? ALLOW FILTERING": "recommend.Train, the full " +
 			"training job, reads every interaction of the tenant by design; the interactions table is partitioned by " +
 			"(tenant, user), so the tenant's rows are not one partition and the read is a scan of the table filtered to " +
-			"the tenant. Only command products -demo and this test run it; a running service should retrain with " +
-			"recommend.TrainIncremental, which reads only the partitions it names.",
+			"the tenant. Command products runs it for each tenant at start-up and every -train-every (10 minutes): " +
+			"a known cost, to go once the service retrains with recommend.TrainIncremental, which reads only the " +
+			"partitions it names, or Train walks a per-tenant list of users.",
 	},
 }
 

@@ -16,6 +16,10 @@
 // request may also name its tenant by its host (<tenant>.shop.localhost). It logs
 // with log/slog and stops on SIGINT or SIGTERM: the server finishes the requests in
 // flight (for up to 10 seconds), and the sweepers stop.
+//
+// Beside its API it serves /healthz and /metrics, and it announces itself in
+// the service registry (keyspace ecommerce_registry, or REGISTRY_KEYSPACE) as
+// "inventory" (it has no GraphQL subgraph); it deregisters when it stops.
 package main
 
 import (
@@ -24,6 +28,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -34,7 +39,7 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:7403", "address the HTTP API listens on")
 	keyspace := flag.String("keyspace", "ecommerce_inventory", "the service's keyspace")
-	defTenant := flag.String("tenant", "acme", "tenant provisioned at start-up (partition strategy) if it does not exist")
+	defTenant := flag.String("tenant", "acme", "tenants provisioned at start-up (partition strategy) if they do not exist, comma separated")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -70,10 +75,10 @@ func run(ctx context.Context, listen, keyspace, defTenant string, log *slog.Logg
 		return err
 	}
 	// The shared tables; each keyspace tenant gets its own when it is provisioned.
-	if err := st.Provision(ctx, feed.SyncWith(svc.Sync), defTenant); err != nil {
+	if err := st.Provision(ctx, feed.SyncWith(svc.Sync), strings.Split(defTenant, ",")...); err != nil {
 		return err
 	}
-	h, err := st.Handler(svc.Handler())
+	h, err := st.Routes(svc.Handler(), nil, platform.NewMetrics())
 	if err != nil {
 		return err
 	}
@@ -86,6 +91,6 @@ func run(ctx context.Context, listen, keyspace, defTenant string, log *slog.Logg
 	}()
 	wg.Go(func() { platform.EachTenant(sctx, st.Registry, log, "expiry sweeper", svc.RunExpiry) })
 
-	log.Info("inventory service", "keyspace", keyspace, "tenant", defTenant)
-	return platform.Serve(ctx, listen, platform.WithMetrics(h, platform.NewMetrics()), log, nil)
+	log.Info("inventory service", "keyspace", keyspace, "tenants", defTenant)
+	return platform.ServeAnnounced(ctx, listen, h, log, platform.Announcement{Service: "inventory"}, nil)
 }

@@ -32,6 +32,12 @@
 // -tenant is provisioned at start-up in the service's keyspace, and watched;
 // it must exist in the order and inventory keyspaces too (their commands
 // provision it). It stops gracefully on SIGINT or SIGTERM.
+//
+// Beside its API it serves its GraphQL subgraph at /graphql (behind the tenant
+// middleware; see the service package's Subgraph), the subgraph's SDL at
+// /graphql/sdl, /healthz and /metrics, and it announces itself in the service
+// registry (keyspace ecommerce_registry, or REGISTRY_KEYSPACE) as "notifications", so the
+// gateway (cmd/gateway) finds it; it deregisters when it stops.
 package main
 
 import (
@@ -51,6 +57,7 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/inventory"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/notification"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/order"
+	"github.com/cassandraorm/cassandraorm-go/graphql"
 	"github.com/cassandraorm/cassandraorm-go/realtime"
 )
 
@@ -160,7 +167,11 @@ func run(log *slog.Logger, args []string) error {
 		return err
 	}
 
-	api, err := st.Handler(svc.Handler())
+	sub, err := svc.Subgraph(graphql.Config{})
+	if err != nil {
+		return err
+	}
+	api, err := st.Routes(svc.Handler(), sub, platform.NewMetrics())
 	if err != nil {
 		return err
 	}
@@ -194,5 +205,6 @@ func run(log *slog.Logger, args []string) error {
 			}
 		}
 	}
-	return platform.Serve(ctx, *listen, platform.WithMetrics(platform.Site(hub.Handler(), api), platform.NewMetrics()), log, ready)
+	return platform.ServeAnnounced(ctx, *listen, platform.Site(hub.Handler(), api), log,
+		platform.Announcement{Service: "notifications", GraphQL: true, Metadata: map[string]string{"ws": "/ws"}}, ready)
 }

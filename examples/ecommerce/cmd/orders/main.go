@@ -6,6 +6,12 @@
 // resumed by the others within the lease time.
 //
 //	go run ./examples/ecommerce/cmd/orders -inventory http://127.0.0.1:7403 -payments http://127.0.0.1:7402
+//
+// Beside its API it serves its GraphQL subgraph at /graphql (behind the tenant
+// middleware; see the service package's Subgraph), the subgraph's SDL at
+// /graphql/sdl, /healthz and /metrics, and it announces itself in the service
+// registry (keyspace ecommerce_registry, or REGISTRY_KEYSPACE) as "orders", so the
+// gateway (cmd/gateway) finds it; it deregisters when it stops.
 package main
 
 import (
@@ -14,10 +20,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/order"
+	"github.com/cassandraorm/cassandraorm-go/graphql"
 	"github.com/cassandraorm/cassandraorm-go/saga"
 )
 
@@ -26,7 +34,7 @@ func main() {
 	inventory := flag.String("inventory", "http://127.0.0.1:7403", "base URL of the inventory service")
 	payments := flag.String("payments", "http://127.0.0.1:7402", "base URL of the payment service")
 	keyspace := flag.String("keyspace", "ecommerce_orders", "the service's keyspace")
-	tenantID := flag.String("tenant", "acme", "a tenant to provision at start-up")
+	tenantID := flag.String("tenant", "acme", "tenants to provision at start-up, comma separated")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,10 +62,14 @@ func run(ctx context.Context, log *slog.Logger, listen, inventory, payments, key
 	if err != nil {
 		return err
 	}
-	if err := st.Provision(ctx, feed.SyncWith(svc.Sync), tenantID); err != nil {
+	if err := st.Provision(ctx, feed.SyncWith(svc.Sync), strings.Split(tenantID, ",")...); err != nil {
 		return err
 	}
-	h, err := st.Handler(svc.Handler())
+	sub, err := svc.Subgraph(graphql.Config{})
+	if err != nil {
+		return err
+	}
+	h, err := st.Routes(svc.Handler(), sub, platform.NewMetrics())
 	if err != nil {
 		return err
 	}
@@ -66,5 +78,5 @@ func run(ctx context.Context, log *slog.Logger, listen, inventory, payments, key
 			log.Error("saga worker", "err", err)
 		}
 	}()
-	return platform.Serve(ctx, listen, platform.WithMetrics(h, platform.NewMetrics()), log, nil)
+	return platform.ServeAnnounced(ctx, listen, h, log, platform.Announcement{Service: "orders", GraphQL: true}, nil)
 }

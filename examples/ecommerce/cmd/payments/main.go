@@ -14,6 +14,12 @@
 // X-Tenant-ID header or its host (<tenant>.shop.localhost). It logs with log/slog
 // and stops gracefully on SIGINT or SIGTERM, finishing the requests in flight (for
 // up to 10 seconds).
+//
+// Beside its API it serves its GraphQL subgraph at /graphql (behind the tenant
+// middleware; see the service package's Subgraph), the subgraph's SDL at
+// /graphql/sdl, /healthz and /metrics, and it announces itself in the service
+// registry (keyspace ecommerce_registry, or REGISTRY_KEYSPACE) as "payments", so the
+// gateway (cmd/gateway) finds it; it deregisters when it stops.
 package main
 
 import (
@@ -23,15 +29,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/payment"
-)
-
-const (
-	keyspace      = "ecommerce_payments"
-	defaultTenant = "acme"
+	"github.com/cassandraorm/cassandraorm-go/graphql"
 )
 
 func main() {
@@ -46,6 +49,8 @@ func run(log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("payments", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:7402", "address to serve the API on")
 	cardnetURL := fs.String("cardnet", "http://127.0.0.1:7401", "base URL of the card network")
+	keyspace := fs.String("keyspace", "ecommerce_payments", "the service's keyspace")
+	tenants := fs.String("tenant", "acme", "tenants to provision at start-up, comma separated")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,7 +60,7 @@ func run(log *slog.Logger, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	st, err := platform.Open(ctx, keyspace)
+	st, err := platform.Open(ctx, *keyspace)
 	if err != nil {
 		return err
 	}
@@ -65,13 +70,17 @@ func run(log *slog.Logger, args []string) error {
 		return err
 	}
 	// The shared tables; each keyspace tenant gets its own when it is provisioned.
-	if err := st.Provision(ctx, svc.Sync, defaultTenant); err != nil {
+	if err := st.Provision(ctx, svc.Sync, strings.Split(*tenants, ",")...); err != nil {
 		return err
 	}
-	h, err := st.Handler(svc.Handler())
+	sub, err := svc.Subgraph(graphql.Config{})
 	if err != nil {
 		return err
 	}
-	log.Info("payment service", "cardnet", *cardnetURL, "keyspace", keyspace, "tenant", defaultTenant)
-	return platform.Serve(ctx, *listen, platform.WithMetrics(h, platform.NewMetrics()), log, nil)
+	h, err := st.Routes(svc.Handler(), sub, platform.NewMetrics())
+	if err != nil {
+		return err
+	}
+	log.Info("payment service", "cardnet", *cardnetURL, "keyspace", *keyspace, "tenants", *tenants)
+	return platform.ServeAnnounced(ctx, *listen, h, log, platform.Announcement{Service: "payments", GraphQL: true}, nil)
 }

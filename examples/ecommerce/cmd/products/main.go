@@ -8,9 +8,9 @@
 //
 // Products read by id (GET /products/{id} and the products of every search
 // hit) come from a cache (product.CacheConfig): a memory tier over the Redis
-// of REDIS_ADDR (default 127.0.0.1:6379), invalidated from the change feed,
-// its hits, misses, loads and stale drops per tier at GET /metrics beside the
-// Go runtime's.
+// of REDIS_ADDR (default 127.0.0.1:6379), invalidated from the change feed for
+// the tenants of -tenant (the others read Cassandra), its hits, misses, loads
+// and stale drops per tier at GET /metrics beside the Go runtime's.
 //
 // At start-up it creates its keyspace (-keyspace, "ecommerce_products") if it is
 // missing (SimpleStrategy(1): development), the registry's tables and the
@@ -20,27 +20,40 @@
 //	curl -X PUT -H 'X-Tenant-ID: acme' -d '{"name":"Brass desk lamp","category":"lighting","price_cents":5900}' localhost:7406/products/lamp-1
 //	curl -H 'X-Tenant-ID: acme' 'localhost:7406/search?q=something+to+read+by'
 //
+// Without -demo the recommender's training job runs for each tenant at start-up
+// and every -train-every (10m).
+//
 // With -demo it writes a small catalogue and a few users' purchases, trains the
 // recommender, prints a semantic search, a hybrid search, similar products and
 // a user's recommendations, and exits (make demo runs it so).
+//
+// Beside its API it serves its GraphQL subgraph at /graphql (behind the tenant
+// middleware; see the service package's Subgraph), the subgraph's SDL at
+// /graphql/sdl, /healthz and /metrics, and it announces itself in the service
+// registry (keyspace ecommerce_registry, or REGISTRY_KEYSPACE) as "products", so the
+// gateway (cmd/gateway) finds it; it deregisters when it stops.
 package main
 
 import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/cache"
 	"github.com/cassandraorm/cassandraorm-go/cache/cacheprom"
 	"github.com/cassandraorm/cassandraorm-go/cache/ormcache"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/product"
+	"github.com/cassandraorm/cassandraorm-go/graphql"
 	"github.com/cassandraorm/cassandraorm-go/internal/devenv"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/recommend"
@@ -52,19 +65,23 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:7406", "address the HTTP API listens on")
 	keyspace := flag.String("keyspace", "ecommerce_products", "the service's keyspace")
-	defTenant := flag.String("tenant", "acme", "tenant provisioned at start-up (partition strategy) if it does not exist")
+	defTenant := flag.String("tenant", "acme", "tenants provisioned at start-up (partition strategy) if they do not exist, comma separated")
 	demo := flag.Bool("demo", false, "write a demo catalogue, print searches and recommendations, and exit")
+	trainEach := flag.Duration("train-every", 10*time.Minute, "how often the recommender's training job runs for each tenant (not with -demo)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *listen, *keyspace, *defTenant, *demo, log); err != nil {
+	if err := run(ctx, *listen, *keyspace, *defTenant, *demo, *trainEach, log); err != nil {
 		log.Error("products", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, log *slog.Logger) error {
+func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, trainEach time.Duration, log *slog.Logger) error {
+	if trainEach <= 0 {
+		return fmt.Errorf("-train-every %v: want a positive duration", trainEach)
+	}
 	st, err := platform.Open(ctx, keyspace)
 	if err != nil {
 		return err
@@ -91,13 +108,14 @@ func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, log
 		return err
 	}
 	defer stack.Close()
-	// The cache covers the tenant provisioned here only: the invalidator's
+	// The cache covers the tenants provisioned here only: the invalidator's
 	// tenants are fixed when it starts (ormcache.InvalidatorConfig.Tenants,
 	// to be followed from the registry once ormcache can add tenants to a
 	// running Invalidator), and the service reads the others from Cassandra.
+	tenants := strings.Split(defTenant, ",")
 	svc, err := product.New(st.Tenanted, product.Config{Embedder: emb, Feed: feed.Feed, Recommend: &recommend.Config{},
 		Cache: &product.CacheConfig{Store: stack, Options: ormcache.Options{Get: cache.Options{Observer: obs}},
-			Invalidator: ormcache.InvalidatorConfig{Tenants: []string{defTenant}}}})
+			Invalidator: ormcache.InvalidatorConfig{Tenants: tenants}}})
 	if err != nil {
 		return err
 	}
@@ -107,7 +125,7 @@ func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, log
 		}
 		return svc.Sync(ctx)
 	}
-	if err := st.Provision(ctx, feed.SyncWith(syncAll), defTenant); err != nil {
+	if err := st.Provision(ctx, feed.SyncWith(syncAll), tenants...); err != nil {
 		return err
 	}
 	// A cache whose invalidator has stopped would serve old products: its
@@ -130,15 +148,26 @@ func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, log
 			return svc.RunIndexer(ctx, *feed.Subscriber(), "product-search-indexer")
 		})
 	})
-	if demo {
-		return stopped(sctx, runDemo(tenant.With(sctx, defTenant), svc, os.Stdout))
+	if !demo {
+		wg.Go(func() {
+			platform.EachTenant(ictx, st.Registry, log, "recommender training", func(ctx context.Context) error {
+				return trainEvery(ctx, svc, trainEach, log)
+			})
+		})
 	}
-	h, err := st.Handler(svc.Handler())
+	if demo {
+		return stopped(sctx, runDemo(tenant.With(sctx, tenants[0]), svc, os.Stdout))
+	}
+	sub, err := svc.Subgraph(graphql.Config{})
 	if err != nil {
 		return err
 	}
-	log.Info("product service", "keyspace", keyspace, "tenant", defTenant, "model", emb.Model())
-	return stopped(sctx, platform.Serve(sctx, listen, platform.WithMetrics(h, metrics), log, nil))
+	h, err := st.Routes(svc.Handler(), sub, metrics)
+	if err != nil {
+		return err
+	}
+	log.Info("product service", "keyspace", keyspace, "tenants", tenants, "model", emb.Model())
+	return stopped(sctx, platform.ServeAnnounced(sctx, listen, h, log, platform.Announcement{Service: "products", GraphQL: true}, nil))
 }
 
 // stopped returns err, or the cause of sctx when the cache's invalidator

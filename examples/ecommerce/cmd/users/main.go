@@ -7,6 +7,16 @@
 // header, and kept in the user_profiles read model. It prints what each step did.
 //
 //	make demo    # starts the dev servers, then runs the quickstart and this
+//
+// With -serve it is the service as a server instead: the HTTP API and the
+// GraphQL subgraph (type User, package services/user's Subgraph) behind the
+// tenant middleware on -listen (127.0.0.1:7407), /graphql/sdl, /healthz and
+// /metrics outside it, the relay and the projection of every active tenant,
+// on keyspace -keyspace (ecommerce_users) with the tenants -tenant (acme)
+// provisioned, announced in the service registry (keyspace
+// ecommerce_registry) as "users" until it stops on SIGINT or SIGTERM:
+//
+//	go run ./examples/ecommerce/cmd/users -serve
 package main
 
 import (
@@ -14,6 +24,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -44,6 +55,17 @@ const (
 )
 
 func main() {
+	serveMode := flag.Bool("serve", false, "serve the user service (API, subgraph, registry announcement) until stopped, instead of the demo")
+	listen := flag.String("listen", "127.0.0.1:7407", "with -serve: the address to serve on")
+	ks := flag.String("keyspace", keyspace, "with -serve: the service's keyspace")
+	tenants := flag.String("tenant", "acme", "with -serve: tenants to provision at start-up, comma separated")
+	flag.Parse()
+	if *serveMode {
+		if err := serve(*listen, *ks, *tenants); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if err := run(context.Background()); err != nil {
 		log.Fatal(err)
 	}
@@ -156,10 +178,10 @@ func run(ctx context.Context) error {
 	ada := "ada-" + run
 	fmt.Println("requests (Host: <tenant>." + platform.BaseDomain + "):")
 	for _, s := range []struct{ tenant, method, path, body string }{
-		{"acme", "POST", "/users", `{"UserID":"` + ada + `","Email":"ada@example.com","Name":"Ada (acme)"}`},
-		{"globex", "POST", "/users", `{"UserID":"` + ada + `","Email":"ada@example.com","Name":"Ada (globex)"}`},
-		{"acme", "POST", "/users", `{"UserID":"` + ada + `","Email":"x@example.com","Name":"X"}`},
-		{"globex", "POST", "/users", `{"UserID":"bad-` + run + `","Email":"not-an-email","Name":"X"}`},
+		{"acme", "POST", "/users", `{"user_id":"` + ada + `","email":"ada@example.com","name":"Ada (acme)"}`},
+		{"globex", "POST", "/users", `{"user_id":"` + ada + `","email":"ada@example.com","name":"Ada (globex)"}`},
+		{"acme", "POST", "/users", `{"user_id":"` + ada + `","email":"x@example.com","name":"X"}`},
+		{"globex", "POST", "/users", `{"user_id":"bad-` + run + `","email":"not-an-email","name":"X"}`},
 		{"initech", "GET", "/users/" + ada, ""},
 	} {
 		if err := c.show(ctx, s.tenant, s.method, s.path, s.body); err != nil {

@@ -17,9 +17,9 @@ import (
 
 // CreateUser asks for a new account.
 type CreateUser struct {
-	UserID string
-	Email  string
-	Name   string
+	UserID string `json:"user_id"`
+	Email  string `json:"email"`
+	Name   string `json:"name"`
 }
 
 // Validate implements cqrs.Validator.
@@ -32,9 +32,9 @@ func (c CreateUser) Validate() error {
 
 // UpdateUserProfile asks to change a user's name and bio.
 type UpdateUserProfile struct {
-	UserID string
-	Name   string
-	Bio    string
+	UserID string `json:"user_id"`
+	Name   string `json:"name"`
+	Bio    string `json:"bio"`
 }
 
 // Profile is the read model: one row per user, kept by the projection.

@@ -123,7 +123,7 @@ func TestUserServiceTenants(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			body := fmt.Sprintf(`{"UserID":"ada","Email":"ada@example.com","Name":"Ada of %s"}`, id)
+			body := fmt.Sprintf(`{"user_id":"ada","email":"ada@example.com","name":"Ada of %s"}`, id)
 			if code, out := call(id, "POST", "/users", body); code != http.StatusCreated {
 				t.Errorf("%s: create: %d %v", id, code, out)
 			}
