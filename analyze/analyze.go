@@ -690,8 +690,9 @@ func (a *Analyzer) estimate(r *Report, t *Table, s *Select) {
 }
 
 // writeKey checks the WHERE clause of an UPDATE or DELETE: the partition key by = or
-// IN, and for an UPDATE every clustering column by = or IN.
-func (a *Analyzer) writeKey(r *Report, t *Table, where []Relation, update bool, targets bool) bool {
+// IN, and for an UPDATE every clustering column by = or IN, or none of them when
+// the UPDATE writes static columns only (staticOnly).
+func (a *Analyzer) writeKey(r *Report, t *Table, where []Relation, update, targets, staticOnly bool) bool {
 	if !checkColumns(r, t, relColumns(where)...) {
 		return false
 	}
@@ -731,9 +732,10 @@ func (a *Analyzer) writeKey(r *Report, t *Table, where []Relation, update bool, 
 	if parts != 1 {
 		r.Access = MultiPartition
 	}
-	full := true
+	full, anyClustering := true, false
 	for _, c := range t.Keys(Clustering) {
 		rels := rs.byCol[c.Name]
+		anyClustering = anyClustering || len(rels) > 0
 		if len(rels) == 0 || !eqOrIn(rels) {
 			if update && len(rels) > 0 {
 				r.refuse("UPDATE_SLICE", nil, "Slice restrictions are not supported on the clustering columns in UPDATE statements")
@@ -745,7 +747,11 @@ func (a *Analyzer) writeKey(r *Report, t *Table, where []Relation, update bool, 
 			}
 		}
 	}
-	if update && len(missing) > 0 {
+	if update && staticOnly && anyClustering {
+		r.refuse("STATIC_CLUSTERING", nil, "Invalid restrictions on clustering columns since the UPDATE statement modifies only static columns")
+		return false
+	}
+	if update && len(missing) > 0 && !staticOnly {
 		r.refuse("CLUSTERING_KEY_MISSING", nil, "Some clustering keys are missing: "+strings.Join(missing, ", "))
 		return false
 	}
@@ -754,6 +760,24 @@ func (a *Analyzer) writeKey(r *Report, t *Table, where []Relation, update bool, 
 		return false
 	}
 	return true
+}
+
+// onlyStatic reports whether a write that sets columns (key columns aside) and
+// has conditions on conds applies to static columns only: none of them is a
+// regular column and at least one is static. Cassandra then lets the write name
+// the partition key alone (ModificationStatement's appliesOnlyToStaticColumns).
+func onlyStatic(t *Table, columns, conds []string) bool {
+	static := false
+	for _, name := range slices.Concat(columns, conds) {
+		c, _ := t.Column(name)
+		switch c.Kind {
+		case Static:
+			static = true
+		case Regular:
+			return false
+		}
+	}
+	return static
 }
 
 func (a *Analyzer) insert(r *Report, s *Insert) {
@@ -785,7 +809,7 @@ func (a *Analyzer) insert(r *Report, s *Insert) {
 				missing = append(missing, c.Name)
 			}
 		}
-		if len(missing) > 0 {
+		if len(missing) > 0 && !onlyStatic(t, s.Columns, nil) {
 			r.refuse("CLUSTERING_KEY_MISSING", nil, "Some clustering keys are missing: "+strings.Join(missing, ", "))
 			return
 		}
@@ -809,7 +833,8 @@ func (a *Analyzer) update(r *Report, s *Update) {
 	for _, as := range s.Set {
 		set = append(set, as.Column)
 	}
-	if !checkColumns(r, t, set...) || !a.writeKey(r, t, s.Where, true, false) {
+	if !checkColumns(r, t, set...) || !checkColumns(r, t, relColumns(s.If)...) ||
+		!a.writeKey(r, t, s.Where, true, false, onlyStatic(t, set, relColumns(s.If))) {
 		return
 	}
 	for _, as := range s.Set {
@@ -842,7 +867,7 @@ func (a *Analyzer) delete(r *Report, s *Delete) {
 	for _, d := range s.Targets {
 		cols = append(cols, d.Column)
 	}
-	if !checkColumns(r, t, cols...) || !a.writeKey(r, t, s.Where, false, len(s.Targets) > 0) {
+	if !checkColumns(r, t, cols...) || !a.writeKey(r, t, s.Where, false, len(s.Targets) > 0, false) {
 		return
 	}
 	if len(s.If) > 0 || s.IfExists {

@@ -262,7 +262,7 @@ func (b *Batch) exec(ctx context.Context) error {
 	} else {
 		err = gb.ExecContext(ctx)
 	}
-	b.db.observe(ctx, QueryEvent{Op: "batch", Statement: stmt, Latency: time.Since(start), Rows: len(b.entries), Err: err})
+	b.db.observe(ctx, QueryEvent{Table: tables, Op: "batch", Statement: stmt, Statements: b.statements(), Latency: time.Since(start), Rows: len(b.entries), Err: err})
 	if err != nil {
 		return fmt.Errorf("orm: %s batch of %d statements on %s: %w", b.kind, len(b.entries), tables, outcome(err))
 	}
@@ -270,6 +270,19 @@ func (b *Batch) exec(ctx context.Context) error {
 		return &ConflictError{Table: tables, Op: "batch", Current: current}
 	}
 	return nil
+}
+
+// statements returns the CQL text of the batch's entries, for the observer:
+// nil when the DB has no observer.
+func (b *Batch) statements() []string {
+	if b.db.observer == nil {
+		return nil
+	}
+	out := make([]string, len(b.entries))
+	for i, e := range b.entries {
+		out[i] = e.Stmt
+	}
+	return out
 }
 
 func uniq(s []string) []string {

@@ -8,12 +8,19 @@ import (
 
 // QueryEvent describes one statement the ORM ran.
 type QueryEvent struct {
-	// Table is the table concerned, empty for keyspace statements.
+	// Table is the table concerned, empty for keyspace statements; for a
+	// batch, its tables, comma separated.
 	Table string
 	// Op is the operation: insert, get, select, update, delete, count, lwt, batch, schema.
 	Op string
-	// Statement is the CQL text, with bind markers where values went.
+	// Statement is the CQL text, with bind markers where values went; for a
+	// batch, a summary (BEGIN LOGGED BATCH (n statements on t1, t2) APPLY
+	// BATCH).
 	Statement string
+	// Statements are, for a batch, the CQL text of each statement in it, in
+	// order, with bind markers (the same text for the same write of a model);
+	// nil for other operations.
+	Statements []string
 	// Latency is the time from sending the statement to the last row read.
 	Latency time.Duration
 	// Rows is the number of rows read (selects) or written (batches).

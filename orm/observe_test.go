@@ -39,6 +39,13 @@ func TestObserverAndSlog(t *testing.T) {
 	_ = accounts.InsertIfNotExists(ctx, &Account{ID: "obs"})
 	for range accounts.Query().Where(orm.Eq("id", "obs")).All(ctx) {
 	}
+	b := db.NewBatch(orm.LoggedBatch, orm.BatchLimits{})
+	if err := errors.Join(accounts.Batch(b).Insert(ctx, &Account{ID: "obs-b1"}), accounts.Batch(b).Insert(ctx, &Account{ID: "obs-b2"})); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	ops := make([]string, len(events))
@@ -48,8 +55,16 @@ func TestObserverAndSlog(t *testing.T) {
 			t.Errorf("event %+v", e)
 		}
 	}
-	if got := strings.Join(ops, ","); got != "insert,get,lwt insert,select" {
+	if got := strings.Join(ops, ","); got != "insert,get,lwt insert,select,batch" {
 		t.Fatalf("observed %s", got)
+	}
+	if st := events[4].Statements; len(st) != 2 || !strings.HasPrefix(st[0], "INSERT INTO ") || st[0] != st[1] || !strings.Contains(st[0], "?") {
+		t.Errorf("batch statements %q", st)
+	}
+	for _, e := range events[:4] {
+		if e.Statements != nil {
+			t.Errorf("%s event with batch statements %q", e.Op, e.Statements)
+		}
 	}
 	if events[1].Rows != 1 || events[3].Rows != 1 {
 		t.Errorf("rows: get %d select %d", events[1].Rows, events[3].Rows)

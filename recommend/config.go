@@ -67,8 +67,10 @@ type Config struct {
 	// DefaultWeights().
 	Weights Weights
 
-	// LogShards spreads each day of the interaction log over that many
-	// partitions, so that one day's writes do not all land on one. Default 8.
+	// LogShards spreads each day of the interaction log, and the list of
+	// users Train reads, over that many partitions, so that one day's writes
+	// do not all land on one. Default 8. Every process that records and
+	// trains on the same tables must use the same LogShards.
 	LogShards int
 	// LogTTL is how long the log keeps an interaction for TrainIncremental.
 	// Default 30 days; a TrainIncremental since longer ago than that misses

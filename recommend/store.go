@@ -35,6 +35,17 @@ type logEntry struct {
 
 func (logEntry) TableName() string { return "interaction_log" }
 
+// userEntry names a user who has interactions: one partition per shard
+// (Config.LogShards of them, by the user's hash), so that Train finds every
+// user by reading named partitions instead of scanning the interactions
+// table.
+type userEntry struct {
+	Shard  int32  `cql:"shard" orm:"pk"`
+	UserID string `cql:"user_id" orm:"ck"`
+}
+
+func (userEntry) TableName() string { return "interaction_users" }
+
 // purchase is an item a user bought: one partition per user, read by
 // Recommend to leave those items out however old the purchase.
 type purchase struct {
@@ -94,6 +105,7 @@ type Recommender struct {
 	content ContentSource
 
 	interactions *orm.Model[Interaction]
+	users        *orm.Model[userEntry]
 	byItem       *orm.Model[itemInteraction]
 	log          *orm.Model[logEntry]
 	purchases    *orm.Model[purchase]
@@ -113,6 +125,9 @@ func New(db *orm.DB, cfg Config, content ContentSource) (*Recommender, error) {
 	var err error
 	if r.interactions, err = orm.NewModel[Interaction](db, orm.TableName("interactions")); err != nil {
 		return nil, fmt.Errorf("recommend: %w", err)
+	}
+	if r.users, err = orm.NewModel[userEntry](db); err != nil {
+		return nil, err
 	}
 	if r.byItem, err = orm.NewModel[itemInteraction](db); err != nil {
 		return nil, fmt.Errorf("recommend: %w", err)
@@ -137,7 +152,7 @@ func New(db *orm.DB, cfg Config, content ContentSource) (*Recommender, error) {
 
 // Models returns the Recommender's models, for db.Sync or migrations.
 func (r *Recommender) Models() []orm.SchemaModel {
-	return []orm.SchemaModel{r.interactions, r.byItem, r.log, r.purchases, r.neighbours, r.stats, r.popular}
+	return []orm.SchemaModel{r.interactions, r.users, r.byItem, r.log, r.purchases, r.neighbours, r.stats, r.popular}
 }
 
 // Sync creates or updates the Recommender's tables (orm.DB.Sync).
@@ -166,6 +181,7 @@ func (r *Recommender) Record(ctx context.Context, in Interaction) error {
 	b := r.db.NewBatch(orm.LoggedBatch, orm.BatchLimits{})
 	err := errors.Join(
 		r.interactions.Batch(b).Insert(ctx, &in),
+		r.users.Batch(b).Insert(ctx, &userEntry{Shard: r.shard(in.UserID), UserID: in.UserID}),
 		r.byItem.Batch(b).Insert(ctx, &itemInteraction{ItemID: in.ItemID, UserID: in.UserID, At: in.At, Kind: in.Kind}),
 		r.log.Batch(b).Insert(ctx, &logEntry{Day: day(in.At), Shard: r.shard(in.UserID), At: in.At, UserID: in.UserID, ItemID: in.ItemID}, orm.WithTTL(r.cfg.LogTTL)),
 	)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,8 +25,11 @@ type TrainReport struct {
 	Popular int
 }
 
-// Train is the full training job: it reads every interaction (the whole
-// interactions table, page by page, a scan the job alone makes), computes
+// Train is the full training job: it reads every interaction (the users
+// from the Config.LogShards partitions of the interaction_users table that
+// Record keeps, then each user's partition of the interactions table,
+// Config.Concurrency at a time: named partitions only, no scan, so on a
+// tenanted DB it reads the tenant's rows and no other's), computes
 // every item's neighbour list and the popularity list in memory (Fit's
 // computation: the matrix of affinities is held sparse, one row per user and
 // one per item), and writes them.
@@ -41,12 +45,27 @@ type TrainReport struct {
 func (r *Recommender) Train(ctx context.Context) (TrainReport, error) {
 	rep := TrainReport{At: r.cfg.Now().UTC().Truncate(time.Microsecond)}
 	b := newBuilder(&r.cfg, rep.At)
-	for in, err := range r.interactions.Query().AllowFiltering().All(ctx) {
-		if err != nil {
-			return rep, fmt.Errorf("recommend: train: read interactions: %w", err)
+	users, err := r.allUsers(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("recommend: train: %w", err)
+	}
+	histories := make([][]Interaction, len(users))
+	if err := r.each(ctx, len(users), func(ctx context.Context, i int) error {
+		for in, err := range r.interactions.Query().Where(orm.Eq("user_id", users[i])).All(ctx) {
+			if err != nil {
+				return fmt.Errorf("read interactions of user %q: %w", users[i], err)
+			}
+			histories[i] = append(histories[i], in)
 		}
-		b.add(in.UserID, in.ItemID, in.Kind, in.At)
-		rep.Interactions++
+		return nil
+	}); err != nil {
+		return rep, fmt.Errorf("recommend: train: %w", err)
+	}
+	for _, h := range histories { // in user order, whatever order the reads ended in
+		for _, in := range h {
+			b.add(in.UserID, in.ItemID, in.Kind, in.At)
+			rep.Interactions++
+		}
 	}
 	m := b.build()
 	rep.Users = len(m.users)
@@ -309,4 +328,22 @@ func (r *Recommender) writePopular(ctx context.Context, pop []Scored, at time.Ti
 // retry runs an idempotent write under Config.Retry.
 func (r *Recommender) retry(ctx context.Context, fn func(ctx context.Context) error) error {
 	return retry.Do(ctx, r.cfg.Retry, func(ctx context.Context, _ int) error { return fn(ctx) })
+}
+
+// allUsers returns the users who have interactions, in order: the rows of
+// every shard's partition of interaction_users.
+func (r *Recommender) allUsers(ctx context.Context) ([]string, error) {
+	shards := make([][]string, r.cfg.LogShards)
+	if err := r.each(ctx, r.cfg.LogShards, func(ctx context.Context, i int) error {
+		for u, err := range r.users.Query().Where(orm.Eq("shard", int32(i))).All(ctx) {
+			if err != nil {
+				return fmt.Errorf("read users of shard %d: %w", i, err)
+			}
+			shards[i] = append(shards[i], u.UserID)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return slices.Sorted(slices.Values(slices.Concat(shards...))), nil
 }
