@@ -27,8 +27,9 @@ type InvalidatorConfig struct {
 	// Tenants are tenants whose changes to watch on a tenanted DB from the
 	// start: one subscription per tenant and watched table. More can be added
 	// while the Invalidator runs, with Watch or TenantSource. When Tenants,
-	// TenantSource and the calls of Watch before Run give none, Run watches
-	// the tenant of its context. Ignored on a DB without tenancy.
+	// the first listing of TenantSource and the calls of Watch before Run
+	// give none, Run watches the tenant of its context (it fails without one,
+	// unless there is a TenantSource). Ignored on a DB without tenancy.
 	Tenants []string
 	// TenantSource, when set, lists tenants to watch (the active tenants of a
 	// tenant registry, say): Run calls it as it starts and then every
@@ -311,15 +312,19 @@ func (inv *Invalidator) Run(ctx context.Context) error {
 		for _, id := range listed {
 			inv.add(id)
 		}
-		if len(*inv.tenants.Load()) == 0 && inv.cfg.TenantSource == nil {
+		if len(*inv.tenants.Load()) == 0 {
+			// None given: the tenant of ctx, which a TenantSource may also
+			// do without (its tenants come later).
 			id, err := tenant.From(ctx)
-			if err != nil {
+			switch {
+			case err == nil:
+				inv.add(id)
+			case inv.cfg.TenantSource == nil:
 				inv.mu.Unlock()
 				inv.wg.Done()
 				inv.stopped.Store(true)
 				return fmt.Errorf("ormcache: Invalidator.Run: no tenant to watch (give Tenants or a TenantSource, call Watch, or run it in a tenant's context): %w", err)
 			}
-			inv.add(id)
 		}
 		for id, st := range *inv.tenants.Load() {
 			inv.start(id, st, tenanted)
@@ -362,7 +367,7 @@ func (inv *Invalidator) listTenants(ctx context.Context) []string {
 		}
 		return nil
 	}
-	out := ids[:0:0]
+	out := make([]string, 0, len(ids))
 	for _, id := range ids {
 		if err := tenant.Check(id); err != nil {
 			inv.cfg.Log.Warn("ormcache: TenantSource listed an invalid tenant; not watched", "tenant", id, "err", err)

@@ -180,9 +180,19 @@ func TestTenantsWatchedLater(t *testing.T) {
 }
 
 // TestStoppedInvalidator: once Run has returned, the cached models read the
-// database, and Watch fails.
+// database, and Watch fails; Run with no tenant to watch fails at once.
 func TestStoppedInvalidator(t *testing.T) {
 	f := newFixture(t, "", suffix())
+	none, err := ormcache.NewInvalidator(ormcache.InvalidatorConfig{Subscriber: changefeed.Subscriber{Feed: f.feed}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ormcache.Of(f.items, stack(t, redisPrefix(t), nil), none, ormcache.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := none.Run(t.Context()); err == nil || !errors.Is(err, tenant.ErrNoTenant) {
+		t.Errorf("Run without a tenant to watch = %v, want an error matching tenant.ErrNoTenant", err)
+	}
 	inv, err := ormcache.NewInvalidator(ormcache.InvalidatorConfig{
 		Subscriber: changefeed.Subscriber{Feed: f.feed, Poll: 50 * time.Millisecond},
 		Tenants:    []string{"acme"},
