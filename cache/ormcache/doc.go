@@ -6,10 +6,12 @@
 // change makes old in that process's memory tier and in Redis.
 //
 //	inv, err := ormcache.NewInvalidator(ormcache.InvalidatorConfig{
-//		Subscriber: changefeed.Subscriber{Feed: feed},
+//		Subscriber:   changefeed.Subscriber{Feed: feed},
+//		TenantSource: activeTenants, // on a tenanted DB: asked every TenantPoll
 //	})
 //	products, err := ormcache.Of(productModel, stack, inv, ormcache.Options{})
 //	go inv.Run(ctx)          // until ctx ends
+//	ready, err := inv.Watch("initech") // a tenant provisioned now, cached after <-ready
 //	p, err := products.Get(ctx, id)                   // cached
 //	rows, err := products.Query(ctx, q.Limit(20))     // cached until the table changes
 //	err = products.Model().Update(ctx, &p)            // writes go to the orm.Model
