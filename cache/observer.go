@@ -26,6 +26,11 @@ type Observer interface {
 	// LockWait is a GetOrLoad that waited d for another process holding the
 	// key's Redis lock, and got the value it stored.
 	LockWait(d time.Duration)
+	// Bypass is a read that a user of the cache sent to its source without
+	// looking in the cache or storing what it read, because it could not keep
+	// that entry right (package ormcache: a tenant whose changes its
+	// Invalidator does not watch yet).
+	Bypass()
 }
 
 // LoadOutcome is how a loader call ended.
@@ -75,6 +80,9 @@ func (NopObserver) LoadShared() {}
 
 // LockWait does nothing.
 func (NopObserver) LockWait(time.Duration) {}
+
+// Bypass does nothing.
+func (NopObserver) Bypass() {}
 
 // orNop returns o, or NopObserver if o is nil.
 func orNop(o Observer) Observer {

@@ -36,3 +36,4 @@ func (c *counts) Load(_ time.Duration, o cache.LoadOutcome) {
 }
 func (c *counts) LoadShared()            { c.add("shared") }
 func (c *counts) LockWait(time.Duration) { c.add("lockwait") }
+func (c *counts) Bypass()                { c.add("bypass") }

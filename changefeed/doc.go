@@ -23,7 +23,9 @@
 // # Recording
 //
 // A plain write goes to Cassandra as one logged batch with its change record
-// (Feed.Stage), so the record is committed exactly when the write is. A
+// (Feed.Stage), so the record is committed exactly when the write is; a
+// delete of several rows (orm.Query.Delete) with a record per key prefix it
+// deleted under, whose Change.Range bounds a slice. A
 // conditional write (a lightweight transaction, whose batch may span one
 // partition only) has its record written first (Feed.WriteAhead) and then runs
 // as a conditional batch that also adds the record's id to the row's mark column

@@ -88,7 +88,15 @@ type changeRow struct {
 	Values  map[string][]byte `cql:"column_values"`
 	Nulls   []string          `cql:"nulls"`
 	Changed []string          `cql:"changed"`
-	At      time.Time         `cql:"at"`
+	// RangeColumn and the bounds after it hold the Range of a delete of a
+	// slice of a partition (orm.RowChange.Range); the bounds are prefixed like
+	// Key, null for none.
+	RangeColumn    string    `cql:"range_column"`
+	RangeLower     []byte    `cql:"range_lower"`
+	RangeLowerIncl bool      `cql:"range_lower_inclusive"`
+	RangeUpper     []byte    `cql:"range_upper"`
+	RangeUpperIncl bool      `cql:"range_upper_inclusive"`
+	At             time.Time `cql:"at"`
 	// Ahead marks a record written ahead of a conditional write.
 	Ahead bool `cql:"ahead"`
 	// OriginBucket and OriginSeq, on a copy, locate the record it copies: one
@@ -201,6 +209,15 @@ func rowOf(c *orm.RowChange) changeRow {
 		At: time.Now().UTC().Truncate(time.Millisecond), Values: make(map[string][]byte, len(c.Values))}
 	for _, k := range c.Key {
 		r.Key = append(r.Key, prefixed(k))
+	}
+	if rg := c.Range; rg != nil {
+		r.RangeColumn, r.RangeLowerIncl, r.RangeUpperIncl = rg.Column, rg.LowerInclusive, rg.UpperInclusive
+		if rg.Lower != nil {
+			r.RangeLower = prefixed(rg.Lower)
+		}
+		if rg.Upper != nil {
+			r.RangeUpper = prefixed(rg.Upper)
+		}
 	}
 	for name, v := range c.Values {
 		if v == nil {

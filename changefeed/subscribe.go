@@ -34,9 +34,18 @@ type Change struct {
 	// partition, and so of one row, share it and come in order.
 	Partition string `json:"partition"`
 	// Key holds the primary key values the write was given, by column: the
-	// whole key, or a prefix (at least the partition key) for a delete of a
-	// range.
+	// whole key, or a prefix of it (at least the partition key) for a delete
+	// of the rows under that prefix (all of them, or those in Range) or a
+	// write of static columns.
 	Key map[string]any `json:"key"`
+	// Range, on a delete of a slice of a partition (orm.Query.Delete with a
+	// range on a clustering column), bounds the clustering column after Key's
+	// last: the delete removed the rows under Key in Range, and no others. Nil
+	// otherwise; a delete with a short Key and no Range removed every row
+	// under Key. A consumer that cannot compare the bounds may treat the
+	// change as a delete of every row under Key: it then does more work than
+	// needed, never less.
+	Range *KeyRange `json:"range,omitempty"`
 	// Values holds the new values of the non-key columns the write set to a
 	// value it knew, by column; nil stands for a null. The values have the Go
 	// types of the model's fields.
@@ -46,7 +55,9 @@ type Change struct {
 	Changed []string `json:"changed"`
 	// Row is the row as it was read after the change, by column, when the
 	// subscription read it (see Subscription.Filter and ReadRow); nil otherwise,
-	// and when the row no longer exists. It may be newer than the change.
+	// when the row no longer exists, and for a delete with a Range (the first
+	// row under Key, which a read of a key prefix finds, may be outside the
+	// range and no row the delete concerned). It may be newer than the change.
 	Row map[string]any `json:"row,omitempty"`
 	// Uncertain is set on a change whose conditional write's outcome could not
 	// be learnt: its writer did not learn it and no reader checked its row's
@@ -60,6 +71,22 @@ type Change struct {
 	// Shard and Position are where the change sits in the log.
 	Shard    int      `json:"-"`
 	Position Position `json:"-"`
+}
+
+// KeyRange is the range of a clustering column that a delete of a slice of a
+// partition covered (Change.Range; orm.KeyRange, decoded).
+type KeyRange struct {
+	// Column is the clustering column.
+	Column string `json:"column"`
+	// Lower is the lower bound, in the Go type of the column's field; nil when
+	// the range has none (a bound is never a null).
+	Lower any `json:"lower,omitempty"`
+	// LowerInclusive makes Lower part of the range (>=, not >).
+	LowerInclusive bool `json:"lower_inclusive,omitempty"`
+	// Upper is the upper bound; nil when the range has none.
+	Upper any `json:"upper,omitempty"`
+	// UpperInclusive makes Upper part of the range (<=, not <).
+	UpperInclusive bool `json:"upper_inclusive,omitempty"`
 }
 
 // Value returns column's value as the change holds it: from Values, Key or Row,
@@ -249,7 +276,7 @@ func (b *bound) accept(ctx context.Context, shard int, r *changeRow) (Change, bo
 			need = true
 		}
 	}
-	if need {
+	if need && ch.Range == nil {
 		if ch.Row, err = b.table.reader.Row(ctx, mustUnprefixed(r.Key)); err != nil {
 			return ch, false, err
 		}
@@ -295,6 +322,11 @@ func decode(t *orm.Table, r *changeRow) (Change, error) {
 		}
 	}
 	ch.Partition = strings.Join(part, "/")
+	if r.RangeColumn != "" {
+		if ch.Range, err = decodeRange(t, r, len(key)); err != nil {
+			return bad("range", err)
+		}
+	}
 	for name, raw := range r.Values {
 		b, ok := unprefixed(raw)
 		if !ok {
@@ -311,6 +343,33 @@ func decode(t *orm.Table, r *changeRow) (Change, error) {
 		ch.Values[name] = nil
 	}
 	return ch, nil
+}
+
+// decodeRange returns the Range of log row r, a change of table t whose Key
+// has n values: the range must be on the clustering column after them.
+func decodeRange(t *orm.Table, r *changeRow, n int) (*KeyRange, error) {
+	i := n - len(t.PartitionKey)
+	if i < 0 || i >= len(t.Clustering) || t.Clustering[i].Name != r.RangeColumn {
+		return nil, fmt.Errorf("column %s is not the clustering column after a key of %d values", r.RangeColumn, n)
+	}
+	rg := &KeyRange{Column: r.RangeColumn, LowerInclusive: r.RangeLowerIncl, UpperInclusive: r.RangeUpperIncl}
+	for _, b := range []struct {
+		raw []byte
+		to  *any
+	}{{r.RangeLower, &rg.Lower}, {r.RangeUpper, &rg.Upper}} {
+		if b.raw == nil {
+			continue
+		}
+		v, ok := unprefixed(b.raw)
+		if !ok {
+			return nil, errors.New("malformed bound")
+		}
+		var err error
+		if *b.to, err = t.Decode(r.RangeColumn, v); err != nil {
+			return nil, err
+		}
+	}
+	return rg, nil
 }
 
 // shardName names the lease and checkpoint of shard k of a durable subscription.

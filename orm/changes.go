@@ -55,8 +55,15 @@ type RowChange struct {
 	Tenant string
 	// Key holds the encodings of the primary key values the write was given, in
 	// key order: the whole key, or a prefix of it (at least the partition key)
-	// for a delete of a range.
+	// for a delete of every row under that prefix (Model.Delete given a prefix,
+	// Query.Delete) or a write of static columns.
 	Key [][]byte
+	// Range, on a delete of a slice of a partition (Query.Delete with a range
+	// on the clustering column after Key's last), bounds that column: the
+	// change deleted the rows under Key whose value of it lies in Range, and
+	// no others. Nil otherwise: a delete with a short Key and no Range deleted
+	// every row under Key.
+	Range *KeyRange
 	// Values holds, by column name, the encodings of the new values of the
 	// non-key columns the write sets to a value it knows; nil stands for a null.
 	Values map[string][]byte
@@ -67,6 +74,26 @@ type RowChange struct {
 	Changed []string
 	// Conditional is true for a lightweight transaction.
 	Conditional bool
+}
+
+// KeyRange bounds a clustering column in a RowChange of a delete of a slice of
+// a partition. A bound is the CQL encoding of its value, nil when there is no
+// bound on that side; the bounds compare in the column's type (and its
+// clustering order says only how rows are stored, not what the bounds mean).
+type KeyRange struct {
+	// Column is the clustering column, the one after the last in the change's
+	// Key.
+	Column string
+	// Lower is the lower bound: the rows deleted have Column > Lower, or >=
+	// when LowerInclusive.
+	Lower []byte
+	// LowerInclusive makes Lower part of the range (>=).
+	LowerInclusive bool
+	// Upper is the upper bound: the rows deleted have Column < Upper, or <=
+	// when UpperInclusive.
+	Upper []byte
+	// UpperInclusive makes Upper part of the range (<=).
+	UpperInclusive bool
 }
 
 // PartitionKey returns the part of Key that is the partition key.

@@ -728,6 +728,12 @@ func (q Query[T]) Count(ctx context.Context) (int64, error) {
 // column it is refused with ErrInvalidQuery, as Model.Delete refuses a key prefix:
 // Cassandra cannot mark a range of rows, and removing them would ignore the soft
 // delete. Use HardDelete to remove them.
+//
+// On a model that records its changes (RecordChanges) the delete goes in one
+// logged batch with its record, an OpDelete whose RowChange.Key is the
+// partition key and the clustering columns restricted with Eq, and whose
+// RowChange.Range holds a range on the next one; an In on a clustering column
+// records one change per value (at most 100 in all).
 func (q Query[T]) Delete(ctx context.Context) error {
 	sc, err := q.m.scope(ctx, "delete")
 	if err != nil {
@@ -778,5 +784,135 @@ func (q Query[T]) hardDelete(ctx context.Context, sc scoped) error {
 	if err := o.check(q.m.t.Name); err != nil {
 		return err
 	}
-	return q.m.exec(ctx, "delete", b.String(), vals, &o, true)
+	if q.m.changes == nil {
+		return q.m.exec(ctx, "delete", b.String(), vals, &o, true)
+	}
+	// A model that records its changes: the delete and its records in one
+	// logged batch, as Model.Delete does, so that the records are committed
+	// exactly when the delete is.
+	changes, pk, err := q.deleteChanges(sc)
+	if err != nil {
+		return err
+	}
+	w := writeStmt{op: "delete", cql: b.String(), vals: vals, keys: pk, idempotent: true, sc: sc}
+	batch := q.m.db.NewBatch(LoggedBatch, BatchLimits{MaxStatements: 1, MaxPartitions: 1, MaxBytes: maxSingleWrite})
+	batch.opts = queryOpts{cons: o.cons, serial: o.serial} // a Query's delete takes no TTL or timestamp
+	if err := batch.add(sc, t, w, pk); err != nil {
+		return err
+	}
+	for _, c := range changes {
+		batch.changes = append(batch.changes, pendingChange{log: q.m.changes, change: c})
+	}
+	return batch.Exec(ctx)
+}
+
+// maxDeleteChanges bounds the changes one Query.Delete records: one per
+// combination of the values its IN predicates on clustering columns give.
+const maxDeleteChanges = 100
+
+// deleteChanges returns the changes that a delete of the query's rows, on a
+// model that records its changes, records: an OpDelete per key prefix it
+// deletes under (the partition key and the leading clustering columns
+// restricted with Eq, or with In, which gives a prefix per value), each with
+// the Range of a restriction of the next clustering column to a range. It
+// also returns the partition key's values. It refuses what would make a
+// record say less than what was deleted: a restriction of a clustering
+// column after one left free or restricted to a range.
+func (q Query[T]) deleteChanges(sc scoped) ([]*RowChange, []any, error) {
+	t := q.m.t
+	pk := make([]any, len(t.PartitionKey))
+	for i, c := range t.PartitionKey {
+		p, _ := findPred(q.where, c.Name) // hardDelete checked there is one, an Eq
+		pk[i] = p.vals[0]
+	}
+	prefixes := [][]any{pk}
+	var rng *KeyRange
+	done := false // a clustering column was left free or ranged: the prefix ends
+	for _, c := range t.Clustering {
+		var eq, bounds []Predicate
+		for _, p := range q.where {
+			if p.col != c.Name {
+				continue
+			}
+			switch p.op {
+			case "=", "IN":
+				eq = append(eq, p)
+			default:
+				bounds = append(bounds, p)
+			}
+		}
+		switch {
+		case len(eq) == 0 && len(bounds) == 0:
+			done = true
+			continue
+		case done:
+			return nil, nil, fmt.Errorf("%w: %s: a range delete restricts clustering column %s after one it leaves free or restricts to a range",
+				ErrInvalidQuery, t.Name, c.Name)
+		case len(bounds) > 0:
+			if len(eq) > 0 {
+				return nil, nil, fmt.Errorf("%w: %s: clustering column %s restricted with both an equality and a range", ErrInvalidQuery, t.Name, c.Name)
+			}
+			var err error
+			if rng, err = q.keyRange(c, bounds); err != nil {
+				return nil, nil, err
+			}
+			done = true
+			continue
+		}
+		p := eq[0]
+		next := make([][]any, 0, len(prefixes)*len(p.vals))
+		for _, pre := range prefixes {
+			for _, v := range p.vals {
+				next = append(next, append(slices.Clip(pre), v))
+			}
+		}
+		if len(next) > maxDeleteChanges {
+			return nil, nil, fmt.Errorf("%w: %s: a range delete whose IN restrictions give %d key prefixes, more than the %d a model that records its changes records in one batch",
+				ErrInvalidQuery, t.Name, len(next), maxDeleteChanges)
+		}
+		prefixes = next
+	}
+	out := make([]*RowChange, len(prefixes))
+	for i, pre := range prefixes {
+		if err := q.m.keyValues(pre, len(t.PartitionKey)); err != nil {
+			return nil, nil, err
+		}
+		c, err := q.m.changeOf(sc, OpDelete, pre, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		c.Range = rng
+		out[i] = c
+	}
+	return out, pk, nil
+}
+
+// keyRange returns the KeyRange of the range restrictions bounds of
+// clustering column c: at most one lower and one upper bound.
+func (q Query[T]) keyRange(c *Column, bounds []Predicate) (*KeyRange, error) {
+	t := q.m.t
+	r := &KeyRange{Column: c.Name}
+	for _, p := range bounds {
+		b, err := t.bind(nil, c, p.vals[0])
+		if err != nil {
+			return nil, err
+		}
+		e, ok := b[0].(encoded)
+		if !ok || p.vals[0] == nil {
+			return nil, fmt.Errorf("%w: %s: a range delete bounds clustering column %s with a null", ErrInvalidValue, t.Name, c.Name)
+		}
+		if e.b == nil {
+			e.b = []byte{} // an empty value, not a missing bound
+		}
+		lower := p.op == ">" || p.op == ">="
+		if (lower && r.Lower != nil) || (!lower && r.Upper != nil) {
+			return nil, fmt.Errorf("%w: %s: clustering column %s given two bounds on one side (%s)", ErrInvalidQuery, t.Name, c.Name, p.op)
+		}
+		if lower {
+			r.Lower, r.LowerInclusive = e.b, p.op == ">="
+		} else {
+			r.Upper, r.UpperInclusive = e.b, p.op == "<="
+		}
+	}
+	return r, nil
 }

@@ -1,7 +1,7 @@
 // Package cacheprom is a Prometheus adapter of cache.Observer: counters of
 // hits, misses, evictions and stale drops per tier, a histogram of load
-// latency by outcome, a counter of shared loads and a histogram of lock waits,
-// registered on a Registerer the caller gives.
+// latency by outcome, counters of shared loads and of bypasses, and a
+// histogram of lock waits, registered on a Registerer the caller gives.
 //
 //	obs, err := cacheprom.New(prometheus.DefaultRegisterer, "shop")
 //	...
@@ -30,12 +30,13 @@ import (
 //	<ns>_cache_load_seconds{outcome}    loader calls: ok, not_found or error
 //	<ns>_cache_loads_shared_total       GetOrLoad misses that joined another's flight
 //	<ns>_cache_lock_wait_seconds        waits for another process's load
+//	<ns>_cache_bypasses_total           reads sent to the source, the cache unused
 //
 // It is safe for concurrent use.
 type Observer struct {
 	hits, misses, evictions, stale *prometheus.CounterVec
 	loads                          *prometheus.HistogramVec
-	shared                         prometheus.Counter
+	shared, bypasses               prometheus.Counter
 	lockWait                       prometheus.Histogram
 }
 
@@ -59,10 +60,12 @@ func New(reg prometheus.Registerer, namespace string) (*Observer, error) {
 			Help: "Loader calls by outcome (ok, not_found, error).", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"outcome"}),
 		shared: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Subsystem: "cache", Name: "loads_shared_total",
 			Help: "GetOrLoad misses that joined another caller's flight instead of running their own."}),
+		bypasses: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Subsystem: "cache", Name: "bypasses_total",
+			Help: "Reads sent to the source without looking in the cache or storing in it (a tenant not yet watched)."}),
 		lockWait: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: namespace, Subsystem: "cache", Name: "lock_wait_seconds",
 			Help: "Waits for another process holding a key's Redis lock.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 12)}),
 	}
-	for _, c := range []prometheus.Collector{o.hits, o.misses, o.evictions, o.stale, o.loads, o.shared, o.lockWait} {
+	for _, c := range []prometheus.Collector{o.hits, o.misses, o.evictions, o.stale, o.loads, o.shared, o.bypasses, o.lockWait} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("cacheprom: registering the cache metrics (namespace %q): %w", namespace, err)
 		}
@@ -92,3 +95,6 @@ func (o *Observer) LoadShared() { o.shared.Inc() }
 
 // LockWait observes a wait for another process's lock.
 func (o *Observer) LockWait(d time.Duration) { o.lockWait.Observe(d.Seconds()) }
+
+// Bypass counts a read the cache was not used for.
+func (o *Observer) Bypass() { o.bypasses.Inc() }

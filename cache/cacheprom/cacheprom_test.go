@@ -114,6 +114,10 @@ func TestScrape(t *testing.T) {
 		}
 	}
 
+	// Two reads that a cached model sent to the database.
+	obs.Bypass()
+	obs.Bypass()
+
 	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	defer srv.Close()
 	want := []string{
@@ -125,6 +129,7 @@ func TestScrape(t *testing.T) {
 		`test_cache_load_seconds_count{outcome="not_found"} 1`,
 		`test_cache_loads_shared_total 0`,
 		`test_cache_lock_wait_seconds_count 0`,
+		`test_cache_bypasses_total 2`,
 		`test_cache_evictions_total{tier="memory"} 20`,
 	}
 	testenv.WaitFor(t, 30*time.Second, func() error {

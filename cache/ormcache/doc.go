@@ -6,10 +6,12 @@
 // change makes old in that process's memory tier and in Redis.
 //
 //	inv, err := ormcache.NewInvalidator(ormcache.InvalidatorConfig{
-//		Subscriber: changefeed.Subscriber{Feed: feed},
+//		Subscriber:   changefeed.Subscriber{Feed: feed},
+//		TenantSource: activeTenants, // on a tenanted DB: asked every TenantPoll
 //	})
 //	products, err := ormcache.Of(productModel, stack, inv, ormcache.Options{})
 //	go inv.Run(ctx)          // until ctx ends
+//	ready, err := inv.Watch("initech") // a tenant provisioned now, cached after <-ready
 //	p, err := products.Get(ctx, id)                   // cached
 //	rows, err := products.Query(ctx, q.Limit(20))     // cached until the table changes
 //	err = products.Model().Update(ctx, &p)            // writes go to the orm.Model
@@ -48,15 +50,31 @@
 // During that delay a process may serve the old value from its memory tier;
 // Redis is cleared by the first process that handles the change.
 //
+// # Tenants
+//
+// On a tenanted DB the Invalidator watches the tenants it is given:
+// InvalidatorConfig.Tenants, InvalidatorConfig.TenantSource (asked at Run and
+// every TenantPoll), and Watch, before Run or while it runs; without any, the
+// tenant of Run's context. A Get or Query is served from the cache, and
+// stored in it, only in a tenant whose subscriptions have run one Lag (the
+// channel Watch returns is closed then; Ready for those Run starts with). In
+// any other tenant, and once Run has returned, it reads the database without
+// looking in the cache or storing in it, a Bypass for the model's observer:
+// a tenant provisioned after start is never served an entry its Invalidator
+// could not have invalidated.
+//
 // # Range deletes
 //
-// A delete of a range (a change whose Key is a prefix of the primary key)
-// invalidates the Get entries of that range this process has read in the
-// last TTL (each Model of a table with clustering columns keeps the keys it
-// read), and the table's queries. Every process does the same for its own
-// reads, so every entry in Redis is invalidated by the process that read it,
-// if it is still running; an entry stored by a process that has stopped
-// stays until its TTL.
+// A delete of several rows (a change whose Key is a prefix of the primary
+// key: Model.Delete of a prefix, Query.Delete, whose change may carry a
+// Range of the next clustering column) invalidates the Get entries under that
+// prefix this process has read in the last TTL (each Model of a table with
+// clustering columns keeps the keys it read), and the table's queries. For a
+// slice that is more than was deleted, which is safe: the rows outside the
+// Range are loaded again at their next read. Every process does the same for
+// its own reads, so every entry in Redis is invalidated by the process that
+// read it, if it is still running; an entry stored by a process that has
+// stopped stays until its TTL.
 //
 // # What is not covered
 //
@@ -65,8 +83,9 @@
 // query generation of this process only: other processes that have seen a
 // later change may share query entries filled before the late write landed,
 // until the next change of the table or the QueryTTL. A subscription that
-// fails stops Run with its error: the caller must stop using the cached
-// models (or restart the Invalidator and the models), since changes are no
-// longer applied. The subscriptions start at the present: Ready is closed one
-// Lag after Run starts them, and until then the models read the database.
+// fails stops Run with its error; the cached models then read the database,
+// uncached, until the caller restarts the Invalidator and the models. The
+// subscriptions
+// start at the present: Ready is closed one Lag after Run starts them, and
+// until then the models read the database.
 package ormcache

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/cache"
@@ -22,10 +24,24 @@ type InvalidatorConfig struct {
 	// Subscriber runs the invalidator's ephemeral subscriptions; its Feed is
 	// required (Leases is not used: the subscriptions have no Name).
 	Subscriber changefeed.Subscriber
-	// Tenants are the tenants whose changes to watch on a tenanted DB: one
-	// subscription per tenant and watched table. Empty: the tenant of Run's
-	// context only. Ignored on a DB without tenancy.
+	// Tenants are tenants whose changes to watch on a tenanted DB from the
+	// start: one subscription per tenant and watched table. More can be added
+	// while the Invalidator runs, with Watch or TenantSource. When Tenants,
+	// the first listing of TenantSource and the calls of Watch before Run
+	// give none, Run watches the tenant of its context (it fails without one,
+	// unless there is a TenantSource). Ignored on a DB without tenancy.
 	Tenants []string
+	// TenantSource, when set, lists tenants to watch (the active tenants of a
+	// tenant registry, say): Run calls it as it starts and then every
+	// TenantPoll, and watches each tenant it lists that is not watched yet,
+	// as Watch does. A tenant it no longer lists stays watched. An error is
+	// logged and the source asked again at the next poll; meanwhile reads in
+	// the tenants not watched go to the database.
+	TenantSource func(ctx context.Context) ([]string, error)
+	// TenantPoll is how often TenantSource is asked. Default 30 s.
+	TenantPoll time.Duration
+	// Log receives the errors of TenantSource. Default: discarded.
+	Log *slog.Logger
 	// MaxSkew is the largest difference between the clocks of the processes
 	// that write and read the watched models. Default 250 ms; at most half the
 	// feed's Lag (see the package doc for why).
@@ -39,6 +55,12 @@ type InvalidatorConfig struct {
 func (c *InvalidatorConfig) setDefaults() {
 	if c.MaxSkew == 0 {
 		c.MaxSkew = 250 * time.Millisecond
+	}
+	if c.TenantPoll == 0 {
+		c.TenantPoll = 30 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
 	}
 }
 
@@ -55,6 +77,8 @@ func (c InvalidatorConfig) Validate() error {
 		return fmt.Errorf("ormcache: InvalidatorConfig.MaxSkew %v is negative", c.MaxSkew)
 	case c.MaxSkew > lag/2:
 		return fmt.Errorf("ormcache: InvalidatorConfig.MaxSkew %v is above half the feed's Lag (%v)", c.MaxSkew, lag)
+	case c.TenantPoll < 0:
+		return fmt.Errorf("ormcache: InvalidatorConfig.TenantPoll %v is negative", c.TenantPoll)
 	}
 	for _, id := range c.Tenants {
 		if err := tenant.Check(id); err != nil {
@@ -72,22 +96,44 @@ type watcher struct {
 	apply    func(ctx context.Context, c changefeed.Change) error
 }
 
+// watched is a tenant the Invalidator watches (GlobalTenant for the models
+// of a DB without tenancy): since when its subscriptions run, and whether
+// they have run a Lag, after which the cached models serve its reads.
+type watched struct {
+	start   time.Time     // when its subscriptions started; zero until Run starts them
+	ready   chan struct{} // closed one Lag after start
+	isReady atomic.Bool   // ready is closed
+}
+
 // Invalidator subscribes to the change feed for the tables of the cached
 // models made with it (Of) and invalidates, in this process's cache, every
-// entry a change makes old: the row's Get entry (or, for a delete of a range,
-// those of the rows of the range this process has cached) and the table's
-// cached queries. Each process runs its own (its subscriptions are
-// ephemeral), since each must clear its own memory tier. Make the models with
-// Of first, then call Run.
+// entry a change makes old: the row's Get entry (or, for a delete of several
+// rows, those of the rows under its key prefix this process has cached) and
+// the table's cached queries. Each process runs its own (its subscriptions
+// are ephemeral), since each must clear its own memory tier. Make the models
+// with Of first, then call Run.
+//
+// On a tenanted DB it watches the tenants it is given (InvalidatorConfig's
+// Tenants and TenantSource, Watch), one subscription per tenant and table;
+// the cached models serve from the cache, and store in it, only the reads of
+// a tenant whose subscriptions have run one Lag: the others go to the
+// database, each counted as a Bypass by the model's observer.
 type Invalidator struct {
 	cfg   InvalidatorConfig
 	lag   time.Duration
 	floor time.Duration // added to a change's At to give its invalidation's version
 
+	// tenants maps the tenants watched to their state; it is replaced, never
+	// changed, so that reads look it up without a lock.
+	tenants atomic.Pointer[map[string]*watched]
+	stopped atomic.Bool // Run has returned: nothing is invalidated any more
+
 	mu       sync.Mutex
 	watchers map[string]*watcher
 	running  bool
-	readyAt  time.Time
+	runCtx   context.Context         // Run's, once it runs
+	fail     context.CancelCauseFunc // ends Run with an error
+	wg       sync.WaitGroup          // Run's goroutines and the subscriptions
 	ready    chan struct{}
 	gens     map[string]queryGen // tenant + "\x00" + table
 	lateSeq  int
@@ -100,8 +146,13 @@ func NewInvalidator(cfg InvalidatorConfig) (*Invalidator, error) {
 	}
 	cfg.setDefaults()
 	lag := cfg.Subscriber.Feed.Config().Log.Lag
-	return &Invalidator{cfg: cfg, lag: lag, floor: lag/2 + cfg.MaxSkew,
-		watchers: map[string]*watcher{}, ready: make(chan struct{}), gens: map[string]queryGen{}}, nil
+	inv := &Invalidator{cfg: cfg, lag: lag, floor: lag/2 + cfg.MaxSkew,
+		watchers: map[string]*watcher{}, ready: make(chan struct{}), gens: map[string]queryGen{}}
+	inv.tenants.Store(&map[string]*watched{})
+	for _, id := range cfg.Tenants {
+		inv.add(id)
+	}
+	return inv, nil
 }
 
 // watch registers w; it fails once Run has started or if the table is
@@ -119,26 +170,114 @@ func (inv *Invalidator) watch(w *watcher) error {
 	return nil
 }
 
-// Ready is closed once the Invalidator's subscriptions have run long enough
-// that every write they may have missed (one recorded before they started)
-// has landed: until then the cached models read the database directly.
-func (inv *Invalidator) Ready() <-chan struct{} { return inv.ready }
-
-// isReady reports whether Ready is closed.
-func (inv *Invalidator) isReady() bool {
-	select {
-	case <-inv.ready:
-		return true
-	default:
-		return false
+// add returns the state of tenant id, adding it if it is new (and then
+// reporting true). The caller holds inv.mu, or has the Invalidator to itself.
+func (inv *Invalidator) add(id string) (*watched, bool) {
+	old := *inv.tenants.Load()
+	if w := old[id]; w != nil {
+		return w, false
 	}
+	m := make(map[string]*watched, len(old)+1)
+	for k, v := range old {
+		m[k] = v
+	}
+	w := &watched{ready: make(chan struct{})}
+	m[id] = w
+	inv.tenants.Store(&m)
+	return w, true
 }
 
-// Run subscribes to the changes of every watched table (for each tenant of
-// the config, or the tenant of ctx, on a tenanted DB) and invalidates until
-// ctx ends, when it returns ctx's error, or a subscription fails (an
-// invalidation that failed stops it), when it returns that error. Ready is
-// closed one feed Lag after the subscriptions start. Run may be called once.
+// Watch makes the Invalidator watch the changes of tenant id, on a tenanted
+// DB: before Run, from its start; while it runs, at once (one subscription
+// per watched table). It returns a channel closed once the tenant's
+// subscriptions have run one Lag, from when the cached models serve its
+// reads from the cache; until then they read the database. Watching a tenant
+// already watched returns its channel. It fails for an invalid tenant id,
+// and once Run has returned.
+func (inv *Invalidator) Watch(id string) (<-chan struct{}, error) {
+	if err := tenant.Check(id); err != nil {
+		return nil, fmt.Errorf("ormcache: Invalidator.Watch: %w", err)
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.stopped.Load() {
+		return nil, fmt.Errorf("ormcache: Invalidator.Watch(%q): the Invalidator has stopped", id)
+	}
+	w, isNew := inv.add(id)
+	if isNew && inv.running {
+		inv.start(id, w, inv.tenantedWatchers())
+	}
+	return w.ready, nil
+}
+
+// tenantedWatchers returns the watchers of tenant-scoped models. The caller
+// holds inv.mu.
+func (inv *Invalidator) tenantedWatchers() []*watcher {
+	var out []*watcher
+	for _, w := range inv.watchers {
+		if w.tenanted {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// start starts the subscriptions of ws, the watchers of tenant-scoped models
+// or those of models without tenancy (whose id is GlobalTenant), for tenant
+// id, and the timer that marks them ready one Lag later. The caller holds
+// inv.mu, Run is running and has not stopped.
+func (inv *Invalidator) start(id string, st *watched, ws []*watcher) {
+	ctx := inv.runCtx
+	sctx := ctx
+	if len(ws) > 0 && ws[0].tenanted {
+		sctx = tenant.With(ctx, id)
+	}
+	for _, w := range ws {
+		inv.wg.Go(func() {
+			err := inv.cfg.Subscriber.Subscribe(sctx, changefeed.Subscription{Table: w.table.Name, Handle: inv.handler(w)})
+			if ctx.Err() == nil {
+				inv.fail(fmt.Errorf("ormcache: invalidating %s (tenant %q): %w", w.table.Name, id, err))
+			}
+		})
+	}
+	// The subscriptions start at the present: a write recorded just before
+	// lands at most half the Lag after its record (plus the writers' clock
+	// skew), so one Lag after they start nothing missed can still land.
+	st.start = time.Now()
+	inv.wg.Go(func() {
+		t := time.NewTimer(inv.lag)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			st.isReady.Store(true)
+			close(st.ready)
+		case <-ctx.Done():
+		}
+	})
+}
+
+// Ready is closed once the subscriptions Run starts with (those of the
+// tenants given before it, or its context's) have run long enough that every
+// write they may have missed (one recorded before they started) has landed:
+// until then the cached models read the database. A tenant watched later has
+// its own (Watch).
+func (inv *Invalidator) Ready() <-chan struct{} { return inv.ready }
+
+// serves reports whether the cached models may serve and store the reads of
+// tenant id (GlobalTenant on a DB without tenancy): its subscriptions have
+// run a Lag, and Run has not returned.
+func (inv *Invalidator) serves(id string) bool {
+	w := (*inv.tenants.Load())[id]
+	return w != nil && w.isReady.Load() && !inv.stopped.Load()
+}
+
+// Run subscribes to the changes of every watched table (on a tenanted DB, for
+// each tenant watched: see InvalidatorConfig.Tenants, TenantSource and Watch)
+// and invalidates until ctx ends, when it returns ctx's error, or a
+// subscription fails (an invalidation that failed stops it), when it returns
+// that error. Ready is closed one feed Lag after the first subscriptions
+// start. Once Run has returned the cached models read the database. Run may
+// be called once.
 func (inv *Invalidator) Run(ctx context.Context) error {
 	inv.mu.Lock()
 	if inv.running {
@@ -146,42 +285,60 @@ func (inv *Invalidator) Run(ctx context.Context) error {
 		return errors.New("ormcache: Invalidator.Run called twice")
 	}
 	inv.running = true
-	ws := make([]*watcher, 0, len(inv.watchers))
+	var tenanted, global []*watcher
 	for _, w := range inv.watchers {
-		ws = append(ws, w)
+		if w.tenanted {
+			tenanted = append(tenanted, w)
+		} else {
+			global = append(global, w)
+		}
 	}
 	inv.mu.Unlock()
-	if len(ws) == 0 {
+	if len(tenanted)+len(global) == 0 {
+		inv.stopped.Store(true)
 		return errors.New("ormcache: Invalidator.Run: no cached models (make them with Of first)")
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var wg sync.WaitGroup
-	for _, w := range ws {
-		tenants := []string{""}
-		if w.tenanted && len(inv.cfg.Tenants) > 0 {
-			tenants = inv.cfg.Tenants
+	var listed []string
+	if inv.cfg.TenantSource != nil && len(tenanted) > 0 {
+		listed = inv.listTenants(ctx)
+	}
+
+	inv.mu.Lock()
+	inv.runCtx, inv.fail = ctx, cancel
+	inv.wg.Add(1) // Run's own, so that Watch may add subscriptions until Run stops
+	if len(tenanted) > 0 {
+		for _, id := range listed {
+			inv.add(id)
 		}
-		for _, id := range tenants {
-			sctx := ctx
-			if id != "" {
-				sctx = tenant.With(ctx, id)
+		if len(*inv.tenants.Load()) == 0 {
+			// None given: the tenant of ctx, which a TenantSource may also
+			// do without (its tenants come later).
+			id, err := tenant.From(ctx)
+			switch {
+			case err == nil:
+				inv.add(id)
+			case inv.cfg.TenantSource == nil:
+				inv.mu.Unlock()
+				inv.wg.Done()
+				inv.stopped.Store(true)
+				return fmt.Errorf("ormcache: Invalidator.Run: no tenant to watch (give Tenants or a TenantSource, call Watch, or run it in a tenant's context): %w", err)
 			}
-			wg.Go(func() {
-				err := inv.cfg.Subscriber.Subscribe(sctx, changefeed.Subscription{Table: w.table.Name, Handle: inv.handler(w)})
-				if ctx.Err() == nil {
-					cancel(fmt.Errorf("ormcache: invalidating %s (tenant %q): %w", w.table.Name, id, err))
-				}
-			})
+		}
+		for id, st := range *inv.tenants.Load() {
+			inv.start(id, st, tenanted)
 		}
 	}
-	// The subscriptions start at the present: a write recorded just before
-	// lands at most half the Lag after its record (plus the writers' clock
-	// skew), so one Lag after they start nothing missed can still land.
-	start := time.Now()
-	inv.mu.Lock()
-	inv.readyAt = start
+	if len(global) > 0 {
+		st, _ := inv.add(GlobalTenant)
+		inv.start(GlobalTenant, st, global)
+	}
 	inv.mu.Unlock()
+	if inv.cfg.TenantSource != nil && len(tenanted) > 0 {
+		inv.wg.Go(func() { inv.pollTenants(ctx) })
+	}
+
 	timer := time.NewTimer(inv.lag)
 	select {
 	case <-timer.C:
@@ -190,11 +347,54 @@ func (inv *Invalidator) Run(ctx context.Context) error {
 		timer.Stop()
 	}
 	<-ctx.Done()
-	wg.Wait()
+	inv.mu.Lock()
+	inv.stopped.Store(true)
+	inv.mu.Unlock()
+	inv.wg.Done()
+	inv.wg.Wait()
 	if err := context.Cause(ctx); !errors.Is(err, context.Canceled) || ctx.Err() == nil {
 		return err
 	}
 	return ctx.Err()
+}
+
+// listTenants asks TenantSource for the tenants to watch, logging its error.
+func (inv *Invalidator) listTenants(ctx context.Context) []string {
+	ids, err := inv.cfg.TenantSource(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			inv.cfg.Log.Warn("ormcache: listing the tenants to watch failed; reads in tenants not yet watched go to the database", "err", err)
+		}
+		return nil
+	}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if err := tenant.Check(id); err != nil {
+			inv.cfg.Log.Warn("ormcache: TenantSource listed an invalid tenant; not watched", "tenant", id, "err", err)
+			continue
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+// pollTenants watches the tenants TenantSource lists every TenantPoll until
+// ctx ends.
+func (inv *Invalidator) pollTenants(ctx context.Context) {
+	tick := time.NewTicker(inv.cfg.TenantPoll)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, id := range inv.listTenants(ctx) {
+			if _, err := inv.Watch(id); err != nil {
+				return // Run has stopped
+			}
+		}
+	}
 }
 
 // handler returns the subscription handler of w's table.
@@ -232,11 +432,20 @@ func (inv *Invalidator) queryGen(id, table string) string {
 	defer inv.mu.Unlock()
 	g, ok := inv.gens[k]
 	if !ok {
-		g = queryGen{max: inv.readyAt.UnixMicro()}
+		g = queryGen{max: inv.startOf(id).UnixMicro()}
 		g.gen = fmt.Sprint(g.max)
 		inv.gens[k] = g
 	}
 	return g.gen
+}
+
+// startOf returns when the subscriptions of tenant id started (zero for a
+// tenant not watched). The caller holds inv.mu.
+func (inv *Invalidator) startOf(id string) time.Time {
+	if w := (*inv.tenants.Load())[id]; w != nil {
+		return w.start
+	}
+	return time.Time{}
 }
 
 // bumpQueries moves the query generation of table for tenant id past change
@@ -254,7 +463,7 @@ func (inv *Invalidator) bumpQueries(id, table string, c changefeed.Change) {
 	switch {
 	case c.Late:
 		inv.lateSeq++
-		g.gen = fmt.Sprintf("late.%d.%d.%d", inv.readyAt.UnixNano(), inv.lateSeq, time.Now().UnixNano())
+		g.gen = fmt.Sprintf("late.%d.%d.%d", inv.startOf(id).UnixNano(), inv.lateSeq, time.Now().UnixNano())
 	case at > g.max:
 		g.max, g.gen = at, fmt.Sprint(at)
 	}

@@ -57,6 +57,9 @@ type Model[T any] struct {
 	inv     *Invalidator
 	gets    *cache.Cache[T]
 	queries *cache.Cache[[]T]
+	// getObs and queryObs count the reads sent to the database because inv
+	// does not watch their tenant (yet).
+	getObs, queryObs cache.Observer
 	// ranged holds the Get keys of a table with clustering columns that this
 	// process has cached, with when, so that a delete of a range can
 	// invalidate those it covers.
@@ -98,7 +101,14 @@ func Of[T any](m *orm.Model[T], store cache.Store, inv *Invalidator, opt Options
 	if getTTL == 0 {
 		getTTL = 5 * time.Minute
 	}
-	c := &Model[T]{m: m, inv: inv, gets: gets, queries: queries, ranged: map[string]rangedKey{}, getTTL: max(getTTL, opt.Get.NegativeTTL)}
+	c := &Model[T]{m: m, inv: inv, gets: gets, queries: queries, getObs: opt.Get.Observer, queryObs: opt.QueryObserver,
+		ranged: map[string]rangedKey{}, getTTL: max(getTTL, opt.Get.NegativeTTL)}
+	if c.getObs == nil {
+		c.getObs = cache.NopObserver{}
+	}
+	if c.queryObs == nil {
+		c.queryObs = cache.NopObserver{}
+	}
 	t := m.Table()
 	w := &watcher{table: t, tenanted: m.DB().Tenanted() && t.Scope() != orm.GlobalScope, apply: c.apply}
 	if err := inv.watch(w); err != nil {
@@ -123,16 +133,24 @@ func (c *Model[T]) Key(ctx context.Context, keys ...any) (cache.Key, error) {
 
 // Get returns the row with the given primary key values, as orm.Model.Get
 // does (an error matching orm.ErrNotFound when there is none), from the cache
-// when it holds it. Until the Invalidator is Ready it reads the database.
+// when it holds it. It reads the database, without looking in the cache or
+// storing in it, when the Invalidator does not serve the tenant of ctx: one
+// it does not watch, or whose subscriptions have not yet run a Lag, and
+// after Run has returned (counted as a Bypass by Options.Get.Observer).
 func (c *Model[T]) Get(ctx context.Context, keys ...any) (T, error) {
 	t := c.m.Table()
-	if !c.inv.isReady() {
-		return c.m.Get(ctx, keys...)
-	}
 	if n := len(t.PartitionKey) + len(t.Clustering); len(keys) != n {
 		return c.m.Get(ctx, keys...) // the orm's error
 	}
-	k, err := c.Key(ctx, keys...)
+	id, err := keyTenant(ctx, c.m.DB(), t)
+	if err != nil {
+		return *new(T), err
+	}
+	if !c.inv.serves(id) {
+		c.getObs.Bypass()
+		return c.m.Get(ctx, keys...)
+	}
+	k, err := keyOf(id, t, keys)
 	if err != nil {
 		return *new(T), err
 	}
@@ -149,18 +167,20 @@ func (c *Model[T]) Get(ctx context.Context, keys ...any) (T, error) {
 // Query returns the rows of q (all of them: give it a Limit), from the cache
 // when it holds them. The entry's key is the tenant, the table, the table's
 // query generation (which every change of the table moves on) and a hash of
-// q's statement and bound values (q.CQL). Until the Invalidator is Ready it
-// reads the database.
+// q's statement and bound values (q.CQL). Like Get, it reads the database
+// when the Invalidator does not serve the tenant of ctx (a Bypass of
+// Options.QueryObserver).
 func (c *Model[T]) Query(ctx context.Context, q orm.Query[T]) ([]T, error) {
-	if !c.inv.isReady() {
-		return collect(ctx, q)
-	}
 	t := c.m.Table()
-	stmt, vals, err := q.CQL(ctx)
+	id, err := keyTenant(ctx, c.m.DB(), t)
 	if err != nil {
 		return nil, err
 	}
-	id, err := keyTenant(ctx, c.m.DB(), t)
+	if !c.inv.serves(id) {
+		c.queryObs.Bypass()
+		return collect(ctx, q)
+	}
+	stmt, vals, err := q.CQL(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -184,6 +184,8 @@ func TestConfigValidate(t *testing.T) {
 		{"negative skew", ormcache.InvalidatorConfig{Subscriber: sub, MaxSkew: -time.Second}, false},
 		{"skew above half the lag", ormcache.InvalidatorConfig{Subscriber: sub, MaxSkew: feedLag}, false},
 		{"bad tenant", ormcache.InvalidatorConfig{Subscriber: sub, Tenants: []string{"a b"}}, false},
+		{"negative tenant poll", ormcache.InvalidatorConfig{Subscriber: sub, TenantPoll: -time.Second}, false},
+		{"a tenant source", ormcache.InvalidatorConfig{Subscriber: sub, TenantSource: func(context.Context) ([]string, error) { return nil, nil }}, true},
 	} {
 		if err := tc.cfg.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%s: Validate() = %v, want ok %v", tc.name, err, tc.ok)

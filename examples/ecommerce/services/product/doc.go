@@ -8,7 +8,9 @@
 // product's search row (its filters, keyword tokens and embedding:
 // all-MiniLM-L6-v2, 384 dimensions, or any vector.Embedder of that dimension),
 // embedding again only when the text changed (a hash of it is stored beside
-// the vector). Wrap the embedder in vector.NewCached and unchanged text is
+// the vector); a delete of a whole shelf, or of a range of its ids
+// (orm.Query.Delete, whose change has the shelf as its key and the range as
+// its Range), deletes the same search rows. Wrap the embedder in vector.NewCached and unchanged text is
 // never embedded twice even across tables and restarts. The search table is
 // written with INSERT only and does not record its changes, for what
 // Cassandra 5.0.8 did with vectors otherwise (see searchRow and

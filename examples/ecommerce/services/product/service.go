@@ -291,7 +291,8 @@ func (s *Service) Index(ctx context.Context, id string) (bool, error) {
 // RunIndexer keeps the search table current until ctx ends: a durable
 // subscription (named name, one reader at a time across processes, under
 // subs' leases) to the products table's changes, indexing each product that
-// changed (Index: it embeds only text that changed). It needs Config.Feed. Run
+// changed (Index: it embeds only text that changed), and deleting the search
+// rows of a delete of a shelf or of a range of it. It needs Config.Feed. Run
 // it for each tenant, with the tenant in ctx. A change delivered twice indexes
 // twice, harmlessly.
 func (s *Service) RunIndexer(ctx context.Context, subs changefeed.Subscriber, name string) error {
@@ -301,9 +302,48 @@ func (s *Service) RunIndexer(ctx context.Context, subs changefeed.Subscriber, na
 	return subs.Subscribe(ctx, changefeed.Subscription{
 		Name: name, Table: s.products.Table().Name,
 		Handle: func(ctx context.Context, c changefeed.Change) error {
-			id, _ := c.Key["id"].(string)
-			_, err := s.Index(ctx, id)
-			return err
+			if id, ok := c.Key["id"].(string); ok {
+				_, err := s.Index(ctx, id)
+				return err
+			}
+			return s.unindexRange(ctx, c)
 		},
 	})
+}
+
+// unindexRange applies change c, whose key is a shelf only, to the search
+// table: a delete of the shelf's products, or of those whose ids lie in the
+// change's Range (orm.Query.Delete), deletes the same search rows, which
+// have the same key. A change of a shelf that deletes nothing has nothing to
+// index.
+func (s *Service) unindexRange(ctx context.Context, c changefeed.Change) error {
+	if c.Op != orm.OpDelete {
+		return nil
+	}
+	shelf, ok := c.Key["shelf"].(int32)
+	if !ok {
+		return fmt.Errorf("product: indexer: change %s of %s: key %v has no shelf", c.ID, c.Table, c.Key)
+	}
+	q := s.search.Query().Where(orm.Eq("shelf", shelf))
+	if r := c.Range; r != nil {
+		if r.Column != "id" {
+			return fmt.Errorf("product: indexer: change %s of %s: a range of column %s, not id", c.ID, c.Table, r.Column)
+		}
+		switch {
+		case r.Lower != nil && r.LowerInclusive:
+			q = q.Where(orm.Gte("id", r.Lower))
+		case r.Lower != nil:
+			q = q.Where(orm.Gt("id", r.Lower))
+		}
+		switch {
+		case r.Upper != nil && r.UpperInclusive:
+			q = q.Where(orm.Lte("id", r.Upper))
+		case r.Upper != nil:
+			q = q.Where(orm.Lt("id", r.Upper))
+		}
+	}
+	if err := q.Delete(ctx); err != nil {
+		return fmt.Errorf("product: unindexing shelf %d (change %s): %w", shelf, c.ID, err)
+	}
+	return nil
 }

@@ -165,6 +165,49 @@ func TestEmbedOnce(t *testing.T) {
 	})
 }
 
+// TestIndexerRangeDelete: a delete of a range of a shelf, and of a whole
+// shelf, made with Query.Delete on the products table, takes those products
+// out of the search table and no others, and the indexer goes on.
+func TestIndexerRangeDelete(t *testing.T) {
+	f := newFixture(t)
+	ctx := tenant.With(t.Context(), "acme")
+	f.runIndexer(t, "acme")
+	for _, p := range catalogue[:6] { // chair-1, chair-2, sofa-1, desk-1, lamp-1, lamp-2: one shelf
+		if err := f.svc.Put(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.indexed(t, ctx, "chair-1", "chair-2", "sofa-1", "desk-1", "lamp-1", "lamp-2")
+	out := func(what string, ids ...string) {
+		t.Helper()
+		testenv.WaitUntil(t, 2*time.Minute, what, func() bool {
+			for _, id := range ids {
+				if _, ok, err := f.svc.Indexed(ctx, id); err != nil || ok {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	if err := f.svc.DeleteShelf(ctx, 0, "lamp"); err != nil {
+		t.Fatal(err)
+	}
+	out("lamp-1, lamp-2 and sofa-1 out of the search table", "lamp-1", "lamp-2", "sofa-1")
+	if err := f.svc.Put(ctx, catalogue[6]); err != nil { // bulb-1, after the delete
+		t.Fatal(err)
+	}
+	f.indexed(t, ctx, "bulb-1")
+	for _, id := range []string{"chair-1", "chair-2", "desk-1"} {
+		if _, ok, err := f.svc.Indexed(ctx, id); err != nil || !ok {
+			t.Errorf("%s, before the range deleted, not indexed after the delete: %v", id, err)
+		}
+	}
+	if err := f.svc.DeleteShelf(ctx, 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	out("the whole shelf out of the search table", "chair-1", "chair-2", "desk-1", "bulb-1")
+}
+
 // TestRefusals: bad requests are refused before anything is sent, naming the
 // field; the HTTP API answers 400 and 404.
 func TestRefusals(t *testing.T) {
