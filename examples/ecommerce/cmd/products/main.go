@@ -108,14 +108,14 @@ func run(ctx context.Context, listen, keyspace, defTenant string, demo bool, tra
 		return err
 	}
 	defer stack.Close()
-	// The cache covers the tenants provisioned here only: the invalidator's
-	// tenants are fixed when it starts (ormcache.InvalidatorConfig.Tenants,
-	// to be followed from the registry once ormcache can add tenants to a
-	// running Invalidator), and the service reads the others from Cassandra.
+	// The cache covers the tenants provisioned here and, within
+	// platform.TenantScan, every tenant the registry lists as active; until a
+	// tenant's invalidation is ready its reads go to Cassandra.
 	tenants := strings.Split(defTenant, ",")
 	svc, err := product.New(st.Tenanted, product.Config{Embedder: emb, Feed: feed.Feed, Recommend: &recommend.Config{},
 		Cache: &product.CacheConfig{Store: stack, Options: ormcache.Options{Get: cache.Options{Observer: obs}},
-			Invalidator: ormcache.InvalidatorConfig{Tenants: tenants}}})
+			Invalidator: ormcache.InvalidatorConfig{Tenants: tenants, TenantSource: st.ActiveTenants,
+				TenantPoll: platform.TenantScan, Log: log}}})
 	if err != nil {
 		return err
 	}

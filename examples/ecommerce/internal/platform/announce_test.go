@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,9 @@ func TestServeAnnounced(t *testing.T) {
 	things := orm.MustModel[Thing](st.Tenanted)
 	if err := st.Provision(ctx, func(ctx context.Context) error { return st.Tenanted.Sync(ctx, things) }, "acme"); err != nil {
 		t.Fatal(err)
+	}
+	if ids, err := st.ActiveTenants(ctx); err != nil || !slices.Contains(ids, "acme") {
+		t.Fatalf("ActiveTenants: %v %v, want acme among them", ids, err)
 	}
 	sub, err := graphql.New(graphql.Config{})
 	if err != nil {

@@ -2,6 +2,7 @@ package platform
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -72,4 +73,20 @@ func (s *supervisor) scan(ctx context.Context) {
 			s.mu.Unlock()
 		}(t.ID)
 	}
+}
+
+// ActiveTenants returns the ids of the store's active tenants, in id order:
+// a TenantSource for ormcache.InvalidatorConfig.
+func (s *Store) ActiveTenants(ctx context.Context) ([]string, error) {
+	all, err := s.Registry.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tenants of %s: %w", s.DB.Keyspace(), err)
+	}
+	var ids []string
+	for _, t := range all {
+		if t.Status == registry.StatusActive {
+			ids = append(ids, t.ID)
+		}
+	}
+	return ids, nil
 }

@@ -269,8 +269,13 @@ func TestCacheConfigValidate(t *testing.T) {
 		})
 	}
 	tdb, tfeed, _ := newFeed(t)
-	_, err = product.New(tdb, product.Config{Embedder: embedder(t), Feed: tfeed, Cache: &product.CacheConfig{Store: mem}})
-	if err == nil || !strings.Contains(err.Error(), "Tenants is empty") {
-		t.Errorf("New on a tenanted DB with no cached tenants: %v, want an error naming Tenants", err)
+	// On a tenanted DB with no tenant to watch, the invalidator has nothing
+	// to follow: RunCache says so at once (and every read goes to Cassandra).
+	svc, err := product.New(tdb, product.Config{Embedder: embedder(t), Feed: tfeed, Cache: &product.CacheConfig{Store: mem}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RunCache(t.Context()); err == nil || !strings.Contains(err.Error(), "tenant") {
+		t.Errorf("RunCache on a tenanted DB with no tenant to watch: %v, want an error about the tenants", err)
 	}
 }

@@ -57,7 +57,8 @@ type CacheConfig struct {
 	// every process sharing the Redis server shares its entries. Required.
 	Store cache.Store
 	// Invalidator configures the invalidator: the tenants it watches
-	// (Tenants, fixed when RunCache starts), MaxSkew, and Subscriber.Poll.
+	// (Tenants, and TenantSource for tenants provisioned later), MaxSkew,
+	// and Subscriber.Poll.
 	// Its Subscriber.Feed is Config.Feed: leave it nil (or set the same).
 	Invalidator ormcache.InvalidatorConfig
 	// Options configure the cached reads: TTL, NegativeTTL, the Observer of

@@ -14,7 +14,6 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/changefeed"
 	"github.com/cassandraorm/cassandraorm-go/orm"
 	"github.com/cassandraorm/cassandraorm-go/recommend"
-	"github.com/cassandraorm/cassandraorm-go/tenant"
 )
 
 // Errors of the service, matched with errors.Is.
@@ -37,11 +36,10 @@ type Service struct {
 	search   *orm.Model[searchRow]
 	rec      *recommend.Recommender // nil without Config.Recommend
 	// cached and inv are the cached reads of products and their
-	// invalidator; nil without Config.Cache. On a tenanted DB, watched holds
-	// the tenants inv follows: the others read Cassandra.
-	cached  *ormcache.Model[Product]
-	inv     *ormcache.Invalidator
-	watched map[string]bool
+	// invalidator; nil without Config.Cache. On a tenanted DB the reads of a
+	// tenant inv does not watch (yet) go to Cassandra (ormcache bypasses them).
+	cached *ormcache.Model[Product]
+	inv    *ormcache.Invalidator
 }
 
 // New returns the service on db (call Sync once), or the error of
@@ -68,13 +66,6 @@ func New(db *orm.DB, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, db: db, products: m, search: sr}
 	if cc := cfg.Cache; cc != nil {
-		if db.Tenanted() && len(cc.Invalidator.Tenants) == 0 {
-			return nil, errors.New("product: Config.Cache.Invalidator.Tenants is empty on a tenanted DB (name the tenants to cache)")
-		}
-		s.watched = map[string]bool{}
-		for _, id := range cc.Invalidator.Tenants {
-			s.watched[id] = true
-		}
 		ic := cc.Invalidator
 		ic.Subscriber.Feed = cfg.Feed
 		if s.inv, err = ormcache.NewInvalidator(ic); err != nil {
@@ -162,8 +153,9 @@ func (s *Service) Put(ctx context.Context, p Product) error {
 // returns ctx's error) or one of its subscriptions fails, when it returns that
 // error: the cached entries are no longer kept right then, and the process
 // must stop serving (or make a new Service). On a tenanted DB it watches the
-// tenants of CacheConfig.Invalidator.Tenants, and only their reads go through
-// the cache. It needs Config.Cache and may be called once.
+// tenants of CacheConfig.Invalidator.Tenants and those its TenantSource lists
+// (see ormcache.InvalidatorConfig); only their reads go through the cache,
+// once each is ready. It needs Config.Cache and may be called once.
 func (s *Service) RunCache(ctx context.Context) error {
 	if s.inv == nil {
 		return errors.New("product: RunCache needs Config.Cache")
@@ -184,19 +176,6 @@ func (s *Service) CacheReady() <-chan struct{} {
 	return s.inv.Ready()
 }
 
-// covers reports whether reads in ctx go through the cache: with Config.Cache,
-// on a DB without tenancy or for a watched tenant.
-func (s *Service) covers(ctx context.Context) bool {
-	if s.cached == nil {
-		return false
-	}
-	if !s.db.Tenanted() {
-		return true
-	}
-	id, err := tenant.From(ctx)
-	return err == nil && s.watched[id]
-}
-
 // Get returns the product, or an error matching ErrNotFound. With
 // Config.Cache, it may return the product as it was before a write for up to
 // the feed's delivery delay (see package ormcache).
@@ -207,11 +186,11 @@ func (s *Service) Get(ctx context.Context, id string) (Product, error) {
 	return s.get(ctx, id, true)
 }
 
-// get returns product id, from the cache if cached and the cache covers
-// ctx's tenant, with the errors of Get.
+// get returns product id, through the cache if cached and there is one (which
+// reads Cassandra for a tenant it does not watch), with the errors of Get.
 func (s *Service) get(ctx context.Context, id string, cached bool) (Product, error) {
 	read := s.products.Get
-	if cached && s.covers(ctx) {
+	if cached && s.cached != nil {
 		read = s.cached.Get
 	}
 	p, err := read(ctx, s.shelf(id), id)
