@@ -84,7 +84,9 @@ type Announcement struct {
 // ServeAnnounced serves h on addr as Serve does and, once it listens,
 // registers the program in the service registry under a.Service: its URL
 // (http:// and the address it listens on, 127.0.0.1 for an unspecified host),
-// its health check (HealthPath, which Routes serves) and a.Metadata. When ctx
+// its health check (HealthPath, which Routes serves) and a.Metadata. A lapse
+// of the registration (heartbeats not written for a TTL) is logged; the
+// heartbeats go on and list it again once one is written. When ctx
 // ends it deregisters first, so the gateway stops sending requests, then
 // shuts the server down. ready, if set, gets the address it listens on once
 // the registration is written.
@@ -166,11 +168,17 @@ func ServeAnnounced(ctx context.Context, addr string, h http.Handler, log *slog.
 		<-served
 		return o.err
 	}
-	select {
-	case err := <-served:
-		_ = o.r.Close()
-		return err
-	case <-ctx.Done():
+	for ctx.Err() == nil {
+		select {
+		case err := <-served:
+			_ = o.r.Close()
+			return err
+		case lapse := <-o.r.Lapses():
+			// Heartbeats go on: the next one that is written lists the
+			// instance again.
+			log.Warn("registration lapsed: the gateway no longer finds this instance", "service", a.Service, "err", lapse)
+		case <-ctx.Done():
+		}
 	}
 	if err := o.r.Close(); err != nil {
 		log.Warn("deregister", "service", a.Service, "err", err)
