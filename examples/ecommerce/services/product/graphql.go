@@ -22,7 +22,8 @@ import (
 //   - search(text: String!, mode: String = "hybrid", category: String,
 //     limit: Int = 10): [Product!]!, ranked as Search ranks;
 //   - Product.similar(limit: Int = 5): [Product!]!, the nearest products by
-//     meaning (Similar);
+//     meaning (Similar; empty for a product the search index does not have
+//     yet);
 //   - recommendations(user_id: String!, limit: Int = 10): [Product!]!, when
 //     the service has a recommender (Config.Recommend).
 //
@@ -58,6 +59,9 @@ func (s *Service) Subgraph(cfg graphql.Config) (*graphql.Schema, error) {
 			for i, p := range ps {
 				eg.Go(func() error {
 					hits, err := s.Similar(ctx, p.ID, int(args["limit"].(int64)), false)
+					if errors.Is(err, ErrNotEmbedded) { // written, not indexed yet: none known
+						err = nil
+					}
 					out[i] = products(hits)
 					return err
 				})
