@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -84,7 +85,9 @@ type Announcement struct {
 // ServeAnnounced serves h on addr as Serve does and, once it listens,
 // registers the program in the service registry under a.Service: its URL
 // (http:// and the address it listens on, 127.0.0.1 for an unspecified host),
-// its health check (HealthPath, which Routes serves) and a.Metadata. A lapse
+// its health check (HealthPath, which Routes serves), the version it was
+// built from (the module version or VCS revision, when the binary records
+// one) and a.Metadata. A lapse
 // of the registration (heartbeats not written for a TTL) is logged; the
 // heartbeats go on and list it again once one is written. When ctx
 // ends it deregisters first, so the gateway stops sending requests, then
@@ -136,7 +139,7 @@ func ServeAnnounced(ctx context.Context, addr string, h http.Handler, log *slog.
 			}
 			host, _ := os.Hostname()
 			r, err := reg.Register(ctx, registry.Instance{Name: a.Service, ID: instanceID(a.Service, host, bound),
-				URL: url, HealthURL: url + HealthPath, Metadata: md})
+				URL: url, HealthURL: url + HealthPath, Version: buildVersion(), Metadata: md})
 			if err != nil {
 				registered <- outcome{err: fmt.Errorf("register %s in the service registry %s: %w", a.Service, a.Keyspace, err)}
 				return
@@ -212,4 +215,35 @@ func instanceID(service, host, bound string) string {
 		}
 		return '-'
 	}, id)
+}
+
+// buildVersion is the version the program was built from, for the registry:
+// the main module's version, or its VCS revision (with "+dirty" for a
+// modified tree), or "" when the binary does not say.
+func buildVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, dirty string
+	for _, st := range info.Settings {
+		switch st.Key {
+		case "vcs.revision":
+			rev = st.Value
+		case "vcs.modified":
+			if st.Value == "true" {
+				dirty = "+dirty"
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev == "" {
+		return ""
+	}
+	return rev + dirty
 }
