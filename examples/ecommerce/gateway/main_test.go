@@ -221,6 +221,13 @@ func (f *fixture) start(model, service string, extraEnv ...string) *child {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envModel+"="+model, envService+"="+service, envKeyspace+"="+env.Keyspace())
 	cmd.Env = append(cmd.Env, extraEnv...)
+	return f.spawn(cmd)
+}
+
+// spawn starts cmd, its output in the test's, and stops it (SIGTERM) at the
+// end of the test.
+func (f *fixture) spawn(cmd *exec.Cmd) *child {
+	f.t.Helper()
 	cmd.Stdout, cmd.Stderr = f.t.Output(), f.t.Output()
 	if err := cmd.Start(); err != nil {
 		f.t.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -220,17 +219,7 @@ func (f *fixture) program(path string, args ...string) *child {
 	f.t.Helper()
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), "REGISTRY_KEYSPACE="+env.Keyspace(), "REALTIME_HMAC_KEY="+strings.Repeat("k", 32))
-	cmd.Stdout, cmd.Stderr = f.t.Output(), f.t.Output()
-	if err := cmd.Start(); err != nil {
-		f.t.Fatal(err)
-	}
-	c := &child{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(c.done) }()
-	f.t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		<-c.done
-	})
-	return c
+	return f.spawn(cmd)
 }
 
 // call sends body as JSON to url as tenant id and fails the test unless the
