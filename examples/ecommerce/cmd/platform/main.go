@@ -33,7 +33,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -46,6 +45,7 @@ import (
 	"time"
 
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/gateway"
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/jsonhttp"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/mailbox"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/cardnet"
@@ -301,31 +301,12 @@ func waitFor(ctx context.Context, timeout time.Duration, what string, cond func(
 // do sends body (JSON, if not nil) to url as the demo's tenant, decodes a
 // 2xx answer into out (if not nil) and returns the answer's body.
 func do(ctx context.Context, method, url string, body, out any) ([]byte, error) {
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	code, b, err := jsonhttp.Send(ctx, method, url, demoTenant, body)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Tenant-ID", demoTenant)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode/100 != 2 {
-		return b, fmt.Errorf("%s %s: %s %s", method, url, resp.Status, bytes.TrimSpace(b))
+	if code/100 != 2 {
+		return b, fmt.Errorf("%s %s: %d %s", method, url, code, bytes.TrimSpace(b))
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {

@@ -23,7 +23,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log"
 	"log/slog"
 	"net/http"
@@ -33,6 +32,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/jsonhttp"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/internal/platform"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/cardnet"
 	"github.com/cassandraorm/cassandraorm-go/examples/ecommerce/services/inventory"
@@ -377,28 +377,9 @@ func shorten(s string, n int) string {
 type client struct{ tenant string }
 
 func (c client) do(ctx context.Context, method, url string, body any) (int, []byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(b)
+	code, data, err := jsonhttp.Send(ctx, method, url, c.tenant, body)
+	if err == nil && code >= 500 {
+		err = fmt.Errorf("%s %s: %d %s", method, url, code, data)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header.Set("X-Tenant-ID", c.tenant)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 500 {
-		return resp.StatusCode, data, fmt.Errorf("%s %s: %d %s", method, url, resp.StatusCode, data)
-	}
-	return resp.StatusCode, data, err
+	return code, data, err
 }

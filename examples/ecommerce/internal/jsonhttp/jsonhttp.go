@@ -3,6 +3,8 @@
 package jsonhttp
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -68,4 +70,34 @@ func Error(w http.ResponseWriter, status int, msg string) {
 		w.Header().Set("Retry-After", "1")
 	}
 	Write(w, status, map[string]string{"error": msg})
+}
+
+// Send is the client side: it sends body (as JSON; none when nil) to url
+// with method, as tenant (the X-Tenant-ID header; none when empty), and
+// returns the answer's status and body. The error is for a request that
+// could not be made or read: an answer of any status is not one.
+func Send(ctx context.Context, method, url, tenant string, body any) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if tenant != "" {
+		req.Header.Set("X-Tenant-ID", tenant)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, data, err
 }
