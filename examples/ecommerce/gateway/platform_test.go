@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -32,6 +33,8 @@ var platformServices = []string{"users", "products", "orders", "payments", "noti
 // each tenant. The product service is then killed: the answer keeps the
 // order and its user, with a null product and an error naming the service,
 // until a new product process registers and is picked up with no restart.
+// Before that the user service is paused (SIGSTOP) past the gateway's
+// timeout, with the same kind of partial answer, and resumed.
 func TestPlatform(t *testing.T) {
 	f := newFixture(t)
 	bin := buildPrograms(t, platformServices...)
@@ -160,6 +163,45 @@ func TestPlatform(t *testing.T) {
 			}
 		}
 	}
+
+	// The user service paused (SIGSTOP): past the gateway's timeout the
+	// answer has the order and its product, a null user and an error naming
+	// users; resumed, it answers again.
+	if err := procs["users"].cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// Resumed however the test ends, before its SIGTERM (cleanups run last
+	// first), which a stopped process would not act on.
+	t.Cleanup(func() { _ = procs["users"].cmd.Process.Signal(syscall.SIGCONT) })
+	waitFor(t, time.Minute, "partial data naming users", func() (bool, string) {
+		r, err := answer(ta)
+		if err != nil {
+			return false, err.Error()
+		}
+		o, _ := r.Data["order"].(map[string]any)
+		if o == nil {
+			return false, fmt.Sprintf("%v %s", r.Data, r.errorsText())
+		}
+		item, _ := o["items"].([]any)[0].(map[string]any)
+		p, _ := item["product"].(map[string]any)
+		named := false
+		for _, e := range r.Errors {
+			named = named || e.Extensions["serviceName"] == "users"
+		}
+		return o["user"] == nil && p != nil && p["name"] == seed[ta].product && named, fmt.Sprintf("%v %s", r.Data, r.errorsText())
+	})
+	if err := procs["users"].cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, time.Minute, "the resumed user service answers through the gateway", func() (bool, string) {
+		r, err := answer(ta)
+		if err != nil {
+			return false, err.Error()
+		}
+		o, _ := r.Data["order"].(map[string]any)
+		u, _ := o["user"].(map[string]any)
+		return len(r.Errors) == 0 && u != nil && u["name"] == seed[ta].user, fmt.Sprintf("%v %s", r.Data, r.errorsText())
+	})
 
 	// The product service killed: partial data and an error naming it.
 	procs["products"].kill(t)
