@@ -19,6 +19,7 @@ import (
 	"github.com/cassandraorm/cassandraorm-go/cache/ormcache"
 	"github.com/cassandraorm/cassandraorm-go/changefeed"
 	"github.com/cassandraorm/cassandraorm-go/orm"
+	"github.com/cassandraorm/cassandraorm-go/retry"
 	"github.com/cassandraorm/cassandraorm-go/tenant"
 	"github.com/cassandraorm/cassandraorm-go/testenv"
 )
@@ -26,6 +27,10 @@ import (
 // staleEnv passes the second process of TestStalenessTwoProcesses its
 // keyspace, table suffix, Redis prefix and output file.
 const staleEnv = "ORMCACHE_TEST_STALE"
+
+// staleRetry sends a write of the staleness test again when its outcome is
+// unknown or the node was not available.
+var staleRetry = retry.Policy{If: retry.On(orm.ErrUncertain, orm.ErrTimeout, orm.ErrUnavailable), MaxAttempts: 5}
 
 // noInvalidationEnv, set, runs TestStalenessTwoProcesses with the
 // Invalidator watching a tenant nobody writes: the test must then fail.
@@ -198,7 +203,14 @@ func stale(t *testing.T, proc int, ks, s, prefix string) staleRun {
 				if rand.IntN(4) == 0 {
 					seq++
 					ctx := tenant.With(t.Context(), own[w].tenant)
-					if err := f.items.Update(ctx, &item{ID: own[w].id, Seq: seq, Owner: own[w].tenant}); err != nil {
+					// A write whose outcome is unknown (a timeout on a busy
+					// machine) is sent again until it is acknowledged: the
+					// ack is taken only then, and the write is an idempotent
+					// upsert of the same values.
+					err := retry.Do(ctx, staleRetry, func(ctx context.Context, _ int) error {
+						return f.items.Update(ctx, &item{ID: own[w].id, Seq: seq, Owner: own[w].tenant})
+					})
+					if err != nil {
 						errs <- fmt.Errorf("write %s/%s seq %d: %w", own[w].tenant, own[w].id, seq, err)
 						return
 					}
