@@ -134,11 +134,17 @@ func (e *Env) kafkaCommand(ctx context.Context, t tools) (*exec.Cmd, error) {
 
 // formatKafka writes the KRaft metadata of a new cluster into log.dirs.
 func (e *Env) formatKafka(ctx context.Context, java string, jvm []string, props string) error {
-	id := make([]byte, 16)
-	if _, err := rand.Read(id); err != nil {
-		return err
+	// A random id in Kafka's form, base64url of 16 bytes, drawn again when it
+	// starts with '-', which the tool's argument parser takes for an option
+	// (Kafka's own Uuid.randomUuid does the same).
+	var clusterID string
+	for clusterID == "" || clusterID[0] == '-' {
+		id := make([]byte, 16)
+		if _, err := rand.Read(id); err != nil {
+			return err
+		}
+		clusterID = base64.RawURLEncoding.EncodeToString(id)
 	}
-	clusterID := base64.RawURLEncoding.EncodeToString(id)
 	start := time.Now()
 	args := append(append([]string(nil), jvm...), "kafka.tools.StorageTool", "format",
 		"--cluster-id", clusterID, "--config", props, "--ignore-formatted")
